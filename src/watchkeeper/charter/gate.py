@@ -1,0 +1,221 @@
+"""The go-live readiness gate (SPEC §6.1): a pure rubric over a manifest, the people directory
+and the acknowledgements recorded so far. Every failed check says why it matters and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from watchkeeper.charter._rubric import Check, score
+from watchkeeper.charter.roles import ROLE_TITLES, Assignment, Directory, ack_fix, assignments
+from watchkeeper.manifest import SystemManifest
+from watchkeeper.store import AckRecord
+
+CHECK_IDS = (
+    "charter.owner",
+    "charter.quality_monitor",
+    "charter.retraining_decider",
+    "charter.data_liaison",
+    "charter.kill_authority",
+    "charter.two_kill_authorities",
+    "charter.acknowledged",
+    "runbook.healthy",
+    "runbook.drop_alert",
+    "runbook.escalation",
+    "runbook.playbooks",
+    "upstream.contracts",
+    "evals.scheduled",
+    "care.budget",
+    "kill_switch.defined",
+)
+
+_WHY = {
+    "charter.owner": "A named product owner for the system is the person who reviews quality "
+    "monthly and makes the retraining call; without one, nobody's job includes it.",
+    "charter.quality_monitor": "Uptime is not quality: someone must watch what the system says.",
+    "charter.retraining_decider": "Without a named decider, retraining waits until someone "
+    "complains loudly enough.",
+    "charter.data_liaison": "Upstream schema changes break AI systems silently; someone must "
+    "own the relationship with the data team.",
+    "charter.kill_authority": "When outputs turn harmful, someone must be allowed to take the "
+    "system offline without asking around at 2 AM.",
+    "charter.two_kill_authorities": "A high-risk system must be stoppable when one person is "
+    "asleep or away.",
+    "charter.acknowledged": "Named is not the same as knowing: each holder must accept the role.",
+    "runbook.healthy": "Nobody can notice degradation without a written definition of healthy.",
+    "runbook.drop_alert": "The runbook must say what happens if quality drops 20%.",
+    "runbook.escalation": "A page that reaches only the owner dies when the owner is away.",
+    "runbook.playbooks": "An alert without a playbook wakes someone who does not know what to do.",
+    "upstream.contracts": "A contract and a contact turn a silent upstream break into a named "
+    "finding sent to the right team.",
+    "evals.scheduled": "Periodic evals catch regressions that live metrics miss.",
+    "care.budget": "AI systems need tending; unbudgeted care does not happen.",
+    "kill_switch.defined": "Serving code must know whether to fail open or closed, and what to "
+    "do instead, before the switch is ever pulled.",
+}
+
+
+@dataclass(frozen=True)
+class GateReport:
+    system: str
+    ready: bool
+    score: int
+    checks: list[Check]
+
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "system": self.system,
+            "ready": self.ready,
+            "score": self.score,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+def evaluate(
+    system: SystemManifest, directory: Directory, acks: Iterable[AckRecord], now: datetime
+) -> GateReport:
+    spec = system.spec
+    charter = spec.charter
+    runbook = spec.runbook
+    name = system.name
+    checks: list[Check] = []
+
+    def add(check_id: str, passed: bool, fix: str, detail: str = "", weight: int = 1) -> None:
+        title = check_id.split(".", 1)[1].replace("_", " ")
+        checks.append(
+            Check(check_id, title, passed, _WHY[check_id], fix, detail, weight, "critical")
+        )
+
+    owner = charter.owner
+    owner_ok = bool(owner) and owner in directory.people and directory.is_active(owner)
+    add(
+        "charter.owner",
+        owner_ok,
+        "set spec.charter.owner to the email of an active person (a person, not a team)",
+        _holders_detail([owner] if owner else [], directory),
+        weight=3,
+    )
+    for role in ("quality_monitor", "retraining_decider", "data_liaison", "kill_authority"):
+        holders = charter.holders(role)
+        ok = any(directory.is_active(h) for h in holders)
+        add(
+            f"charter.{role}",
+            ok,
+            f"name the {ROLE_TITLES[role]} in spec.charter.{role}: an active person or a team "
+            "with an active member",
+            _holders_detail(holders, directory),
+            weight=2,
+        )
+    authorities = {member for h in charter.kill_authority for member in directory.members(h)}
+    high = system.metadata.tier in ("high", "critical")
+    add(
+        "charter.two_kill_authorities",
+        not high or len(authorities) >= 2,
+        f"tier {system.metadata.tier}: list at least two active people in "
+        "spec.charter.kill_authority",
+        f"{len(authorities)} active kill authorit{'y' if len(authorities) == 1 else 'ies'}"
+        + ("" if high else f" (tier {system.metadata.tier}: one is enough)"),
+        weight=2,
+    )
+    states = assignments(charter, directory, acks, now)
+    missing = [a for a in states if a.ack != "acknowledged"]
+    add(
+        "charter.acknowledged",
+        bool(states) and not missing,
+        ack_fix(name, (a.holder for a in missing)) or "name the role holders first",
+        _ack_detail(missing, len(states)),
+        weight=2,
+    )
+    add(
+        "runbook.healthy",
+        bool(runbook.healthy),
+        "describe healthy output under spec.runbook.healthy: a signal and its min/max bound",
+        f"{len(runbook.healthy)} bound(s)",
+        weight=2,
+    )
+    drops = [a for a in runbook.alerts if a.drop is not None and a.playbook]
+    add(
+        "runbook.drop_alert",
+        bool(drops),
+        "add an alert such as {name: quality-drop, signal: ..., drop: 20%, playbook: ...}",
+        ", ".join(a.name for a in drops) or "no relative-drop alert with a playbook",
+        weight=2,
+    )
+    levels = runbook.escalation.levels
+    reached = {m for lvl in levels for ref in lvl.notify for m in directory.members(ref)}
+    beyond_owner = reached - {owner}
+    add(
+        "runbook.escalation",
+        len(levels) >= 2 and bool(beyond_owner),
+        "give spec.runbook.escalation at least two levels, the later ones reaching someone "
+        "besides the owner",
+        f"{len(levels)} level(s), reaching {', '.join(sorted(reached)) or 'nobody'}",
+        weight=2,
+    )
+    orphans = [a.name for a in runbook.alerts if not a.playbook]
+    add(
+        "runbook.playbooks",
+        bool(runbook.alerts) and not orphans,
+        "give every alert a playbook (spec.runbook.playbooks) saying what to do"
+        if runbook.alerts
+        else "add alerts under spec.runbook.alerts, each with a playbook",
+        f"without a playbook: {', '.join(orphans)}" if orphans else f"{len(runbook.alerts)} alerts",
+    )
+    bad_upstreams = [u.name for u in spec.upstream if not u.contact or not u.contract]
+    add(
+        "upstream.contracts",
+        not bad_upstreams,
+        "give each upstream a contact (email) and a contract (its fields and types)",
+        f"incomplete: {', '.join(bad_upstreams)}"
+        if bad_upstreams
+        else f"{len(spec.upstream)} upstream(s) with contact and contract",
+    )
+    scheduled = [e.suite for e in spec.evals if e.every]
+    add(
+        "evals.scheduled",
+        bool(scheduled),
+        "add an eval suite with a schedule: spec.evals: [{suite, dataset, target, every: 7d}]",
+        ", ".join(scheduled) or "no scheduled eval",
+    )
+    add(
+        "care.budget",
+        bool(spec.care and spec.care.hours_per_month > 0),
+        "set spec.care.hours_per_month: the monthly hours budgeted for monitoring, evals and "
+        "maintenance",
+        f"{spec.care.hours_per_month:g} h/month" if spec.care else "no budget",
+    )
+    switch = spec.kill_switch
+    add(
+        "kill_switch.defined",
+        bool(switch.fail_mode and switch.fallback),
+        "set spec.kill_switch.fail_mode (open or closed) and spec.kill_switch.fallback",
+        f"fail_mode={switch.fail_mode or '-'}, fallback={'set' if switch.fallback else '-'}",
+        weight=2,
+    )
+    return GateReport(name, all(c.passed for c in checks), score(checks), checks)
+
+
+def _holders_detail(holders: list[str], directory: Directory) -> str:
+    if not holders:
+        return "nobody named"
+    return ", ".join(f"{h}{'' if directory.is_active(h) else ' (inactive)'}" for h in holders)
+
+
+def _by_holder(missing: list[Assignment]) -> dict[str, list[Assignment]]:
+    grouped: dict[str, list[Assignment]] = {}
+    for a in missing:
+        grouped.setdefault(a.holder, []).append(a)
+    return grouped
+
+
+def _ack_detail(missing: list[Assignment], total: int) -> str:
+    if not missing:
+        return f"all {total} acknowledged"
+    return f"{len(missing)} of {total} not acknowledged: " + "; ".join(
+        f"{holder} ({', '.join(f'{a.role} {a.ack}' for a in items)})"
+        for holder, items in _by_holder(missing).items()
+    )

@@ -1,0 +1,156 @@
+"""Who holds what: resolving a charter's names against the people directory, and what their
+acknowledgements say. Pure functions over plain data; `now` is always given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from watchkeeper.manifest import ROLES, Charter
+from watchkeeper.store import AckRecord, PersonRecord, TeamRecord
+
+ROLE_TITLES = {
+    "owner": "owner",
+    "quality_monitor": "quality monitor (who monitors output quality after launch?)",
+    "retraining_decider": "retraining decider (who decides when to retrain or replace?)",
+    "data_liaison": "data liaison (who owns the relationship with the upstream data team?)",
+    "kill_authority": "kill authority (who may take the system offline?)",
+}
+
+
+@dataclass(frozen=True)
+class Directory:
+    """People and teams at one moment: the store, overlaid with the files being checked."""
+
+    people: Mapping[str, PersonRecord] = field(default_factory=dict)
+    teams: Mapping[str, TeamRecord] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, people: Iterable[PersonRecord], teams: Iterable[TeamRecord] = ()) -> Directory:
+        return cls({p.email: p for p in people}, {t.name: t for t in teams})
+
+    def overlay(self, people: Iterable[PersonRecord], teams: Iterable[TeamRecord]) -> Directory:
+        return Directory(
+            {**self.people, **{p.email: p for p in people}},
+            {**self.teams, **{t.name: t for t in teams}},
+        )
+
+    def is_active(self, ref: str) -> bool:
+        """A person is active while employed here; a team while it has an active member."""
+        if ref in self.people:
+            return self.people[ref].active
+        team = self.teams.get(ref)
+        return bool(team) and any(self.is_active(m) for m in team.members if m in self.people)
+
+    def members(self, ref: str) -> list[str]:
+        """The people a name stands for (a team's active members, or the person)."""
+        if ref in self.teams:
+            return [m for m in self.teams[ref].members if self.is_active(m)]
+        return [ref] if ref in self.people else []
+
+    def display(self, ref: str) -> str:
+        person = self.people.get(ref)
+        return f"{person.name} <{ref}>" if person and person.name else ref
+
+
+AckStateName = Literal["acknowledged", "stale", "pending"]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One holder of one role and what we know of them."""
+
+    role: str
+    holder: str
+    active: bool
+    ack: AckStateName
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    expires_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "role": self.role,
+            "holder": self.holder,
+            "active": self.active,
+            "ack": self.ack,
+            "acked_at": self.acked_at.isoformat() if self.acked_at else None,
+            "acked_by": self.acked_by,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+
+def assignments(
+    charter: Charter, directory: Directory, acks: Iterable[AckRecord], now: datetime
+) -> list[Assignment]:
+    """Every (role, holder) pair with its activity and acknowledgement state at `now`."""
+    latest: dict[tuple[str, str], AckRecord] = {}
+    for ack in acks:
+        key = (ack.role, ack.holder)
+        if key not in latest or ack.acked_at >= latest[key].acked_at:
+            latest[key] = ack
+    result = []
+    for role in ROLES:
+        for holder in charter.holders(role):
+            ack = latest.get((role, holder))
+            state, expires = _ack_state(ack, charter.attest_every, now)
+            result.append(
+                Assignment(
+                    role,
+                    holder,
+                    directory.is_active(holder),
+                    state,
+                    ack.acked_at if ack else None,
+                    ack.acked_by if ack else None,
+                    expires,
+                )
+            )
+    return result
+
+
+def _ack_state(
+    ack: AckRecord | None, attest_every: timedelta, now: datetime
+) -> tuple[AckStateName, datetime | None]:
+    if ack is None:
+        return "pending", None
+    expires = ack.acked_at + attest_every
+    return ("acknowledged" if now < expires else "stale"), expires
+
+
+def vacant_roles(charter: Charter, directory: Directory) -> list[str]:
+    """Roles nobody active holds: unnamed, or every holder gone."""
+    return [
+        role for role in ROLES if not any(directory.is_active(h) for h in charter.holders(role))
+    ]
+
+
+def voided_by_change(old: Charter | None, new: Charter) -> list[tuple[str, str]]:
+    """(role, holder) pairs whose acknowledgement no longer applies after the charter changed."""
+    if old is None:
+        return []
+    return [
+        (role, holder)
+        for role in ROLES
+        for holder in old.holders(role)
+        if holder not in new.holders(role)
+    ]
+
+
+def holding_roles(charter: Charter, directory: Directory, email: str) -> list[tuple[str, str]]:
+    """(role, holder) pairs that `email` may acknowledge: held in person or through a team."""
+    return [
+        (role, holder)
+        for role in ROLES
+        for holder in charter.holders(role)
+        if holder == email or email in directory.members(holder)
+    ]
+
+
+def ack_fix(system: str, holders: Iterable[str]) -> str:
+    """The command each holder (or a member, for a team) runs to acknowledge their roles."""
+    return "; ".join(
+        f"{'' if '@' in h else 'a member of team '}{h} runs `wk ack {system} all`"
+        for h in dict.fromkeys(holders)
+    )

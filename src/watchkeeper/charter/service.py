@@ -1,0 +1,347 @@
+"""The charter's shell: reads the store, calls the pure rubrics, writes changes with audit entries.
+
+Every method takes `now` and the acting person; nothing here reads a clock or the environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from watchkeeper.charter import gate, vacuum
+from watchkeeper.charter.roles import (
+    Assignment,
+    Directory,
+    assignments,
+    holding_roles,
+    vacant_roles,
+    voided_by_change,
+)
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import ROLES, Loaded, SystemManifest, load_paths
+from watchkeeper.store import AckRecord, PersonRecord, Store, SystemRecord, TeamRecord, Unit
+
+ACTED_ON_SYSTEM = frozenset(
+    {
+        "role.acknowledged",
+        "incident.acknowledged",
+        "incident.resolved",
+        "review.recorded",
+        "knowledge.recorded",
+        "decision.closed",
+        "eval.run",
+        "switch.changed",
+        "triage.verdict",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    name: str
+    action: str  # created | updated | unchanged
+    details: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "action": self.action,
+            "details": self.details,
+        }
+
+
+def manifest_of(record: SystemRecord) -> SystemManifest:
+    return SystemManifest.model_validate(record.manifest)
+
+
+def directory_of(unit: Unit) -> Directory:
+    return Directory.of(unit.people(), unit.teams())
+
+
+def _digest(document: dict[str, Any]) -> str:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: value}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Human-readable field changes, e.g. `spec.charter.owner: ana@x -> ben@x`."""
+    old, new = _flatten(before), _flatten(after)
+    lines = []
+    for key in sorted(old.keys() | new.keys()):
+        if old.get(key) != new.get(key):
+            lines.append(f"{key}: {_short(old.get(key))} -> {_short(new.get(key))}")
+    return lines
+
+
+def _short(value: Any) -> str:
+    text = "(none)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class CharterService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # --- reading manifests against what the store knows -----------------------------------
+
+    def load(self, paths: Iterable[str]) -> Loaded:
+        with self.store.read() as unit:
+            people = [p.email for p in unit.people()]
+            teams = [t.name for t in unit.teams()]
+        return load_paths(paths, known_people=people, known_teams=teams)
+
+    def gate(self, loaded: Loaded, now: datetime) -> list[gate.GateReport]:
+        with self.store.read() as unit:
+            directory = directory_of(unit).overlay(
+                (_person_record(p) for p in loaded.people),
+                (TeamRecord(t.name, list(t.members)) for t in loaded.teams),
+            )
+            return [
+                gate.evaluate(system, directory, unit.acks(system.name), now)
+                for system in loaded.systems
+            ]
+
+    # --- changes ----------------------------------------------------------------------------
+
+    def apply(self, loaded: Loaded, actor: str, now: datetime) -> list[Change]:
+        changes: list[Change] = []
+        with self.store.write() as unit:
+            for person in loaded.people:
+                changes.append(self._apply_person(unit, _person_record(person), actor, now))
+            for team in loaded.teams:
+                changes.append(self._apply_team(unit, team.name, list(team.members), actor, now))
+            for system in loaded.systems:
+                changes.append(self._apply_system(unit, system, actor, now))
+        return changes
+
+    def _apply_person(self, unit: Unit, person: PersonRecord, actor: str, now: datetime) -> Change:
+        old = unit.person(person.email)
+        if old == person:
+            return Change("person", person.email, "unchanged")
+        before = _person_dict(old) if old else None
+        unit.save_person(person, now)
+        unit.audit(
+            now=now,
+            actor=actor,
+            action="person.updated" if old else "person.created",
+            target=person.email,
+            before=before,
+            after=_person_dict(person),
+        )
+        details = diff(before or {}, _person_dict(person)) if old else []
+        if old and old.active and not person.active:
+            details.append(self._vacated_note(unit, person.email))
+        return Change("person", person.email, "updated" if old else "created", details)
+
+    def _apply_team(
+        self, unit: Unit, name: str, members: list[str], actor: str, now: datetime
+    ) -> Change:
+        old = next((t for t in unit.teams() if t.name == name), None)
+        if old and old.members == members:
+            return Change("team", name, "unchanged")
+        unit.save_team(TeamRecord(name, members), now)
+        unit.audit(
+            now=now,
+            actor=actor,
+            action="team.updated" if old else "team.created",
+            target=name,
+            before={"members": old.members} if old else None,
+            after={"members": members},
+        )
+        return Change("team", name, "updated" if old else "created")
+
+    def _apply_system(
+        self, unit: Unit, system: SystemManifest, actor: str, now: datetime
+    ) -> Change:
+        document = system.model_dump(mode="json", by_alias=True)
+        digest = _digest(document)
+        old = unit.system(system.name)
+        if old and old.digest == digest:
+            return Change("system", system.name, "unchanged")
+        details = diff(old.manifest, document) if old else []
+        old_charter = manifest_of(old).spec.charter if old else None
+        for role, holder in voided_by_change(old_charter, system.spec.charter):
+            if unit.void_acks(system.name, role, holder, now=now, reason="role reassigned"):
+                details.append(f"acknowledgement of {role} by {holder} voided (reassigned)")
+        live_since = old.live_since if old else None
+        if system.spec.lifecycle == "live" and live_since is None:
+            live_since = now
+        version = unit.save_system(
+            document, digest=digest, actor=actor, now=now, live_since=live_since
+        )
+        unit.audit(
+            now=now,
+            actor=actor,
+            action="system.applied",
+            target=system.name,
+            system=system.name,
+            before={"version": old.version, "digest": old.digest} if old else None,
+            after={"version": version, "digest": digest, "changes": details},
+        )
+        return Change("system", system.name, "updated" if old else "created", details)
+
+    def acknowledge(self, system: str, role: str, actor: str, now: datetime) -> list[Assignment]:
+        """Record that `actor` accepts `role` (or `all` the roles they hold) on `system`."""
+        if role not in (*ROLES, "all"):
+            raise ActionError(
+                "invalid", f"unknown role {role!r}; one of: {', '.join(ROLES)}, or all"
+            )
+        with self.store.write() as unit:
+            record = self._system(unit, system)
+            charter = manifest_of(record).spec.charter
+            directory = directory_of(unit)
+            person = unit.person(actor)
+            if person is None or not person.active:
+                raise ActionError(
+                    "forbidden", f"{actor} is not an active person in the store; apply People first"
+                )
+            mine = [
+                (r, h) for r, h in holding_roles(charter, directory, actor) if role in (r, "all")
+            ]
+            if not mine:
+                holders = ", ".join(charter.holders(role)) or "nobody"
+                raise ActionError(
+                    "forbidden",
+                    f"{actor} does not hold {role} on {system} (held by {holders}); only a "
+                    "holder can acknowledge a role",
+                )
+            for held_role, holder in mine:
+                unit.add_ack(AckRecord(system, held_role, holder, actor, now))
+                unit.audit(
+                    now=now,
+                    actor=actor,
+                    action="role.acknowledged",
+                    target=f"{system}/{held_role}",
+                    system=system,
+                    after={"role": held_role, "holder": holder},
+                )
+            acked = set(mine)
+            return [
+                a
+                for a in assignments(charter, directory, unit.acks(system), now)
+                if (a.role, a.holder) in acked
+            ]
+
+    def deactivate(self, email: str, actor: str, now: datetime) -> Change:
+        with self.store.write() as unit:
+            person = unit.person(email.strip().lower())
+            if person is None:
+                raise ActionError("not_found", f"no person {email} in the store")
+            if not person.active:
+                return Change("person", person.email, "unchanged", ["already inactive"])
+            updated = PersonRecord(person.email, person.name, False, person.admin, person.channels)
+            return self._apply_person(unit, updated, actor, now)
+
+    def _vacated_note(self, unit: Unit, email: str) -> str:
+        held = [
+            f"{record.name}:{role}"
+            for record in unit.systems()
+            for role in ROLES
+            if email in manifest_of(record).spec.charter.holders(role)
+        ]
+        return f"now vacant: {', '.join(held)}" if held else "held no roles"
+
+    # --- reports ----------------------------------------------------------------------------
+
+    def status(self, now: datetime, system: str | None = None) -> list[dict[str, Any]]:
+        with self.store.read() as unit:
+            records = [self._system(unit, system)] if system else unit.systems()
+            directory = directory_of(unit)
+            result = []
+            for record in records:
+                manifest = manifest_of(record)
+                charter = manifest.spec.charter
+                states = assignments(charter, directory, unit.acks(record.name), now)
+                missing = [f"{r}: vacant" for r in vacant_roles(charter, directory)]
+                missing += [
+                    f"{a.role}: {a.holder} {a.ack}"
+                    for a in states
+                    if a.active and a.ack != "acknowledged"
+                ]
+                missing += [f"{a.role}: {a.holder} inactive" for a in states if not a.active]
+                result.append(
+                    {
+                        "system": record.name,
+                        "title": manifest.metadata.title,
+                        "tier": manifest.metadata.tier,
+                        "lifecycle": manifest.spec.lifecycle,
+                        "version": record.version,
+                        "applied_at": record.applied_at.isoformat(),
+                        "applied_by": record.applied_by,
+                        "live_since": record.live_since.isoformat() if record.live_since else None,
+                        "assignments": [a.to_dict() for a in states],
+                        "missing": missing,
+                    }
+                )
+            return result
+
+    def vacuum(self, now: datetime) -> list[vacuum.SystemVacuum]:
+        with self.store.read() as unit:
+            directory = directory_of(unit)
+            records = [r for r in unit.systems() if r.manifest["spec"]["lifecycle"] != "retired"]
+            since = now - vacuum.BUS_FACTOR_WINDOW
+            actors = self._actors(unit, [r.name for r in records], since)
+            return [
+                vacuum.assess(
+                    manifest_of(record),
+                    directory,
+                    vacuum.Evidence(
+                        acks=unit.acks(record.name),
+                        went_live=record.live_since,
+                        last_review=None,
+                        actors=actors[record.name],
+                    ),
+                    now,
+                )
+                for record in records
+            ]
+
+    def _actors(self, unit: Unit, systems: list[str], since: datetime) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {name: set() for name in systems}
+        for entry in unit.audit_entries(since=since):
+            if entry.system in found and entry.action in ACTED_ON_SYSTEM:
+                found[entry.system].add(entry.actor)
+        return found
+
+    @staticmethod
+    def _system(unit: Unit, name: str) -> SystemRecord:
+        record = unit.system(name)
+        if record is None:
+            known = ", ".join(r.name for r in unit.systems()) or "none applied yet"
+            raise ActionError("not_found", f"no system {name!r} (known: {known})")
+        return record
+
+
+def _person_record(person: Any) -> PersonRecord:
+    return PersonRecord(
+        person.email,
+        person.name,
+        person.active,
+        person.admin,
+        [c.model_dump(mode="json", exclude_none=True) for c in person.channels],
+    )
+
+
+def _person_dict(person: PersonRecord) -> dict[str, Any]:
+    return {
+        "email": person.email,
+        "name": person.name,
+        "active": person.active,
+        "admin": person.admin,
+        "channels": person.channels,
+    }

@@ -1,0 +1,154 @@
+"""The ownership vacuum report (SPEC §6.2): for each system, is someone really looking after it?
+
+Pure: the service gathers evidence (directory, acknowledgements, who acted, last review, ...) and
+this module judges it at `now`. Evidence a deployment does not collect yet is None and its check is
+left out rather than guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from watchkeeper.charter._rubric import Check, score
+from watchkeeper.charter.roles import Directory, ack_fix, assignments, vacant_roles
+from watchkeeper.manifest import SystemManifest
+from watchkeeper.store import AckRecord
+
+BUS_FACTOR_WINDOW = timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Facts about one system gathered from the store; None means not measured here."""
+
+    acks: list[AckRecord] = field(default_factory=list)
+    went_live: datetime | None = None
+    last_review: datetime | None = None
+    actors: set[str] | None = None
+
+
+@dataclass(frozen=True)
+class SystemVacuum:
+    system: str
+    lifecycle: str
+    owner: str | None
+    score: int
+    checks: list[Check]
+
+    @property
+    def gaps(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def critical(self) -> bool:
+        return any(c.severity == "critical" for c in self.gaps)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "system": self.system,
+            "lifecycle": self.lifecycle,
+            "owner": self.owner,
+            "score": self.score,
+            "critical": self.critical,
+            "gaps": [c.to_dict() for c in self.gaps],
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+def assess(
+    system: SystemManifest, directory: Directory, evidence: Evidence, now: datetime
+) -> SystemVacuum:
+    charter = system.spec.charter
+    owner = charter.owner
+    name = system.name
+    checks: list[Check] = []
+    owner_ok = bool(owner) and directory.is_active(owner or "")
+    checks.append(
+        Check(
+            "owner.active",
+            "owner active",
+            owner_ok,
+            "A system whose owner left is nobody's job.",
+            f"name a new owner in spec.charter.owner of {name} and apply it",
+            _who(owner, directory) if owner else "no owner named",
+            weight=3,
+            severity="critical",
+        )
+    )
+    vacant = vacant_roles(charter, directory)
+    checks.append(
+        Check(
+            "roles.filled",
+            "roles filled",
+            not vacant,
+            "Each of the four questions needs an answer by someone still here.",
+            f"name active people for: {', '.join(vacant)}",
+            f"vacant: {', '.join(vacant)}" if vacant else "every role held by an active person",
+            weight=3,
+            severity="critical",
+        )
+    )
+    states = [a for a in assignments(charter, directory, evidence.acks, now) if a.active]
+    unacked = [a for a in states if a.ack != "acknowledged"]
+    checks.append(
+        Check(
+            "acks.fresh",
+            "acknowledgements fresh",
+            not unacked,
+            "People named for a role may not know it until they acknowledge, and re-attest "
+            f"every {charter.attest_every.days}d.",
+            ack_fix(name, (a.holder for a in unacked)),
+            ", ".join(f"{a.role} {a.holder} {a.ack}" for a in unacked) or "all fresh",
+            weight=2,
+        )
+    )
+    if evidence.went_live is not None:
+        since = evidence.last_review or evidence.went_live
+        due = since + charter.review_every
+        overdue = now - due
+        checks.append(
+            Check(
+                "review.on_time",
+                "monthly review on time",
+                now < due,
+                "The owner's review is where quiet degradation gets noticed.",
+                f"the owner runs `wk review {name}`",
+                (
+                    f"last review {evidence.last_review.date()}"
+                    if evidence.last_review
+                    else "never reviewed"
+                )
+                + (f", overdue by {overdue.days}d" if now >= due else f", due {due.date()}"),
+                weight=2,
+            )
+        )
+    if evidence.actors is not None:
+        people = sorted(a for a in evidence.actors if "@" in a)
+        checks.append(
+            Check(
+                "bus_factor",
+                "knowledge shared",
+                len(people) >= 2,
+                "If only one person ever acts on a system, its knowledge leaves with them.",
+                "have a second person take part: acknowledge, review, run evals, write down "
+                "decisions",
+                f"{len(people)} person(s) acted in the last {BUS_FACTOR_WINDOW.days} days"
+                + (f": {', '.join(people)}" if people else ""),
+                weight=2,
+            )
+        )
+    return SystemVacuum(name, system.spec.lifecycle, owner, score(checks), checks)
+
+
+def portfolio_critical(reports: Iterable[SystemVacuum]) -> bool:
+    """Whether any live system has a critical gap (drives the command's exit code)."""
+    return any(r.critical and r.lifecycle == "live" for r in reports)
+
+
+def _who(ref: str | None, directory: Directory) -> str:
+    if not ref:
+        return "nobody"
+    state = "active" if directory.is_active(ref) else "inactive — left or unknown"
+    return f"{directory.display(ref)} ({state})"

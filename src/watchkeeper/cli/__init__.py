@@ -1,0 +1,76 @@
+"""The `wk` / `watchkeeper` command: thin — parse, call the core, print, map errors to exit codes.
+
+Exit codes: 0 ok; 1 a check failed / not ready / something needs attention; 2 invalid input or
+usage. Domain errors are translated here, in one place, and never shown as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from watchkeeper.cli import charter, setup
+from watchkeeper.cli._common import ATTENTION, INVALID, OK, err
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import ManifestError
+from watchkeeper.store import StoreError
+
+app = typer.Typer(
+    name="wk",
+    help="Watchkeeper: keeps AI systems owned after go-live.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command()(setup.init)
+app.command()(setup.schema)
+app.command()(charter.gate)
+app.command()(charter.apply)
+app.command()(charter.status)
+app.command()(charter.vacuum)
+app.command()(charter.ack)
+app.command()(setup.demo)
+app.add_typer(setup.db_app, name="db")
+app.add_typer(charter.people_app, name="people")
+
+_EXIT_BY_KIND = {
+    "invalid": INVALID,
+    "not_found": INVALID,
+    "forbidden": INVALID,
+    "unauthenticated": INVALID,
+    "conflict": ATTENTION,
+}
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code; errors become messages, never tracebacks."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="wk", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return INVALID if isinstance(exc, click.UsageError) else exc.exit_code
+    except click.Abort:
+        err.print("aborted")
+        return INVALID
+    except ManifestError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        err.print(f"{len(exc.problems)} problem(s); nothing was changed.", markup=False)
+        return INVALID
+    except ActionError as exc:
+        err.print(f"error: {exc.message}", markup=False)
+        return _EXIT_BY_KIND[exc.kind]
+    except StoreError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return ATTENTION
+    return result if isinstance(result, int) else OK
+
+
+def main() -> None:
+    sys.exit(run())

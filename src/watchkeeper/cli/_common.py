@@ -1,0 +1,60 @@
+"""What every command shares: building the app, the acting person, printing, exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from watchkeeper.app import Watchkeeper, build
+from watchkeeper.clock import FixedClock, SystemClock, parse_instant
+from watchkeeper.settings import Settings
+
+OK, ATTENTION, INVALID = 0, 1, 2
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+NowOpt = Annotated[
+    str | None,
+    typer.Option("--now", help="Evaluate as of this ISO 8601 instant instead of the clock."),
+]
+
+
+def parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 instant (e.g. 2026-05-01T09:00Z)", param_hint="--now"
+        ) from None
+
+
+@contextmanager
+def application(now: str | None = None) -> Iterator[Watchkeeper]:
+    """The app for one command; `--now` pins its clock so results are reproducible."""
+    instant = parse_now(now)
+    clock = FixedClock(instant) if instant else SystemClock()
+    app = build(Settings.from_env(), clock=clock)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def mark(passed: bool) -> str:
+    """Status in words and symbol, never colour alone."""
+    return "[green]✔ pass[/]" if passed else "[red]✘ FAIL[/]"

@@ -1,0 +1,170 @@
+"""Commands about the charter: gate, apply, ack, status, vacuum, people."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from watchkeeper.charter import portfolio_critical
+from watchkeeper.charter._rubric import Check
+from watchkeeper.cli._common import (
+    ATTENTION,
+    OK,
+    JsonOpt,
+    NowOpt,
+    application,
+    mark,
+    out,
+    print_json,
+)
+
+Paths = Annotated[list[str], typer.Argument(help="Manifest files or directories.")]
+
+people_app = typer.Typer(help="People: deactivate someone who left.", no_args_is_help=True)
+
+
+def gate(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
+    """Go-live readiness: every failed check named with why it matters and the fix."""
+    with application(now) as app:
+        loaded = app.charter.load(paths)
+        reports = app.charter.gate(loaded, app.clock.now())
+    if json:
+        print_json([r.to_dict() for r in reports])
+    else:
+        for report in reports:
+            verdict = "[green]READY[/]" if report.ready else "[red]NOT READY[/]"
+            out.print(f"\n[bold]{report.system}[/]  {verdict}  score {report.score}/100")
+            table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+            for column in ("check", "result", "detail"):
+                table.add_column(column)
+            for check in report.checks:
+                table.add_row(check.id, mark(check.passed), check.detail)
+            out.print(table)
+            for check in report.failed():
+                out.print(f"  [red]✘[/] [bold]{check.id}[/]: {check.why}\n    fix: {check.fix}")
+    return OK if all(r.ready for r in reports) else ATTENTION
+
+
+def apply(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
+    """Upsert systems and people from manifests; every version is kept; prints what changed."""
+    with application(now) as app:
+        loaded = app.charter.load(paths)
+        changes = app.charter.apply(loaded, app.settings.actor(), app.clock.now())
+    if json:
+        print_json([c.to_dict() for c in changes])
+        return OK
+    for change in changes:
+        style = {"created": "green", "updated": "yellow"}.get(change.action, "dim")
+        out.print(f"[{style}]{change.action:>9}[/] {change.kind} {change.name}")
+        for detail in change.details:
+            out.print(f"            {detail}")
+    return OK
+
+
+def ack(
+    system: Annotated[str, typer.Argument(help="System name.")],
+    role: Annotated[
+        str,
+        typer.Argument(
+            help="owner, quality_monitor, retraining_decider, data_liaison, kill_authority, "
+            "or all (every role you hold)"
+        ),
+    ],
+    json: JsonOpt = False,
+    now: NowOpt = None,
+) -> int:
+    """Acknowledge a role you hold (acting person: WATCHKEEPER_USER)."""
+    with application(now) as app:
+        states = app.charter.acknowledge(system, role, app.settings.actor(), app.clock.now())
+    if json:
+        print_json([s.to_dict() for s in states])
+    else:
+        for state in states:
+            out.print(
+                f"{system} {state.role}: {state.holder} {state.ack}"
+                + (f" until {state.expires_at:%Y-%m-%d}" if state.expires_at else "")
+            )
+    return OK
+
+
+def status(
+    system: Annotated[str | None, typer.Argument(help="One system; all when omitted.")] = None,
+    json: JsonOpt = False,
+    now: NowOpt = None,
+) -> int:
+    """Charter, acknowledgement states, lifecycle and what is missing."""
+    with application(now) as app:
+        rows = app.charter.status(app.clock.now(), system)
+    if json:
+        print_json(rows)
+    else:
+        for row in rows:
+            out.print(
+                f"\n[bold]{row['system']}[/] ({row['title'] or '-'}) tier {row['tier']}, "
+                f"{row['lifecycle']}, version {row['version']}"
+            )
+            table = Table(box=None, pad_edge=False, header_style="bold")
+            for column in ("role", "holder", "active", "acknowledged"):
+                table.add_column(column)
+            for a in row["assignments"]:
+                table.add_row(
+                    a["role"], a["holder"], "yes" if a["active"] else "[red]NO (left)[/]", a["ack"]
+                )
+            out.print(table)
+            for item in row["missing"]:
+                out.print(f"  [yellow]missing[/] {item}")
+    return ATTENTION if any(r["missing"] for r in rows) else OK
+
+
+def vacuum(json: JsonOpt = False, now: NowOpt = None) -> int:
+    """The portfolio ownership report: per system, a score and the exact gaps."""
+    with application(now) as app:
+        reports = app.charter.vacuum(app.clock.now())
+    if json:
+        print_json([r.to_dict() for r in reports])
+    else:
+        table = Table(title="Ownership vacuum report", header_style="bold", pad_edge=False)
+        for column in ("system", "lifecycle", "owner", "score", "gaps"):
+            table.add_column(column)
+        for report in reports:
+            table.add_row(
+                report.system,
+                report.lifecycle,
+                report.owner or "-",
+                f"{report.score}/100",
+                _gap_summary(report.gaps),
+            )
+        out.print(table)
+        for report in reports:
+            for gap in report.gaps:
+                level = "[red]CRITICAL[/]" if gap.severity == "critical" else "[yellow]gap[/]"
+                out.print(f"{level} {report.system} {gap.id}: {gap.detail}")
+                out.print(f"    fix: {gap.fix}", markup=False)
+    return ATTENTION if portfolio_critical(reports) else OK
+
+
+def _gap_summary(gaps: list[Check]) -> str:
+    if not gaps:
+        return "none"
+    critical = sum(1 for g in gaps if g.severity == "critical")
+    return f"{len(gaps)} ({critical} critical)" if critical else f"{len(gaps)}"
+
+
+@people_app.command("deactivate")
+def deactivate(
+    email: Annotated[str, typer.Argument(help="The person who left.")],
+    json: JsonOpt = False,
+    now: NowOpt = None,
+) -> int:
+    """Mark someone as gone: every role they held shows as vacant at once."""
+    with application(now) as app:
+        change = app.charter.deactivate(email, app.settings.actor(), app.clock.now())
+    if json:
+        print_json(change.to_dict())
+    else:
+        out.print(f"{change.name}: {change.action}")
+        for detail in change.details:
+            out.print(f"  {detail}")
+    return OK

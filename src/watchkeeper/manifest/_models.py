@@ -1,0 +1,354 @@
+"""Typed models of the two manifest kinds: `AISystem` (one per system, in its repo) and `People`.
+
+Field names follow SPEC §5/§9 exactly; they are a public contract with users' repos. Everything a
+runbook can leave out is optional here, because a missing part is a readiness-gate failure with a
+fix, not an unreadable file.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from watchkeeper.durations import format_duration, parse_duration
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+ROLES = ("owner", "quality_monitor", "retraining_decider", "data_liaison", "kill_authority")
+Tier = Literal["low", "medium", "high", "critical"]
+Severity = Literal["info", "warning", "error", "critical"]
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a duration is text such as 30m, 12h, 30d or 2w")
+    return parse_duration(value)
+
+
+def _email(value: Any) -> str:
+    if not isinstance(value, str) or not EMAIL_RE.match(value.strip()):
+        raise ValueError(f"{value!r} is not an email address (name@domain.example)")
+    return value.strip().lower()
+
+
+def _ref(value: Any) -> str:
+    """A role holder: a person's email, or the name of a team."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("name a person by email, or a team by name")
+    text = value.strip()
+    if "@" in text:
+        return _email(text)
+    if not SLUG_RE.match(text):
+        raise ValueError(f"{text!r} is neither an email address nor a team name (lowercase-slug)")
+    return text
+
+
+def _slug(value: Any) -> str:
+    if not isinstance(value, str) or not SLUG_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use lowercase letters, digits and dashes, "
+            "starting and ending with a letter or digit (max 63)"
+        )
+    return value
+
+
+def _percent(value: Any) -> float:
+    """`20%` or `0.2` both mean a fifth."""
+    if isinstance(value, bool):
+        raise ValueError("a share is a percentage such as 20% or a fraction such as 0.2")
+    if isinstance(value, int | float):
+        share = float(value)
+    elif isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            share = float(value.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage such as 20%") from None
+    else:
+        raise ValueError("a share is a percentage such as 20% or a fraction such as 0.2")
+    if not 0 < share < 1:
+        raise ValueError(f"{value!r} must be between 0% and 100%")
+    return share
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+[smhdw]$", "examples": ["30m", "30d"]}),
+]
+Email = Annotated[
+    str, BeforeValidator(_email), WithJsonSchema({"type": "string", "format": "email"})
+]
+Ref = Annotated[
+    str,
+    BeforeValidator(_ref),
+    WithJsonSchema({"type": "string", "description": "a person's email or a team's name"}),
+]
+Slug = Annotated[
+    str, BeforeValidator(_slug), WithJsonSchema({"type": "string", "pattern": SLUG_RE.pattern})
+]
+Share = Annotated[
+    float,
+    BeforeValidator(_percent),
+    PlainSerializer(lambda v: f"{round(v * 100, 6):g}%", return_type=str),
+    WithJsonSchema({"type": ["string", "number"], "examples": ["20%", 0.2]}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- People -------------------------------------------------------------------------------
+
+
+class Channel(_Model):
+    type: Literal["email", "webhook", "slack", "pagerduty"]
+    url: str | None = None
+    routing_key: str | None = None
+    address: Email | None = None
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> Channel:
+        if self.type in ("webhook", "slack") and not self.url:
+            raise ValueError(f"a {self.type} channel needs a url")
+        if self.type == "pagerduty" and not self.routing_key:
+            raise ValueError("a pagerduty channel needs a routing_key")
+        return self
+
+
+class Person(_Model):
+    email: Email
+    name: str = ""
+    active: bool = True
+    admin: bool = False
+    channels: list[Channel] = Field(default_factory=list)
+
+
+class Team(_Model):
+    name: Slug
+    members: list[Email] = Field(default_factory=list)
+
+
+class PeopleManifest(_Model):
+    api_version: Literal["watchkeeper/v1"] = Field(alias="apiVersion")
+    kind: Literal["People"]
+    people: list[Person] = Field(default_factory=list)
+    teams: list[Team] = Field(default_factory=list)
+
+
+# --- AISystem -----------------------------------------------------------------------------
+
+
+class Metadata(_Model):
+    name: Slug
+    title: str = ""
+    description: str = ""
+    tier: Tier = "medium"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Charter(_Model):
+    owner: Ref | None = None
+    quality_monitor: Ref | None = None
+    retraining_decider: Ref | None = None
+    data_liaison: Ref | None = None
+    kill_authority: list[Ref] = Field(default_factory=list)
+    review_every: Duration = timedelta(days=30)
+    attest_every: Duration = timedelta(days=90)
+
+    @field_validator("kill_authority", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def holders(self, role: str) -> list[str]:
+        """Everyone named for a role, as a list, whatever the role's arity."""
+        value = getattr(self, role)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+
+
+class ContractField(_Model):
+    type: Literal["string", "number", "integer", "boolean", "category", "object", "array"]
+    required: bool = False
+    nullable: bool = True
+    values: list[str | int | float | bool] | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+class Upstream(_Model):
+    name: Slug
+    team: str | None = None
+    contact: Email | None = None
+    contract: dict[str, ContractField] = Field(default_factory=dict)
+
+
+class Baseline(_Model):
+    first: Duration | None = None
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Baseline:
+        if self.first is not None and (self.from_ or self.to):
+            raise ValueError("give either `first` or `from`/`to`, not both")
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("`from` and `to` go together")
+        if self.from_ and self.to and self.to <= self.from_:
+            raise ValueError("`to` must be after `from`")
+        return self
+
+
+class Bound(_Model):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("a healthy bound needs `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("`min` is above `max`")
+        return self
+
+
+class Signal(_Model):
+    source: Literal["observation", "output", "feedback", "eval", "triage"] = Field(alias="from")
+    kind: Literal["mean", "rate", "quantile", "count", "expr", "score"] = "mean"
+    field: str | None = None
+    match: str | None = None
+    q: float | None = Field(default=None, gt=0, lt=1)
+    expr: str | None = None
+    suite: str | None = None
+    window: Duration = timedelta(days=1)
+
+    @field_validator("match")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+
+class AlertRule(_Model):
+    name: Slug
+    signal: str | None = None
+    drop: Share | None = None
+    rise: Share | None = None
+    below: float | None = None
+    above: float | None = None
+    trend: Literal["down", "up"] | None = None
+    drift: list[str] | None = None
+    contract: str | None = None
+    absent: Duration | None = None
+    severity: Severity = "warning"
+    playbook: str | None = None
+    for_: Duration | None = Field(default=None, alias="for")
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> AlertRule:
+        on_signal = [self.drop, self.rise, self.below, self.above, self.trend]
+        if any(v is not None for v in on_signal) and not self.signal:
+            raise ValueError("drop, rise, below, above and trend watch a `signal`; name one")
+        conditions = [*on_signal, self.drift, self.contract, self.absent]
+        if self.signal and all(v is None for v in conditions):
+            conditions = [True]
+        if all(v is None for v in conditions):
+            raise ValueError(
+                "an alert needs a condition: signal with drop/rise/below/above/trend, "
+                "drift, contract or absent"
+            )
+        return self
+
+
+class EscalationLevel(_Model):
+    after: Duration = timedelta(0)
+    notify: list[Ref] = Field(min_length=1)
+
+
+class Escalation(_Model):
+    levels: list[EscalationLevel] = Field(default_factory=list)
+    repeat: int = Field(default=0, ge=0, le=10)
+
+
+class Playbook(_Model):
+    summary: str = ""
+    steps: list[str] = Field(default_factory=list)
+    auto_disable: bool = False
+    open_decision: Literal["retrain", "replace"] | None = None
+    notify_upstream: bool = False
+
+
+class Runbook(_Model):
+    baseline: Baseline = Baseline(first=timedelta(days=14))
+    healthy: dict[str, Bound] = Field(default_factory=dict)
+    signals: dict[str, Signal] = Field(default_factory=dict)
+    alerts: list[AlertRule] = Field(default_factory=list)
+    escalation: Escalation = Escalation()
+    playbooks: dict[str, Playbook] = Field(default_factory=dict)
+
+
+class EvalSuite(_Model):
+    suite: Slug
+    dataset: str
+    target: str
+    scorer: str = "exact_match"
+    every: Duration | None = None
+
+    @field_validator("target")
+    @classmethod
+    def _import_path(cls, value: str) -> str:
+        if not re.match(r"^[\w.]+:[\w.]+$", value):
+            raise ValueError(f"{value!r} is not an import path such as package.module:function")
+        return value
+
+
+class Care(_Model):
+    hours_per_month: float = Field(ge=0)
+
+
+class KillSwitch(_Model):
+    fail_mode: Literal["open", "closed"] | None = None
+    fallback: str | None = None
+
+
+class SystemSpec(_Model):
+    lifecycle: Literal["draft", "live", "retired"] = "draft"
+    charter: Charter = Charter()
+    upstream: list[Upstream] = Field(default_factory=list)
+    runbook: Runbook = Runbook()
+    evals: list[EvalSuite] = Field(default_factory=list)
+    care: Care | None = None
+    kill_switch: KillSwitch = KillSwitch()
+    retention: Duration = timedelta(days=180)
+
+
+class SystemManifest(_Model):
+    api_version: Literal["watchkeeper/v1"] = Field(alias="apiVersion")
+    kind: Literal["AISystem"]
+    metadata: Metadata
+    spec: SystemSpec = SystemSpec()
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name

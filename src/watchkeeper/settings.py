@@ -1,0 +1,61 @@
+"""Every setting declared once (name, default, help): feeds the CLI's help, the README and a test
+that fails when one is undocumented."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str | None
+    help: str
+
+
+SETTINGS = (
+    Setting(
+        "WATCHKEEPER_DB",
+        "sqlite:///.watchkeeper/watchkeeper.db",
+        "SQLAlchemy URL of the store; e.g. postgresql+psycopg://user@host/db in production.",
+    ),
+    Setting(
+        "WATCHKEEPER_URL", None, "Server URL: when set (with a token) the CLI acts through it."
+    ),
+    Setting("WATCHKEEPER_TOKEN", None, "API token of the acting person, for client mode and SDK."),
+    Setting("WATCHKEEPER_USER", None, "Acting person's email in local mode (default: $USER)."),
+    Setting("WATCHKEEPER_SMTP", None, "host:port of the SMTP server used by email channels."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = "sqlite:///.watchkeeper/watchkeeper.db"
+    url: str | None = None
+    token: str | None = None
+    user: str | None = None
+    smtp: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {s.env: env.get(s.env) or s.default for s in SETTINGS}
+        return cls(
+            db=values["WATCHKEEPER_DB"] or cls.db,
+            url=values["WATCHKEEPER_URL"],
+            token=values["WATCHKEEPER_TOKEN"],
+            user=values["WATCHKEEPER_USER"],
+            smtp=values["WATCHKEEPER_SMTP"],
+        )
+
+    def actor(self) -> str:
+        """Who is acting in local mode: WATCHKEEPER_USER, else `local:<os user>`."""
+        if self.user:
+            return self.user.strip().lower()
+        try:
+            return f"local:{getpass.getuser()}"
+        except OSError:
+            return "local:unknown"

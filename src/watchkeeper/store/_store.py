@@ -1,0 +1,318 @@
+"""The one store API: a Store opens units of work; a Unit reads and writes inside one transaction.
+
+SQLite (default) and PostgreSQL run the same code. Writers serialise where they must: SQLite
+write units begin IMMEDIATE, and audit appends on PostgreSQL take an advisory lock, so the hash
+chain never forks between processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from watchkeeper.audit import GENESIS, AuditEntry, entry_hash
+from watchkeeper.store._migrate import upgrade
+from watchkeeper.store._records import AckRecord, PersonRecord, SystemRecord, TeamRecord
+from watchkeeper.store._tables import (
+    AckRow,
+    AuditRow,
+    PersonRow,
+    SystemRow,
+    SystemVersionRow,
+    TeamRow,
+)
+
+_AUDIT_LOCK = 0x5741_4144  # "WAAD"
+
+
+class StoreError(Exception):
+    """The store layer's one error type: the database is unreachable or refused a write."""
+
+
+def _sqlite_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def create_store_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect and, unless told not to, bring the schema to head (first use needs no step)."""
+        try:
+            engine = create_store_engine(url)
+            if migrate:
+                upgrade(engine)
+        except Exception as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"cannot open the store at {_safe(url)}: {exc}") from exc
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Unit]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield Unit(session)
+
+    @contextmanager
+    def write(self) -> Iterator[Unit]:
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield Unit(session)
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class Unit:
+    """One transaction's worth of reads and writes. Methods return plain records."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- people and teams ------------------------------------------------------------------
+
+    def person(self, email: str) -> PersonRecord | None:
+        row = self.session.get(PersonRow, email)
+        return _person(row) if row else None
+
+    def people(self) -> list[PersonRecord]:
+        rows = self.session.scalars(select(PersonRow).order_by(PersonRow.email))
+        return [_person(r) for r in rows]
+
+    def save_person(self, person: PersonRecord, now: datetime) -> None:
+        row = self.session.get(PersonRow, person.email) or PersonRow(email=person.email)
+        row.name, row.active, row.admin = person.name, person.active, person.admin
+        row.channels, row.updated_at = list(person.channels), now
+        self.session.add(row)
+
+    def teams(self) -> list[TeamRecord]:
+        rows = self.session.scalars(select(TeamRow).order_by(TeamRow.name))
+        return [TeamRecord(r.name, list(r.members)) for r in rows]
+
+    def save_team(self, team: TeamRecord, now: datetime) -> None:
+        row = self.session.get(TeamRow, team.name) or TeamRow(name=team.name)
+        row.members, row.updated_at = list(team.members), now
+        self.session.add(row)
+
+    # --- systems ---------------------------------------------------------------------------
+
+    def system(self, name: str) -> SystemRecord | None:
+        row = self.session.get(SystemRow, name)
+        return _system(row) if row else None
+
+    def systems(self) -> list[SystemRecord]:
+        rows = self.session.scalars(select(SystemRow).order_by(SystemRow.name))
+        return [_system(r) for r in rows]
+
+    def save_system(
+        self,
+        manifest: dict[str, Any],
+        *,
+        digest: str,
+        actor: str,
+        now: datetime,
+        live_since: datetime | None,
+    ) -> int:
+        """Store a new version of a system's manifest; returns the version number."""
+        name = manifest["metadata"]["name"]
+        row = self.session.get(SystemRow, name)
+        version = (row.version + 1) if row else 1
+        row = row or SystemRow(name=name)
+        row.title = manifest["metadata"].get("title", "")
+        row.tier = manifest["metadata"]["tier"]
+        row.lifecycle = manifest["spec"]["lifecycle"]
+        row.version, row.manifest, row.digest = version, manifest, digest
+        row.applied_at, row.applied_by, row.live_since = now, actor, live_since
+        self.session.add(row)
+        self.session.add(
+            SystemVersionRow(
+                system=name,
+                version=version,
+                manifest=manifest,
+                digest=digest,
+                applied_at=now,
+                applied_by=actor,
+            )
+        )
+        return version
+
+    def system_versions(self, name: str) -> list[SystemRecord]:
+        rows = self.session.scalars(
+            select(SystemVersionRow)
+            .where(SystemVersionRow.system == name)
+            .order_by(SystemVersionRow.version)
+        )
+        return [
+            SystemRecord(
+                r.system, r.version, r.manifest, r.digest, r.applied_at, r.applied_by, None
+            )
+            for r in rows
+        ]
+
+    # --- acknowledgements ------------------------------------------------------------------
+
+    def acks(self, system: str | None = None) -> list[AckRecord]:
+        """Acknowledgements in force (not voided), newest last."""
+        query = select(AckRow).where(AckRow.voided_at.is_(None))
+        if system is not None:
+            query = query.where(AckRow.system == system)
+        rows = self.session.scalars(query.order_by(AckRow.acked_at, AckRow.id))
+        return [AckRecord(r.system, r.role, r.holder, r.acked_by, r.acked_at) for r in rows]
+
+    def add_ack(self, ack: AckRecord) -> None:
+        self.void_acks(ack.system, ack.role, ack.holder, now=ack.acked_at, reason="renewed")
+        self.session.add(
+            AckRow(
+                system=ack.system,
+                role=ack.role,
+                holder=ack.holder,
+                acked_by=ack.acked_by,
+                acked_at=ack.acked_at,
+            )
+        )
+
+    def void_acks(self, system: str, role: str, holder: str, *, now: datetime, reason: str) -> int:
+        result = self.session.execute(
+            update(AckRow)
+            .where(
+                AckRow.system == system,
+                AckRow.role == role,
+                AckRow.holder == holder,
+                AckRow.voided_at.is_(None),
+            )
+            .values(voided_at=now, void_reason=reason)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # --- audit -----------------------------------------------------------------------------
+
+    def audit(
+        self,
+        *,
+        now: datetime,
+        actor: str,
+        action: str,
+        target: str,
+        system: str | None = None,
+        before: Any = None,
+        after: Any = None,
+        reason: str | None = None,
+    ) -> AuditEntry:
+        if self.session.bind is not None and self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
+        last = self.session.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
+        prev = last.hash if last else GENESIS
+        fields = dict(
+            at=now,
+            actor=actor,
+            action=action,
+            target=target,
+            system=system,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+        row = AuditRow(**fields, prev_hash=prev, hash=entry_hash(prev, **fields))
+        self.session.add(row)
+        self.session.flush()
+        return _audit(row)
+
+    def audit_entries(
+        self, *, system: str | None = None, since: datetime | None = None
+    ) -> list[AuditEntry]:
+        query = select(AuditRow)
+        if system is not None:
+            query = query.where(AuditRow.system == system)
+        if since is not None:
+            query = query.where(AuditRow.at >= since)
+        return [_audit(r) for r in self.session.scalars(query.order_by(AuditRow.seq))]
+
+    def actors_since(self, systems: Sequence[str], since: datetime) -> dict[str, set[str]]:
+        """Who acted on each system since `since` (for the bus factor)."""
+        rows = self.session.execute(
+            select(AuditRow.system, AuditRow.actor)
+            .where(AuditRow.system.in_(list(systems)), AuditRow.at >= since)
+            .group_by(AuditRow.system, AuditRow.actor)
+        )
+        found: dict[str, set[str]] = {name: set() for name in systems}
+        for system, actor in rows:
+            found[system].add(actor)
+        return found
+
+    def count(self, table: str) -> int:
+        model = {"audit_log": AuditRow, "systems": SystemRow, "people": PersonRow}[table]
+        return int(self.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _person(row: PersonRow) -> PersonRecord:
+    return PersonRecord(row.email, row.name, row.active, row.admin, list(row.channels or []))
+
+
+def _system(row: SystemRow) -> SystemRecord:
+    return SystemRecord(
+        row.name,
+        row.version,
+        row.manifest,
+        row.digest,
+        row.applied_at,
+        row.applied_by,
+        row.live_since,
+    )
+
+
+def _audit(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        row.seq,
+        row.at,
+        row.actor,
+        row.action,
+        row.target,
+        row.system,
+        row.before,
+        row.after,
+        row.reason,
+        row.prev_hash,
+        row.hash,
+    )
