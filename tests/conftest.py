@@ -1,0 +1,94 @@
+"""Shared fixtures: every store-backed test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests need a server at 127.0.0.1:5432; without one they skip locally and FAIL in CI
+(CI=true), so a green CI run always means both back ends were exercised.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from watchkeeper.app import Watchkeeper, build
+from watchkeeper.clock import FixedClock
+from watchkeeper.settings import Settings
+from watchkeeper.store import Store
+from watchkeeper.testing import T0, PgDatabases, pg_available
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+DEMO_MANIFESTS = Path(__file__).parent.parent / "src" / "watchkeeper" / "demo" / "manifests"
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgDatabases]:
+    reason = pg_available()
+    if reason is not None:
+        message = f"PostgreSQL is not reachable: {reason}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message} (CI requires the PostgreSQL run)", pytrace=False)
+        pytest.skip(message)
+    databases = PgDatabases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wk.db'}"
+        return
+    databases: PgDatabases = request.getfixturevalue("pg")
+    url = databases.create()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    opened = Store.open(db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def app(db_url: str, store: Store, clock: FixedClock) -> Watchkeeper:
+    return build(Settings(db=db_url), store=store, clock=clock)
+
+
+class Cli:
+    """Runs `wk` in-process against one database, returning (exit code, stdout, stderr)."""
+
+    def __init__(
+        self, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ):
+        self.db_url = db_url
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+
+    def __call__(self, *args: str, user: str | None = None) -> tuple[int, str, str]:
+        from watchkeeper.cli import run
+
+        self.monkeypatch.setenv("WATCHKEEPER_DB", self.db_url)
+        for name in ("WATCHKEEPER_URL", "WATCHKEEPER_TOKEN"):
+            self.monkeypatch.delenv(name, raising=False)
+        if user:
+            self.monkeypatch.setenv("WATCHKEEPER_USER", user)
+        else:
+            self.monkeypatch.delenv("WATCHKEEPER_USER", raising=False)
+        self.capsys.readouterr()
+        code = run(list(args))
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+
+@pytest.fixture
+def wk(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    return Cli(db_url, capsys, monkeypatch)
