@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from watchkeeper.cli import charter, setup
@@ -50,14 +49,18 @@ def run(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="wk", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return INVALID if isinstance(exc, click.UsageError) else exc.exit_code
-    except click.Abort:
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
         err.print("aborted")
         return INVALID
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(str(exc), markup=False)
+        return int(getattr(exc, "exit_code", INVALID))
     except ManifestError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False)

@@ -1,0 +1,1 @@
+"""Quality monitoring: drift tests, mergeable profiles and trend detection."""

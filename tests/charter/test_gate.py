@@ -1,0 +1,132 @@
+"""The readiness rubric: each check fails on exactly the gap it names, and passes when fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from watchkeeper.charter import CHECK_IDS
+from watchkeeper.charter.gate import evaluate
+from watchkeeper.testing import T0
+
+from .samples import all_acks, directory, manifest
+
+
+def test_ready_manifest_passes_every_check() -> None:
+    system = manifest()
+    report = evaluate(system, directory(), all_acks(system, T0), T0)
+    assert [c.id for c in report.checks] == list(CHECK_IDS)
+    assert report.ready and report.score == 100
+    assert all(c.why for c in report.checks)
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+
+    return edit
+
+
+BREAKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "charter.owner": _set("spec.charter.owner", None),
+    "charter.quality_monitor": _set("spec.charter.quality_monitor", None),
+    "charter.retraining_decider": _set("spec.charter.retraining_decider", None),
+    "charter.data_liaison": _set("spec.charter.data_liaison", None),
+    "charter.kill_authority": _set("spec.charter.kill_authority", []),
+    "charter.two_kill_authorities": _set("spec.charter.kill_authority", ["ana@corp.example"]),
+    "runbook.healthy": _set("spec.runbook.healthy", None),
+    "runbook.drop_alert": _set("spec.runbook.alerts.0.drop", None),
+    "runbook.escalation": _set(
+        "spec.runbook.escalation.levels", [{"notify": ["ana@corp.example"]}]
+    ),
+    "runbook.playbooks": _set("spec.runbook.alerts.0.playbook", None),
+    "upstream.contracts": _set("spec.upstream.0.contact", None),
+    "evals.scheduled": _set("spec.evals.0.every", None),
+    "care.budget": _set("spec.care.hours_per_month", 0),
+    "kill_switch.defined": _set("spec.kill_switch.fallback", None),
+}
+
+
+@pytest.mark.parametrize("check_id", sorted(BREAKS))
+def test_each_check_fails_on_its_gap(check_id: str) -> None:
+    system = manifest(BREAKS[check_id])
+    report = evaluate(system, directory(), all_acks(system, T0), T0)
+    failed = {c.id for c in report.failed()}
+    expected = {check_id}
+    if check_id == "charter.kill_authority":
+        expected.add("charter.two_kill_authorities")
+    if check_id == "runbook.playbooks":
+        expected.add("runbook.drop_alert")
+    assert failed == expected
+    assert not report.ready and report.score < 100
+    for check in report.failed():
+        assert check.fix, check.id
+
+
+def test_every_check_id_has_a_breaking_case() -> None:
+    assert set(BREAKS) | {"charter.acknowledged"} == set(CHECK_IDS)
+
+
+def test_acknowledgement_check() -> None:
+    system = manifest()
+    acks = all_acks(system, T0)
+    report = evaluate(system, directory(), acks[1:], T0)
+    [failed] = report.failed()
+    assert failed.id == "charter.acknowledged"
+    assert "owner pending" in failed.detail
+    assert "ana@corp.example runs `wk ack bot all`" in failed.fix
+
+
+def test_acknowledgements_expire_after_attest_every() -> None:
+    system = manifest()
+    acks = all_acks(system, T0)
+    just_before = evaluate(
+        system, directory(), acks, T0 + timedelta(days=90) - timedelta(seconds=1)
+    )
+    assert just_before.ready
+    expired = evaluate(system, directory(), acks, T0 + timedelta(days=90))
+    assert [c.id for c in expired.failed()] == ["charter.acknowledged"]
+    assert "stale" in expired.failed()[0].detail
+
+
+def test_inactive_owner_fails_and_low_tier_needs_one_authority() -> None:
+    system = manifest(_set("metadata.tier", "low"))
+    gone = evaluate(system, directory(inactive=("ana@corp.example",)), all_acks(system, T0), T0)
+    assert {c.id for c in gone.failed()} == {"charter.owner", "charter.quality_monitor"}
+    single = manifest(
+        lambda d: (
+            _set("metadata.tier", "low")(d),
+            _set("spec.charter.kill_authority", ["dev@corp.example"])(d),
+        )
+    )
+    assert evaluate(single, directory(), all_acks(single, T0), T0).ready
+
+
+def test_team_counts_while_it_has_an_active_member() -> None:
+    system = manifest(_set("spec.charter.quality_monitor", "team-a"))
+    acks = all_acks(system, T0)
+    active_team = directory(teams={"team-a": ["ben@corp.example"]})
+    assert evaluate(system, active_team, acks, T0).ready
+    empty_team = directory(inactive=("ben@corp.example",), teams={"team-a": ["ben@corp.example"]})
+    failed = {c.id for c in evaluate(system, empty_team, acks, T0).failed()}
+    assert "charter.quality_monitor" in failed
+
+
+def test_escalation_must_reach_beyond_the_owner() -> None:
+    only_owner = _set(
+        "spec.runbook.escalation.levels",
+        [{"notify": ["ana@corp.example"]}, {"after": "1h", "notify": ["ana@corp.example"]}],
+    )
+    system = manifest(only_owner)
+    report = evaluate(system, directory(), all_acks(system, T0), T0)
+    assert [c.id for c in report.failed()] == ["runbook.escalation"]

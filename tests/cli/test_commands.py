@@ -1,0 +1,170 @@
+"""Every command's exit codes through the real CLI entry point: 0 ok, 1 attention, 2 invalid."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_MANIFESTS, Cli
+
+T = "2026-01-05T09:00Z"
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    for path in DEMO_MANIFESTS.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    return {p.stem: str(p) for p in tmp_path.glob("*.yaml")}
+
+
+def apply_all(wk: Cli, files: dict[str, str]) -> None:
+    code, out, _ = wk("apply", *files.values(), "--now", T)
+    assert code == 0, out
+
+
+def ack_support(wk: Cli) -> None:
+    for user in ("ana", "ben", "chen", "dev"):
+        code, _, err = wk(
+            "ack", "support-assistant", "all", "--now", T, user=f"{user}@corp.example"
+        )
+        assert code == 0, err
+
+
+def test_gate_exit_codes(wk: Cli, files: dict[str, str], tmp_path: Path) -> None:
+    code, out, _ = wk("gate", files["people"], files["support-assistant"], "--now", T)
+    assert code == 1
+    assert "NOT READY" in out and "charter.acknowledged" in out
+    apply_all(wk, files)
+    ack_support(wk)
+    code, out, _ = wk("gate", files["support-assistant"], "--json", "--now", T)
+    assert code == 0
+    [report] = json.loads(out)
+    assert report["ready"] and report["score"] == 100
+    bad = tmp_path / "bad.wk.yaml"
+    bad.write_text("apiVersion: watchkeeper/v1\nkind: AISystem\nmetadata: {name: x, tier: hi}\n")
+    code, _, err = wk("gate", str(bad))
+    assert code == 2
+    assert f"{bad}:3:" in err and "Traceback" not in err
+
+
+def test_apply_and_status(wk: Cli, files: dict[str, str]) -> None:
+    code, _, err = wk("status")
+    assert code == 0 and err == ""
+    apply_all(wk, files)
+    code, out, _ = wk("apply", *files.values(), "--json", "--now", T)
+    assert code == 0
+    assert {c["action"] for c in json.loads(out)} == {"unchanged"}
+    code, out, _ = wk("status", "support-assistant", "--now", T)
+    assert code == 1 and "pending" in out
+    ack_support(wk)
+    code, out, _ = wk("status", "support-assistant", "--json", "--now", T)
+    assert code == 0 and json.loads(out)[0]["missing"] == []
+    code, _, err = wk("status", "nope")
+    assert code == 2 and "no system 'nope'" in err
+
+
+def test_ack_exit_codes(wk: Cli, files: dict[str, str]) -> None:
+    apply_all(wk, files)
+    code, out, _ = wk("ack", "fraud-model", "quality_monitor", "--json", user="gus@corp.example")
+    assert code == 0
+    assert json.loads(out)[0]["holder"] == "risk-oncall"
+    code, _, err = wk("ack", "fraud-model", "owner", user="gus@corp.example")
+    assert code == 2 and "does not hold owner" in err
+    code, _, err = wk("ack", "fraud-model", "boss", user="gus@corp.example")
+    assert code == 2 and "unknown role" in err
+    code, _, err = wk("ack", "fraud-model", "owner")
+    assert code == 2 and "not an active person" in err
+
+
+def test_vacuum_and_deactivate(wk: Cli, files: dict[str, str]) -> None:
+    code, out, _ = wk("vacuum", "--json")
+    assert code == 0 and json.loads(out) == []
+    apply_all(wk, files)
+    code, out, _ = wk("vacuum", "--json", "--now", T)
+    assert code == 1
+    reports = {r["system"]: r for r in json.loads(out)}
+    assert reports["claims-triage"]["critical"]
+    assert not reports["fraud-model"]["critical"]
+    code, out, _ = wk("people", "deactivate", "fay@corp.example", "--now", T)
+    assert code == 0 and "now vacant: fraud-model:owner" in out
+    code, out, _ = wk("vacuum", "--json", "--now", T)
+    fraud = next(r for r in json.loads(out) if r["system"] == "fraud-model")
+    assert fraud["critical"]
+    assert {g["id"] for g in fraud["gaps"]} >= {"owner.active", "roles.filled"}
+    code, _, err = wk("people", "deactivate", "nobody@corp.example")
+    assert code == 2 and "no person" in err
+
+
+def test_usage_errors_exit_2(wk: Cli) -> None:
+    assert wk("no-such-command")[0] == 2
+    assert wk("gate")[0] == 2
+    code, _, err = wk("vacuum", "--now", "yesterday")
+    assert code == 2 and "ISO 8601" in err
+
+
+def test_schema_and_db_upgrade(wk: Cli) -> None:
+    code, out, _ = wk("schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert {s["title"] for s in schema["oneOf"]} == {"SystemManifest", "PeopleManifest"}
+    code, out, _ = wk("db", "upgrade")
+    assert code == 0 and "schema at" in out
+
+
+def test_init_writes_a_manifest_the_gate_reads(wk: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "svc" / "watchkeeper.yaml"
+    args = ["init", "--no-input", "--out", str(target), "--name", "ranker", "--tier", "high",
+            "--owner", "ana@corp.example", "--quality-monitor", "ana@corp.example",
+            "--retraining-decider", "ben@corp.example", "--data-liaison", "chen@corp.example",
+            "--kill-authority", "ana@corp.example", "--kill-authority", "dev@corp.example",
+            "--fail-mode", "closed", "--fallback", "Serve the unranked list"]  # fmt: skip
+    code, out, err = wk(*args)
+    assert code == 0, err
+    text = target.read_text()
+    assert "# 1. who monitors output quality after launch?" in text
+    code, out, _ = wk("gate", str(target), str(target.parent / "people.yaml"), "--json")
+    assert code == 1
+    [report] = json.loads(out)
+    failed = {c["id"] for c in report["checks"] if not c["passed"]}
+    assert failed == {
+        "charter.acknowledged",
+        "runbook.healthy",
+        "runbook.drop_alert",
+        "runbook.playbooks",
+        "evals.scheduled",
+    }
+    assert wk(*args)[0] == 2
+    code, _, err = wk("init", "--no-input", "--out", str(tmp_path / "x.yaml"))
+    assert code == 2 and "--owner" in err
+
+
+def test_init_asks_interactively(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    answers = "\n".join(["ana@corp.example", "svc", "high", "", "ben@corp.example",
+                         "chen@corp.example", "ana@corp.example, dev@corp.example", "closed",
+                         "Humans answer"]) + "\n"  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "watchkeeper.cli", "init", "--out", "watchkeeper.yaml"],
+        input=answers,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "watchkeeper.yaml").read_text()
+    assert "quality_monitor: ana@corp.example" in text
+    assert "kill_authority: [ana@corp.example, dev@corp.example]" in text
+    assert "fail_mode: closed" in text
+
+
+def test_demo_runs(wk: Cli, tmp_path: Path) -> None:
+    code, out, _ = wk("demo", "--workdir", str(tmp_path / "demo"))
+    assert code == 0
+    assert "Ownership vacuum report" in out
+    assert "CRITICAL fraud-model owner.active" in out
