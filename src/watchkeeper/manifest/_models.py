@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from watchkeeper.durations import format_duration, parse_duration
+from watchkeeper.expr import compile_expr
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -238,6 +239,13 @@ class Signal(_Model):
     expr: str | None = None
     suite: str | None = None
     window: Duration = timedelta(days=1)
+
+    @field_validator("expr")
+    @classmethod
+    def _expr(cls, value: str | None) -> str | None:
+        if value is not None:
+            compile_expr(value)
+        return value
 
     @field_validator("match")
     @classmethod
