@@ -122,6 +122,7 @@ class Channel(_Model):
     url: str | None = None
     routing_key: str | None = None
     address: Email | None = None
+    secret: str | None = None
 
     @model_validator(mode="after")
     def _needs_target(self) -> Channel:
