@@ -1,0 +1,179 @@
+"""Institutional knowledge instead of hero knowledge: the record kinds, their fields, and how they
+read as Markdown in the system's repo (MADR-style decisions, Google-SRE-style postmortems).
+
+Pure: records are plain dicts of text; storing them is the service's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from watchkeeper.errors import ActionError
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    required: bool = False
+    many: bool = False  # a list of lines
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    title: str
+    folder: str
+    fields: tuple[Field, ...]
+
+    @property
+    def plural(self) -> str:
+        return self.folder.replace("-", " ").capitalize()
+
+
+KINDS: dict[str, Kind] = {
+    "decision": Kind(
+        "decision",
+        "Decision",
+        "decisions",
+        (
+            Field("status", "Status"),
+            Field("decided_by", "Decision-makers"),
+            Field("context", "Context and problem", required=True),
+            Field("options", "Options considered", many=True),
+            Field("decision", "Decision", required=True),
+            Field("consequences", "Consequences", required=True),
+        ),
+    ),
+    "failure-mode": Kind(
+        "failure-mode",
+        "Failure mode",
+        "failure-modes",
+        (
+            Field("symptoms", "Symptoms", required=True),
+            Field("detecting_signal", "Detected by"),
+            Field("mitigation", "Mitigation", required=True),
+        ),
+    ),
+    "near-miss": Kind(
+        "near-miss",
+        "Near-miss",
+        "near-misses",
+        (
+            Field("what_happened", "What happened", required=True),
+            Field("how_caught", "How it was caught", required=True),
+            Field("follow_up", "Follow-up"),
+        ),
+    ),
+    "postmortem": Kind(
+        "postmortem",
+        "Postmortem",
+        "postmortems",
+        (
+            Field("summary", "Summary", required=True),
+            Field("impact", "Impact", required=True),
+            Field("trigger", "Trigger"),
+            Field("root_causes", "Root causes", required=True, many=True),
+            Field("detection", "Detection"),
+            Field("resolution", "Resolution"),
+            Field("action_items", "Action items (item — owner)", many=True),
+            Field("went_well", "What went well", many=True),
+            Field("went_wrong", "What went wrong", many=True),
+            Field("lucky", "Where we got lucky", many=True),
+            Field("timeline", "Timeline", many=True),
+        ),
+    ),
+}
+
+
+def validate(kind: str, title: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise a record's fields; every missing or unknown field is named at once."""
+    if kind not in KINDS:
+        raise ActionError("invalid", f"unknown record kind {kind!r}; one of: {', '.join(KINDS)}")
+    spec = KINDS[kind]
+    problems = []
+    if not title.strip():
+        problems.append("title is required")
+    known = {f.name: f for f in spec.fields}
+    unknown = sorted(set(fields) - set(known))
+    if unknown:
+        problems.append(f"unknown field(s) {', '.join(unknown)}; {kind} has: {', '.join(known)}")
+    clean: dict[str, Any] = {}
+    for f in spec.fields:
+        value = fields.get(f.name)
+        if f.many:
+            items = [value] if isinstance(value, str) else list(value or [])
+            value = [str(v).strip() for v in items if str(v).strip()]
+        else:
+            value = str(value).strip() if value is not None else ""
+        if f.required and not value:
+            problems.append(f"{f.name} is required ({f.label})")
+        if value:
+            clean[f.name] = value
+    if problems:
+        raise ActionError("invalid", f"{spec.title.lower()}: " + "; ".join(problems))
+    return clean
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "untitled"
+
+
+def filename(kind: str, number: int, title: str) -> str:
+    return f"{KINDS[kind].folder}/{number:04d}-{slug(title)}.md"
+
+
+def render(
+    kind: str,
+    number: int,
+    title: str,
+    fields: Mapping[str, Any],
+    *,
+    system: str,
+    recorded_at: str,
+    recorded_by: str,
+    links: Sequence[str] = (),
+) -> str:
+    """One record as Markdown a team commits beside its code."""
+    spec = KINDS[kind]
+    lines = [
+        f"# {spec.title} {number}: {title}",
+        "",
+        f"- System: `{system}`",
+        f"- Recorded: {recorded_at} by {recorded_by}",
+        *(f"- {link}" for link in links),
+        "",
+    ]
+    for f in spec.fields:
+        value = fields.get(f.name)
+        if not value:
+            continue
+        lines.append(f"## {f.label}")
+        lines.append("")
+        if f.many:
+            lines.extend(f"- {item}" for item in value)
+        else:
+            lines.append(str(value))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def index(system: str, entries: Sequence[tuple[str, str, str]]) -> str:
+    """README for the export folder: (kind, path, title) per record, grouped by kind."""
+    lines = [
+        f"# Knowledge: {system}",
+        "",
+        "Written by `wk knowledge export`; edit in Watchkeeper.",
+        "",
+    ]
+    for kind in KINDS.values():
+        mine = [(path, title) for k, path, title in entries if k == kind.name]
+        if not mine:
+            continue
+        lines += [f"## {kind.plural}", ""]
+        lines += [f"- [{title}]({path})" for path, title in mine]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
