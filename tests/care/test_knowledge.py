@@ -47,4 +47,4 @@ def test_index_groups_by_kind() -> None:
     text = index("bot", [("decision", "decisions/0001-a.md", "A"),
                          ("near-miss", "near-misses/0001-b.md", "B")])  # fmt: skip
     assert "## Decisions\n\n- [A](decisions/0001-a.md)" in text
-    assert "## Near-misss" not in text and "## Near-misses" in text
+    assert "## Near misses\n\n- [B](near-misses/0001-b.md)" in text
