@@ -308,6 +308,64 @@ class Playbook(_Model):
     notify_upstream: bool = False
 
 
+class TriageRule(_Model):
+    """One reason to put an observation in front of a person. Exactly one condition."""
+
+    name: Slug
+    negative_feedback: bool | None = None
+    field: str | None = None
+    below: float | None = None
+    match: str | None = None
+    contract_violation: bool | None = None
+    eval_failures: bool | None = None
+    sample: Share | None = None
+    expr: str | None = None
+    priority: int = Field(default=2, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> TriageRule:
+        conditions = {
+            "negative_feedback": self.negative_feedback,
+            "below": self.below,
+            "match": self.match,
+            "contract_violation": self.contract_violation,
+            "eval_failures": self.eval_failures,
+            "sample": self.sample,
+            "expr": self.expr,
+        }
+        given = [k for k, v in conditions.items() if v not in (None, False)]
+        if len(given) != 1:
+            raise ValueError(
+                "a triage rule has exactly one condition: negative_feedback, below (with field), "
+                f"match, contract_violation, eval_failures, sample or expr (got {given or 'none'})"
+            )
+        if self.below is not None and not self.field:
+            raise ValueError("`below` needs the `field` it compares, e.g. output.confidence")
+        if self.match is not None:
+            try:
+                re.compile(self.match)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        if self.expr is not None:
+            compile_expr(self.expr)
+        return self
+
+    @property
+    def condition(self) -> str:
+        for name in ("negative_feedback", "below", "match", "contract_violation",
+                     "eval_failures", "sample", "expr"):  # fmt: skip
+            if getattr(self, name) not in (None, False):
+                return name
+        raise AssertionError("validated to have one condition")
+
+
+class Triage(_Model):
+    rules: list[TriageRule] = Field(default_factory=list)
+    deadline: Duration = timedelta(days=7)
+    assignee: Ref | None = None
+    propose_failure_mode_after: int = Field(default=3, ge=1)
+
+
 class Runbook(_Model):
     baseline: Baseline = Baseline(first=timedelta(days=14))
     healthy: dict[str, Bound] = Field(default_factory=dict)
@@ -315,6 +373,7 @@ class Runbook(_Model):
     alerts: list[AlertRule] = Field(default_factory=list)
     escalation: Escalation = Escalation()
     playbooks: dict[str, Playbook] = Field(default_factory=dict)
+    triage: Triage = Triage()
 
 
 class EvalSuite(_Model):
