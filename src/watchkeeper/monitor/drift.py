@@ -7,6 +7,10 @@ values, "distinct" counted over both samples together):
     numeric, <= 5 distinct   small: chi-square (z if <= 2) p < 0.05   else: Jensen-Shannon >= 0.1
     categorical              small: chi-square (z if <= 2) p < 0.05   else: Jensen-Shannon >= 0.1
 
+One deliberate difference: chi-square here is the two-sample test of homogeneity, not Evidently's
+goodness of fit to the reference mix, whose false-alarm rate is several times its 5% (see
+`_chisquare_p`). Every other score is Evidently's to the last digits.
+
 PSI (>= 0.1) is available for both kinds; any column may override method and threshold. Nulls,
 NaN and infinities are counted apart and left out of the tests, as Evidently does; a column with
 nothing left on one side gets no verdict rather than a guess. The dataset drifts when the share
@@ -14,7 +18,8 @@ of drifted columns among those with a verdict reaches `drift_share` (0.5).
 
 The numeric path sorts each column once and derives everything from the sorted arrays; the exact
 Wasserstein distance is computed on the merged quantile grid, linear after the sorts. Columns run
-on a thread pool because numpy's sorts release the GIL.
+on a thread pool because numpy's sorts release the GIL. scipy is imported only by the tests that
+need it (the small-sample ones): importing scipy.stats takes longer here than a whole 1M-row run.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import special, stats
 
 Kind = Literal["numeric", "categorical"]
 Method = Literal["ks", "wasserstein", "chisquare", "z", "jensenshannon", "psi"]
@@ -252,7 +256,9 @@ def _numeric_drift(
     chosen = method or default_method("numeric", ref.size, distinct)
     limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else threshold
     if chosen == "ks":
-        score = float(stats.ks_2samp(ref, cur).pvalue)
+        from scipy.stats import ks_2samp
+
+        score = float(ks_2samp(ref, cur).pvalue)
     elif chosen == "wasserstein":
         std = float(np.std(ref))
         score = wasserstein_sorted(ref, cur) / max(std, MIN_STD)
@@ -345,15 +351,18 @@ def count_score(method: Method, reference: np.ndarray, current: np.ndarray) -> f
 
 
 def _chisquare_p(reference: np.ndarray, current: np.ndarray) -> float:
-    # Goodness of fit of the current counts to the reference mix scaled to the current size,
-    # as Evidently does: a category the reference never saw makes the statistic infinite.
-    expected = reference * (current.sum() / reference.sum())
-    if np.any((expected == 0) & (current > 0)):
-        return 0.0
-    seen = expected > 0
-    statistic = float(np.sum((current[seen] - expected[seen]) ** 2 / expected[seen]))
-    dof = int(seen.sum()) - 1
-    return float(stats.chi2.sf(statistic, dof)) if dof > 0 else 1.0
+    # Two-sample test of homogeneity (Pearson, 2 x k table). Evidently instead fits the current
+    # counts to the reference mix as if that mix were exact, which ignores the reference's own
+    # noise: on same-distribution samples of 500 rows it cried drift in 20% of 50 seeds.
+    table = np.vstack([reference, current])
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
+    statistic = float(np.sum((table - expected) ** 2 / expected))
+    dof = table.shape[1] - 1
+    if dof <= 0:
+        return 1.0
+    from scipy.special import chdtrc
+
+    return float(chdtrc(dof, statistic))
 
 
 def _proportion_z_p(reference: np.ndarray, current: np.ndarray) -> float:
@@ -364,14 +373,19 @@ def _proportion_z_p(reference: np.ndarray, current: np.ndarray) -> float:
     if pooled in (0.0, 1.0):
         return 1.0
     z = (p_ref - p_cur) / math.sqrt(pooled * (1 - pooled) * (1 / n_ref + 1 / n_cur))
-    return float(2 * stats.norm.sf(abs(z)))
+    return math.erfc(abs(z) / math.sqrt(2))
 
 
 def jensenshannon(p: np.ndarray, q: np.ndarray) -> float:
     """Jensen-Shannon distance in natural-log units (scipy's default base, as Evidently uses)."""
     m = (p + q) / 2
-    divergence = (np.sum(special.rel_entr(p, m)) + np.sum(special.rel_entr(q, m))) / 2
-    return math.sqrt(max(float(divergence), 0.0))
+    divergence = (_relative_entropy(p, m) + _relative_entropy(q, m)) / 2
+    return math.sqrt(max(divergence, 0.0))
+
+
+def _relative_entropy(p: np.ndarray, q: np.ndarray) -> float:
+    present = p > 0
+    return float(np.sum(p[present] * np.log(p[present] / q[present])))
 
 
 def psi(p: np.ndarray, q: np.ndarray) -> float:

@@ -52,8 +52,8 @@ def read_columns(
 ) -> dict[str, Column]:
     """Read the chosen columns (default: all of a supported type), with kinds forced by `kinds`.
 
-    Columns whose type is neither numeric nor text-like (dates, lists, binary) are skipped unless
-    named in `columns` or `kinds`, in which case a ValueError says which and why.
+    Columns whose type is neither numeric nor text-like (dates, lists, binary) are skipped, as
+    drift on them means little; naming one in `columns` raises a ValueError that says why.
     """
     kinds = dict(kinds or {})
     for name, kind in kinds.items():
@@ -83,7 +83,11 @@ def compare_files(
     kinds: Mapping[str, Kind] | None = None,
     drift_share: float = 0.5,
 ) -> DriftReport:
-    """Drift of every comparable reference column (or `columns`) between two files."""
+    """Drift of every comparable reference column (or `columns`) between two files.
+
+    A column the current file lacks, or whose values there are not numbers where the reference
+    had numbers, gets no verdict and a reason instead of failing the whole comparison.
+    """
     ref = read_columns(reference, columns=columns, kinds=kinds)
     settled = {name: col.kind for name, col in ref.items()}
     wanted = list(ref) if columns is None else list(columns)
@@ -127,14 +131,19 @@ def _read(path: Path, columns: Sequence[str] | None, kinds: Mapping[str, Kind]) 
             if kinds.get(name, "categorical") == "categorical" and _is_text(schema.field(name).type)
         ]
         return pq.read_table(path, columns=wanted, read_dictionary=text)
-    # Forced categories are read as text so codes like "007" keep their leading zeros.
-    forced_text = {name: pa.string() for name, kind in kinds.items() if kind == "categorical"}
+    # CSV categories are always read as text: codes like "007" keep their leading zeros, and a
+    # column guessed boolean in one file and text in the other still compares value for value.
+    text = {
+        name: pa.string()
+        for name in wanted
+        if (kinds.get(name) or kind_of_type(schema.field(name).type)) == "categorical"
+    }
     return pacsv.read_csv(
         path,
         parse_options=_csv_parse_options(path),
         convert_options=pacsv.ConvertOptions(
             include_columns=wanted,
-            column_types=forced_text,
+            column_types=text,
             strings_can_be_null=True,
         ),
     )
