@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from watchkeeper.access import AccessService
 from watchkeeper.charter import CharterService
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store
+from watchkeeper.switch import SwitchService
 
 
 @dataclass
@@ -17,6 +19,8 @@ class Watchkeeper:
     store: Store
     clock: Clock
     charter: CharterService
+    access: AccessService
+    switch: SwitchService
 
     def close(self) -> None:
         self.store.close()
@@ -27,9 +31,12 @@ def build(
 ) -> Watchkeeper:
     settings = settings or Settings.from_env()
     store = store or Store.open(settings.db)
+    access = AccessService(store)
     return Watchkeeper(
         settings=settings,
         store=store,
         clock=clock or SystemClock(),
         charter=CharterService(store),
+        access=access,
+        switch=SwitchService(store, access),
     )

@@ -53,6 +53,7 @@ KINDS: dict[str, Kind] = {
         "Failure mode",
         "failure-modes",
         (
+            Field("tag", "Triage tag"),
             Field("symptoms", "Symptoms", required=True),
             Field("detecting_signal", "Detected by"),
             Field("mitigation", "Mitigation", required=True),

@@ -10,7 +10,8 @@ import sys
 
 import typer
 
-from watchkeeper.cli import charter, setup
+from watchkeeper.cli import charter, server, setup
+from watchkeeper.cli._client import ServerError
 from watchkeeper.cli._common import ATTENTION, INVALID, OK, err
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ManifestError
@@ -34,6 +35,11 @@ app.command()(charter.ack)
 app.command()(setup.demo)
 app.add_typer(setup.db_app, name="db")
 app.add_typer(charter.people_app, name="people")
+app.add_typer(server.token_app, name="token")
+app.command()(server.kill)
+app.command()(server.restore)
+app.add_typer(server.audit_app, name="audit")
+app.command()(server.serve)
 
 _EXIT_BY_KIND = {
     "invalid": INVALID,
@@ -69,7 +75,7 @@ def run(argv: list[str] | None = None) -> int:
     except ActionError as exc:
         err.print(f"error: {exc.message}", markup=False)
         return _EXIT_BY_KIND[exc.kind]
-    except StoreError as exc:
+    except (StoreError, ServerError) as exc:
         err.print(f"error: {exc}", markup=False)
         return ATTENTION
     return result if isinstance(result, int) else OK

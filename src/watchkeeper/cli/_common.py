@@ -12,7 +12,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from watchkeeper.access import Operations
 from watchkeeper.app import Watchkeeper, build
+from watchkeeper.cli._client import Remote
 from watchkeeper.clock import FixedClock, SystemClock, parse_instant
 from watchkeeper.settings import Settings
 
@@ -49,6 +51,28 @@ def application(now: str | None = None) -> Iterator[Watchkeeper]:
         yield app
     finally:
         app.close()
+
+
+@contextmanager
+def operations(now: str | None = None) -> Iterator[Operations | Remote]:
+    """The acting person's operations: through the server when WATCHKEEPER_URL is set (as the
+    token's owner), else on the database as WATCHKEEPER_USER, with the clock read once."""
+    settings = Settings.from_env()
+    if settings.url:
+        if now is not None:
+            raise typer.BadParameter(
+                "works only on a local database; the server keeps its own time "
+                "(unset WATCHKEEPER_URL to replay with --now)",
+                param_hint="--now",
+            )
+        remote = Remote(settings.url, settings.token)
+        try:
+            yield remote
+        finally:
+            remote.close()
+        return
+    with application(now) as app:
+        yield Operations(app, settings.actor(), app.clock.now(), enforce=False)
 
 
 def print_json(data: Any) -> None:

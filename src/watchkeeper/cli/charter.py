@@ -1,14 +1,16 @@
-"""Commands about the charter: gate, apply, ack, status, vacuum, people."""
+"""Commands about the charter: gate, apply, ack, status, vacuum, people.
+
+All but `gate` (which checks files before anything is recorded) work in both modes: on the
+database directly, or through the server when WATCHKEEPER_URL is set.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from watchkeeper.charter import portfolio_critical
-from watchkeeper.charter._rubric import Check
 from watchkeeper.cli._common import (
     ATTENTION,
     OK,
@@ -16,6 +18,7 @@ from watchkeeper.cli._common import (
     NowOpt,
     application,
     mark,
+    operations,
     out,
     print_json,
 )
@@ -49,16 +52,15 @@ def gate(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
 
 def apply(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
     """Upsert systems and people from manifests; every version is kept; prints what changed."""
-    with application(now) as app:
-        loaded = app.charter.load(paths)
-        changes = app.charter.apply(loaded, app.settings.actor(), app.clock.now())
+    with operations(now) as ops:
+        changes = ops.apply(paths)
     if json:
-        print_json([c.to_dict() for c in changes])
+        print_json(changes)
         return OK
     for change in changes:
-        style = {"created": "green", "updated": "yellow"}.get(change.action, "dim")
-        out.print(f"[{style}]{change.action:>9}[/] {change.kind} {change.name}")
-        for detail in change.details:
+        style = {"created": "green", "updated": "yellow"}.get(change["action"], "dim")
+        out.print(f"[{style}]{change['action']:>9}[/] {change['kind']} {change['name']}")
+        for detail in change["details"]:
             out.print(f"            {detail}")
     return OK
 
@@ -76,16 +78,14 @@ def ack(
     now: NowOpt = None,
 ) -> int:
     """Acknowledge a role you hold (acting person: WATCHKEEPER_USER)."""
-    with application(now) as app:
-        states = app.charter.acknowledge(system, role, app.settings.actor(), app.clock.now())
+    with operations(now) as ops:
+        states = ops.ack(system, role)
     if json:
-        print_json([s.to_dict() for s in states])
+        print_json(states)
     else:
         for state in states:
-            out.print(
-                f"{system} {state.role}: {state.holder} {state.ack}"
-                + (f" until {state.expires_at:%Y-%m-%d}" if state.expires_at else "")
-            )
+            until = f" until {state['expires_at'][:10]}" if state["expires_at"] else ""
+            out.print(f"{system} {state['role']}: {state['holder']} {state['ack']}{until}")
     return OK
 
 
@@ -95,8 +95,8 @@ def status(
     now: NowOpt = None,
 ) -> int:
     """Charter, acknowledgement states, lifecycle and what is missing."""
-    with application(now) as app:
-        rows = app.charter.status(app.clock.now(), system)
+    with operations(now) as ops:
+        rows = ops.status(system)
     if json:
         print_json(rows)
     else:
@@ -120,35 +120,36 @@ def status(
 
 def vacuum(json: JsonOpt = False, now: NowOpt = None) -> int:
     """The portfolio ownership report: per system, a score and the exact gaps."""
-    with application(now) as app:
-        reports = app.charter.vacuum(app.clock.now())
+    with operations(now) as ops:
+        portfolio = ops.vacuum()
+    reports = portfolio["systems"]
     if json:
-        print_json([r.to_dict() for r in reports])
+        print_json(reports)
     else:
         table = Table(title="Ownership vacuum report", header_style="bold", pad_edge=False)
         for column in ("system", "lifecycle", "owner", "score", "gaps"):
             table.add_column(column)
         for report in reports:
             table.add_row(
-                report.system,
-                report.lifecycle,
-                report.owner or "-",
-                f"{report.score}/100",
-                _gap_summary(report.gaps),
+                report["system"],
+                report["lifecycle"],
+                report["owner"] or "-",
+                f"{report['score']}/100",
+                _gap_summary(report["gaps"]),
             )
         out.print(table)
         for report in reports:
-            for gap in report.gaps:
-                level = "[red]CRITICAL[/]" if gap.severity == "critical" else "[yellow]gap[/]"
-                out.print(f"{level} {report.system} {gap.id}: {gap.detail}")
-                out.print(f"    fix: {gap.fix}", markup=False)
-    return ATTENTION if portfolio_critical(reports) else OK
+            for gap in report["gaps"]:
+                level = "[red]CRITICAL[/]" if gap["severity"] == "critical" else "[yellow]gap[/]"
+                out.print(f"{level} {report['system']} {gap['id']}: {gap['detail']}")
+                out.print(f"    fix: {gap['fix']}", markup=False)
+    return ATTENTION if portfolio["critical"] else OK
 
 
-def _gap_summary(gaps: list[Check]) -> str:
+def _gap_summary(gaps: list[dict[str, Any]]) -> str:
     if not gaps:
         return "none"
-    critical = sum(1 for g in gaps if g.severity == "critical")
+    critical = sum(1 for g in gaps if g["severity"] == "critical")
     return f"{len(gaps)} ({critical} critical)" if critical else f"{len(gaps)}"
 
 
@@ -159,12 +160,12 @@ def deactivate(
     now: NowOpt = None,
 ) -> int:
     """Mark someone as gone: every role they held shows as vacant at once."""
-    with application(now) as app:
-        change = app.charter.deactivate(email, app.settings.actor(), app.clock.now())
+    with operations(now) as ops:
+        change = ops.deactivate(email)
     if json:
-        print_json(change.to_dict())
+        print_json(change)
     else:
-        out.print(f"{change.name}: {change.action}")
-        for detail in change.details:
+        out.print(f"{change['name']}: {change['action']}")
+        for detail in change["details"]:
             out.print(f"  {detail}")
     return OK

@@ -274,15 +274,22 @@ class AlertRule(_Model):
     playbook: str | None = None
     for_: Duration | None = Field(default=None, alias="for")
 
+    @property
+    def condition_free(self) -> bool:
+        """A rule naming only a signal alerts when that signal leaves its healthy bounds."""
+        return self.signal is not None and all(
+            v is None
+            for v in (self.drop, self.rise, self.below, self.above, self.trend, self.drift,
+                      self.contract, self.absent)
+        )  # fmt: skip
+
     @model_validator(mode="after")
     def _one_condition(self) -> AlertRule:
         on_signal = [self.drop, self.rise, self.below, self.above, self.trend]
         if any(v is not None for v in on_signal) and not self.signal:
             raise ValueError("drop, rise, below, above and trend watch a `signal`; name one")
         conditions = [*on_signal, self.drift, self.contract, self.absent]
-        if self.signal and all(v is None for v in conditions):
-            conditions = [True]
-        if all(v is None for v in conditions):
+        if all(v is None for v in conditions) and not self.signal:
             raise ValueError(
                 "an alert needs a condition: signal with drop/rise/below/above/trend, "
                 "drift, contract or absent"

@@ -262,7 +262,8 @@ def _numeric_profile_drift(
             current_n=current.count,
             detail={**detail, "reason": f"{side} has no values"},
         )
-    chosen: Method = method or ("ks" if reference.count <= SMALL_SAMPLE else "wasserstein")
+    small = min(reference.count, current.count) <= SMALL_SAMPLE
+    chosen: Method = method or ("ks" if small else "wasserstein")
     limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else threshold
     ref_bins = np.asarray(reference.bins, dtype=np.float64)
     cur_bins = np.asarray(current.bins, dtype=np.float64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,34 +17,23 @@ import numpy as np
 
 from watchkeeper.expr import compile_expr, resolve
 from watchkeeper.manifest._models import Signal
+from watchkeeper.store import ObservationRecord as Observation
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Observation:
-    """One prediction or generation as monitoring sees it (the store's rows become these)."""
-
-    id: str
-    ts: datetime
-    inputs: dict[str, Any] = field(default_factory=dict)
-    output: Any = None
-    latency_ms: float | None = None
-    model_version: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    feedback: dict[str, Any] | None = None
-
-    def fields(self) -> dict[str, Any]:
-        text = self.output if isinstance(self.output, str) else None
-        return {
-            "inputs": self.inputs,
-            "output": self.output,
-            "output_length": len(text) if text is not None else None,
-            "latency_ms": self.latency_ms,
-            "model_version": self.model_version,
-            "metadata": self.metadata,
-            "feedback": self.feedback or {},
-        }
+def fields_of(observation: Observation) -> dict[str, Any]:
+    """The names signal fields and expressions resolve against (`inputs.x`, `output_length`)."""
+    text = observation.output if isinstance(observation.output, str) else None
+    return {
+        "inputs": observation.inputs,
+        "output": observation.output,
+        "output_length": len(text) if text is not None else None,
+        "latency_ms": observation.latency_ms,
+        "model_version": observation.model_version,
+        "metadata": observation.metadata,
+        "feedback": observation.feedback or {},
+    }
 
 
 @dataclass(frozen=True)
@@ -74,16 +63,16 @@ def complete_windows(
 def _values(signal: Signal, observations: Sequence[Observation]) -> list[Any]:
     if signal.kind == "expr" and signal.expr:
         run = compile_expr(signal.expr)
-        return [run(o.fields()) for o in observations]
+        return [run(fields_of(o)) for o in observations]
     if signal.source == "feedback":
         path = f"feedback.{signal.field or 'score'}"
-        return [resolve(o.fields(), path) for o in observations if o.feedback]
+        return [resolve(fields_of(o), path) for o in observations if o.feedback]
     if signal.source == "output":
         path = f"output.{signal.field}" if signal.field and signal.field != "length" else None
         if signal.field == "length":
             path = "output_length"
-        return [resolve(o.fields(), path) if path else o.output for o in observations]
-    return [resolve(o.fields(), signal.field or "latency_ms") for o in observations]
+        return [resolve(fields_of(o), path) if path else o.output for o in observations]
+    return [resolve(fields_of(o), signal.field or "latency_ms") for o in observations]
 
 
 def compute(signal: Signal, observations: Sequence[Observation]) -> SignalValue:

@@ -2,16 +2,30 @@
 
 from watchkeeper.store._migrate import current_revision, head_revision
 from watchkeeper.store._migrate import upgrade as migrate
-from watchkeeper.store._records import AckRecord, PersonRecord, SystemRecord, TeamRecord
-from watchkeeper.store._store import Store, StoreError, Unit
+from watchkeeper.store._records import (
+    AckRecord,
+    AuditHead,
+    ObservationRecord,
+    PersonRecord,
+    SwitchRecord,
+    SystemRecord,
+    TeamRecord,
+    TokenRecord,
+)
+from watchkeeper.store._store import Listener, Store, StoreError, Unit
 
 __all__ = [
     "AckRecord",
+    "AuditHead",
+    "Listener",
+    "ObservationRecord",
     "PersonRecord",
     "Store",
     "StoreError",
+    "SwitchRecord",
     "SystemRecord",
     "TeamRecord",
+    "TokenRecord",
     "Unit",
     "current_revision",
     "head_revision",

@@ -40,3 +40,48 @@ class AckRecord:
     holder: str
     acked_by: str
     acked_at: datetime
+
+
+@dataclass(frozen=True)
+class SwitchRecord:
+    """A system's kill switch as stored; a system never flipped has no record (enabled, v0)."""
+
+    system: str
+    state: str
+    version: int
+    reason: str | None
+    changed_by: str | None
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token's public half: whose it is and how to recognise it; never the secret."""
+
+    id: int
+    person: str
+    prefix: str
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The newest link of the audit chain, kept apart so that deleting the tail shows."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class ObservationRecord:
+    """One prediction or generation, with the latest feedback on it (if any)."""
+
+    id: str
+    ts: datetime
+    inputs: dict[str, Any] = field(default_factory=dict)
+    output: Any = None
+    latency_ms: float | None = None
+    model_version: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    feedback: dict[str, Any] | None = None

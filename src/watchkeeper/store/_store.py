@@ -3,33 +3,56 @@
 SQLite (default) and PostgreSQL run the same code. Writers serialise where they must: SQLite
 write units begin IMMEDIATE, and audit appends on PostgreSQL take an advisory lock, so the hash
 chain never forks between processes.
+
+Change announcements (`Unit.notify`, `Store.listen`) ride on PostgreSQL LISTEN/NOTIFY, so every
+server process hears them at commit; on SQLite they reach listeners of the same Store at commit,
+and other processes find out by looking again when `Listener.wait` times out.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from watchkeeper.audit import GENESIS, AuditEntry, entry_hash
+from watchkeeper.store._alerting import AlertingQueries
+from watchkeeper.store._care import CareQueries
+from watchkeeper.store._ingest import IngestQueries
 from watchkeeper.store._migrate import upgrade
-from watchkeeper.store._records import AckRecord, PersonRecord, SystemRecord, TeamRecord
+from watchkeeper.store._monitoring import MonitoringQueries
+from watchkeeper.store._records import (
+    AckRecord,
+    AuditHead,
+    PersonRecord,
+    SwitchRecord,
+    SystemRecord,
+    TeamRecord,
+    TokenRecord,
+)
 from watchkeeper.store._tables import (
     AckRow,
+    AuditHeadRow,
     AuditRow,
     PersonRow,
+    SwitchRow,
     SystemRow,
     SystemVersionRow,
     TeamRow,
+    TokenRow,
 )
 
 _AUDIT_LOCK = 0x5741_4144  # "WAAD"
+_NOTIFY_KEY = "watchkeeper.notify"
+_CHANNEL_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class StoreError(Exception):
@@ -65,10 +88,64 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+class Listener(Protocol):
+    def wait(self, timeout: float) -> bool:
+        """Block until a change is announced (True) or `timeout` seconds pass (False)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _LocalListener:
+    """Hears announcements made through the same Store object (SQLite: one process)."""
+
+    def __init__(self, store: Store, channel: str) -> None:
+        self._store, self._channel = store, channel
+        self._event = threading.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float) -> bool:
+        heard = self._event.wait(timeout)
+        self._event.clear()
+        return heard
+
+    def close(self) -> None:
+        self._store._listeners.get(self._channel, set()).discard(self)
+
+
+class _PgListener:
+    """A dedicated autocommit connection doing LISTEN: hears commits from every process."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        import psycopg
+
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+            self._conn.execute(f"LISTEN {channel}")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot listen on {_safe(url)}: {exc}") from exc
+
+    def wait(self, timeout: float) -> bool:
+        import psycopg
+
+        try:
+            return any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
+        except psycopg.Error as exc:
+            raise StoreError(f"lost the notification connection: {exc}") from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._listeners: dict[str, set[_LocalListener]] = {}
+        self._listeners_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -97,19 +174,44 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Unit]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield Unit(session)
+        with Session(self._writer, expire_on_commit=False) as session:
+            with session.begin():
+                yield Unit(session)
+            for channel in session.info.pop(_NOTIFY_KEY, ()):
+                with self._listeners_lock:
+                    listeners = list(self._listeners.get(channel, ()))
+                for listener in listeners:
+                    listener.wake()
+
+    def listen(self, channel: str) -> Listener:
+        """Hear `Unit.notify(channel)` announcements from every writer that can reach us."""
+        if not _CHANNEL_RE.match(channel):
+            raise ValueError(f"{channel!r} is not a valid channel name")
+        if self.dialect == "postgresql":
+            return _PgListener(self.engine.url.render_as_string(hide_password=False), channel)
+        listener = _LocalListener(self, channel)
+        with self._listeners_lock:
+            self._listeners.setdefault(channel, set()).add(listener)
+        return listener
 
 
 def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-class Unit:
+class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
     """One transaction's worth of reads and writes. Methods return plain records."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._dialect = session.get_bind().dialect.name
+
+    def notify(self, channel: str, payload: str = "") -> None:
+        """Announce a change on `channel`; listeners hear it only once this unit commits."""
+        if self._dialect == "postgresql":
+            self.session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+        else:
+            self.session.info.setdefault(_NOTIFY_KEY, set()).add(channel)
 
     # --- people and teams ------------------------------------------------------------------
 
@@ -226,6 +328,40 @@ class Unit:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    # --- kill switches and API tokens -------------------------------------------------------
+
+    def switch(self, system: str) -> SwitchRecord | None:
+        row = self.session.get(SwitchRow, system)
+        return _switch(row) if row else None
+
+    def switches(self) -> list[SwitchRecord]:
+        return [_switch(r) for r in self.session.scalars(select(SwitchRow))]
+
+    def save_switch(self, switch: SwitchRecord) -> None:
+        row = self.session.get(SwitchRow, switch.system) or SwitchRow(system=switch.system)
+        row.state, row.version, row.reason = switch.state, switch.version, switch.reason
+        row.changed_by, row.changed_at = switch.changed_by, switch.changed_at
+        self.session.add(row)
+
+    def add_token(
+        self, *, person: str, digest: str, prefix: str, created_by: str, now: datetime
+    ) -> TokenRecord:
+        row = TokenRow(
+            person=person, digest=digest, prefix=prefix, created_at=now, created_by=created_by
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _token(row)
+
+    def token_holder(self, digest: str) -> PersonRecord | None:
+        """The person an API token (by digest) belongs to: one indexed join per request."""
+        row = self.session.scalars(
+            select(PersonRow)
+            .join(TokenRow, TokenRow.person == PersonRow.email)
+            .where(TokenRow.digest == digest)
+        ).first()
+        return _person(row) if row else None
+
     # --- audit -----------------------------------------------------------------------------
 
     def audit(
@@ -240,10 +376,12 @@ class Unit:
         after: Any = None,
         reason: str | None = None,
     ) -> AuditEntry:
-        if self.session.bind is not None and self.session.get_bind().dialect.name == "postgresql":
+        """Append an entry linked to the chain's head (not to the last row left: a deleted tail
+        stays a visible gap). The seq is assigned here, so a rolled-back append leaves no hole."""
+        if self._dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
-        last = self.session.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
-        prev = last.hash if last else GENESIS
+        head = self.session.get(AuditHeadRow, 1)
+        prev, seq = (head.hash, head.seq + 1) if head else (GENESIS, 1)
         fields = dict(
             at=now,
             actor=actor,
@@ -254,10 +392,16 @@ class Unit:
             after=after,
             reason=reason,
         )
-        row = AuditRow(**fields, prev_hash=prev, hash=entry_hash(prev, **fields))
-        self.session.add(row)
+        row = AuditRow(**fields, seq=seq, prev_hash=prev, hash=entry_hash(prev, **fields))
+        head = head or AuditHeadRow(id=1)
+        head.seq, head.hash = seq, row.hash
+        self.session.add_all([row, head])
         self.session.flush()
         return _audit(row)
+
+    def audit_head(self) -> AuditHead | None:
+        head = self.session.get(AuditHeadRow, 1)
+        return AuditHead(head.seq, head.hash) if head else None
 
     def audit_entries(
         self, *, system: str | None = None, since: datetime | None = None
@@ -300,6 +444,16 @@ def _system(row: SystemRow) -> SystemRecord:
         row.applied_by,
         row.live_since,
     )
+
+
+def _switch(row: SwitchRow) -> SwitchRecord:
+    return SwitchRecord(
+        row.system, row.state, row.version, row.reason, row.changed_by, row.changed_at
+    )
+
+
+def _token(row: TokenRow) -> TokenRecord:
+    return TokenRecord(row.id, row.person, row.prefix, row.created_at, row.created_by)
 
 
 def _audit(row: AuditRow) -> AuditEntry:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from watchkeeper.expr import compile_expr, resolve
 from watchkeeper.manifest._models import TriageRule
-from watchkeeper.monitor.signals import Observation
+from watchkeeper.monitor.signals import Observation, fields_of
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def evaluate(
     ordered = sorted(rules, key=lambda r: -r.priority)
     found = []
     for obs in observations:
-        fields = obs.fields()
+        fields = fields_of(obs)
         for rule in ordered:
             reason = _reason(rule, obs, fields, compiled, patterns, system, contract_violations)
             if reason:

@@ -1,0 +1,327 @@
+"""Kill-switch propagation: how long until every connected SDK sees a flip, and what the serving
+path's check costs.
+
+    .venv/bin/python benchmarks/switch_propagation.py [--clients 200] [--flips 20]
+
+For each setup (SQLite with one server; SQLite with two; PostgreSQL with two), it seeds a fresh
+database, starts `wk serve` subprocesses on 127.0.0.1, connects `--clients` SDK clients spread
+over the servers and over `--client-processes` worker processes (each client its own thread and
+long-poll, as in serving code, where each process holds one client; 200 in one interpreter would
+measure its GIL instead), then flips the switch `--flips` times through the first server's API,
+alternating disable and enable. The clock (CLOCK_MONOTONIC, shared by all processes) starts
+before the POST and stops for each client when its `enabled()` first shows the new state;
+"every client" is the slowest of them. Everything stays on loopback and the run ends by itself.
+
+Peers, side by side: a plain attribute read is the ceiling for `enabled()`; an Unleash-style SDK
+polling every 15 s is computed, not measured (each client polls at an independent random phase,
+so it learns of a flip after a uniform 0-15 s wait); Unleash's Python `is_enabled` cost is the
+figure measured on this project's machines (see shared/ANCHORS.md), not re-run here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import httpx
+
+from watchkeeper import Client
+from watchkeeper.access import Operations
+from watchkeeper.app import build
+from watchkeeper.settings import Settings
+from watchkeeper.testing import PgDatabases, pg_available
+
+SYSTEM = "bench-bot"
+READER, KILLER = "reader@bench.example", "killer@bench.example"
+MANIFESTS = f"""\
+apiVersion: watchkeeper/v1
+kind: People
+people:
+  - {{email: {READER}, name: Reader}}
+  - {{email: {KILLER}, name: Killer}}
+---
+apiVersion: watchkeeper/v1
+kind: AISystem
+metadata: {{name: {SYSTEM}, tier: low}}
+spec:
+  charter: {{owner: {KILLER}, kill_authority: [{KILLER}]}}
+  kill_switch: {{fail_mode: open, fallback: Serve the rules-based answer}}
+"""
+UNLEASH_POLL_S = 15.0
+UNLEASH_IS_ENABLED_US = 99.0  # shared/ANCHORS.md: measured on this project's 2-core machines
+
+
+@dataclass
+class Result:
+    setup: str
+    clients: int
+    servers: int
+    every_client: list[float]  # per flip: until the slowest client saw it (s)
+    per_client: list[float]  # every client x flip (s)
+    post: list[float]  # the flip request's round trip (s)
+
+
+def seed(db: str, folder: Path) -> tuple[str, str]:
+    """People and one system; returns (reader token, kill authority token)."""
+    manifest = folder / "bench.yaml"
+    manifest.write_text(MANIFESTS, encoding="utf-8")
+    app = build(Settings(db=db))
+    try:
+        setup = Operations(app, "bench@local", app.clock.now(), enforce=False)
+        setup.apply([str(manifest)])
+        return setup.create_token(READER)["token"], setup.create_token(KILLER)["token"]
+    finally:
+        app.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def servers(db: str, count: int, folder: Path) -> Iterator[list[str]]:
+    """`wk serve` subprocesses on loopback, ready when /readyz says so; stopped with SIGTERM."""
+    urls, processes = [], []
+    env = {**os.environ, "WATCHKEEPER_DB": db}
+    try:
+        for i in range(count):
+            port = free_port()
+            log = (folder / f"server-{i}.log").open("w")
+            command = "from watchkeeper.cli import main; main()"
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", command, "serve", "--port", str(port)],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            wait_ready(url)
+        yield urls
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def watch(
+    urls: list[str], token: str, count: int, first: int, cache: str, flips: int, pipe: Connection
+) -> None:
+    """A worker process: `count` SDK clients; reports when each saw each flip."""
+    clients = [
+        Client(url=urls[(first + i) % len(urls)], token=token, system=SYSTEM, cache_dir=cache)
+        for i in range(count)
+    ]
+    seen: list[list[float]] = [[] for _ in clients]
+    last = [c.enabled() for c in clients]
+    pipe.send(all(last))
+    deadline = time.monotonic() + 60 + 15 * flips
+    while any(len(times) < flips for times in seen) and time.monotonic() < deadline:
+        now = time.perf_counter()
+        for i, client in enumerate(clients):
+            if client.enabled() is not last[i]:
+                last[i] = not last[i]
+                seen[i].append(now)
+        time.sleep(0.001)  # 1 ms resolution; finer would steal CPU from the SDK threads
+    pipe.send(seen)
+    for client in clients:
+        client.close()
+
+
+def run_setup(
+    name: str, db: str, n_servers: int, n_clients: int, n_processes: int, flips: int
+) -> Result:
+    with tempfile.TemporaryDirectory(prefix="wk-bench-") as scratch:
+        folder = Path(scratch)
+        reader, killer = seed(db, folder)
+        with servers(db, n_servers, folder) as urls:
+            spawn = multiprocessing.get_context("spawn")
+            pipes, workers = [], []
+            share = [
+                n_clients // n_processes + (i < n_clients % n_processes) for i in range(n_processes)
+            ]
+            for i, count in enumerate(share):
+                ours, theirs = spawn.Pipe()
+                worker = spawn.Process(
+                    target=watch,
+                    args=(
+                        urls,
+                        reader,
+                        count,
+                        sum(share[:i]),
+                        str(folder / "cache"),
+                        flips,
+                        theirs,
+                    ),
+                )
+                worker.start()
+                pipes.append(ours)
+                workers.append(worker)
+            assert all(pipe.recv() for pipe in pipes), "clients did not start enabled"
+            time.sleep(1.0)  # let every long-poll park
+            result = Result(name, n_clients, n_servers, [], [], [])
+            started: list[float] = []
+            with httpx.Client(headers={"Authorization": f"Bearer {killer}"}) as http:
+                for flip in range(1, flips + 1):
+                    state = "disabled" if flip % 2 else "enabled"
+                    started.append(time.perf_counter())
+                    response = http.post(
+                        f"{urls[0]}/api/v1/systems/{SYSTEM}/switch",
+                        json={"state": state, "reason": f"benchmark flip {flip}"},
+                    )
+                    result.post.append(time.perf_counter() - started[-1])
+                    response.raise_for_status()
+                    time.sleep(1.0)  # every client sees it and parks again
+            seen = [times for pipe in pipes for times in pipe.recv()]
+            for worker in workers:
+                worker.join(timeout=30)
+            if any(len(times) != flips for times in seen):
+                raise RuntimeError("some clients missed a flip")
+            for flip, t0 in enumerate(started):
+                delays = [times[flip] - t0 for times in seen]
+                result.per_client.extend(delays)
+                result.every_client.append(max(delays))
+            return result
+
+
+def unleash_style(clients: int, flips: int) -> Result:
+    """Computed: each client polls every 15 s at its own random phase."""
+    rng = random.Random(15)
+    result = Result("Unleash-style 15 s poll (computed)", clients, 1, [], [], [])
+    for _ in range(flips):
+        waits = [rng.uniform(0, UNLEASH_POLL_S) for _ in range(clients)]
+        result.per_client.extend(waits)
+        result.every_client.append(max(waits))
+    return result
+
+
+def check_cost(url: str, token: str, folder: Path) -> list[tuple[str, float]]:
+    """Nanoseconds per call, best of 5 runs of a million."""
+
+    class Plain:
+        enabled = True
+
+    plain = Plain()
+    client = Client(url=url, token=token, system=SYSTEM, cache_dir=folder / "cost")
+    try:
+        costs = []
+        for label, statement, scope in (
+            ("plain attribute read (ceiling)", "plain.enabled", {"plain": plain}),
+            ("watchkeeper Client.enabled()", "client.enabled()", {"client": client}),
+        ):
+            timer = timeit.Timer(statement, globals=scope)
+            costs.append((label, min(timer.repeat(repeat=5, number=1_000_000)) * 1000))
+        return costs
+    finally:
+        client.close()
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f}"
+
+
+def report(results: list[Result], costs: list[tuple[str, float]], flips: int) -> str:
+    lines = [
+        f"Propagation, {flips} flips (times in ms; 'every client' = until the slowest client of "
+        "the flip saw it):",
+        "",
+        "| setup | clients | servers | every client p50 | every client p99 | every client max "
+        "| per client p50 | per client p99 | flip POST p50 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        post = ms(statistics.median(r.post)) if r.post else "-"
+        lines.append(
+            f"| {r.setup} | {r.clients} | {r.servers} | {ms(quantile(r.every_client, 0.5))} "
+            f"| {ms(quantile(r.every_client, 0.99))} | {ms(max(r.every_client))} "
+            f"| {ms(quantile(r.per_client, 0.5))} | {ms(quantile(r.per_client, 0.99))} | {post} |"
+        )
+    lines += ["", "Cost of the serving path's check (ns per call, best of 5 x 1,000,000):", ""]
+    lines += ["| check | ns per call |", "|---|---:|"]
+    lines += [f"| {label} | {ns:,.1f} |" for label, ns in costs]
+    lines.append(
+        f"| Unleash Python `is_enabled` (measured in ANCHORS, not re-run) | "
+        f"{UNLEASH_IS_ENABLED_US * 1000:,.0f} |"
+    )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--flips", type=int, default=20)
+    parser.add_argument("--client-processes", type=int, default=8)
+    parser.add_argument("--skip-postgresql", action="store_true")
+    args = parser.parse_args()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="wk-bench-db-") as scratch:
+        for n_servers in (1, 2):
+            db = f"sqlite:///{Path(scratch) / f'bench-{n_servers}.db'}"
+            name = f"SQLite, {n_servers} server process{'es' if n_servers > 1 else ''}"
+            print(f"running: {name}", file=sys.stderr)
+            results.append(
+                run_setup(name, db, n_servers, args.clients, args.client_processes, args.flips)
+            )
+        db = f"sqlite:///{Path(scratch) / 'cost.db'}"
+        reader, _ = seed(db, Path(scratch))
+        with servers(db, 1, Path(scratch)) as (url,):
+            costs = check_cost(url, reader, Path(scratch))
+    if not args.skip_postgresql:
+        reason = pg_available()
+        if reason is not None:
+            print(f"PostgreSQL skipped: {reason}", file=sys.stderr)
+        else:
+            databases = PgDatabases()
+            try:
+                print("running: PostgreSQL, 2 server processes", file=sys.stderr)
+                db = databases.create()
+                name = "PostgreSQL, 2 server processes"
+                results.append(
+                    run_setup(name, db, 2, args.clients, args.client_processes, args.flips)
+                )
+            finally:
+                databases.close()
+    results.append(unleash_style(args.clients, args.flips))
+    print(report(results, costs, args.flips))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,467 @@
+"""The care shell: eval runs on demand and on schedule, owner reviews and their reminders, the
+care ledger, and knowledge records — each stored with an audit entry, so the bus factor (who
+acted on a system) is read from one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.alerting.courier import Courier
+from watchkeeper.alerting.notifiers import Message
+from watchkeeper.care import knowledge
+from watchkeeper.care.evals import EvalRun, load_dataset, regression_diff, run_suite
+from watchkeeper.care.evals import import_target as _import_target
+from watchkeeper.care.ledger import CareEntry, by_month, unspent_streak
+from watchkeeper.care.scorers import get_scorer
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import SystemManifest
+from watchkeeper.store import Store, Unit
+from watchkeeper.store._care import CareEntryRow, EvalRunRow, KnowledgeRow, ReviewRow
+
+VERDICTS = ("healthy", "concerns", "action-needed")
+CARE_KINDS = ("maintenance", "eval", "review", "retraining", "triage")
+REVIEW_ESCALATE_AFTER = timedelta(days=7)
+EVAL_CARE_HOURS = 0.25
+REVIEW_CARE_HOURS = 1.0
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    system: str
+    suite: str
+    run: EvalRun
+    diff: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        summary = self.run.summary
+        return {
+            "system": self.system,
+            "suite": self.suite,
+            "started_at": self.run.started_at.isoformat(),
+            "pass_rate": summary.pass_rate,
+            "mean_score": summary.mean_score,
+            "count": summary.count,
+            "diff": self.diff,
+            "run": self.run.to_dict(),
+        }
+
+
+def _manifest(unit: Unit, system: str) -> SystemManifest:
+    record = unit.system(system)
+    if record is None:
+        raise ActionError("not_found", f"no system {system!r}")
+    return SystemManifest.model_validate(record.manifest)
+
+
+class CareService:
+    def __init__(self, store: Store, courier: Courier | None = None) -> None:
+        self.store = store
+        self.courier = courier
+
+    # --- evals -----------------------------------------------------------------------------
+
+    def run_evals(
+        self,
+        system: str,
+        now: datetime,
+        actor: str,
+        *,
+        suite: str | None = None,
+        trigger: str = "manual",
+        base_dir: str | None = None,
+        progress: Callable[..., None] | None = None,
+    ) -> list[EvalOutcome]:
+        with self.store.read() as unit:
+            manifest = _manifest(unit, system)
+        suites = [s for s in manifest.spec.evals if suite is None or s.suite == suite]
+        if not suites:
+            known = ", ".join(s.suite for s in manifest.spec.evals) or "none"
+            raise ActionError("invalid", f"{system} has no eval suite {suite!r} (known: {known})")
+        base = Path(base_dir or os.getcwd())
+        outcomes = []
+        for spec in suites:
+            dataset_path = Path(spec.dataset)
+            if not dataset_path.is_absolute():
+                dataset_path = base / dataset_path
+            dataset = load_dataset(dataset_path)
+            target = _import_target(spec.target, [str(base), str(dataset_path.parent)])
+            scorer = get_scorer(spec.scorer, search_path=[str(base)])
+            run = run_suite(dataset, target, scorer, now=now, progress=progress)
+            outcomes.append(self._record_run(system, spec.suite, run, actor, trigger, now))
+        return outcomes
+
+    def _record_run(
+        self, system: str, suite: str, run: EvalRun, actor: str, trigger: str, now: datetime
+    ) -> EvalOutcome:
+        with self.store.write() as unit:
+            previous = next(iter(unit.eval_runs(system, suite, limit=1)), None)
+            diff = regression_diff(previous.run, run).to_dict() if previous else None
+            unit.add(
+                EvalRunRow(
+                    system=system,
+                    suite=suite,
+                    started_at=run.started_at,
+                    actor=actor,
+                    trigger=trigger,
+                    model_version=run.model_version,
+                    dataset_sha256=run.dataset_sha256,
+                    pass_rate=run.summary.pass_rate,
+                    mean_score=run.summary.mean_score,
+                    run=run.to_dict(),
+                )
+            )
+            unit.add(
+                CareEntryRow(
+                    system=system,
+                    at=now,
+                    hours=EVAL_CARE_HOURS,
+                    kind="eval",
+                    by=actor,
+                    note=f"eval {suite}: pass rate {run.summary.pass_rate:.1%}",
+                )
+            )
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="eval.run",
+                target=f"{system}/eval/{suite}",
+                system=system,
+                after={
+                    "pass_rate": run.summary.pass_rate,
+                    "trigger": trigger,
+                    "regressions": len(diff["regressions"]) if diff else 0,
+                },
+            )
+        return EvalOutcome(system, suite, run, diff)
+
+    def scheduled_evals(self, now: datetime, base_dir: str | None = None) -> list[EvalOutcome]:
+        """Run every suite whose `every` has passed since its last run (or since go-live)."""
+        due: list[tuple[str, str]] = []
+        with self.store.read() as unit:
+            for record in unit.systems():
+                manifest = SystemManifest.model_validate(record.manifest)
+                if manifest.spec.lifecycle != "live":
+                    continue
+                for spec in manifest.spec.evals:
+                    if spec.every is None:
+                        continue
+                    last = next(iter(unit.eval_runs(record.name, spec.suite, limit=1)), None)
+                    since = last.started_at if last else (record.live_since or record.applied_at)
+                    if last is None or now >= since + spec.every:
+                        due.append((record.name, spec.suite))
+        outcomes = []
+        for system, suite in due:
+            try:
+                outcomes += self.run_evals(
+                    system, now, "watchkeeper", suite=suite, trigger="schedule", base_dir=base_dir
+                )
+            except ActionError as exc:
+                with self.store.write() as unit:
+                    unit.audit(
+                        now=now,
+                        actor="watchkeeper",
+                        action="eval.failed",
+                        target=f"{system}/eval/{suite}",
+                        system=system,
+                        reason=exc.message,
+                    )
+        return outcomes
+
+    # --- reviews ---------------------------------------------------------------------------
+
+    def review(
+        self,
+        system: str,
+        verdict: str,
+        notes: str,
+        actor: str,
+        now: datetime,
+        report: dict[str, Any],
+    ) -> dict[str, Any]:
+        if verdict not in VERDICTS:
+            raise ActionError("invalid", f"verdict must be one of {', '.join(VERDICTS)}")
+        with self.store.write() as unit:
+            manifest = _manifest(unit, system)
+            person = unit.person(actor)
+            if actor != manifest.spec.charter.owner and not (person and person.admin):
+                raise ActionError(
+                    "forbidden",
+                    f"only the owner of {system} ({manifest.spec.charter.owner or 'vacant'}) "
+                    "signs off its review",
+                )
+            unit.add(
+                ReviewRow(
+                    system=system,
+                    reviewed_at=now,
+                    reviewer=actor,
+                    verdict=verdict,
+                    notes=notes,
+                    report=report,
+                )
+            )
+            unit.add(
+                CareEntryRow(
+                    system=system,
+                    at=now,
+                    hours=REVIEW_CARE_HOURS,
+                    kind="review",
+                    by=actor,
+                    note=f"owner review: {verdict}",
+                )
+            )
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="review.recorded",
+                target=f"{system}/review",
+                system=system,
+                after={"verdict": verdict},
+                reason=notes or None,
+            )
+        return {
+            "system": system,
+            "verdict": verdict,
+            "reviewed_at": now.isoformat(),
+            "reviewer": actor,
+        }
+
+    def last_review(self, unit: Unit, system: str) -> datetime | None:
+        reviews = unit.reviews(system)
+        return reviews[-1].reviewed_at if reviews else None
+
+    def review_reminders(self, now: datetime) -> int:
+        """Overdue review -> remind the owner; 7 days later -> tell the escalation's next level.
+        Each reminder is sent once per due date (recorded in the audit log)."""
+        sends: list[tuple[Message, list[str]]] = []
+        with self.store.write() as unit:
+            for record in unit.systems():
+                manifest = SystemManifest.model_validate(record.manifest)
+                if manifest.spec.lifecycle != "live" or record.live_since is None:
+                    continue
+                charter = manifest.spec.charter
+                due = (
+                    self.last_review(unit, record.name) or record.live_since
+                ) + charter.review_every
+                stages = []
+                if now >= due:
+                    stages.append(("owner", [charter.owner] if charter.owner else []))
+                if now >= due + REVIEW_ESCALATE_AFTER:
+                    levels = manifest.spec.runbook.escalation.levels
+                    stages.append(
+                        (
+                            "escalated",
+                            list(levels[1].notify if len(levels) > 1 else charter.kill_authority),
+                        )
+                    )
+                done = {
+                    e.target
+                    for e in unit.audit_entries(system=record.name)
+                    if e.action == "review.reminded"
+                }
+                for stage, refs in stages:
+                    target = f"{record.name}/review/{due:%Y-%m-%d}/{stage}"
+                    if target in done:
+                        continue
+                    unit.audit(
+                        now=now,
+                        actor="watchkeeper",
+                        action="review.reminded",
+                        target=target,
+                        system=record.name,
+                        after={"recipients": refs},
+                    )
+                    late = (now - due).days
+                    sends.append(
+                        (
+                            Message(
+                                "notice",
+                                record.name,
+                                f"Monthly review of {record.name} overdue by {late}d"
+                                + (" (escalated)" if stage == "escalated" else ""),
+                                "warning",
+                                f"The owner's review of {record.name} was due {due:%Y-%m-%d}. "
+                                f"Owner: {charter.owner or 'vacant'}. Record it with: "
+                                f"wk review {record.name} --verdict healthy|concerns|action-needed",
+                                "",
+                            ),
+                            refs,
+                        )
+                    )
+        if self.courier is not None:
+            for message, refs in sends:
+                self.courier.send(message, self.courier.people(refs), now=now, purpose="review")
+        return len(sends)
+
+    # --- care ledger -----------------------------------------------------------------------
+
+    def log_care(
+        self, system: str, hours: float, kind: str, note: str, actor: str, now: datetime
+    ) -> dict[str, Any]:
+        if kind not in CARE_KINDS:
+            raise ActionError("invalid", f"kind must be one of {', '.join(CARE_KINDS)}")
+        if not 0 < hours <= 744:
+            raise ActionError("invalid", "hours must be more than 0 and at most 744 (a month)")
+        with self.store.write() as unit:
+            _manifest(unit, system)
+            unit.add(
+                CareEntryRow(system=system, at=now, hours=hours, kind=kind, by=actor, note=note)
+            )
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="care.logged",
+                target=f"{system}/care",
+                system=system,
+                after={"hours": hours, "kind": kind},
+                reason=note or None,
+            )
+        return {"system": system, "hours": hours, "kind": kind, "at": now.isoformat()}
+
+    def ledger(self, system: str, now: datetime) -> dict[str, Any]:
+        with self.store.read() as unit:
+            manifest = _manifest(unit, system)
+            record = unit.system(system)
+            assert record is not None
+            entries = [
+                CareEntry(e.at, e.hours, e.kind, e.by, e.note) for e in unit.care_entries(system)
+            ]
+        budget = manifest.spec.care.hours_per_month if manifest.spec.care else 0.0
+        start = record.live_since or record.applied_at
+        months = by_month(entries, budget, start, now)
+        streak = unspent_streak(months, complete_before=f"{now.year:04d}-{now.month:02d}")
+        return {
+            "system": system,
+            "budget": budget,
+            "months": [m.to_dict() for m in months],
+            "unspent_streak": streak,
+        }
+
+    # --- knowledge -------------------------------------------------------------------------
+
+    def record(
+        self,
+        kind: str,
+        system: str,
+        title: str,
+        fields: dict[str, Any],
+        actor: str,
+        now: datetime,
+        *,
+        incident_id: int | None = None,
+        closes: int | None = None,
+    ) -> dict[str, Any]:
+        clean = knowledge.validate(kind, title, fields)
+        with self.store.write() as unit:
+            _manifest(unit, system)
+            if closes is not None:
+                return self._close_decision(unit, system, closes, title, clean, actor, now)
+            number = unit.next_number(system, kind)
+            row = KnowledgeRow(
+                system=system,
+                kind=kind,
+                number=number,
+                title=title,
+                fields=clean,
+                status=clean.get("status", "accepted") if kind == "decision" else "recorded",
+                created_at=now,
+                created_by=actor,
+                incident_id=incident_id,
+            )
+            unit.add(row)
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="knowledge.recorded",
+                target=f"{system}/{kind}/{number}",
+                system=system,
+                after={"title": title},
+            )
+            return _knowledge_dict(row)
+
+    def _close_decision(
+        self,
+        unit: Unit,
+        system: str,
+        number: int,
+        title: str,
+        fields: dict[str, Any],
+        actor: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        rows = [k for k in unit.knowledge(system, "decision") if k.number == number]
+        if not rows or rows[0].status != "pending":
+            raise ActionError("not_found", f"{system} has no pending decision {number}")
+        row = rows[0]
+        if row.assigned_to and actor != row.assigned_to:
+            raise ActionError("forbidden", f"decision {number} is for {row.assigned_to} to make")
+        row.fields = {**row.fields, **fields, "decided_by": actor}
+        row.status, row.closed_at, row.closed_by = "decided", now, actor
+        if title:
+            row.title = title
+        unit.audit(
+            now=now,
+            actor=actor,
+            action="decision.closed",
+            target=f"{system}/decision/{number}",
+            system=system,
+            after={"decision": fields.get("decision")},
+        )
+        return _knowledge_dict(row)
+
+    def knowledge(self, system: str) -> list[dict[str, Any]]:
+        with self.store.read() as unit:
+            _manifest(unit, system)
+            return [_knowledge_dict(k) for k in unit.knowledge(system)]
+
+    def export(self, system: str, directory: str) -> list[str]:
+        """Markdown for every record, and an index, in `directory` (made if missing)."""
+        base = Path(directory)
+        written = []
+        entries: list[tuple[str, str, str]] = []
+        with self.store.read() as unit:
+            _manifest(unit, system)
+            rows = unit.knowledge(system)
+        for row in rows:
+            path = knowledge.filename(row.kind, row.number, row.title)
+            links = [f"Status: {row.status}"] if row.kind == "decision" else []
+            if row.incident_id:
+                links.append(f"Incident: #{row.incident_id}")
+            text = knowledge.render(
+                row.kind,
+                row.number,
+                row.title,
+                row.fields,
+                system=system,
+                recorded_at=f"{row.created_at:%Y-%m-%d}",
+                recorded_by=row.created_by,
+                links=links,
+            )
+            (base / path).parent.mkdir(parents=True, exist_ok=True)
+            (base / path).write_text(text, encoding="utf-8")
+            written.append(str(base / path))
+            entries.append((row.kind, path, row.title))
+        base.mkdir(parents=True, exist_ok=True)
+        (base / "README.md").write_text(knowledge.index(system, entries), encoding="utf-8")
+        return [*written, str(base / "README.md")]
+
+
+def _knowledge_dict(row: KnowledgeRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "system": row.system,
+        "kind": row.kind,
+        "number": row.number,
+        "title": row.title,
+        "status": row.status,
+        "fields": row.fields,
+        "created_at": row.created_at.isoformat(),
+        "created_by": row.created_by,
+        "assigned_to": row.assigned_to,
+        "incident_id": row.incident_id,
+        "closed_by": row.closed_by,
+    }

@@ -1,0 +1,124 @@
+"""Client mode: with WATCHKEEPER_URL set, the CLI acts through the server as the token's owner.
+
+`Remote` has the same methods as `access.Operations` and returns the same dicts; the server's
+errors come back as the exceptions the local path raises (ActionError, ManifestError), so every
+command prints and exits the same way in either mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from watchkeeper.errors import ActionError, ErrorKind
+from watchkeeper.manifest import Location, ManifestError, Problem, expand_paths
+
+_KIND: dict[int, ErrorKind] = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+}
+
+
+class ServerError(Exception):
+    """The server could not be reached or failed; nothing is known to have changed."""
+
+
+class Remote:
+    def __init__(self, url: str, token: str | None) -> None:
+        if not token:
+            raise ActionError(
+                "unauthenticated",
+                "WATCHKEEPER_URL is set but WATCHKEEPER_TOKEN is not: ask an admin for a token "
+                "(`wk token create EMAIL`), or unset WATCHKEEPER_URL to use a local database",
+            )
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "watchkeeper-cli"},
+            timeout=60.0,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def status(self, system: str | None = None) -> list[dict[str, Any]]:
+        if system is None:
+            return self._call("GET", "/systems")
+        return [self._call("GET", f"/systems/{quote(system, safe='')}")]
+
+    def vacuum(self) -> dict[str, Any]:
+        return self._call("GET", "/vacuum")
+
+    def verify_audit(self) -> dict[str, Any]:
+        return self._call("GET", "/audit/verify")
+
+    # --- changes ---------------------------------------------------------------------------
+
+    def apply(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        return self._call("POST", "/apply", json={"files": _read(paths)})
+
+    def ack(self, system: str, role: str) -> list[dict[str, Any]]:
+        return self._call("POST", f"/systems/{quote(system, safe='')}/acks", json={"role": role})
+
+    def deactivate(self, email: str) -> dict[str, Any]:
+        return self._call("POST", f"/people/{quote(email, safe='@')}/deactivate")
+
+    def create_token(self, email: str) -> dict[str, Any]:
+        return self._call("POST", "/tokens", json={"email": email})
+
+    def set_switch(self, system: str, state: str, reason: str) -> dict[str, Any]:
+        body = {"state": state, "reason": reason}
+        return self._call("POST", f"/systems/{quote(system, safe='')}/switch", json=body)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach the Watchkeeper server at {self.url}: {exc}") from None
+        body = _body(response)
+        if response.status_code < 400:
+            return body
+        detail = str(body.get("detail") or response.text) if isinstance(body, dict) else ""
+        if isinstance(body, dict) and body.get("problems"):
+            raise ManifestError(
+                [
+                    Problem(Location(p["file"], p["line"], p["column"]), p["message"])
+                    for p in body["problems"]
+                ]
+            )
+        kind = _KIND.get(response.status_code)
+        if kind is None:
+            raise ServerError(f"the server answered {response.status_code}: {detail}")
+        raise ActionError(kind, detail)
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"detail": response.text[:500]}
+
+
+def _read(paths: Sequence[str]) -> list[dict[str, str]]:
+    """The manifest files to send, read here so the server sees their text and names."""
+    files = expand_paths(paths)
+    if not files:
+        raise ManifestError([Problem(Location("<arguments>", 0, 0), "no manifest files given")])
+    submitted, problems = [], []
+    for path in files:
+        try:
+            submitted.append({"name": str(path), "text": Path(path).read_text(encoding="utf-8")})
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(Location(str(path), 0, 0), f"cannot read file: {exc}"))
+    if problems:
+        raise ManifestError(problems)
+    return submitted

@@ -1,0 +1,372 @@
+"""The monitor's shell: for each live system, evaluate every due window once and store what the
+checks found. `tick(now)` calls `evaluate_all`; `wk check` calls `evaluate`.
+
+Per signal, windows are evaluated in order from where the last evaluation stopped (so a tick that
+runs late catches up, and a re-run changes nothing). Drift and contract checks run on daily
+windows against the baseline's profiles, computed once when the baseline period is complete, so
+long histories are never rescanned. Silence is a finding, never health.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from watchkeeper.clock import as_utc
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import SystemManifest
+from watchkeeper.manifest._models import AlertRule, Signal
+from watchkeeper.monitor import checks
+from watchkeeper.monitor.contract import check_contract
+from watchkeeper.monitor.drift import summarize
+from watchkeeper.monitor.findings import Finding
+from watchkeeper.monitor.profiles import from_dict, profile, profile_drift
+from watchkeeper.monitor.signals import Observation, complete_windows, compute, fields_of
+from watchkeeper.store import Store, SystemRecord, Unit
+
+DAY = timedelta(days=1)
+MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
+DEFAULT_SILENCE = timedelta(days=1)
+_NUMERIC_TYPES = {"number", "integer"}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    system: str
+    windows: int
+    findings: list[Finding] = field(default_factory=list)
+    new: list[Finding] = field(default_factory=list)
+    evaluated_rules: frozenset[str] = frozenset()
+
+
+def baseline_period(
+    manifest: SystemManifest, first_data: datetime | None
+) -> tuple[datetime, datetime] | None:
+    """The period "normal" is measured over: given dates, or the first N days of data."""
+    baseline = manifest.spec.runbook.baseline
+    if baseline.from_ and baseline.to:
+        start = as_utc(datetime.combine(baseline.from_, datetime.min.time()))
+        return start, as_utc(datetime.combine(baseline.to, datetime.min.time()))
+    if first_data is None:
+        return None
+    return first_data, first_data + (baseline.first or timedelta(days=14))
+
+
+def column_values(observations: Sequence[Observation], column: str) -> list[Any]:
+    path = column if column.startswith(("output", "latency_ms", "metadata.")) else None
+    if path is None:
+        return [o.inputs.get(column) for o in observations]
+    result = []
+    for o in observations:
+        value: Any = fields_of(o)
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        result.append(value)
+    return result
+
+
+def as_column(values: list[Any], numeric: bool) -> Any:
+    if numeric:
+        return np.array(
+            [
+                float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan
+                for v in values
+            ],
+            dtype=np.float64,
+        )
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+class MonitorService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def evaluate_all(self, now: datetime) -> list[Evaluation]:
+        with self.store.read() as unit:
+            names = [r.name for r in unit.systems() if r.manifest["spec"]["lifecycle"] == "live"]
+        return [self.evaluate(name, now) for name in names]
+
+    def evaluate(self, system: str, now: datetime) -> Evaluation:
+        with self.store.write() as unit:
+            record = unit.system(system)
+            if record is None:
+                raise ActionError("not_found", f"no system {system!r}")
+            run = _Run(unit, record, now)
+            run.signals()
+            run.drift_and_contracts()
+            run.silence()
+            flags = unit.save_findings([_row(f) for f in run.findings], now)
+            new = [f for f, is_new in zip(run.findings, flags, strict=True) if is_new]
+            return Evaluation(system, run.windows, run.findings, new, frozenset(run.evaluated))
+
+
+class _Run:
+    """One system's evaluation inside one unit of work."""
+
+    def __init__(self, unit: Unit, record: SystemRecord, now: datetime) -> None:
+        self.unit, self.record, self.now = unit, record, now
+        self.manifest = SystemManifest.model_validate(record.manifest)
+        self.name = record.name
+        self.runbook = self.manifest.spec.runbook
+        self.first = unit.first_observation_at(self.name)
+        self.baseline = baseline_period(self.manifest, self.first)
+        self.findings: list[Finding] = []
+        self.windows = 0
+        self.evaluated: set[str] = set()
+        self._cache: dict[tuple[datetime, datetime], list[Observation]] = {}
+
+    def _observations(self, start: datetime, end: datetime) -> list[Observation]:
+        key = (start, end)
+        if key not in self._cache:
+            self._cache[key] = self.unit.observations(self.name, start, end)
+        return self._cache[key]
+
+    def _rules(self, signal: str) -> list[AlertRule]:
+        return [r for r in self.runbook.alerts if r.signal == signal]
+
+    def signals(self) -> None:
+        if self.first is None:
+            return
+        for name, signal in self.runbook.signals.items():
+            if signal.source in ("eval", "triage"):
+                continue
+            self._evaluate_signal(name, signal)
+
+    def _evaluate_signal(self, name: str, signal: Signal) -> None:
+        assert self.first is not None
+        since = self.unit.last_signal_window(self.name, name) or self.first
+        windows = list(complete_windows(since, self.now, signal.window))[-MAX_WINDOWS:]
+        if not windows:
+            return
+        rows = []
+        for start, end in windows:
+            value = compute(signal, self._observations(start, end))
+            rows.append(
+                {
+                    "signal": name,
+                    "window_start": start,
+                    "window_end": end,
+                    "value": value.value,
+                    "n": value.n,
+                }
+            )
+        self.unit.save_signal_values(self.name, rows, self.now)
+        self.windows += len(rows)
+        if any(r["value"] is not None for r in rows):
+            # A window without data clears nothing: silence is judged on its own.
+            self.evaluated.update(r.name for r in self._rules(name))
+        series = self.unit.signal_series(self.name, name, until=windows[-1][1])
+        baseline = self._baseline_value(series)
+        for start, end in windows:
+            upto = [v for s, _, v, _ in series if s <= start]
+            value = upto[-1] if upto else None
+            self._signal_checks(name, checks.Window(self.name, start, end), value, upto, baseline)
+
+    def _baseline_value(
+        self, series: list[tuple[datetime, datetime, float | None, int]]
+    ) -> float | None:
+        if self.baseline is None or self.now < self.baseline[1]:
+            return None
+        start, end = self.baseline
+        values = [v for s, e, v, n in series if s >= start and e <= end and v is not None and n]
+        return float(np.mean(values)) if values else None
+
+    def _signal_checks(
+        self,
+        name: str,
+        window: checks.Window,
+        value: float | None,
+        series: list[float | None],
+        baseline: float | None,
+    ) -> None:
+        bound = self.runbook.healthy.get(name)
+        rules = self._rules(name)
+        if bound is not None:
+            plain = [r for r in rules if r.condition_free]
+            for finding in checks.bounds(window, name, bound, value):
+                for rule in plain or [None]:
+                    self.findings.append(_with_rule(finding, rule))
+        numbers = [np.nan if v is None else v for v in series]
+        for rule in rules:
+            self.findings += checks.relative_change(window, rule, baseline, value)
+            self.findings += checks.threshold(window, rule, value)
+            if rule.trend:
+                limit = None
+                if bound is not None:
+                    limit = bound.min if rule.trend == "down" else bound.max
+                self.findings += checks.trend(window, rule, numbers, baseline, limit)
+
+    def drift_and_contracts(self) -> None:
+        if self.baseline is None or self.now < self.baseline[1]:
+            return
+        reference = self._baseline_profiles()
+        for rule in self.runbook.alerts:
+            if rule.drift:
+                self._daily(
+                    f"drift:{rule.name}",
+                    [rule.name],
+                    lambda w, obs, r=rule: self._drift(w, obs, r, reference),
+                )
+        for upstream in self.manifest.spec.upstream:
+            self._daily(
+                f"contract:{upstream.name}",
+                [r.name for r in self.runbook.alerts if r.contract == upstream.name],
+                lambda w, obs, u=upstream: self._contract(w, obs, u, reference),
+            )
+
+    def _daily(self, key: str, rules: list[str], check: Any) -> None:
+        assert self.baseline is not None
+        since = self.unit.last_signal_window(self.name, key) or self.baseline[1]
+        rows = []
+        for start, end in list(complete_windows(since, self.now, DAY))[-MAX_WINDOWS:]:
+            observations = self._observations(start, end)
+            value = (
+                check(checks.Window(self.name, start, end), observations) if observations else None
+            )
+            rows.append(
+                {
+                    "signal": key,
+                    "window_start": start,
+                    "window_end": end,
+                    "value": value,
+                    "n": len(observations),
+                }
+            )
+        self.unit.save_signal_values(self.name, rows, self.now)
+        if any(r["n"] for r in rows):
+            self.evaluated.update(rules)
+
+    def _columns(self) -> dict[str, bool]:
+        """Every column drift or contracts look at, and whether it is numeric."""
+        kinds: dict[str, bool] = {}
+        for upstream in self.manifest.spec.upstream:
+            for column, spec in upstream.contract.items():
+                kinds[column] = spec.type in _NUMERIC_TYPES
+        for rule in self.runbook.alerts:
+            for column in rule.drift or []:
+                kinds.setdefault(column, column in ("latency_ms", "output_length"))
+        return kinds
+
+    def _baseline_profiles(self) -> dict[str, Any]:
+        assert self.baseline is not None
+        stored = self.unit.baseline_profiles(self.name)
+        wanted = self._columns()
+        missing = [c for c in wanted if c not in stored]
+        if missing:
+            observations = self.unit.observations(self.name, *self.baseline)
+            made = {
+                column: profile(
+                    as_column(column_values(observations, column), wanted[column]),
+                    kind="numeric" if wanted[column] else "categorical",
+                ).to_dict()
+                for column in missing
+            }
+            self.unit.save_baseline_profiles(self.name, made, *self.baseline, self.now)
+            stored = {**stored, **made}
+        return {column: from_dict(data) for column, data in stored.items()}
+
+    def _drift(
+        self,
+        window: checks.Window,
+        observations: list[Observation],
+        rule: AlertRule,
+        reference: dict[str, Any],
+    ) -> float:
+        verdicts = []
+        for column in rule.drift or []:
+            ref = reference[column]
+            numeric = ref.kind == "numeric"
+            current = profile(
+                as_column(column_values(observations, column), numeric),
+                kind=ref.kind,
+                edges=ref.edges if numeric else None,
+            )
+            verdicts.append(profile_drift(column, ref, current))
+        report = summarize(verdicts)
+        self.findings += checks.drift(window, rule, report)
+        return report.share
+
+    def _contract(
+        self,
+        window: checks.Window,
+        observations: list[Observation],
+        upstream: Any,
+        reference: dict[str, Any],
+    ) -> float:
+        others = {c for u in self.manifest.spec.upstream if u is not upstream for c in u.contract}
+        null_rates = {}
+        for column in upstream.contract:
+            ref = reference.get(column)
+            total = (ref.count + ref.null_count) if ref is not None else 0
+            null_rates[column] = ref.null_count / total if total else 0.0
+        breaks = check_contract(
+            upstream.contract,
+            [(o.ts, o.inputs) for o in observations],
+            known_fields=others,
+            baseline_null_rates=null_rates,
+        )
+        rule = next((r for r in self.runbook.alerts if r.contract == upstream.name), None)
+        liaison = self.manifest.spec.charter.data_liaison
+        self.findings += checks.contract(window, upstream, breaks, liaison, rule)
+        return float(len(breaks))
+
+    def silence(self) -> None:
+        sources = {s.source for s in self.runbook.signals.values()}
+        rules = [r for r in self.runbook.alerts if r.absent is not None]
+        if not rules and not sources & {"observation", "output", "feedback"}:
+            return
+        since = self.record.live_since or self.record.applied_at
+        last = self.unit.last_observation_at(self.name)
+        self.evaluated.update(r.name for r in rules)
+        for rule in rules or [None]:
+            allowed = rule.absent if rule and rule.absent else DEFAULT_SILENCE
+            self.findings += checks.silence(
+                self.name,
+                "observations",
+                last,
+                since,
+                self.now,
+                allowed,
+                rule.severity if rule else "warning",
+                rule.name if rule else None,
+            )
+
+
+def _with_rule(finding: Finding, rule: AlertRule | None) -> Finding:
+    if rule is None:
+        return finding
+    return replace(finding, rule=rule.name, severity=rule.severity)
+
+
+def _row(finding: Finding) -> dict[str, Any]:
+    return {
+        "system": finding.system,
+        "fingerprint": finding.fingerprint,
+        "check": finding.check,
+        "subject": finding.subject,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "summary": finding.summary,
+        "window_start": finding.window_start,
+        "window_end": finding.window_end,
+        "evidence": _jsonable(finding.evidence),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

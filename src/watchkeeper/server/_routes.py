@@ -1,0 +1,224 @@
+"""The routes: thin — authenticate, call `Operations` (the same object the local CLI uses), return
+its dicts. Only the kill-switch long-poll does more, and that is waiting, not logic."""
+
+from __future__ import annotations
+
+import functools
+import json
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from watchkeeper.access import Operations
+from watchkeeper.app import Watchkeeper
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import Location, ManifestError, Problem
+from watchkeeper.server._models import (
+    NO_NUL,
+    AckIn,
+    ApplyIn,
+    AssignmentOut,
+    AuditEntryOut,
+    ChangeOut,
+    ErrorOut,
+    HealthOut,
+    ReadyOut,
+    StatusOut,
+    SwitchChangeOut,
+    SwitchIn,
+    SwitchOut,
+    TokenIn,
+    TokenOut,
+    VacuumOut,
+    VerificationOut,
+)
+from watchkeeper.store import current_revision, head_revision
+from watchkeeper.switch import SwitchState
+
+_bearer = HTTPBearer(
+    auto_error=False, description="A person's API token, issued by `wk token create EMAIL`."
+)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Invalid input; names the field and index"},
+    401: {"model": ErrorOut, "description": "No or unknown API token"},
+    403: {"model": ErrorOut, "description": "Not allowed; says what is missing (recorded)"},
+    404: {"model": ErrorOut, "description": "No such system or person"},
+    409: {"model": ErrorOut, "description": "Conflicts with the current state"},
+    503: {"model": ErrorOut, "description": "The database is unreachable"},
+}
+
+health = APIRouter(tags=["health"])
+api = APIRouter(prefix="/api/v1", responses=_ERRORS)
+
+
+def acting(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Operations:
+    """Who is calling, read with the clock once for the whole request."""
+    watchkeeper: Watchkeeper = request.app.state.watchkeeper
+    now = watchkeeper.clock.now()
+    request.state.now = now
+    if credentials is None and request.headers.get("authorization"):
+        raise ActionError(
+            "unauthenticated", "malformed Authorization header: expected `Bearer <token>`"
+        )
+    actor = watchkeeper.access.authenticate(credentials.credentials if credentials else None, now)
+    request.state.actor = actor
+    return Operations(watchkeeper, actor, now, enforce=True)
+
+
+Acting = Annotated[Operations, Depends(acting)]
+SystemName = Annotated[str, Path(max_length=63, pattern=NO_NUL, description="A system's name")]
+Email = Annotated[str, Path(max_length=254, pattern=NO_NUL, description="A person's email")]
+
+# --- health -----------------------------------------------------------------------------------
+
+
+@health.get("/healthz", response_model=HealthOut)
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers. Touches nothing else."""
+    return {"status": "ok"}
+
+
+@health.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={503: {"model": ErrorOut, "description": "Database unreachable or not migrated"}},
+)
+def readyz(request: Request) -> Any:
+    """Readiness: the database answers and its schema is current."""
+    watchkeeper: Watchkeeper = request.app.state.watchkeeper
+    try:
+        revision = current_revision(watchkeeper.store.engine)
+    except Exception as exc:
+        return JSONResponse({"kind": "unavailable", "detail": str(exc)}, status_code=503)
+    if revision != head_revision():
+        detail = f"schema at {revision or 'nothing'}, expected {head_revision()}: wk db upgrade"
+        return JSONResponse({"kind": "unavailable", "detail": detail}, status_code=503)
+    return {"status": "ready", "database": watchkeeper.store.dialect, "schema_revision": revision}
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+@api.get("/systems", response_model=list[StatusOut], tags=["charter"])
+def systems(ops: Acting) -> list[dict[str, Any]]:
+    """Every system: charter, acknowledgement states, lifecycle and what is missing."""
+    return ops.status()
+
+
+@api.get("/systems/{name}", response_model=StatusOut, tags=["charter"])
+def system(name: SystemName, ops: Acting) -> dict[str, Any]:
+    return ops.status(name)[0]
+
+
+@api.get("/vacuum", response_model=VacuumOut, tags=["charter"])
+def vacuum(ops: Acting) -> dict[str, Any]:
+    """The portfolio ownership report: per system, a score and the exact gaps."""
+    return ops.vacuum()
+
+
+@api.get("/audit", response_model=list[AuditEntryOut], tags=["audit"])
+def audit(
+    ops: Acting,
+    system: Annotated[str | None, Query(max_length=63, pattern=NO_NUL)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """The newest audit entries (oldest first), optionally for one system."""
+    return ops.audit(system, limit)
+
+
+@api.get("/audit/verify", response_model=VerificationOut, tags=["audit"])
+def audit_verify(ops: Acting) -> dict[str, Any]:
+    """Walk the hash chain; names the first broken link."""
+    return ops.verify_audit()
+
+
+# --- kill switch ------------------------------------------------------------------------------
+
+
+@api.get("/systems/{name}/switch", response_model=SwitchOut, tags=["kill switch"])
+async def get_switch(
+    name: SystemName,
+    request: Request,
+    ops: Acting,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="Long-poll: wait up to this many seconds")
+    ] = 0,
+    after_version: Annotated[
+        int | None, Query(ge=0, description="Long-poll: return as soon as the version differs")
+    ] = None,
+) -> Response:
+    """The switch; with `wait` and `after_version`, answers the moment the version moves (or
+    when the wait — capped by the server — runs out, with the unchanged state)."""
+    read = functools.partial(run_in_threadpool, ops.app.switch.state, name)
+    if wait > 0 and after_version is not None:
+        timeout = min(wait, request.app.state.max_wait)
+        state = await request.app.state.waiters.wait(name, after_version, timeout, read)
+    else:
+        state = await read()
+    return Response(_rendered(state), media_type="application/json")
+
+
+@functools.lru_cache(maxsize=1024)
+def _rendered(state: SwitchState) -> bytes:
+    """A flip answers every parked SDK with the same state: encode it once, not per client."""
+    return json.dumps(state.to_dict(), separators=(",", ":")).encode()
+
+
+@api.post("/systems/{name}/switch", response_model=SwitchChangeOut, tags=["kill switch"])
+def set_switch(name: SystemName, body: SwitchIn, ops: Acting) -> dict[str, Any]:
+    """Disable or enable; only the system's active kill authorities, always with a reason."""
+    return ops.set_switch(name, body.state, body.reason)
+
+
+# --- other changes ----------------------------------------------------------------------------
+
+
+@api.post("/apply", response_model=list[ChangeOut], tags=["charter"])
+def apply(body: ApplyIn, ops: Acting) -> list[dict[str, Any]]:
+    """Apply manifests (AISystem, People): a system's owner or an admin for each system, an admin
+    for people and teams. All or nothing; every version is kept."""
+    with tempfile.TemporaryDirectory(prefix="wk-apply-") as folder:
+        names: dict[str, str] = {}
+        for i, submitted in enumerate(body.files):
+            path = FilePath(folder) / f"{i}.yaml"
+            path.write_text(submitted.text, encoding="utf-8")
+            names[str(path)] = submitted.name
+        try:
+            return ops.apply(list(names))
+        except ManifestError as exc:
+            raise ManifestError([_renamed(p, names) for p in exc.problems]) from None
+
+
+def _renamed(problem: Problem, names: dict[str, str]) -> Problem:
+    """Locations in the submitted names, not the server's temporary files."""
+    message = problem.message
+    for path, name in names.items():
+        message = message.replace(path, name)
+    where = problem.location
+    return Problem(Location(names.get(where.file, where.file), where.line, where.column), message)
+
+
+@api.post("/systems/{name}/acks", response_model=list[AssignmentOut], tags=["charter"])
+def ack(name: SystemName, body: AckIn, ops: Acting) -> list[dict[str, Any]]:
+    """Acknowledge a role the caller holds (in person or through a team)."""
+    return ops.ack(name, body.role)
+
+
+@api.post("/people/{email}/deactivate", response_model=ChangeOut, tags=["people"])
+def deactivate(email: Email, ops: Acting) -> dict[str, Any]:
+    """Mark someone as gone (admins): every role they held shows as vacant at once."""
+    return ops.deactivate(email)
+
+
+@api.post("/tokens", response_model=TokenOut, status_code=201, tags=["people"])
+def create_token(body: TokenIn, ops: Acting) -> dict[str, Any]:
+    """Issue an API token for a person (admins). The token is in this answer only."""
+    return ops.create_token(body.email)

@@ -1,0 +1,260 @@
+"""Persistence for alerting: alerts by fingerprint, incidents and their timeline, escalation steps
+taken, delivery attempts, silences, and leases.
+
+`escalation_steps` has a unique key per (incident, cycle, level): whichever process records a step
+first sends it, so two server replicas never page twice, even without the scheduler's lease.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from watchkeeper.store._ingest import BigId
+from watchkeeper.store._tables import Base, JSONType, UTCDateTime
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(300), unique=True)
+    rule: Mapped[str] = mapped_column(String(63))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # firing | resolved
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[Any] = mapped_column(JSONType)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    cleared: Mapped[int] = mapped_column(Integer, default=0)
+    muted_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    incident_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_system_status", "system", "status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(16))  # triggered | acknowledged | resolved
+    severity: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    escalation_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    serious: Mapped[bool] = mapped_column(Boolean, default=False)
+    serious_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    aware_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    report_due: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentEventRow(Base):
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(BigId, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(254))
+    detail: Mapped[Any] = mapped_column(JSONType)
+
+
+class EscalationStepRow(Base):
+    __tablename__ = "escalation_steps"
+    __table_args__ = (UniqueConstraint("incident_id", "cycle", "level", name="uq_step"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(BigId)
+    cycle: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_system_at", "system", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    incident_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    purpose: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(254))
+    channel: Mapped[str] = mapped_column(String(32))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+
+
+class SilenceRow(Base):
+    __tablename__ = "silences"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    matchers: Mapped[Any] = mapped_column(JSONType)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class LeaseRow(Base):
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def _dialect_insert(session: Session) -> Any:
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+
+
+class AlertingQueries:
+    """Alerting's part of the one Unit API (rows are handed out for the service to update)."""
+
+    session: Session
+
+    def alert(self, fingerprint: str) -> AlertRow | None:
+        return self.session.scalars(
+            select(AlertRow).where(AlertRow.fingerprint == fingerprint)
+        ).first()
+
+    def alerts(self, system: str, *, status: str | None = None) -> list[AlertRow]:
+        query = select(AlertRow).where(AlertRow.system == system)
+        if status is not None:
+            query = query.where(AlertRow.status == status)
+        return list(self.session.scalars(query.order_by(AlertRow.id)))
+
+    def incident_alerts(self, incident_id: int) -> list[AlertRow]:
+        return list(
+            self.session.scalars(select(AlertRow).where(AlertRow.incident_id == incident_id))
+        )
+
+    def add(self, row: Base) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def incident(self, incident_id: int) -> IncidentRow | None:
+        return self.session.get(IncidentRow, incident_id)
+
+    def incidents(
+        self, system: str | None = None, *, open_only: bool = False, limit: int = 200
+    ) -> list[IncidentRow]:
+        query = select(IncidentRow)
+        if system is not None:
+            query = query.where(IncidentRow.system == system)
+        if open_only:
+            query = query.where(IncidentRow.status != "resolved")
+        return list(self.session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit)))
+
+    def last_resolved_incident(self, system: str) -> IncidentRow | None:
+        return self.session.scalars(
+            select(IncidentRow)
+            .where(IncidentRow.system == system, IncidentRow.status == "resolved")
+            .order_by(IncidentRow.resolved_at.desc())
+            .limit(1)
+        ).first()
+
+    def incident_event(
+        self, incident_id: int, at: datetime, kind: str, actor: str, detail: dict[str, Any]
+    ) -> None:
+        self.session.add(
+            IncidentEventRow(incident_id=incident_id, at=at, kind=kind, actor=actor, detail=detail)
+        )
+
+    def incident_events(self, incident_id: int) -> list[IncidentEventRow]:
+        return list(
+            self.session.scalars(
+                select(IncidentEventRow)
+                .where(IncidentEventRow.incident_id == incident_id)
+                .order_by(IncidentEventRow.at, IncidentEventRow.id)
+            )
+        )
+
+    def steps_taken(self, incident_id: int) -> set[tuple[int, int]]:
+        rows = self.session.execute(
+            select(EscalationStepRow.cycle, EscalationStepRow.level).where(
+                EscalationStepRow.incident_id == incident_id
+            )
+        )
+        return {(c, lv) for c, lv in rows}
+
+    def take_step(
+        self, incident_id: int, cycle: int, level: int, at: datetime, reason: str
+    ) -> bool:
+        """Claim a step; False when another process already took it."""
+        insert = _dialect_insert(self.session)
+        result = self.session.execute(
+            insert(EscalationStepRow)
+            .values(incident_id=incident_id, cycle=cycle, level=level, taken_at=at, reason=reason)
+            .on_conflict_do_nothing(index_elements=["incident_id", "cycle", "level"])
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def reset_steps(self, incident_id: int) -> None:
+        """A re-opened incident walks its escalation path again from the start."""
+        self.session.execute(
+            delete(EscalationStepRow).where(EscalationStepRow.incident_id == incident_id)
+        )
+
+    def record_delivery(self, **row: Any) -> None:
+        self.session.add(DeliveryRow(**row))
+
+    def deliveries(
+        self, *, system: str | None = None, incident_id: int | None = None, limit: int = 500
+    ) -> list[DeliveryRow]:
+        query = select(DeliveryRow)
+        if system is not None:
+            query = query.where(DeliveryRow.system == system)
+        if incident_id is not None:
+            query = query.where(DeliveryRow.incident_id == incident_id)
+        return list(self.session.scalars(query.order_by(DeliveryRow.id).limit(limit)))
+
+    def silences(self, system: str | None = None) -> list[SilenceRow]:
+        query = select(SilenceRow)
+        if system is not None:
+            query = query.where((SilenceRow.system == system) | SilenceRow.system.is_(None))
+        return list(self.session.scalars(query.order_by(SilenceRow.id)))
+
+    def acquire_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Take or renew a lease; False while someone else holds an unexpired one."""
+        insert = _dialect_insert(self.session)
+        self.session.execute(
+            insert(LeaseRow)
+            .values(name=name, holder=holder, expires_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        result = self.session.execute(
+            update(LeaseRow)
+            .where(
+                LeaseRow.name == name,
+                (LeaseRow.holder == holder) | (LeaseRow.expires_at <= now),
+            )
+            .values(holder=holder, expires_at=until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release_lease(self, name: str, holder: str, now: datetime) -> None:
+        self.session.execute(
+            update(LeaseRow)
+            .where(LeaseRow.name == name, LeaseRow.holder == holder)
+            .values(expires_at=now)
+        )

@@ -1,0 +1,177 @@
+"""Persistence for the monitor: signal values per window, findings, and baseline profiles.
+
+Unique keys make evaluation idempotent: a window's value and a finding's (fingerprint, window)
+are stored once however often a tick re-runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from watchkeeper.store._ingest import BigId
+from watchkeeper.store._tables import Base, JSONType, UTCDateTime
+
+
+class SignalValueRow(Base):
+    __tablename__ = "signal_values"
+    __table_args__ = (
+        UniqueConstraint("system", "signal", "window_start", name="uq_signal_window"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    signal: Mapped[str] = mapped_column(String(100))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("fingerprint", "window_start", name="uq_finding_window"),
+        Index("ix_findings_system_created", "system", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    fingerprint: Mapped[str] = mapped_column(String(300))
+    check: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    evidence: Mapped[Any] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BaselineRow(Base):
+    """A column's mergeable profile over the baseline period, computed once and reused."""
+
+    __tablename__ = "baselines"
+    __table_args__ = (UniqueConstraint("system", "column", name="uq_baseline_column"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    column: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    profile: Mapped[Any] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def _insert_ignore(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(module.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
+
+
+class MonitoringQueries:
+    """The monitor's part of the one Unit API."""
+
+    session: Session
+
+    def save_signal_values(
+        self, system: str, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> None:
+        if rows:
+            _insert_ignore(
+                self.session,
+                SignalValueRow,
+                [{**r, "system": system, "computed_at": now} for r in rows],
+                ["system", "signal", "window_start"],
+            )
+
+    def last_signal_window(self, system: str, signal: str) -> datetime | None:
+        return self.session.scalar(
+            select(func.max(SignalValueRow.window_end)).where(
+                SignalValueRow.system == system, SignalValueRow.signal == signal
+            )
+        )
+
+    def signal_series(
+        self,
+        system: str,
+        signal: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[datetime, datetime, float | None, int]]:
+        query = select(
+            SignalValueRow.window_start,
+            SignalValueRow.window_end,
+            SignalValueRow.value,
+            SignalValueRow.n,
+        ).where(SignalValueRow.system == system, SignalValueRow.signal == signal)
+        if since is not None:
+            query = query.where(SignalValueRow.window_start >= since)
+        if until is not None:
+            query = query.where(SignalValueRow.window_end <= until)
+        return [tuple(r) for r in self.session.execute(query.order_by(SignalValueRow.window_start))]  # type: ignore[misc]
+
+    def save_findings(self, rows: Iterable[dict[str, Any]], now: datetime) -> list[bool]:
+        """Store findings not seen before for their window; says, per row, whether it was new."""
+        fresh = []
+        for row in rows:
+            exists = self.session.scalar(
+                select(FindingRow.id).where(
+                    FindingRow.fingerprint == row["fingerprint"],
+                    FindingRow.window_start == row["window_start"],
+                )
+            )
+            if exists is None:
+                self.session.add(FindingRow(**row, created_at=now))
+                self.session.flush()
+            fresh.append(exists is None)
+        return fresh
+
+    def findings(
+        self, system: str | None = None, *, since: datetime | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        query = select(FindingRow)
+        if system is not None:
+            query = query.where(FindingRow.system == system)
+        if since is not None:
+            query = query.where(FindingRow.created_at >= since)
+        rows = self.session.scalars(query.order_by(FindingRow.id.desc()).limit(limit))
+        return [
+            {
+                "id": r.id,
+                "system": r.system,
+                "fingerprint": r.fingerprint,
+                "check": r.check,
+                "subject": r.subject,
+                "rule": r.rule,
+                "severity": r.severity,
+                "summary": r.summary,
+                "window_start": r.window_start.isoformat(),
+                "window_end": r.window_end.isoformat(),
+                "evidence": r.evidence,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in rows
+        ]
+
+    def baseline_profiles(self, system: str) -> dict[str, dict[str, Any]]:
+        rows = self.session.scalars(select(BaselineRow).where(BaselineRow.system == system))
+        return {r.column: r.profile for r in rows}
+
+    def save_baseline_profiles(
+        self, system: str, profiles: dict[str, dict[str, Any]], start: datetime, end: datetime,
+        now: datetime,
+    ) -> None:  # fmt: skip
+        rows = [
+            {"system": system, "column": column, "period_start": start, "period_end": end,
+             "profile": profile, "computed_at": now}
+            for column, profile in profiles.items()
+        ]  # fmt: skip
+        if rows:
+            _insert_ignore(self.session, BaselineRow, rows, ["system", "column"])

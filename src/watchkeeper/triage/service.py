@@ -1,0 +1,338 @@
+"""The triage queue's shell: scan each completed day for outputs the runbook's rules pick out,
+queue each observation once, take people's verdicts, and act on them — a `harmful` verdict tells
+every kill authority at once, corrected labels become feedback, tags meet failure modes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from watchkeeper.alerting.courier import Courier
+from watchkeeper.alerting.notifiers import Message
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import ROLES, SystemManifest
+from watchkeeper.monitor.contract import check_contract
+from watchkeeper.monitor.signals import complete_windows
+from watchkeeper.store import Store, Unit
+from watchkeeper.store._care import TriageItemRow
+from watchkeeper.triage.rules import evaluate
+from watchkeeper.triage.stats import reviewed_error_rate
+
+DAY = timedelta(days=1)
+VERDICTS = ("ok", "wrong", "harmful", "unclear")
+SCAN_KEY = "triage:scan"
+
+
+def _manifest(unit: Unit, system: str) -> SystemManifest:
+    record = unit.system(system)
+    if record is None:
+        raise ActionError("not_found", f"no system {system!r}")
+    return SystemManifest.model_validate(record.manifest)
+
+
+def item_dict(row: TriageItemRow, now: datetime) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "system": row.system,
+        "observation_id": row.observation_id,
+        "observed_at": row.observed_at.isoformat(),
+        "queued_at": row.queued_at.isoformat(),
+        "age_days": round((now - row.queued_at) / DAY, 1),
+        "rule": row.rule,
+        "condition": row.condition,
+        "reason": row.reason,
+        "priority": row.priority,
+        "assignee": row.assignee,
+        "status": row.status,
+        "verdict": row.verdict,
+        "label": row.label,
+        "tags": row.tags or [],
+        "note": row.note,
+        "observation": row.snapshot,
+    }
+
+
+class TriageService:
+    def __init__(self, store: Store, courier: Courier) -> None:
+        self.store = store
+        self.courier = courier
+
+    def scan(self, now: datetime) -> int:
+        """Queue what each system's rules pick from every completed, unscanned day."""
+        queued = 0
+        with self.store.read() as unit:
+            names = [r.name for r in unit.systems() if r.manifest["spec"]["lifecycle"] == "live"]
+        for name in names:
+            with self.store.write() as unit:
+                queued += self._scan_system(unit, name, now)
+        return queued
+
+    def _scan_system(self, unit: Unit, system: str, now: datetime) -> int:
+        manifest = _manifest(unit, system)
+        triage = manifest.spec.runbook.triage
+        first = unit.first_observation_at(system)
+        if not triage.rules or first is None:
+            return 0
+        since = unit.last_signal_window(system, SCAN_KEY) or first
+        assignee = triage.assignee or manifest.spec.charter.quality_monitor
+        queued = 0
+        rows = []
+        for start, end in complete_windows(since, now, DAY):
+            observations = unit.observations(system, start, end)
+            violations = frozenset(
+                o.id
+                for o in observations
+                for u in manifest.spec.upstream
+                if check_contract(
+                    u.contract,
+                    [(o.ts, o.inputs)],
+                    known_fields={c for x in manifest.spec.upstream for c in x.contract},
+                )
+            )
+            matches = evaluate(
+                triage.rules, observations, system=system, contract_violations=violations
+            )
+            seen = unit.queued_observation_ids(system, [m.observation_id for m in matches])
+            by_id = {o.id: o for o in observations}
+            for match in matches:
+                if match.observation_id in seen:
+                    continue
+                obs = by_id[match.observation_id]
+                unit.add(
+                    TriageItemRow(
+                        system=system,
+                        observation_id=obs.id,
+                        observed_at=obs.ts,
+                        queued_at=now,
+                        rule=match.rule,
+                        condition=match.condition,
+                        reason=match.reason,
+                        priority=match.priority,
+                        assignee=assignee,
+                        status="open",
+                        tags=[],
+                        snapshot={
+                            "inputs": obs.inputs,
+                            "output": obs.output,
+                            "metadata": obs.metadata,
+                            "feedback": obs.feedback,
+                            "model_version": obs.model_version,
+                        },
+                    )
+                )
+                queued += 1
+            rows.append(
+                {
+                    "signal": SCAN_KEY,
+                    "window_start": start,
+                    "window_end": end,
+                    "value": float(len(matches)),
+                    "n": len(observations),
+                }
+            )
+        unit.save_signal_values(system, rows, now)
+        return queued
+
+    def flag(
+        self, system: str, observation_id: str, reason: str, actor: str, now: datetime
+    ) -> dict[str, Any]:
+        """A manual flag (SDK `client.flag`, the API): queued at once, top priority."""
+        if not reason.strip():
+            raise ActionError("invalid", "a flag needs a reason")
+        with self.store.write() as unit:
+            manifest = _manifest(unit, system)
+            existing = unit.queued_observation_ids(system, [observation_id])
+            if existing:
+                row = next(
+                    r for r in unit.triage_items(system) if r.observation_id == observation_id
+                )
+                return item_dict(row, now)
+            found = unit.observations_by_id(system, [observation_id])
+            obs = found[0] if found else None
+            row = TriageItemRow(
+                system=system,
+                observation_id=observation_id,
+                observed_at=obs.ts if obs else now,
+                queued_at=now,
+                rule="manual",
+                condition="flag",
+                reason=f"flagged by {actor}: {reason}",
+                priority=5,
+                assignee=manifest.spec.runbook.triage.assignee
+                or manifest.spec.charter.quality_monitor,
+                status="open",
+                tags=[],
+                snapshot={
+                    "inputs": obs.inputs,
+                    "output": obs.output,
+                    "metadata": obs.metadata,
+                    "feedback": obs.feedback,
+                    "model_version": obs.model_version,
+                }
+                if obs
+                else {"missing": "the observation has not arrived (yet)"},
+            )
+            unit.add(row)
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="triage.flagged",
+                target=f"{system}/observation/{observation_id}",
+                system=system,
+                reason=reason,
+            )
+            return item_dict(row, now)
+
+    def queue(
+        self, system: str, now: datetime, *, status: str | None = "open"
+    ) -> list[dict[str, Any]]:
+        with self.store.read() as unit:
+            _manifest(unit, system)
+            return [item_dict(r, now) for r in unit.triage_items(system, status=status)]
+
+    def verdict(
+        self,
+        item_id: int,
+        verdict: str,
+        actor: str,
+        now: datetime,
+        *,
+        label: str | None = None,
+        tags: list[str] | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        if verdict not in VERDICTS:
+            raise ActionError("invalid", f"verdict must be one of {', '.join(VERDICTS)}")
+        with self.store.write() as unit:
+            row = unit.triage_item(item_id)
+            if row is None:
+                raise ActionError("not_found", f"no triage item #{item_id}")
+            manifest = _manifest(unit, row.system)
+            self._may_review(unit, manifest, actor, row)
+            row.status, row.verdict, row.reviewed_at, row.reviewed_by = "done", verdict, now, actor
+            row.label, row.tags, row.note = label, sorted(set(tags or [])), note
+            if label is not None:
+                unit.add_feedback(
+                    row.system,
+                    [
+                        {
+                            "observation_id": row.observation_id,
+                            "ts": now,
+                            "label": label,
+                            "score": None,
+                            "thumbs_up": None,
+                            "meta": {"source": "triage", "by": actor},
+                        }
+                    ],
+                    now,
+                )
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="triage.verdict",
+                target=f"{row.system}/triage/{item_id}",
+                system=row.system,
+                after={"verdict": verdict, "label": label, "tags": row.tags},
+                reason=note,
+            )
+            result = item_dict(row, now)
+            charter = manifest.spec.charter
+        if verdict == "harmful":
+            self._harmful(result, charter.kill_authority, actor, now)
+        return result
+
+    def _may_review(
+        self, unit: Unit, manifest: SystemManifest, actor: str, row: TriageItemRow
+    ) -> None:
+        teams = {t.name: t.members for t in unit.teams()}
+        holders = {
+            m
+            for role in ROLES
+            for h in manifest.spec.charter.holders(role)
+            for m in teams.get(h, [h])
+        }
+        assignees = set(teams.get(row.assignee or "", [row.assignee or ""]))
+        person = unit.person(actor)
+        if actor not in holders | assignees and not (person and person.admin):
+            raise ActionError(
+                "forbidden",
+                f"{actor} holds no role on {manifest.name}, so may not "
+                "record triage verdicts for it",
+            )
+
+    def _harmful(
+        self, item: dict[str, Any], authorities: list[str], actor: str, now: datetime
+    ) -> None:
+        system = item["system"]
+        observation = item["observation"]
+        body = (
+            f"{actor} judged an output of {system} HARMFUL in triage (item #{item['id']}).\n\n"
+            f"Input: {observation.get('inputs')}\nOutput: {observation.get('output')}\n"
+            f"Note: {item.get('note') or '-'}\n\n"
+            f"To take {system} offline now:\n  wk kill {system} --reason "
+            f'"harmful output {item["observation_id"]}"'
+        )
+        links = ()
+        if self.courier.public_url:
+            links = (
+                (
+                    "Open the kill switch",
+                    f"{self.courier.public_url.rstrip('/')}/systems/{system}#switch",
+                ),
+            )
+        message = Message(
+            "trigger",
+            system,
+            f"Harmful output found in triage on {system}",
+            "critical",
+            body,
+            "",
+            dedup_key=f"watchkeeper/{system}/harmful/{item['id']}",
+            links=links,
+            details={"triage_item": item["id"]},
+        )
+        self.courier.send(message, self.courier.people(authorities), now=now, purpose="harmful")
+
+    def error_rate(self, system: str, start: datetime, end: datetime) -> dict[str, Any]:
+        """The reviewed error rate of the random sample observed in [start, end)."""
+        with self.store.read() as unit:
+            verdicts = [
+                r.verdict
+                for r in unit.triage_items(system, status="done", limit=100_000)
+                if r.condition == "sample" and r.verdict and start <= r.observed_at < end
+            ]
+        return reviewed_error_rate(verdicts).to_dict()
+
+    def failure_modes(self, system: str, now: datetime) -> dict[str, Any]:
+        """Per tag: how often seen per month, the linked failure-mode record, or a proposal."""
+        with self.store.read() as unit:
+            manifest = _manifest(unit, system)
+            items = unit.triage_items(system, status="done", limit=100_000)
+            records = {
+                (k.fields or {}).get("tag") or k.title: k
+                for k in unit.knowledge(system, "failure-mode")
+            }
+        per_month: dict[str, Counter[str]] = {}
+        for item in items:
+            for tag in item.tags or []:
+                per_month.setdefault(tag, Counter())[f"{item.reviewed_at:%Y-%m}"] += 1
+        threshold = manifest.spec.runbook.triage.propose_failure_mode_after
+        return {
+            tag: {
+                "per_month": dict(sorted(months.items())),
+                "total": sum(months.values()),
+                "failure_mode": records[tag].number if tag in records else None,
+                "proposed": tag not in records and sum(months.values()) >= threshold,
+            }
+            for tag, months in sorted(per_month.items())
+        }
+
+    def stale(self, system: str, now: datetime) -> list[dict[str, Any]]:
+        with self.store.read() as unit:
+            deadline = _manifest(unit, system).spec.runbook.triage.deadline
+            return [
+                item_dict(r, now)
+                for r in unit.triage_items(system, status="open", limit=100_000)
+                if now - r.queued_at > deadline
+            ]

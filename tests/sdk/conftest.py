@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server._world import World, build_world
+from watchkeeper import Client
+from watchkeeper.app import Watchkeeper
+from watchkeeper.server import LiveServer
+
+MakeClient = Callable[..., Client]
+
+
+@pytest.fixture
+def world(app: Watchkeeper, tmp_path: Path) -> World:
+    return build_world(app, tmp_path / "org")
+
+
+@pytest.fixture
+def live(world: World) -> Iterator[LiveServer]:
+    server = LiveServer(world.app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_client(world: World, live: LiveServer, tmp_path: Path) -> Iterator[MakeClient]:
+    """SDK clients on the live server, reading as an unrelated person, caching under tmp_path;
+    all closed at the end."""
+    made: list[Client] = []
+
+    def make(**options: Any) -> Client:
+        options = {
+            "url": live.url,
+            "token": world.token("unrelated"),
+            "system": "triage-bot",
+            "cache_dir": tmp_path / "cache",
+            **options,
+        }
+        client = Client(**options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
