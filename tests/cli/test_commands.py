@@ -87,7 +87,9 @@ def test_vacuum_and_deactivate(wk: Cli, files: dict[str, str]) -> None:
     assert code == 1
     reports = {r["system"]: r for r in json.loads(out)}
     assert reports["claims-triage"]["critical"]
-    assert not reports["fraud-model"]["critical"]
+    fraud_gaps = {g["id"] for g in reports["fraud-model"]["gaps"]}
+    assert "owner.active" not in fraud_gaps and "roles.filled" not in fraud_gaps
+    assert "monitors.receiving" in fraud_gaps, "live with no data ever received"
     code, out, _ = wk("people", "deactivate", "fay@corp.example", "--now", T)
     assert code == 0 and "now vacant: fraud-model:owner" in out
     code, out, _ = wk("vacuum", "--json", "--now", T)

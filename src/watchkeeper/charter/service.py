@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from watchkeeper.charter import gate, vacuum
+from watchkeeper.charter._evidence import gather
 from watchkeeper.charter.roles import (
     Assignment,
     Directory,
@@ -300,12 +301,7 @@ class CharterService:
                 vacuum.assess(
                     manifest_of(record),
                     directory,
-                    vacuum.Evidence(
-                        acks=unit.acks(record.name),
-                        went_live=record.live_since,
-                        last_review=None,
-                        actors=actors[record.name],
-                    ),
+                    gather(unit, record, manifest_of(record), actors[record.name], now),
                     now,
                 )
                 for record in records

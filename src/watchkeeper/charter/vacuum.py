@@ -27,6 +27,12 @@ class Evidence:
     went_live: datetime | None = None
     last_review: datetime | None = None
     actors: set[str] | None = None
+    overdue_evals: list[str] | None = None
+    last_data: datetime | None = None
+    silence_allowed: timedelta | None = None
+    unacknowledged_critical: list[int] | None = None
+    unspent_months: int | None = None
+    stale_triage: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,87 @@ def assess(
                 weight=2,
             )
         )
+    checks += _care_checks(name, evidence, now)
     return SystemVacuum(name, system.spec.lifecycle, owner, score(checks), checks)
+
+
+def _care_checks(name: str, evidence: Evidence, now: datetime) -> list[Check]:
+    """Checks whose evidence comes from monitoring, incidents, evals, care and triage."""
+    checks: list[Check] = []
+    if evidence.overdue_evals is not None:
+        checks.append(
+            Check(
+                "evals.on_time",
+                "evals on schedule",
+                not evidence.overdue_evals,
+                "An eval that stopped running stopped catching regressions.",
+                f"run `wk eval run {name}` and find out why the schedule lapsed",
+                f"overdue: {', '.join(evidence.overdue_evals)}"
+                if evidence.overdue_evals
+                else "every scheduled suite ran on time",
+                weight=2,
+            )
+        )
+    if evidence.silence_allowed is not None:
+        quiet = now - evidence.last_data if evidence.last_data else None
+        receiving = quiet is not None and quiet < evidence.silence_allowed
+        checks.append(
+            Check(
+                "monitors.receiving",
+                "monitors receiving data",
+                receiving,
+                "Silence is not health: a monitor without data watches nothing.",
+                "check that the serving code logs observations (SDK `log`, OTLP or ingest)",
+                f"last data {evidence.last_data:%Y-%m-%d %H:%M}"
+                if evidence.last_data
+                else "no data ever received",
+                weight=2,
+                severity="critical",
+            )
+        )
+    if evidence.unacknowledged_critical is not None:
+        open_ids = evidence.unacknowledged_critical
+        checks.append(
+            Check(
+                "incidents.acknowledged",
+                "critical incidents acknowledged",
+                not open_ids,
+                "A critical incident nobody acknowledged is a page nobody answered.",
+                "; ".join(f"`wk incident ack {i}`" for i in open_ids),
+                f"unacknowledged: {', '.join(f'#{i}' for i in open_ids)}"
+                if open_ids
+                else "none open",
+                weight=3,
+                severity="critical",
+            )
+        )
+    if evidence.unspent_months is not None:
+        checks.append(
+            Check(
+                "care.budget_used",
+                "care budget used",
+                evidence.unspent_months < 2,
+                "Care that is budgeted but never given is neglect with a line item.",
+                f"log care given with `wk care log {name}` — or plan it",
+                f"{evidence.unspent_months} month(s) running with the budget unspent"
+                if evidence.unspent_months
+                else "budget in use",
+            )
+        )
+    if evidence.stale_triage is not None:
+        checks.append(
+            Check(
+                "triage.current",
+                "triage queue worked",
+                not evidence.stale_triage,
+                "Edge cases waiting past the deadline are problems nobody is looking at.",
+                f"the quality monitor works the queue: `wk triage {name}`",
+                f"{evidence.stale_triage} item(s) older than the triage deadline"
+                if evidence.stale_triage
+                else "nothing past the deadline",
+            )
+        )
+    return checks
 
 
 def portfolio_critical(reports: Iterable[SystemVacuum]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from watchkeeper.care.evals import EvalRun
 from watchkeeper.clock import as_utc
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import SystemManifest
@@ -28,10 +29,12 @@ from watchkeeper.monitor.findings import Finding
 from watchkeeper.monitor.profiles import from_dict, profile, profile_drift
 from watchkeeper.monitor.signals import Observation, complete_windows, compute, fields_of
 from watchkeeper.store import Store, SystemRecord, Unit
+from watchkeeper.triage.stats import reviewed_error_rate
 
 DAY = timedelta(days=1)
 MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
 DEFAULT_SILENCE = timedelta(days=1)
+EVAL_GRACE = timedelta(days=1)  # a scheduled run may land a tick late without being "overdue"
 _NUMERIC_TYPES = {"number", "integer"}
 
 
@@ -100,6 +103,7 @@ class MonitorService:
             run.signals()
             run.drift_and_contracts()
             run.silence()
+            run.evals_overdue()
             flags = unit.save_findings([_row(f) for f in run.findings], now)
             new = [f for f, is_new in zip(run.findings, flags, strict=True) if is_new]
             return Evaluation(system, run.windows, run.findings, new, frozenset(run.evaluated))
@@ -114,6 +118,9 @@ class _Run:
         self.name = record.name
         self.runbook = self.manifest.spec.runbook
         self.first = unit.first_observation_at(self.name)
+        runs = unit.eval_runs(self.name, limit=1_000_000)
+        if runs and (self.first is None or runs[-1].started_at < self.first):
+            self.first = runs[-1].started_at
         self.baseline = baseline_period(self.manifest, self.first)
         self.findings: list[Finding] = []
         self.windows = 0
@@ -130,39 +137,66 @@ class _Run:
         return [r for r in self.runbook.alerts if r.signal == signal]
 
     def signals(self) -> None:
-        if self.first is None:
-            return
         for name, signal in self.runbook.signals.items():
-            if signal.source in ("eval", "triage"):
+            since = self.unit.last_signal_window(self.name, name)
+            if signal.source == "eval":
+                rows = self._eval_rows(name, signal, since)
+            elif self.first is None:
                 continue
-            self._evaluate_signal(name, signal)
+            elif signal.source == "triage":
+                rows = self._triage_rows(name, signal, since or self.first)
+            else:
+                rows = self._observation_rows(name, signal, since or self.first)
+            if rows:
+                self._judge(name, rows)
 
-    def _evaluate_signal(self, name: str, signal: Signal) -> None:
-        assert self.first is not None
-        since = self.unit.last_signal_window(self.name, name) or self.first
-        windows = list(complete_windows(since, self.now, signal.window))[-MAX_WINDOWS:]
-        if not windows:
-            return
+    def _observation_rows(self, name: str, signal: Signal, since: datetime) -> list[dict[str, Any]]:
         rows = []
-        for start, end in windows:
+        for start, end in list(complete_windows(since, self.now, signal.window))[-MAX_WINDOWS:]:
             value = compute(signal, self._observations(start, end))
-            rows.append(
-                {
-                    "signal": name,
-                    "window_start": start,
-                    "window_end": end,
-                    "value": value.value,
-                    "n": value.n,
-                }
-            )
+            rows.append(_value_row(name, start, end, value.value, value.n))
+        return rows
+
+    def _eval_rows(self, name: str, signal: Signal, since: datetime | None) -> list[dict[str, Any]]:
+        """One value per eval run of the suite (its `field`, default the pass rate)."""
+        metric = signal.field or "pass_rate"
+        runs = [
+            r
+            for r in reversed(self.unit.eval_runs(self.name, signal.suite, limit=MAX_WINDOWS))
+            if since is None or r.started_at > since
+        ]
+        rows = []
+        for run in runs:
+            value = EvalRun.from_dict(run.run).summary.metrics().get(metric)
+            rows.append(_value_row(name, run.started_at, run.started_at, value, 1))
+        return rows
+
+    def _triage_rows(self, name: str, signal: Signal, since: datetime) -> list[dict[str, Any]]:
+        """The reviewed error rate of the random sample, per window, once the window is older
+        than the triage deadline — by then its items should have verdicts."""
+        settled = self.now - self.runbook.triage.deadline
+        items = self.unit.triage_items(self.name, status="done", limit=100_000)
+        rows = []
+        for start, end in list(complete_windows(since, settled, signal.window))[-MAX_WINDOWS:]:
+            verdicts = [
+                i.verdict
+                for i in items
+                if i.condition == "sample" and i.verdict and start <= i.observed_at < end
+            ]
+            rate = reviewed_error_rate(verdicts)
+            rows.append(_value_row(name, start, end, rate.rate, rate.reviewed))
+        return rows
+
+    def _judge(self, name: str, rows: list[dict[str, Any]]) -> None:
         self.unit.save_signal_values(self.name, rows, self.now)
         self.windows += len(rows)
         if any(r["value"] is not None for r in rows):
             # A window without data clears nothing: silence is judged on its own.
             self.evaluated.update(r.name for r in self._rules(name))
-        series = self.unit.signal_series(self.name, name, until=windows[-1][1])
+        series = self.unit.signal_series(self.name, name, until=rows[-1]["window_end"])
         baseline = self._baseline_value(series)
-        for start, end in windows:
+        for row in rows:
+            start, end = row["window_start"], row["window_end"]
             upto = [v for s, _, v, _ in series if s <= start]
             value = upto[-1] if upto else None
             self._signal_checks(name, checks.Window(self.name, start, end), value, upto, baseline)
@@ -315,6 +349,21 @@ class _Run:
         self.findings += checks.contract(window, upstream, breaks, liaison, rule)
         return float(len(breaks))
 
+    def evals_overdue(self) -> None:
+        since = self.record.live_since or self.record.applied_at
+        for suite in self.manifest.spec.evals:
+            if suite.every is None:
+                continue
+            last = next(iter(self.unit.eval_runs(self.name, suite.suite, limit=1)), None)
+            self.findings += checks.eval_overdue(
+                self.name,
+                suite.suite,
+                last.started_at if last else None,
+                since,
+                suite.every + EVAL_GRACE,
+                self.now,
+            )
+
     def silence(self) -> None:
         sources = {s.source for s in self.runbook.signals.values()}
         rules = [r for r in self.runbook.alerts if r.absent is not None]
@@ -335,6 +384,12 @@ class _Run:
                 rule.severity if rule else "warning",
                 rule.name if rule else None,
             )
+
+
+def _value_row(
+    signal: str, start: datetime, end: datetime, value: float | None, n: int
+) -> dict[str, Any]:
+    return {"signal": signal, "window_start": start, "window_end": end, "value": value, "n": n}
 
 
 def _with_rule(finding: Finding, rule: AlertRule | None) -> Finding:
