@@ -1,0 +1,148 @@
+"""The triage queue on a real store: scanning, verdicts, harmful outputs, neglect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from watchkeeper.alerting.courier import Courier
+from watchkeeper.charter import CharterService
+from watchkeeper.errors import ActionError
+from watchkeeper.ingest.service import IngestService
+from watchkeeper.manifest import load_text
+from watchkeeper.store import Store
+from watchkeeper.testing import T0
+from watchkeeper.triage.service import TriageService
+
+from ..alerting.receivers import HttpReceiver, http_receiver
+
+DAY = timedelta(days=1)
+START = T0.replace(hour=0)
+
+
+def manifests(receiver: str) -> str:
+    people = {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "People",
+        "people": [
+            {"email": e, "channels": [{"type": "webhook", "url": f"{receiver}/{e.split('@')[0]}"}]}
+            for e in ("ana@corp.example", "dev@corp.example", "qa@corp.example")
+        ],
+    }
+    system = {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "AISystem",
+        "metadata": {"name": "bot"},
+        "spec": {
+            "lifecycle": "live",
+            "charter": {
+                "owner": "ana@corp.example",
+                "quality_monitor": "qa@corp.example",
+                "kill_authority": ["ana@corp.example", "dev@corp.example"],
+            },
+            "runbook": {
+                "triage": {
+                    "rules": [
+                        {"name": "thumbs-down", "negative_feedback": True, "priority": 4},
+                        {"name": "apology", "match": "(?i)sorry", "priority": 3},
+                        {"name": "sample", "sample": "10%", "priority": 1},
+                    ],
+                    "deadline": "7d",
+                    "propose_failure_mode_after": 2,
+                }
+            },
+        },
+    }
+    return "\n---\n".join(json.dumps(d) for d in (people, system))
+
+
+@pytest.fixture
+def world(store: Store) -> Iterator[tuple[TriageService, IngestService, HttpReceiver]]:
+    with http_receiver() as receiver, httpx.Client(timeout=5) as http:
+        CharterService(store).apply(load_text(manifests(receiver.url)), "ops", START)
+        courier = Courier(store, public_url="http://wk.example", http=http, sleep=lambda _: None)
+        yield TriageService(store, courier), IngestService(store), receiver
+
+
+def test_rules_queue_the_right_observations_once(world: tuple) -> None:
+    triage, ingest, _ = world
+    items = [
+        {
+            "id": f"o{i}",
+            "ts": (START + i * timedelta(minutes=5)).isoformat(),
+            "output": "Sorry, no." if i % 10 == 3 else "Here you go.",
+        }
+        for i in range(200)
+    ]
+    ingest.observations("bot", items, START + DAY)
+    ingest.feedback("bot", [{"observation_id": "o7", "thumbs_up": False}], START + DAY)
+    assert triage.scan(START + DAY + timedelta(hours=1)) > 0
+    assert triage.scan(START + DAY + timedelta(hours=2)) == 0
+    queue = triage.queue("bot", START + 2 * DAY)
+    by_id = {i["observation_id"]: i for i in queue}
+    assert by_id["o7"]["rule"] == "thumbs-down"
+    assert all(by_id[f"o{i}"]["rule"] == "apology" for i in range(3, 200, 10))
+    sampled = [i for i in queue if i["rule"] == "sample"]
+    assert 5 <= len(sampled) <= 40
+    assert len(by_id) == len(queue), "one item per observation"
+    assert queue[0]["rule"] == "thumbs-down" and queue[0]["assignee"] == "qa@corp.example"
+
+
+def test_harmful_verdict_reaches_every_kill_authority_and_is_audited(
+    world: tuple, store: Store
+) -> None:
+    triage, ingest, receiver = world
+    ingest.observations(
+        "bot", [{"id": "bad", "ts": START.isoformat(), "output": "Sorry, do X"}], START + DAY
+    )
+    triage.scan(START + DAY)
+    [item] = triage.queue("bot", START + DAY)
+    with pytest.raises(ActionError):
+        triage.verdict(item["id"], "harmful", "stranger@corp.example", START + DAY)
+    triage.verdict(
+        item["id"],
+        "harmful",
+        "qa@corp.example",
+        START + DAY,
+        label="refusal",
+        tags=["unsafe-advice"],
+        note="told the user to do X",
+    )
+    assert sorted(r.path for r in receiver.requests) == ["/ana", "/dev"]
+    page = receiver.requests[0].json()
+    assert "HARMFUL" in page["body"] and "wk kill bot" in page["body"]
+    assert any(link["href"].endswith("/systems/bot#switch") for link in page["links"])
+    with store.read() as unit:
+        entry = [e for e in unit.audit_entries() if e.action == "triage.verdict"][-1]
+        assert entry.actor == "qa@corp.example" and entry.after["verdict"] == "harmful"
+        [observation] = unit.observations_by_id("bot", ["bad"])
+        assert observation.feedback == {"label": "refusal"}
+
+
+def test_tags_propose_failure_modes_and_stale_items_show(world: tuple) -> None:
+    triage, ingest, _ = world
+    ingest.observations(
+        "bot",
+        [{"id": f"s{i}", "ts": START.isoformat(), "output": "Sorry"} for i in range(3)],
+        START + DAY,
+    )
+    triage.scan(START + DAY)
+    items = triage.queue("bot", START + DAY)
+    for item in items[:2]:
+        triage.verdict(item["id"], "wrong", "qa@corp.example", START + DAY, tags=["over-apology"])
+    modes = triage.failure_modes("bot", START + DAY)
+    assert modes["over-apology"]["total"] == 2 and modes["over-apology"]["proposed"]
+    assert triage.stale("bot", START + 9 * DAY)[0]["observation_id"] == items[2]["observation_id"]
+
+
+def test_manual_flag_is_queued_once(world: tuple) -> None:
+    triage, ingest, _ = world
+    ingest.observations("bot", [{"id": "x", "ts": START.isoformat(), "output": "hi"}], START + DAY)
+    first = triage.flag("bot", "x", "looks off", "ana@corp.example", START + DAY)
+    again = triage.flag("bot", "x", "still off", "ana@corp.example", START + DAY)
+    assert first["id"] == again["id"] and first["priority"] == 5
+    assert first["observation"]["output"] == "hi"
