@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -160,6 +161,13 @@ def watch(
         client.close()
 
 
+def receive(pipe: Connection, timeout: float) -> Any:
+    """A worker's report, or an error rather than a hang if the worker died."""
+    if not pipe.poll(timeout):
+        raise RuntimeError(f"a client worker sent nothing for {timeout:.0f} s")
+    return pipe.recv()
+
+
 def run_setup(
     name: str, db: str, n_servers: int, n_clients: int, n_processes: int, flips: int
 ) -> Result:
@@ -189,7 +197,7 @@ def run_setup(
                 worker.start()
                 pipes.append(ours)
                 workers.append(worker)
-            assert all(pipe.recv() for pipe in pipes), "clients did not start enabled"
+            assert all(receive(pipe, 60) for pipe in pipes), "clients did not start enabled"
             time.sleep(1.0)  # let every long-poll park
             result = Result(name, n_clients, n_servers, [], [], [])
             started: list[float] = []
@@ -204,7 +212,7 @@ def run_setup(
                     result.post.append(time.perf_counter() - started[-1])
                     response.raise_for_status()
                     time.sleep(1.0)  # every client sees it and parks again
-            seen = [times for pipe in pipes for times in pipe.recv()]
+            seen = [times for pipe in pipes for times in receive(pipe, 60)]
             for worker in workers:
                 worker.join(timeout=30)
             if any(len(times) != flips for times in seen):

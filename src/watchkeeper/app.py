@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from watchkeeper.access import AccessService
+from watchkeeper.alerting.courier import Courier
+from watchkeeper.alerting.service import AlertingService
+from watchkeeper.care.service import CareService
 from watchkeeper.charter import CharterService
 from watchkeeper.clock import Clock, SystemClock
+from watchkeeper.ingest.service import IngestService
+from watchkeeper.monitor.engine import MonitorService
+from watchkeeper.scheduler import Scheduler
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store
 from watchkeeper.switch import SwitchService
+from watchkeeper.triage.service import TriageService
 
 
 @dataclass
@@ -21,22 +30,59 @@ class Watchkeeper:
     charter: CharterService
     access: AccessService
     switch: SwitchService
+    ingest: IngestService
+    monitor: MonitorService
+    courier: Courier
+    alerting: AlertingService
+    care: CareService
+    triage: TriageService
+    scheduler: Scheduler
 
     def close(self) -> None:
+        self.courier.http.close()
         self.store.close()
 
 
 def build(
-    settings: Settings | None = None, *, store: Store | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    http: httpx.Client | None = None,
 ) -> Watchkeeper:
     settings = settings or Settings.from_env()
     store = store or Store.open(settings.db)
     access = AccessService(store)
+    switch = SwitchService(store, access)
+    courier = Courier(
+        store,
+        smtp=settings.smtp,
+        public_url=settings.public_url or settings.url,
+        secret=settings.secret or "",
+        http=http or httpx.Client(timeout=10),
+    )
+    monitor = MonitorService(store)
+    alerting = AlertingService(store, courier, switch)
+    care = CareService(store, courier)
+    triage = TriageService(store, courier)
+    ingest = IngestService(store)
+    scheduler = Scheduler(store, monitor, alerting)
+    scheduler.register("evals", lambda now: len(care.scheduled_evals(now)))
+    scheduler.register("review_reminders", care.review_reminders)
+    scheduler.register("serious_reminders", alerting.remind_serious)
+    scheduler.register("triage_queued", triage.scan)
     return Watchkeeper(
         settings=settings,
         store=store,
         clock=clock or SystemClock(),
         charter=CharterService(store),
         access=access,
-        switch=SwitchService(store, access),
+        switch=switch,
+        ingest=ingest,
+        monitor=monitor,
+        courier=courier,
+        alerting=alerting,
+        care=care,
+        triage=triage,
+        scheduler=scheduler,
     )

@@ -28,6 +28,16 @@ SETTINGS = (
     Setting("WATCHKEEPER_TOKEN", None, "API token of the acting person, for client mode and SDK."),
     Setting("WATCHKEEPER_USER", None, "Acting person's email in local mode (default: $USER)."),
     Setting("WATCHKEEPER_SMTP", None, "host:port of the SMTP server used by email channels."),
+    Setting(
+        "WATCHKEEPER_PUBLIC_URL",
+        None,
+        "Base URL people reach the server at, for links in notifications (default: the URL).",
+    ),
+    Setting(
+        "WATCHKEEPER_SECRET",
+        None,
+        "Key that signs acknowledge links and webhook bodies; set the same on every replica.",
+    ),
 )
 
 
@@ -38,6 +48,8 @@ class Settings:
     token: str | None = None
     user: str | None = None
     smtp: str | None = None
+    public_url: str | None = None
+    secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +61,8 @@ class Settings:
             token=values["WATCHKEEPER_TOKEN"],
             user=values["WATCHKEEPER_USER"],
             smtp=values["WATCHKEEPER_SMTP"],
+            public_url=values["WATCHKEEPER_PUBLIC_URL"],
+            secret=values["WATCHKEEPER_SECRET"],
         )
 
     def actor(self) -> str:

@@ -21,12 +21,14 @@ Action = Literal[
     "switch.enable",
     "person.deactivate",
     "token.create",
+    "scheduler.tick",
 ]
 PLAYBOOK_PREFIX = "playbook:"
 _ADMIN_ONLY = {
     "people.apply": "apply people and teams",
     "person.deactivate": "deactivate people",
     "token.create": "issue API tokens",
+    "scheduler.tick": "run the scheduler by hand (servers tick by themselves)",
 }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from watchkeeper.access._ops_quality import QualityOperations
 from watchkeeper.charter import portfolio_critical
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from watchkeeper.app import Watchkeeper
 
 
-class Operations:
+class Operations(QualityOperations):
     def __init__(self, app: Watchkeeper, actor: str, now: datetime, *, enforce: bool) -> None:
         self.app = app
         self.actor = actor

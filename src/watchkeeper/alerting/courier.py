@@ -87,7 +87,11 @@ class Courier:
                 link = self.ack_link(incident_id, email)
                 if link:
                     personal = replace(personal, links=(*personal.links, link))
-            context: dict[str, Any] = {"http": self.http, "smtp": self.smtp}
+            context: dict[str, Any] = {
+                "http": self.http,
+                "smtp": self.smtp,
+                "webhook_secret": self.secret,
+            }
             results[email] = deliver(personal, channels, context, sleep=self.sleep)
         self._record(message, results, now, purpose, incident_id)
         return results

@@ -488,6 +488,49 @@ class AlertingService:
             details={"incident": incident.id, "system": manifest.name},
         )
 
+    # --- reading ---------------------------------------------------------------------------------
+
+    def list_incidents(self, system: str | None, *, open_only: bool) -> list[dict[str, Any]]:
+        with self.store.read() as unit:
+            return [incident_dict(i) for i in unit.incidents(system, open_only=open_only)]
+
+    def incident_detail(self, incident_id: int) -> dict[str, Any]:
+        """The incident with its alerts, its timeline and every delivery attempt."""
+        with self.store.read() as unit:
+            incident = unit.incident(incident_id)
+            if incident is None:
+                raise ActionError("not_found", f"no incident #{incident_id}")
+            return {
+                **incident_dict(incident),
+                "alerts": [
+                    {
+                        "fingerprint": a.fingerprint,
+                        "rule": a.rule,
+                        "severity": a.severity,
+                        "status": a.status,
+                        "summary": a.summary,
+                        "first_seen": a.first_seen.isoformat(),
+                    }
+                    for a in unit.incident_alerts(incident_id)
+                ],
+                "timeline": [
+                    {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
+                    for e in unit.incident_events(incident_id)
+                ],
+                "deliveries": [
+                    {
+                        "at": d.at.isoformat(),
+                        "purpose": d.purpose,
+                        "event": d.event,
+                        "recipient": d.recipient,
+                        "channel": d.channel,
+                        "status": d.status,
+                        "detail": d.detail,
+                    }
+                    for d in unit.deliveries(incident_id=incident_id)
+                ],
+            }
+
     # --- people acting on incidents --------------------------------------------------------------
 
     def acknowledge(self, incident_id: int, actor: str, now: datetime) -> dict[str, Any]:

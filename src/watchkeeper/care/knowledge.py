@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from watchkeeper.errors import ActionError
@@ -178,3 +179,31 @@ def index(system: str, entries: Sequence[tuple[str, str, str]]) -> str:
         lines += [f"- [{title}]({path})" for path, title in mine]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def write_export(system: str, records: Sequence[Mapping[str, Any]], directory: str) -> list[str]:
+    """Every record (as `CareService.knowledge` lists them) as Markdown, plus an index."""
+    base = Path(directory)
+    written, entries = [], []
+    for row in records:
+        path = filename(row["kind"], row["number"], row["title"])
+        links = [f"Status: {row['status']}"] if row["kind"] == "decision" else []
+        if row.get("incident_id"):
+            links.append(f"Incident: #{row['incident_id']}")
+        text = render(
+            row["kind"],
+            row["number"],
+            row["title"],
+            row["fields"],
+            system=system,
+            recorded_at=row["created_at"][:10],
+            recorded_by=row["created_by"],
+            links=links,
+        )
+        (base / path).parent.mkdir(parents=True, exist_ok=True)
+        (base / path).write_text(text, encoding="utf-8")
+        written.append(str(base / path))
+        entries.append((row["kind"], path, row["title"]))
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "README.md").write_text(index(system, entries), encoding="utf-8")
+    return [*written, str(base / "README.md")]

@@ -420,34 +420,7 @@ class CareService:
 
     def export(self, system: str, directory: str) -> list[str]:
         """Markdown for every record, and an index, in `directory` (made if missing)."""
-        base = Path(directory)
-        written = []
-        entries: list[tuple[str, str, str]] = []
-        with self.store.read() as unit:
-            _manifest(unit, system)
-            rows = unit.knowledge(system)
-        for row in rows:
-            path = knowledge.filename(row.kind, row.number, row.title)
-            links = [f"Status: {row.status}"] if row.kind == "decision" else []
-            if row.incident_id:
-                links.append(f"Incident: #{row.incident_id}")
-            text = knowledge.render(
-                row.kind,
-                row.number,
-                row.title,
-                row.fields,
-                system=system,
-                recorded_at=f"{row.created_at:%Y-%m-%d}",
-                recorded_by=row.created_by,
-                links=links,
-            )
-            (base / path).parent.mkdir(parents=True, exist_ok=True)
-            (base / path).write_text(text, encoding="utf-8")
-            written.append(str(base / path))
-            entries.append((row.kind, path, row.title))
-        base.mkdir(parents=True, exist_ok=True)
-        (base / "README.md").write_text(knowledge.index(system, entries), encoding="utf-8")
-        return [*written, str(base / "README.md")]
+        return knowledge.write_export(system, self.knowledge(system), directory)
 
 
 def _knowledge_dict(row: KnowledgeRow) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from watchkeeper.cli import charter, server, setup
+from watchkeeper.cli import care, charter, incidents, monitor, server, setup, triage
 from watchkeeper.cli._client import ServerError
 from watchkeeper.cli._common import ATTENTION, INVALID, OK, err
 from watchkeeper.errors import ActionError
@@ -40,6 +40,22 @@ app.command()(server.kill)
 app.command()(server.restore)
 app.add_typer(server.audit_app, name="audit")
 app.command()(server.serve)
+app.command()(monitor.ingest)
+app.command("dead-letter")(monitor.dead_letter)
+app.command()(monitor.tick)
+app.command()(monitor.check)
+app.command()(monitor.drift)
+app.command()(monitor.findings)
+app.command()(triage.triage)
+app.add_typer(incidents.incident_app, name="incident")
+app.command()(incidents.silence)
+app.add_typer(care.eval_app, name="eval")
+app.command()(care.review)
+app.command()(care.report)
+app.add_typer(care.care_app, name="care")
+app.add_typer(care.log_app, name="log")
+app.command()(care.postmortem)
+app.add_typer(care.knowledge_app, name="knowledge")
 
 _EXIT_BY_KIND = {
     "invalid": INVALID,

@@ -1,14 +1,29 @@
-"""Monitoring commands that need no server: `wk drift` compares two files directly."""
+"""Observations in and what the monitor makes of them: ingest, dead-letter, tick, check,
+findings — and `wk drift`, which compares two files directly, without a store."""
 
 from __future__ import annotations
 
+import json as jsonlib
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
-from watchkeeper.cli._common import ATTENTION, INVALID, OK, JsonOpt, err, out, print_json
+from watchkeeper.cli._common import (
+    ATTENTION,
+    INVALID,
+    OK,
+    JsonOpt,
+    NowOpt,
+    err,
+    operations,
+    out,
+    print_json,
+)
 
 ColumnsOpt = Annotated[
     list[str] | None, typer.Option("--column", help="Only these columns (repeatable).")
@@ -74,3 +89,171 @@ def drift(
             f" at share >= {share:g}"
         )
     return ATTENTION if report.dataset_drifted else OK
+
+
+SystemArg = Annotated[str, typer.Argument(help="System name.")]
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Items from JSONL (one object a line), CSV or Parquet; flat columns map onto the item."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    try:
+                        yield jsonlib.loads(line)
+                    except ValueError as exc:
+                        yield {"__invalid__": f"{path}:{number}: not JSON ({exc})"}
+        return
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path) if suffix in (".parquet", ".pq") else pacsv.read_csv(path)
+    for row in table.to_pylist():
+        yield _item(row)
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {"inputs": {}, "metadata": {}}
+    for key, value in row.items():
+        if value is None:
+            continue
+        if key in ("id", "ts", "output", "latency_ms", "model_version", "inputs", "metadata"):
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            item[key] = value
+        elif key.startswith(("inputs.", "metadata.")):
+            group, _, name = key.partition(".")
+            item[group][name] = value
+        else:
+            item["inputs"][key] = value
+    return item
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file of observations.")],
+    system: Annotated[str, typer.Option("--system", help="System the observations belong to.")],
+    batch: Annotated[int, typer.Option(help="Items per request.")] = 1000,
+    json: JsonOpt = False,
+    now: NowOpt = None,
+) -> int:
+    """Backfill observations from a file; rejected rows go to the dead letters."""
+    if not file.is_file():
+        err.print(f"no such file: {file}", markup=False)
+        return INVALID
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+    errors: list[str] = []
+    with operations(now) as ops, Progress(transient=True, console=err) as progress:
+        task = progress.add_task(f"ingesting {file.name}", total=None)
+        pending: list[Any] = []
+
+        def send() -> None:
+            result = ops.ingest(system, pending, source="file")
+            totals["accepted"] += result["accepted"]
+            totals["duplicates"] += result["duplicates"]
+            totals["rejected"] += len(result["rejected"])
+            errors.extend(r["error"] for r in result["rejected"][:5])
+            progress.advance(task, len(pending))
+            pending.clear()
+
+        for row in _rows(file):
+            pending.append(row)
+            if len(pending) >= batch:
+                send()
+        if pending:
+            send()
+    if json:
+        print_json({**totals, "errors": errors})
+    else:
+        out.print(
+            f"{totals['accepted']} stored, {totals['duplicates']} duplicates skipped, "
+            f"{totals['rejected']} rejected (kept as dead letters: `wk dead-letter {system}`)"
+        )
+        for line in errors[:10]:
+            out.print(f"  {line}", markup=False)
+    return ATTENTION if totals["rejected"] else OK
+
+
+def dead_letter(
+    system: SystemArg,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    json: JsonOpt = False,
+) -> int:
+    """Items that were rejected, with the reason, kept verbatim for inspection."""
+    with operations() as ops:
+        letters = ops.dead_letters(system, limit)
+    if json:
+        print_json(letters)
+    else:
+        for letter in letters:
+            out.print(
+                f"#{letter['id']} {letter['received_at'][:19]} [{letter['source']}] "
+                f"{letter['reason']}",
+                markup=False,
+            )
+            out.print(f"    {jsonlib.dumps(letter['raw'])[:200]}", markup=False)
+        if not letters:
+            out.print("no dead letters")
+    return OK
+
+
+def tick(
+    now: Annotated[
+        str | None, typer.Option("--now", help="Run as of this ISO 8601 instant (replays).")
+    ] = None,
+    json: JsonOpt = False,
+) -> int:
+    """Run every due check, escalation step and reminder once (the server does this itself)."""
+    with operations(now) as ops:
+        report = ops.tick()
+    if json:
+        print_json(report)
+    elif not report["ran"]:
+        out.print("another process holds the scheduler lease; nothing done")
+    else:
+        out.print(
+            f"{report['now'][:19]}: {report['windows']} windows evaluated, {report['findings']} "
+            f"new findings, {len(report['incidents_opened'])} incidents opened, "
+            f"{report['pages']} escalation steps"
+        )
+    return OK
+
+
+def check(system: SystemArg, json: JsonOpt = False, now: NowOpt = None) -> int:
+    """Evaluate one system's due windows now and show what the checks found."""
+    with operations(now) as ops:
+        result = ops.check(system)
+    if json:
+        print_json(result)
+    else:
+        out.print(f"{system}: {result['windows']} windows evaluated")
+        for finding in result["findings"]:
+            out.print(
+                f"  [{finding['severity']}] {finding['check']} {finding['subject']}: "
+                f"{finding['summary']}",
+                markup=False,
+            )
+    return ATTENTION if result["findings"] else OK
+
+
+def findings(
+    system: Annotated[str | None, typer.Argument(help="One system; all when omitted.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    json: JsonOpt = False,
+) -> int:
+    """What the checks found, newest first, with evidence in --json."""
+    with operations() as ops:
+        rows = ops.findings(system, limit)
+    if json:
+        print_json(rows)
+        return OK
+    table = Table(header_style="bold", pad_edge=False)
+    for name in ("when", "system", "check", "severity", "summary"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(
+            row["window_end"][:16], row["system"], row["check"], row["severity"], row["summary"]
+        )
+    out.print(table)
+    return OK
