@@ -6,9 +6,16 @@ tens of milliseconds; everything created here is dropped by `drop`.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -21,7 +28,16 @@ PG_ADMIN_URL = os.environ.get(
     "WATCHKEEPER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
-__all__ = ["PG_ADMIN_URL", "T0", "FixedClock", "PgDatabases", "pg_available"]
+__all__ = [
+    "PG_ADMIN_URL",
+    "T0",
+    "FixedClock",
+    "HttpReceiver",
+    "PgDatabases",
+    "Received",
+    "http_receiver",
+    "pg_available",
+]
 
 
 def pg_available(admin_url: str = PG_ADMIN_URL) -> str | None:
@@ -68,3 +84,55 @@ class PgDatabases:
         for name in [*self._created, self._template]:
             self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._admin.dispose()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpReceiver:
+    """Records every POST it gets; `status` sets the reply code per path (default 200/202)."""
+
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    status: dict[str, int] = field(default_factory=dict)
+
+    def on(self, path: str) -> list[Received]:
+        return [r for r in self.requests if r.path == path]
+
+
+@contextmanager
+def http_receiver() -> Iterator[HttpReceiver]:
+    """A real HTTP server on loopback for webhook, Slack and PagerDuty deliveries."""
+    receiver = HttpReceiver("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length)
+            receiver.requests.append(Received(self.path, dict(self.headers), body))
+            code = receiver.status.get(self.path, 202 if "enqueue" in self.path else 200)
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()

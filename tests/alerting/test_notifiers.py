@@ -17,8 +17,7 @@ from watchkeeper.alerting.notifiers import (
     classify_http,
     kinds,
 )
-
-from .receivers import HttpReceiver, http_receiver
+from watchkeeper.testing import HttpReceiver, http_receiver
 
 MESSAGE = Message(
     event="trigger",

@@ -17,9 +17,7 @@ from watchkeeper.manifest import load_text
 from watchkeeper.monitor.engine import MonitorService
 from watchkeeper.scheduler import Scheduler
 from watchkeeper.store import Store
-from watchkeeper.testing import T0
-
-from .receivers import HttpReceiver, http_receiver
+from watchkeeper.testing import T0, HttpReceiver, http_receiver
 
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -30,36 +28,63 @@ def manifests(receiver: str) -> str:
         "apiVersion": "watchkeeper/v1",
         "kind": "People",
         "people": [
-            {"email": "ana@corp.example",
-             "channels": [{"type": "webhook", "url": f"{receiver}/ana"}]},
-            {"email": "ben@corp.example",
-             "channels": [{"type": "pagerduty", "routing_key": "RK",
-                           "url": f"{receiver}/v2/enqueue"}]},
-            {"email": "dev@corp.example",
-             "channels": [{"type": "slack", "url": f"{receiver}/slack"}]},
+            {
+                "email": "ana@corp.example",
+                "channels": [{"type": "webhook", "url": f"{receiver}/ana"}],
+            },
+            {
+                "email": "ben@corp.example",
+                "channels": [
+                    {"type": "pagerduty", "routing_key": "RK", "url": f"{receiver}/v2/enqueue"}
+                ],
+            },
+            {
+                "email": "dev@corp.example",
+                "channels": [{"type": "slack", "url": f"{receiver}/slack"}],
+            },
         ],
-    }  # fmt: skip
+    }
     system = {
         "apiVersion": "watchkeeper/v1",
         "kind": "AISystem",
         "metadata": {"name": "bot", "tier": "high"},
         "spec": {
             "lifecycle": "live",
-            "charter": {"owner": "ana@corp.example", "retraining_decider": "ben@corp.example",
-                        "kill_authority": ["ana@corp.example", "dev@corp.example"]},
+            "charter": {
+                "owner": "ana@corp.example",
+                "retraining_decider": "ben@corp.example",
+                "kill_authority": ["ana@corp.example", "dev@corp.example"],
+            },
             "runbook": {
-                "signals": {"quality": {"from": "observation", "field": "metadata.score",
-                                        "window": "1h"}},
-                "alerts": [{"name": "low-quality", "signal": "quality", "below": 0.5,
-                            "severity": "critical", "playbook": "retrain"}],
-                "escalation": {"levels": [{"after": "0m", "notify": ["ana@corp.example"]},
-                                          {"after": "30m", "notify": ["ben@corp.example"]}],
-                               "repeat": 1},
-                "playbooks": {"retrain": {"summary": "Quality fell", "steps": ["Look"],
-                                          "open_decision": "retrain"}},
+                "signals": {
+                    "quality": {"from": "observation", "field": "metadata.score", "window": "1h"}
+                },
+                "alerts": [
+                    {
+                        "name": "low-quality",
+                        "signal": "quality",
+                        "below": 0.5,
+                        "severity": "critical",
+                        "playbook": "retrain",
+                    }
+                ],
+                "escalation": {
+                    "levels": [
+                        {"after": "0m", "notify": ["ana@corp.example"]},
+                        {"after": "30m", "notify": ["ben@corp.example"]},
+                    ],
+                    "repeat": 1,
+                },
+                "playbooks": {
+                    "retrain": {
+                        "summary": "Quality fell",
+                        "steps": ["Look"],
+                        "open_decision": "retrain",
+                    }
+                },
             },
         },
-    }  # fmt: skip
+    }
     return "\n---\n".join(json.dumps(d) for d in (people, system))
 
 
@@ -74,19 +99,28 @@ class Desk:
         self.receiver = receiver
         CharterService(store).apply(load_text(manifests(receiver.url)), "ops", T0 - H)
         self.ingest = IngestService(store)
-        courier = Courier(store, public_url="http://wk.example", secret="s", http=http,
-                          sleep=lambda _: None)  # fmt: skip
+        courier = Courier(
+            store, public_url="http://wk.example", secret="s", http=http, sleep=lambda _: None
+        )
         self.alerting = AlertingService(store, courier, SwitchService(store, AccessService(store)))
         self.scheduler = Scheduler(store, MonitorService(store), self.alerting)
 
     def feed(self, start: datetime, score: float, n: int = 10) -> None:
-        items = [{"id": f"{start.isoformat()}-{i}", "ts": (start + i * M).isoformat(),
-                  "metadata": {"score": score}} for i in range(n)]  # fmt: skip
+        items = [
+            {
+                "id": f"{start.isoformat()}-{i}",
+                "ts": (start + i * M).isoformat(),
+                "metadata": {"score": score},
+            }
+            for i in range(n)
+        ]
         assert not self.ingest.observations("bot", items, start + H).rejected
 
     def pages(self) -> list[tuple[str, str]]:
-        return [(r.path, r.json().get("event_action") or r.json().get("event", "slack"))
-                for r in self.receiver.requests]  # fmt: skip
+        return [
+            (r.path, r.json().get("event_action") or r.json().get("event", "slack"))
+            for r in self.receiver.requests
+        ]
 
 
 @pytest.fixture
@@ -138,9 +172,16 @@ def test_repeat_and_playbook_decision(desk: Desk) -> None:
 
 
 def test_a_silence_suppresses(desk: Desk) -> None:
-    desk.alerting.add_silence(system="bot", matchers={"rule": "low-*"}, starts_at=T0,
-                              ends_at=T0 + 5 * H, actor="ana@corp.example",
-                              reason="retraining in progress", kind="silence", now=T0)  # fmt: skip
+    desk.alerting.add_silence(
+        system="bot",
+        matchers={"rule": "low-*"},
+        starts_at=T0,
+        ends_at=T0 + 5 * H,
+        actor="ana@corp.example",
+        reason="retraining in progress",
+        kind="silence",
+        now=T0,
+    )
     desk.feed(T0, 0.2)
     report = desk.scheduler.tick(T0 + H)
     assert report.incidents_opened == [] and desk.pages() == []

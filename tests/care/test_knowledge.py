@@ -30,9 +30,16 @@ def test_postmortem_renders_lists_and_sections_in_order() -> None:
             "action_items": "Add refund cases to the golden set — ben@corp.example",
         },
     )
-    text = render("postmortem", 1, "Harmful answer about refunds", fields, system="bot",
-                  recorded_at="2026-04-02", recorded_by="ana@corp.example",
-                  links=["Incident: #7"])  # fmt: skip
+    text = render(
+        "postmortem",
+        1,
+        "Harmful answer about refunds",
+        fields,
+        system="bot",
+        recorded_at="2026-04-02",
+        recorded_by="ana@corp.example",
+        links=["Incident: #7"],
+    )
     assert text.startswith("# Postmortem 1: Harmful answer about refunds\n")
     assert "- Incident: #7" in text
     assert text.index("## Summary") < text.index("## Impact") < text.index("## Root causes")
@@ -44,7 +51,9 @@ def test_postmortem_renders_lists_and_sections_in_order() -> None:
 
 
 def test_index_groups_by_kind() -> None:
-    text = index("bot", [("decision", "decisions/0001-a.md", "A"),
-                         ("near-miss", "near-misses/0001-b.md", "B")])  # fmt: skip
+    text = index(
+        "bot",
+        [("decision", "decisions/0001-a.md", "A"), ("near-miss", "near-misses/0001-b.md", "B")],
+    )
     assert "## Decisions\n\n- [A](decisions/0001-a.md)" in text
     assert "## Near misses\n\n- [B](near-misses/0001-b.md)" in text

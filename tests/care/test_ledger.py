@@ -24,8 +24,12 @@ def test_given_against_planned_and_unspent_streak() -> None:
     ]
     months = by_month(entries, 8, at(2026, 1), at(2026, 5))
     assert [(m.month, m.given) for m in months] == [
-        ("2026-01", 10), ("2026-02", 1), ("2026-03", 0), ("2026-04", 8), ("2026-05", 0),
-    ]  # fmt: skip
+        ("2026-01", 10),
+        ("2026-02", 1),
+        ("2026-03", 0),
+        ("2026-04", 8),
+        ("2026-05", 0),
+    ]
     assert [m.unspent for m in months] == [False, True, True, False, True]
     assert unspent_streak(months, complete_before="2026-04") == 2
     assert unspent_streak(months, complete_before="2026-05") == 0

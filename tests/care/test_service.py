@@ -17,32 +17,52 @@ from watchkeeper.charter import CharterService
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import load_text
 from watchkeeper.store import Store
-from watchkeeper.testing import T0
-
-from ..alerting.receivers import HttpReceiver, http_receiver
+from watchkeeper.testing import T0, HttpReceiver, http_receiver
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples" / "evals"
 DAY = timedelta(days=1)
 
 
 def manifests(receiver: str, target: str = "support_bot:answer") -> str:
-    people = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [
-        {"email": e, "channels": [{"type": "webhook", "url": f"{receiver}/{e.split('@')[0]}"}]}
-        for e in ("ana@corp.example", "ben@corp.example", "dev@corp.example")]}  # fmt: skip
+    people = {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "People",
+        "people": [
+            {"email": e, "channels": [{"type": "webhook", "url": f"{receiver}/{e.split('@')[0]}"}]}
+            for e in ("ana@corp.example", "ben@corp.example", "dev@corp.example")
+        ],
+    }
     system = {
-        "apiVersion": "watchkeeper/v1", "kind": "AISystem", "metadata": {"name": "bot"},
+        "apiVersion": "watchkeeper/v1",
+        "kind": "AISystem",
+        "metadata": {"name": "bot"},
         "spec": {
             "lifecycle": "live",
-            "charter": {"owner": "ana@corp.example", "retraining_decider": "ben@corp.example",
-                        "kill_authority": ["dev@corp.example"], "review_every": "30d"},
-            "runbook": {"escalation": {"levels": [
-                {"notify": ["ana@corp.example"]},
-                {"after": "30m", "notify": ["ben@corp.example"]}]}},
-            "evals": [{"suite": "golden", "dataset": str(EXAMPLES / "golden.jsonl"),
-                       "target": target, "every": "7d"}],
+            "charter": {
+                "owner": "ana@corp.example",
+                "retraining_decider": "ben@corp.example",
+                "kill_authority": ["dev@corp.example"],
+                "review_every": "30d",
+            },
+            "runbook": {
+                "escalation": {
+                    "levels": [
+                        {"notify": ["ana@corp.example"]},
+                        {"after": "30m", "notify": ["ben@corp.example"]},
+                    ]
+                }
+            },
+            "evals": [
+                {
+                    "suite": "golden",
+                    "dataset": str(EXAMPLES / "golden.jsonl"),
+                    "target": target,
+                    "every": "7d",
+                }
+            ],
             "care": {"hours_per_month": 8},
         },
-    }  # fmt: skip
+    }
     return "\n---\n".join(json.dumps(d) for d in (people, system))
 
 
@@ -110,15 +130,30 @@ def test_ledger_counts_reviews_and_evals_automatically(care: CareService) -> Non
 
 
 def test_decisions_close_and_export_as_markdown(care: CareService, tmp_path: Path) -> None:
-    care.record("decision", "bot", "Use a smaller model",
-                {"context": "Latency", "decision": "Switch to small", "consequences": "Cheaper"},
-                "ana@corp.example", T0)  # fmt: skip
-    care.record("failure-mode", "bot", "Refund hallucination",
-                {"symptoms": "Promises refunds", "mitigation": "Policy in prompt", "tag": "refund"},
-                "ben@corp.example", T0)  # fmt: skip
-    care.record("near-miss", "bot", "Schema almost broke",
-                {"what_happened": "Field renamed in staging", "how_caught": "Contract check"},
-                "ana@corp.example", T0)  # fmt: skip
+    care.record(
+        "decision",
+        "bot",
+        "Use a smaller model",
+        {"context": "Latency", "decision": "Switch to small", "consequences": "Cheaper"},
+        "ana@corp.example",
+        T0,
+    )
+    care.record(
+        "failure-mode",
+        "bot",
+        "Refund hallucination",
+        {"symptoms": "Promises refunds", "mitigation": "Policy in prompt", "tag": "refund"},
+        "ben@corp.example",
+        T0,
+    )
+    care.record(
+        "near-miss",
+        "bot",
+        "Schema almost broke",
+        {"what_happened": "Field renamed in staging", "how_caught": "Contract check"},
+        "ana@corp.example",
+        T0,
+    )
     files = care.export("bot", str(tmp_path))
     names = sorted(Path(f).relative_to(tmp_path).as_posix() for f in files)
     assert names == [

@@ -118,11 +118,32 @@ def test_schema_and_db_upgrade(wk: Cli) -> None:
 
 def test_init_writes_a_manifest_the_gate_reads(wk: Cli, tmp_path: Path) -> None:
     target = tmp_path / "svc" / "watchkeeper.yaml"
-    args = ["init", "--no-input", "--out", str(target), "--name", "ranker", "--tier", "high",
-            "--owner", "ana@corp.example", "--quality-monitor", "ana@corp.example",
-            "--retraining-decider", "ben@corp.example", "--data-liaison", "chen@corp.example",
-            "--kill-authority", "ana@corp.example", "--kill-authority", "dev@corp.example",
-            "--fail-mode", "closed", "--fallback", "Serve the unranked list"]  # fmt: skip
+    args = [
+        "init",
+        "--no-input",
+        "--out",
+        str(target),
+        "--name",
+        "ranker",
+        "--tier",
+        "high",
+        "--owner",
+        "ana@corp.example",
+        "--quality-monitor",
+        "ana@corp.example",
+        "--retraining-decider",
+        "ben@corp.example",
+        "--data-liaison",
+        "chen@corp.example",
+        "--kill-authority",
+        "ana@corp.example",
+        "--kill-authority",
+        "dev@corp.example",
+        "--fail-mode",
+        "closed",
+        "--fallback",
+        "Serve the unranked list",
+    ]
     code, out, err = wk(*args)
     assert code == 0, err
     text = target.read_text()
@@ -147,9 +168,22 @@ def test_init_asks_interactively(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     import subprocess
     import sys
 
-    answers = "\n".join(["ana@corp.example", "svc", "high", "", "ben@corp.example",
-                         "chen@corp.example", "ana@corp.example, dev@corp.example", "closed",
-                         "Humans answer"]) + "\n"  # fmt: skip
+    answers = (
+        "\n".join(
+            [
+                "ana@corp.example",
+                "svc",
+                "high",
+                "",
+                "ben@corp.example",
+                "chen@corp.example",
+                "ana@corp.example, dev@corp.example",
+                "closed",
+                "Humans answer",
+            ]
+        )
+        + "\n"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "watchkeeper.cli", "init", "--out", "watchkeeper.yaml"],
         input=answers,

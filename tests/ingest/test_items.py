@@ -24,11 +24,14 @@ def test_valid_and_invalid_items_are_told_apart_by_index_and_field() -> None:
         (1, "items[1].latency_ms: must be a finite number"),
         (2, "items[2]: must be a JSON object"),
         (3, "items[3].ts: 'yesterday' is not an ISO 8601 time"),
-        (4, "items[4].colour: unknown field; allowed: id, inputs, latency_ms, metadata, "
-            "model_version, output, ts"),
+        (
+            4,
+            "items[4].colour: unknown field; allowed: id, inputs, latency_ms, metadata, "
+            "model_version, output, ts",
+        ),
         (5, "items[5].inputs: must be a JSON object"),
         (7, "items[7].latency_ms: must be at least 0"),
-    ]  # fmt: skip
+    ]
     assert rejected[1].raw == "not an object"
     assert accepted[0].ts == T0
 

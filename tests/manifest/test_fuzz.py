@@ -11,9 +11,31 @@ from watchkeeper.manifest import ManifestError, load_text
 
 from .test_errors import GOOD
 
-KEYS = ["apiVersion", "kind", "metadata", "spec", "name", "charter", "owner", "runbook",
-        "alerts", "signals", "drop", "every", "from", "tier", "kill_authority", "people",
-        "email", "playbook", "levels", "after", "notify", "contract", "values"]  # fmt: skip
+KEYS = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "name",
+    "charter",
+    "owner",
+    "runbook",
+    "alerts",
+    "signals",
+    "drop",
+    "every",
+    "from",
+    "tier",
+    "kill_authority",
+    "people",
+    "email",
+    "playbook",
+    "levels",
+    "after",
+    "notify",
+    "contract",
+    "values",
+]
 
 scalars = st.one_of(
     st.none(),
@@ -56,8 +78,16 @@ def test_arbitrary_text(text: str) -> None:
 def test_arbitrary_structures(doc: object) -> None:
     _load(json.dumps(doc))
     _load(json.dumps({"apiVersion": "watchkeeper/v1", "kind": "AISystem", "metadata": doc}))
-    _load(json.dumps({"apiVersion": "watchkeeper/v1", "kind": "AISystem",
-                      "metadata": {"name": "x"}, "spec": doc}))  # fmt: skip
+    _load(
+        json.dumps(
+            {
+                "apiVersion": "watchkeeper/v1",
+                "kind": "AISystem",
+                "metadata": {"name": "x"},
+                "spec": doc,
+            }
+        )
+    )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -70,10 +70,13 @@ def test_flat_noisy_series_does_not_trend() -> None:
 
 def test_stopped_stream_is_reported_as_silence() -> None:
     last = T0
-    assert checks.silence("bot", "observations", last, T0, T0 + timedelta(hours=5),
-                          timedelta(hours=6)) == []  # fmt: skip
-    [quiet] = checks.silence("bot", "observations", last, T0, T0 + timedelta(hours=7),
-                             timedelta(hours=6))  # fmt: skip
+    assert (
+        checks.silence("bot", "observations", last, T0, T0 + timedelta(hours=5), timedelta(hours=6))
+        == []
+    )
+    [quiet] = checks.silence(
+        "bot", "observations", last, T0, T0 + timedelta(hours=7), timedelta(hours=6)
+    )
     assert quiet.check == "silence" and "quiet for 7h" in quiet.summary
     [never] = checks.silence("bot", "observations", None, T0, T0 + 2 * DAY, timedelta(hours=6))
     assert "no data ever received" in never.summary

@@ -15,8 +15,9 @@ CONTRACT = {
     "account_age_days": ContractField(type="number", min=0),
     "vip": ContractField(type="boolean", nullable=True),
 }
-UPSTREAM = Upstream(name="tickets", team="support-data", contact="dana@corp.example",
-                    contract=CONTRACT)  # fmt: skip
+UPSTREAM = Upstream(
+    name="tickets", team="support-data", contact="dana@corp.example", contract=CONTRACT
+)
 
 
 def rows(items: list[dict[str, object]]) -> list[tuple[object, dict[str, object]]]:

@@ -20,8 +20,15 @@ from watchkeeper.testing import T0
 DAY = timedelta(days=1)
 START = T0.replace(hour=0)
 
-PEOPLE = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [
-    {"email": "ana@corp.example"}, {"email": "chen@corp.example"}, {"email": "dana@corp.example"}]}  # fmt: skip
+PEOPLE = {
+    "apiVersion": "watchkeeper/v1",
+    "kind": "People",
+    "people": [
+        {"email": "ana@corp.example"},
+        {"email": "chen@corp.example"},
+        {"email": "dana@corp.example"},
+    ],
+}
 
 
 def system(runbook: dict[str, Any], upstream: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -70,11 +77,17 @@ class World:
 
 
 def feedback_rule(**rule: Any) -> dict[str, Any]:
-    return system({
-        "healthy": {"quality": {"min": 0.5}},
-        "signals": {"quality": {"from": "observation", "kind": "mean", "field": "metadata.score"}},
-        "alerts": [{"name": "quality-alert", "signal": "quality", "severity": "critical", **rule}],
-    })  # fmt: skip
+    return system(
+        {
+            "healthy": {"quality": {"min": 0.5}},
+            "signals": {
+                "quality": {"from": "observation", "kind": "mean", "field": "metadata.score"}
+            },
+            "alerts": [
+                {"name": "quality-alert", "signal": "quality", "severity": "critical", **rule}
+            ],
+        }
+    )
 
 
 def test_a_twenty_percent_drop_fires_once(store: Store) -> None:
@@ -112,9 +125,17 @@ def test_slow_decline_caught_as_trend_before_the_bound(store: Store) -> None:
 
 
 def test_renamed_upstream_field_reported_as_missing_plus_new_with_contact(store: Store) -> None:
-    upstream = [{"name": "tickets", "team": "support-data", "contact": "dana@corp.example",
-                 "contract": {"ticket_text": {"type": "string", "required": True},
-                              "channel": {"type": "category", "values": ["email", "chat"]}}}]  # fmt: skip
+    upstream = [
+        {
+            "name": "tickets",
+            "team": "support-data",
+            "contact": "dana@corp.example",
+            "contract": {
+                "ticket_text": {"type": "string", "required": True},
+                "channel": {"type": "category", "values": ["email", "chat"]},
+            },
+        }
+    ]
     world = World(
         store, system({"alerts": [{"name": "upstream", "contract": "tickets"}]}, upstream)
     )
@@ -138,8 +159,13 @@ def test_renamed_upstream_field_reported_as_missing_plus_new_with_contact(store:
 
 
 def test_input_drift_found_against_the_baseline_profile(store: Store) -> None:
-    upstream = [{"name": "tickets", "contact": "dana@corp.example",
-                 "contract": {"age": {"type": "number"}, "channel": {"type": "category"}}}]  # fmt: skip
+    upstream = [
+        {
+            "name": "tickets",
+            "contact": "dana@corp.example",
+            "contract": {"age": {"type": "number"}, "channel": {"type": "category"}},
+        }
+    ]
     world = World(
         store, system({"alerts": [{"name": "input-drift", "drift": ["age", "channel"]}]}, upstream)
     )

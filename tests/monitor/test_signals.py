@@ -21,36 +21,46 @@ def sig(**kw: object) -> Signal:
 
 def test_rate_of_output_pattern() -> None:
     outputs = ["Sure, here you go", "Sorry, I can't help with that", "I cannot help", "ok"]
-    value = compute(sig(**{"from": "output", "kind": "rate", "match": "(?i)can.?t help"}),
-                    [obs(i, output=o) for i, o in enumerate(outputs)])  # fmt: skip
+    value = compute(
+        sig(**{"from": "output", "kind": "rate", "match": "(?i)can.?t help"}),
+        [obs(i, output=o) for i, o in enumerate(outputs)],
+    )
     assert (value.value, value.n) == (0.25, 4)
 
 
 def test_quantile_and_mean_of_observation_fields() -> None:
     data = [obs(i, latency_ms=float(i), inputs={"n": i * 2}) for i in range(1, 101)]
-    p95 = compute(sig(**{"from": "observation", "kind": "quantile", "field": "latency_ms",
-                         "q": 0.95}), data)  # fmt: skip
+    p95 = compute(
+        sig(**{"from": "observation", "kind": "quantile", "field": "latency_ms", "q": 0.95}), data
+    )
     assert p95.value == pytest.approx(95.05)
     mean = compute(sig(**{"from": "observation", "kind": "mean", "field": "inputs.n"}), data)
     assert mean.value == pytest.approx(101.0) and mean.n == 100
 
 
 def test_feedback_mean_counts_only_observations_with_feedback() -> None:
-    data = [obs(0, feedback={"thumbs_up": True}), obs(1, feedback={"thumbs_up": False}),
-            obs(2), obs(3, feedback={"thumbs_up": True})]  # fmt: skip
+    data = [
+        obs(0, feedback={"thumbs_up": True}),
+        obs(1, feedback={"thumbs_up": False}),
+        obs(2),
+        obs(3, feedback={"thumbs_up": True}),
+    ]
     value = compute(sig(**{"from": "feedback", "kind": "mean", "field": "thumbs_up"}), data)
     assert value.value == pytest.approx(2 / 3) and value.n == 3
 
 
 def test_expression_signal_rate_and_mean() -> None:
-    data = [obs(i, output={"label": "fraud" if i % 4 == 0 else "ok", "confidence": i / 10})
-            for i in range(10)]  # fmt: skip
+    data = [
+        obs(i, output={"label": "fraud" if i % 4 == 0 else "ok", "confidence": i / 10})
+        for i in range(10)
+    ]
     low = compute(
         sig(**{"from": "output", "kind": "expr", "expr": "output.confidence < 0.3"}), data
     )
     assert low.value == pytest.approx(0.3)
-    doubled = compute(sig(**{"from": "output", "kind": "expr", "expr": "output.confidence * 2"}),
-                      data)  # fmt: skip
+    doubled = compute(
+        sig(**{"from": "output", "kind": "expr", "expr": "output.confidence * 2"}), data
+    )
     assert doubled.value == pytest.approx(0.9)
 
 

@@ -15,10 +15,8 @@ from watchkeeper.errors import ActionError
 from watchkeeper.ingest.service import IngestService
 from watchkeeper.manifest import load_text
 from watchkeeper.store import Store
-from watchkeeper.testing import T0
+from watchkeeper.testing import T0, HttpReceiver, http_receiver
 from watchkeeper.triage.service import TriageService
-
-from ..alerting.receivers import HttpReceiver, http_receiver
 
 DAY = timedelta(days=1)
 START = T0.replace(hour=0)
