@@ -112,11 +112,15 @@ class AlertingService:
         current = {f.fingerprint: f for f in evaluation.findings if f.rule in rules}
         fresh: list[AlertRow] = []
         for fingerprint, finding in current.items():
+            rule = rules[finding.rule or ""]
             alert = unit.alert(fingerprint)
             if alert is None or alert.status == "resolved":
                 if alert is None:
                     alert = AlertRow(system=system, fingerprint=fingerprint, first_seen=now)
-                alert.status, alert.incident_id, alert.first_seen = "firing", None, now
+                alert.status, alert.incident_id, alert.first_seen = "pending", None, now
+            if alert.status == "pending" and now - alert.first_seen >= (rule.for_ or timedelta(0)):
+                # Like Prometheus's `for:`, a rule may ask for a finding to persist first.
+                alert.status = "firing"
                 fresh.append(alert)
             alert.rule, alert.severity, alert.summary = (
                 finding.rule,
@@ -133,7 +137,10 @@ class AlertingService:
             hit = muted(labels, silences, now)
             alert.muted_by = hit.reason if hit else None
             unit.add(alert)
-        for alert in unit.alerts(system, status="firing"):
+        for alert in [
+            *unit.alerts(system, status="firing"),
+            *unit.alerts(system, status="pending"),
+        ]:
             if alert.fingerprint in current or alert.rule not in evaluation.evaluated_rules:
                 continue
             alert.cleared += 1
@@ -163,6 +170,9 @@ class AlertingService:
         opened: list[int] = []
         for alert in [a for a in fresh if not a.muted_by]:
             incident = next(iter(unit.incidents(system, open_only=True)), None)
+            if incident is not None and RANK[alert.severity] > RANK[incident.severity]:
+                self._raise(unit, incident, alert, now)
+                opened.append(incident.id)
             if incident is None:
                 incident = self._reopen(unit, system, alert, now)
             if incident is None:
@@ -185,8 +195,6 @@ class AlertingService:
                     {"alert": alert.fingerprint, "summary": alert.summary},
                 )
                 opened.append(incident.id)
-            elif RANK[alert.severity] > RANK[incident.severity]:
-                incident.severity = alert.severity
             alert.incident_id = incident.id
             unit.incident_event(
                 incident.id,
@@ -206,6 +214,25 @@ class AlertingService:
                 reason=alert.muted_by,
             )
         return opened
+
+    def _raise(self, unit: Unit, incident: IncidentRow, alert: AlertRow, now: datetime) -> None:
+        """A graver alert joining an open incident starts the escalation path over, even if a
+        lesser page was already acknowledged: what people agreed to handle has changed."""
+        unit.incident_event(
+            incident.id,
+            now,
+            "raised",
+            "watchkeeper",
+            {"from": incident.severity, "to": alert.severity},
+        )
+        incident.severity, incident.title, incident.status = (
+            alert.severity,
+            alert.summary,
+            "triggered",
+        )
+        incident.acknowledged_at = incident.acknowledged_by = None
+        incident.escalation_from = now
+        unit.reset_steps(incident.id)
 
     def _reopen(
         self, unit: Unit, system: str, alert: AlertRow, now: datetime
@@ -336,9 +363,9 @@ class AlertingService:
             number=number,
             title=title,
             fields={
-                "context": f"{alert.summary}\n\nEvidence: {json.dumps(alert.evidence)}",
+                "context": f"{alert.summary}\n\nThe runbook proposes: {call}.\n\n"
+                f"Evidence: {json.dumps(alert.evidence)}",
                 "options": ["retrain", "replace", "keep as is"],
-                "proposed": call,
             },
             status="pending",
             created_at=now,

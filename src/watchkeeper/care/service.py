@@ -355,11 +355,11 @@ class CareService:
         incident_id: int | None = None,
         closes: int | None = None,
     ) -> dict[str, Any]:
-        clean = knowledge.validate(kind, title, fields)
         with self.store.write() as unit:
             _manifest(unit, system)
             if closes is not None:
-                return self._close_decision(unit, system, closes, title, clean, actor, now)
+                return self._close_decision(unit, system, closes, title, fields, actor, now)
+            clean = knowledge.validate(kind, title, fields)
             number = unit.next_number(system, kind)
             row = KnowledgeRow(
                 system=system,
@@ -399,7 +399,8 @@ class CareService:
         row = rows[0]
         if row.assigned_to and actor != row.assigned_to:
             raise ActionError("forbidden", f"decision {number} is for {row.assigned_to} to make")
-        row.fields = {**row.fields, **fields, "decided_by": actor}
+        merged = {**row.fields, **fields, "decided_by": actor, "status": "decided"}
+        row.fields = knowledge.validate("decision", title or row.title, merged)
         row.status, row.closed_at, row.closed_by = "decided", now, actor
         if title:
             row.title = title

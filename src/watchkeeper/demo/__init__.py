@@ -1,23 +1,28 @@
-"""`wk demo`: a guided run through the real commands on a fresh workspace.
+"""`wk demo`: six months of three AI systems, replayed through the real pipeline.
 
-Three systems: one ready for go-live, one shipped with unanswered questions, one whose owner
-leaves. Each step prints the command a user would type and what it shows.
+A fresh SQLite workspace; the go-live gate and the final vacuum report run as the real CLI
+commands, everything in between through the same operations the HTTP API calls, with a fixed
+clock the story moves forward. Notifications go to a real HTTP receiver on loopback; a real
+server answers an SDK client's kill-switch long-poll.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.rule import Rule
 
-MANIFESTS = Path(__file__).parent / "manifests"
-SYSTEMS = ("support-assistant", "claims-triage", "fraud-model")
+from watchkeeper.demo.story import START, Story, go_live, replay, write_workspace
+
+HERE = Path(__file__).parent
+SYSTEMS = ("support-assistant", "fraud-model", "claims-triage")
 
 
 @contextmanager
@@ -35,62 +40,76 @@ def _env(**values: str) -> Iterator[None]:
 
 
 def run(workdir: Path | None, console: Console) -> int:
+    from watchkeeper import Client
+    from watchkeeper.app import build
     from watchkeeper.cli import run as wk
+    from watchkeeper.clock import FixedClock
+    from watchkeeper.server import LiveServer
+    from watchkeeper.settings import Settings
+    from watchkeeper.testing import http_receiver
 
-    workspace = Path(workdir or tempfile.mkdtemp(prefix="watchkeeper-demo-"))
-    workspace.mkdir(parents=True, exist_ok=True)
-    for path in MANIFESTS.glob("*.yaml"):
-        shutil.copy(path, workspace / path.name)
+    began = time.monotonic()
+    workspace = Path(workdir or tempfile.mkdtemp(prefix="watchkeeper-demo-")).resolve()
     db = f"sqlite:///{workspace / '.watchkeeper' / 'watchkeeper.db'}"
-    files = [str(workspace / f"{name}.yaml") for name in SYSTEMS]
-    people = str(workspace / "people.yaml")
+    with http_receiver() as receiver, _env(WATCHKEEPER_DB=db):
+        write_workspace(workspace, HERE / "manifests", HERE / "evals", receiver.url)
+        people = workspace / "people.yaml"
+        os.chdir(workspace)
+        console.print(f"Workspace: {workspace}\n")
+        console.print(Rule("Before go-live: the readiness gate in CI", style="cyan"))
+        console.print("[bold]$ wk gate people.yaml support-assistant.yaml claims-triage.yaml[/]")
+        with _env(WATCHKEEPER_USER="ops@corp.example"):
+            wk(
+                [
+                    "gate",
+                    str(people),
+                    str(workspace / "support-assistant.yaml"),
+                    str(workspace / "claims-triage.yaml"),
+                    "--now",
+                    START.isoformat(),
+                ]
+            )
+        clock = FixedClock(START - timedelta(days=2))
+        app = build(Settings(db=db, public_url="http://127.0.0.1:8000", secret="demo"), clock=clock)
+        story = Story(app, clock, console, workspace, receiver.url)
+        with LiveServer(app, max_wait=2.0) as server:
+            go_live(story)
+            token = story.ops("ops@corp.example").create_token("dev@corp.example")["token"]
+            client = Client(server.url, token, "support-assistant", cache_dir=workspace / ".sdk")
 
-    def step(title: str, *args: str, user: str = "ops@corp.example") -> int:
-        console.print(Rule(title, style="cyan"))
-        shown = " ".join(a if " " not in a else repr(a) for a in args).replace(str(workspace), ".")
-        console.print(f"[bold]$ WATCHKEEPER_USER={user} wk {shown}[/]")
-        with _env(WATCHKEEPER_DB=db, WATCHKEEPER_USER=user):
-            code = wk(list(args))
-        console.print(f"[dim](exit {code})[/]\n")
-        return code
+            @client.monitored(fallback=lambda ticket: "routed to the human queue (fallback)")
+            def answer(ticket: str) -> str:
+                return "answered by the assistant"
 
-    os.chdir(workspace)
-    console.print(f"Workspace: {workspace}  (store: {db})\n")
-    step(
-        "1. A team answers the four questions for a new system",
-        "init", "--no-input", "--out", str(workspace / "new-system" / "watchkeeper.yaml"),
-        "--name", "search-ranker", "--tier", "medium", "--owner", "ana@corp.example",
-        "--quality-monitor", "ana@corp.example", "--retraining-decider", "ben@corp.example",
-        "--data-liaison", "chen@corp.example", "--kill-authority", "ana@corp.example",
-        "--fail-mode", "open", "--fallback", "Serve the unranked list",
-    )  # fmt: skip
-    step("2. The go-live gate in CI, before anyone acknowledged", "gate", people, *files,
-         "--now", "2026-01-05T09:00Z")  # fmt: skip
-    step("3. Record the charters and people", "apply", people, *files,
-         "--now", "2026-01-05T10:00Z")  # fmt: skip
-    acks = [
-        ("support-assistant", "ana@corp.example"),
-        ("support-assistant", "ben@corp.example"),
-        ("support-assistant", "chen@corp.example"),
-        ("support-assistant", "dev@corp.example"),
-        ("fraud-model", "fay@corp.example"),
-        ("fraud-model", "gus@corp.example"),
-        ("claims-triage", "eli@corp.example"),
-    ]
-    for system, user in acks:
-        step(f"4. {user} acknowledges their roles on {system}", "ack", system, "all",
-             "--now", "2026-01-06T09:00Z", user=user)  # fmt: skip
-    step("5. Gate again: support-assistant is ready, claims-triage still is not", "gate",
-         *files, "--now", "2026-01-06T10:00Z")  # fmt: skip
-    step("6. Four months later, fraud-model's owner leaves", "people", "deactivate",
-         "fay@corp.example", "--now", "2026-05-04T09:00Z")  # fmt: skip
-    code = step("7. The ownership vacuum report: who is really looking after what?", "vacuum",
-                "--now", "2026-05-04T10:00Z")  # fmt: skip
+            def sdk_check() -> str:
+                deadline = time.monotonic() + 3
+                want = story.ops("ops@corp.example").app.switch.state("support-assistant").state
+                while (client.enabled() != (want == "enabled")) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                return answer("Where is my refund?")
+
+            replay(story, sdk_check)
+            client.close()
+        console.print(Rule("Six months later: the ownership vacuum report", style="cyan"))
+        console.print(f"[bold]$ wk vacuum --now {story.clock.now():%Y-%m-%dT%H:%M}Z[/]")
+        code = wk(["vacuum", "--now", story.clock.now().isoformat()])
+        _summary(story, console, time.monotonic() - began, db)
+        app.close()
+    return 0 if code in (0, 1) else code
+
+
+def _summary(story: Story, console: Console, seconds: float, db: str) -> None:
+    counts = {
+        kind: sum(1 for e in story.events if e.kind == kind)
+        for kind in ("happened", "found", "told", "did")
+    }
     console.print(Rule("What you just saw", style="cyan"))
     console.print(
-        "- support-assistant: every question answered and acknowledged; ready at the gate.\n"
-        "- claims-triage: went live anyway; the vacuum report names its empty roles.\n"
-        "- fraud-model: its owner left; her roles became vacant the moment she was deactivated.\n"
-        f"Re-run any command yourself: export WATCHKEEPER_DB={db}"
+        f"{counts['happened']} things happened, Watchkeeper found {counts['found']}, told people "
+        f"{counts['told']} times, and people acted {counts['did']} times — 182 days in "
+        f"{seconds:.0f} s.\n"
+        "Open the dashboard on this data:\n"
+        f"  WATCHKEEPER_DB={db} .venv/bin/wk serve --port 8000\n"
+        "  then visit http://127.0.0.1:8000/ and sign in with a token from\n"
+        f"  WATCHKEEPER_DB={db} .venv/bin/wk token create ana@corp.example"
     )
-    return 0 if code in (0, 1) else code

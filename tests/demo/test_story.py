@@ -1,0 +1,136 @@
+"""The six-month story end to end: every event is caught and reaches the right person."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from watchkeeper.charter import CharterService
+from watchkeeper.demo import run
+from watchkeeper.demo.story import DAYS, START
+from watchkeeper.store import Store
+
+END = START + timedelta(days=DAYS)
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, str]]:
+    workspace = tmp_path_factory.mktemp("story")
+    console = Console(record=True, width=140, file=open(os.devnull, "w"))  # noqa: SIM115
+    cwd = os.getcwd()
+    try:
+        assert run(workspace, console) == 0
+    finally:
+        os.chdir(cwd)
+    store = Store.open(f"sqlite:///{workspace / '.watchkeeper' / 'watchkeeper.db'}")
+    yield store, console.export_text()
+    store.close()
+
+
+def deliveries(store: Store, purpose: str) -> list[Any]:
+    with store.read() as unit:
+        return [
+            d for d in unit.deliveries(limit=100_000) if d.purpose == purpose and d.status == "ok"
+        ]
+
+
+def test_upstream_rename_reaches_the_contact_and_the_liaison(story: tuple[Store, str]) -> None:
+    store, text = story
+    notices = deliveries(store, "upstream")
+    assert {d.recipient for d in notices} == {"dana@corp.example", "gus@corp.example"}
+    assert any("merchant_category" in d.title and "mcc" in d.title for d in notices)
+    assert "renamed 'merchant_category' -> 'mcc'?" in text
+
+
+def test_slow_decline_caught_as_a_trend_before_the_drop(story: tuple[Store, str]) -> None:
+    store, _ = story
+    with store.read() as unit:
+        found = unit.findings("fraud-model", limit=10_000)
+    trend = min(f["created_at"] for f in found if f["check"] == "trend")
+    drop = min(f["created_at"] for f in found if f["check"] == "drop")
+    assert trend < drop
+    bound = 0.72
+    with store.read() as unit:
+        series = unit.signal_series("fraud-model", "precision_at_review")
+    at_trend = [v for s, e, v, n in series if e.isoformat() <= trend and v is not None][-1]
+    assert at_trend > bound, "flagged before the healthy bound was crossed"
+
+
+def test_drop_escalates_to_level_two_then_acknowledged_and_decided(
+    story: tuple[Store, str],
+) -> None:
+    store, _ = story
+    with store.read() as unit:
+        [incident] = [i for i in unit.incidents("fraud-model") if i.severity == "critical"]
+        pages = [d for d in unit.deliveries(incident_id=incident.id) if d.purpose == "page"]
+        [decision] = unit.knowledge("fraud-model", "decision")
+    raised = incident.escalation_from
+    level1 = [d for d in pages if d.at == raised]
+    level2 = [d for d in pages if (d.at - raised).total_seconds() == 1800]
+    assert {d.recipient for d in level1} == {"gus@corp.example"}
+    assert {d.recipient for d in level2} == {"ivy@corp.example"}
+    assert incident.acknowledged_by == "ivy@corp.example"
+    assert decision.status == "decided" and decision.closed_by == "hana@corp.example"
+    assert decision.assigned_to == "hana@corp.example"
+
+
+def test_owner_leaves_and_a_successor_acknowledges(story: tuple[Store, str]) -> None:
+    store, _ = story
+    with store.read() as unit:
+        entries = unit.audit_entries(system=None)
+        fay = unit.person("fay@corp.example")
+        acks = unit.acks("fraud-model")
+    assert fay is not None and not fay.active
+    assert any(e.action == "person.updated" and e.target == "fay@corp.example" for e in entries)
+    assert any(a.role == "owner" and a.holder == "hana@corp.example" for a in acks)
+
+
+def test_harmful_output_disables_then_restores_with_a_postmortem(story: tuple[Store, str]) -> None:
+    store, text = story
+    told = {d.recipient for d in deliveries(store, "harmful")}
+    assert told == {"ana@corp.example", "dev@corp.example"}
+    with store.read() as unit:
+        flips = [e for e in unit.audit_entries(system="support-assistant")
+                 if e.action == "switch.changed"]  # fmt: skip
+        [postmortem] = unit.knowledge("support-assistant", "postmortem")
+    assert [(e.actor, e.after["state"]) for e in flips] == [
+        ("dev@corp.example", "disabled"),
+        ("dev@corp.example", "enabled"),
+    ]
+    assert "routed to the human queue (fallback)" in text
+    assert postmortem.title == "Harmful refund advice"
+
+
+def test_reviews_kept_for_one_system_and_escalated_for_another(story: tuple[Store, str]) -> None:
+    store, _ = story
+    with store.read() as unit:
+        assert len(unit.reviews("fraud-model")) >= 5
+        assert unit.reviews("claims-triage") == []
+    escalated = [d for d in deliveries(store, "review") if "escalated" in d.title]
+    assert any(d.recipient == "ops@corp.example" and "claims-triage" in d.title for d in escalated)
+
+
+def test_weekly_evals_with_a_regression_diff_and_care(story: tuple[Store, str]) -> None:
+    store, text = story
+    with store.read() as unit:
+        runs = unit.eval_runs("support-assistant", "golden", limit=100)
+    assert len(runs) >= 25
+    assert "regressed: billing-" in text
+
+
+def test_final_vacuum_report_tells_the_systems_apart(story: tuple[Store, str]) -> None:
+    store, text = story
+    reports = {r.system: r for r in CharterService(store).vacuum(END)}
+    assert reports["fraud-model"].gaps == [] and reports["fraud-model"].owner == "hana@corp.example"
+    claims = {g.id: g for g in reports["claims-triage"].gaps}
+    assert claims["roles.filled"].severity == "critical"
+    assert claims["care.budget_used"].detail.startswith("6 month(s) running")
+    assert "review.on_time" in claims and "bus_factor" in claims
+    support = {g.id for g in reports["support-assistant"].gaps}
+    assert support == {"review.on_time", "triage.current"}
+    assert "Open the dashboard on this data" in text
