@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -139,3 +141,37 @@ def test_permanent_failure_is_not_retried_and_secrets_never_leak(
     assert attempts[0].delivery.status == "retryable"
     for a in [attempt, *attempts]:
         assert key not in a.delivery.detail and "secret-token-path" not in a.delivery.detail
+
+
+def test_email_over_a_real_smtp_server() -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message as MessageHandler
+
+    received = []
+
+    class Inbox(MessageHandler):
+        def handle_message(self, message: Any) -> None:
+            received.append(message)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = f"127.0.0.1:{port}"
+        [attempt] = deliver(MESSAGE, [{"type": "email"}], {"smtp": smtp}, sleep=lambda _: None)
+    finally:
+        controller.stop()
+    assert attempt.delivery.ok, attempt.delivery.detail
+    [mail] = received
+    assert mail["To"] == "ana@corp.example"
+    assert " ".join(mail["Subject"].split()) == (
+        "[Watchkeeper] [CRITICAL] support-assistant: answer_accuracy dropped 22% vs baseline"
+    )
+    assert "http://wk.example/ack/abc" in mail.get_payload()
+
+
+def test_email_without_a_server_configured_is_a_permanent_failure() -> None:
+    [attempt] = deliver(MESSAGE, [{"type": "email"}], {}, sleep=lambda _: None)
+    assert attempt.delivery.status == "permanent" and "WATCHKEEPER_SMTP" in attempt.delivery.detail

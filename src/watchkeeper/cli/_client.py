@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+from watchkeeper.cli._client_quality import QualityRemote
 from watchkeeper.errors import ActionError, ErrorKind
 from watchkeeper.manifest import Location, ManifestError, Problem, expand_paths
 
@@ -30,7 +31,7 @@ class ServerError(Exception):
     """The server could not be reached or failed; nothing is known to have changed."""
 
 
-class Remote:
+class Remote(QualityRemote):
     def __init__(self, url: str, token: str | None) -> None:
         if not token:
             raise ActionError(

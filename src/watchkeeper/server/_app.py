@@ -26,6 +26,8 @@ from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ManifestError
 from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._routes import api, health
+from watchkeeper.server._quality_routes import metrics, quality
+from watchkeeper.server.dashboard import dashboard
 from watchkeeper.store import StoreError
 from watchkeeper.switch import SwitchFeed
 
@@ -71,6 +73,9 @@ def create_app(watchkeeper: Watchkeeper, *, max_wait: float = 30.0) -> FastAPI:
     server.state.max_wait = max_wait
     server.include_router(health)
     server.include_router(api)
+    server.include_router(quality)
+    server.include_router(metrics)
+    server.include_router(dashboard)
     _handle_errors(server)
     server.openapi = lambda: _openapi(server)  # type: ignore[method-assign]
     return server
