@@ -22,8 +22,12 @@ SystemArg = Annotated[str, typer.Argument(help="System name.")]
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
+    tick_every: Annotated[
+        float, typer.Option(help="Seconds between scheduler ticks; 0 turns them off.", min=0)
+    ] = 60.0,
 ) -> int:
-    """Run the HTTP API (JSON under /api/v1, OpenAPI at /openapi.json) over WATCHKEEPER_DB.
+    """Run the HTTP API (JSON under /api/v1, OpenAPI at /openapi.json), the dashboard at /,
+    and the scheduler's tick, over WATCHKEEPER_DB.
 
     Stops gracefully on SIGINT/SIGTERM: parked kill-switch long-polls are answered at once,
     in-flight requests finish, then the process exits. Run several against one PostgreSQL
@@ -34,7 +38,7 @@ def serve(
     app = build(Settings.from_env())
     try:
         err.print(f"Watchkeeper: serving the {app.store.dialect} store on http://{host}:{port}")
-        run_server(app, host, port)
+        run_server(app, host, port, tick_every)
     finally:
         app.close()
     return OK

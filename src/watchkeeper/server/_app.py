@@ -24,9 +24,10 @@ from watchkeeper.access import Refused
 from watchkeeper.app import Watchkeeper
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ManifestError
+from watchkeeper.server._heartbeat import Heartbeat
 from watchkeeper.server._longpoll import Waiters
-from watchkeeper.server._routes import api, health
 from watchkeeper.server._quality_routes import metrics, quality
+from watchkeeper.server._routes import api, health
 from watchkeeper.server.dashboard import dashboard
 from watchkeeper.store import StoreError
 from watchkeeper.switch import SwitchFeed
@@ -47,7 +48,9 @@ people and tokens. Every change and every refusal is appended to a hash-chained 
 """
 
 
-def create_app(watchkeeper: Watchkeeper, *, max_wait: float = 30.0) -> FastAPI:
+def create_app(
+    watchkeeper: Watchkeeper, *, max_wait: float = 30.0, tick_every: float | None = None
+) -> FastAPI:
     """`max_wait` caps a kill-switch long-poll (seconds), whatever the client asks for."""
     waiters = Waiters()
 
@@ -56,11 +59,16 @@ def create_app(watchkeeper: Watchkeeper, *, max_wait: float = 30.0) -> FastAPI:
         waiters.bind(asyncio.get_running_loop())
         feed = SwitchFeed(watchkeeper.switch, watchkeeper.store, waiters.publish)
         await run_in_threadpool(feed.start)
+        heartbeat = Heartbeat(watchkeeper, tick_every) if tick_every else None
+        if heartbeat:
+            heartbeat.start()
         try:
             yield
         finally:
             waiters.release_all()
             await run_in_threadpool(feed.stop)
+            if heartbeat:
+                await run_in_threadpool(heartbeat.stop)
 
     server = FastAPI(
         title="Watchkeeper",

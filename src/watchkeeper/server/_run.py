@@ -34,8 +34,9 @@ def _server(
     *,
     max_wait: float = 30.0,
     log_level: str = "info",
+    tick_every: float | None = None,
 ) -> _Server:
-    app = create_app(watchkeeper, max_wait=max_wait)
+    app = create_app(watchkeeper, max_wait=max_wait, tick_every=tick_every)
     config = uvicorn.Config(
         app,
         host=host,
@@ -47,9 +48,12 @@ def _server(
     return _Server(config, app.state.waiters)
 
 
-def serve(watchkeeper: Watchkeeper, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve until SIGINT/SIGTERM, then stop gracefully (answer long-polls, drain, close)."""
-    _server(watchkeeper, host, port).run()
+def serve(
+    watchkeeper: Watchkeeper, host: str = "127.0.0.1", port: int = 8000, tick_every: float = 60.0
+) -> None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully (answer long-polls, drain, close),
+    ticking the scheduler every `tick_every` seconds (0: never — another replica does)."""
+    _server(watchkeeper, host, port, tick_every=tick_every or None).run()
 
 
 class LiveServer:
