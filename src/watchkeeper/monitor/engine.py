@@ -27,7 +27,13 @@ from watchkeeper.monitor.contract import check_contract
 from watchkeeper.monitor.drift import summarize
 from watchkeeper.monitor.findings import Finding
 from watchkeeper.monitor.profiles import from_dict, profile, profile_drift
-from watchkeeper.monitor.signals import Observation, complete_windows, compute, fields_of
+from watchkeeper.monitor.signals import (
+    Observation,
+    complete_windows,
+    compute,
+    fields_of,
+    window_start,
+)
 from watchkeeper.store import Store, SystemRecord, Unit
 from watchkeeper.triage.stats import reviewed_error_rate
 
@@ -144,9 +150,13 @@ class _Run:
             elif self.first is None:
                 continue
             elif signal.source == "triage":
-                rows = self._triage_rows(name, signal, since or self.first)
+                rows = self._triage_rows(
+                    name, signal, since or window_start(self.first, signal.window)
+                )
             else:
-                rows = self._observation_rows(name, signal, since or self.first)
+                rows = self._observation_rows(
+                    name, signal, since or window_start(self.first, signal.window)
+                )
             if rows:
                 self._judge(name, rows)
 

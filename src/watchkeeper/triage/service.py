@@ -13,7 +13,7 @@ from watchkeeper.alerting.notifiers import Message
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, SystemManifest
 from watchkeeper.monitor.contract import check_contract
-from watchkeeper.monitor.signals import complete_windows
+from watchkeeper.monitor.signals import complete_windows, window_start
 from watchkeeper.store import Store, Unit
 from watchkeeper.store._care import TriageItemRow
 from watchkeeper.triage.rules import evaluate
@@ -74,7 +74,7 @@ class TriageService:
         first = unit.first_observation_at(system)
         if not triage.rules or first is None:
             return 0
-        since = unit.last_signal_window(system, SCAN_KEY) or first
+        since = unit.last_signal_window(system, SCAN_KEY) or window_start(first, DAY)
         assignee = triage.assignee or manifest.spec.charter.quality_monitor
         queued = 0
         rows = []
