@@ -33,10 +33,18 @@ def _show(item: dict[str, Any], position: int, total: int) -> None:
         lines += ["[bold]feedback:[/]", jsonlib.dumps(observation["feedback"])]
     title = f"item {position} of {total} · #{item['id']} · observation {item['observation_id']}"
     out.print(Panel("\n".join(lines), title=title, title_align="left"))
-    out.print(
-        "[bold][o][/]k  [bold][w][/]rong  [bold][h][/]armful  [bold][u][/]nclear  "
-        "[bold][s][/]kip  [bold][q][/]uit"
+    keys = "  ".join(
+        f"[bold]\\[{k}][/]{rest}"
+        for k, rest in (
+            ("o", "k"),
+            ("w", "rong"),
+            ("h", "armful"),
+            ("u", "nclear"),
+            ("s", "kip"),
+            ("q", "uit"),
+        )
     )
+    out.print(keys)
 
 
 def _ask(question: str) -> str | None:
