@@ -55,7 +55,9 @@ def test_signed_acknowledge_link_acknowledges_as_its_recipient(incident_app: tup
     )
     assert api("GET", forged).status_code == 403
     answer = api("GET", path)
-    assert answer.status_code == 200 and "acknowledged by ana@corp.example" in answer.text
+    assert (
+        answer.status_code == 200 and "acknowledged by ana@corp.example" in answer.json()["message"]
+    )
     detail = api("GET", f"/api/v1/incidents/{incident}", token=api.token).json()
     assert detail["status"] == "acknowledged" and detail["acknowledged_by"] == "ana@corp.example"
     assert [e["kind"] for e in detail["timeline"]][:2] == ["opened", "alert"]

@@ -197,10 +197,3 @@ def test_init_asks_interactively(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "quality_monitor: ana@corp.example" in text
     assert "kill_authority: [ana@corp.example, dev@corp.example]" in text
     assert "fail_mode: closed" in text
-
-
-def test_demo_runs(wk: Cli, tmp_path: Path) -> None:
-    code, out, _ = wk("demo", "--workdir", str(tmp_path / "demo"))
-    assert code == 0
-    assert "Ownership vacuum report" in out
-    assert "CRITICAL fraud-model owner.active" in out

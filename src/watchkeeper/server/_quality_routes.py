@@ -8,6 +8,7 @@ import hmac
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,7 +78,8 @@ class VerdictIn(_In):
     note: Text | None = None
 
 
-IncidentId = Annotated[int, Query(ge=1)]
+IncidentId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="An incident's number")]
+ItemId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="A triage item's number")]
 
 
 @quality.get("/findings", tags=["monitoring"])
@@ -106,24 +108,24 @@ def incidents(ops: Acting, system: Short | None = None, open: bool = False) -> A
 
 
 @quality.get("/incidents/{incident_id}", tags=["incidents"])
-def incident(incident_id: int, ops: Acting) -> dict[str, Any]:
+def incident(incident_id: IncidentId, ops: Acting) -> dict[str, Any]:
     """An incident with its alerts, escalation timeline and every delivery attempt."""
     return ops.incident(incident_id)
 
 
 @quality.post("/incidents/{incident_id}/ack", tags=["incidents"])
-def incident_ack(incident_id: int, ops: Acting) -> dict[str, Any]:
+def incident_ack(incident_id: IncidentId, ops: Acting) -> dict[str, Any]:
     """Acknowledge: stops the escalation. Anyone on the path or in the charter may."""
     return ops.incident_ack(incident_id)
 
 
-@quality.get("/incidents/{incident_id}/ack", tags=["incidents"], response_class=HTMLResponse)
+@quality.get("/incidents/{incident_id}/ack", tags=["incidents"])
 def incident_ack_link(
-    incident_id: int,
+    incident_id: IncidentId,
     request: Request,
     by: Annotated[str, Query(max_length=254, pattern=NO_NUL)],
     sig: Annotated[str, Query(max_length=64, pattern=NO_NUL)],
-) -> str:
+) -> dict[str, Any]:
     """The acknowledge link inside each notification: signed for its recipient, no token."""
     watchkeeper: Watchkeeper = request.app.state.watchkeeper
     secret = watchkeeper.courier.secret
@@ -131,19 +133,16 @@ def incident_ack_link(
         raise ActionError("forbidden", "this acknowledge link is not valid (wrong or old link)")
     ops = Operations(watchkeeper, by, watchkeeper.clock.now(), enforce=False)
     row = ops.incident_ack(incident_id)
-    return (
-        f"<!doctype html><title>Acknowledged</title><p>Incident #{row['id']} on "
-        f"{row['system']} is {row['status']} by {by}.</p>"
-    )
+    return {**row, "message": f"Incident #{row['id']} on {row['system']} acknowledged by {by}."}
 
 
 @quality.post("/incidents/{incident_id}/resolve", tags=["incidents"])
-def incident_resolve(incident_id: int, body: ResolveIn, ops: Acting) -> dict[str, Any]:
+def incident_resolve(incident_id: IncidentId, body: ResolveIn, ops: Acting) -> dict[str, Any]:
     return ops.incident_resolve(incident_id, body.reason)
 
 
 @quality.post("/incidents/{incident_id}/serious", tags=["incidents"])
-def incident_serious(incident_id: int, body: SeriousIn, ops: Acting) -> dict[str, Any]:
+def incident_serious(incident_id: IncidentId, body: SeriousIn, ops: Acting) -> dict[str, Any]:
     """Classify as serious (EU AI Act Art. 3(49)); the Art. 73 deadline is computed."""
     return ops.incident_serious(incident_id, body.kind)
 
@@ -165,7 +164,16 @@ def review(name: SystemName, body: ReviewIn, ops: Acting) -> dict[str, Any]:
     return ops.review(name, body.verdict, body.notes, body.days)
 
 
-@quality.get("/systems/{name}/report", tags=["care"])
+@quality.get(
+    "/systems/{name}/report",
+    tags=["care"],
+    responses={
+        200: {
+            "description": "The period report (`format` chooses JSON, Markdown or HTML)",
+            "content": {"application/json": {}, "text/markdown": {}, "text/html": {}},
+        }
+    },
+)
 def report(
     name: SystemName,
     ops: Acting,
@@ -207,7 +215,7 @@ def triage_queue(name: SystemName, ops: Acting, all: bool = False) -> list[dict[
 
 
 @quality.post("/triage/{item_id}/verdict", tags=["triage"])
-def triage_verdict(item_id: int, body: VerdictIn, ops: Acting) -> dict[str, Any]:
+def triage_verdict(item_id: ItemId, body: VerdictIn, ops: Acting) -> dict[str, Any]:
     """ok, wrong, harmful (tells every kill authority at once) or unclear."""
     return ops.triage_verdict(item_id, body.verdict, body.label, list(body.tags), body.note)
 

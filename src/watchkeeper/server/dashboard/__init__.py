@@ -1,0 +1,10 @@
+"""The web dashboard served by `wk serve`: the portfolio, each system, each incident, and the
+actions people take there — signed in with their API token, every form CSRF-protected.
+
+Plain HTML rendered on the server (Jinja2 templates and one stylesheet inside this package, charts
+as inline SVG): it works offline, without JavaScript, and on a phone.
+"""
+
+from watchkeeper.server.dashboard._routes import dashboard
+
+__all__ = ["dashboard"]

@@ -1,0 +1,167 @@
+"""Signed session cookies, CSRF tokens and form bodies for the dashboard.
+
+A person signs in with their API token once; the browser then holds a cookie naming them and the
+token's digest (never the token: a leaked cookie must not become a leaked API credential), signed
+with HMAC-SHA256 so it cannot be forged or edited. Each request looks the digest up again, so a
+person who left, or whose token is gone, is out at once. The cookie also carries the session's
+CSRF secret, which every form repeats in a hidden field.
+
+Kept in the standard library on purpose: a session is one HMAC, and a form body is one
+`parse_qsl`; neither justifies a dependency or middleware around the whole API.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from watchkeeper.access import token_digest
+from watchkeeper.app import Watchkeeper
+
+SESSION_COOKIE = "wk_session"
+SIGNIN_COOKIE = "wk_signin"
+SESSION_LENGTH = timedelta(hours=12)
+MAX_FORM_BYTES = 64 * 1024
+_KEY_LABEL = b"watchkeeper dashboard session v1"
+
+
+class FormTooLarge(Exception):
+    """A form body over `MAX_FORM_BYTES`: nothing the dashboard asks for is that long."""
+
+
+@dataclass(frozen=True)
+class Session:
+    email: str
+    digest: str
+    csrf: str
+    expires: datetime
+
+
+def session_key(request: Request) -> bytes:
+    """The signing key: derived from WATCHKEEPER_SECRET when set (so sessions survive restarts
+    and work on every replica), else a random key for this process's lifetime."""
+    state = request.app.state
+    key: bytes | None = getattr(state, "dashboard_key", None)
+    if key is None:
+        watchkeeper: Watchkeeper = state.watchkeeper
+        secret = watchkeeper.settings.secret
+        if secret:
+            key = hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+        else:
+            key = secrets.token_bytes(32)
+        state.dashboard_key = key
+    return key
+
+
+def _sign(key: bytes, payload: dict[str, Any]) -> str:
+    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
+    mac = hmac.new(key, body, hashlib.sha256).digest()
+    return f"{body.decode()}.{base64.urlsafe_b64encode(mac).decode()}"
+
+
+def _unsign(key: bytes, value: str | None) -> dict[str, Any] | None:
+    if not value or "." not in value:
+        return None
+    body, _, mac = value.partition(".")
+    expected = base64.urlsafe_b64encode(hmac.new(key, body.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, mac.encode()):
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(body.encode()))
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def read_session(request: Request, now: datetime) -> Session | None:
+    """The session the cookie proves, if it is intact and not expired (identity not yet checked
+    against the store: the caller does that)."""
+    payload = _unsign(session_key(request), request.cookies.get(SESSION_COOKIE))
+    if payload is None:
+        return None
+    try:
+        session = Session(
+            str(payload["sub"]),
+            str(payload["tok"]),
+            str(payload["csrf"]),
+            datetime.fromisoformat(str(payload["exp"])),
+        )
+    except (KeyError, ValueError):
+        return None
+    return session if now < session.expires else None
+
+
+def start_session(
+    request: Request, response: Response, email: str, token: str, now: datetime
+) -> None:
+    """Set the cookie for a person who just proved a token of theirs."""
+    payload = {
+        "sub": email,
+        "tok": token_digest(token),
+        "csrf": new_nonce(),
+        "exp": (now + SESSION_LENGTH).isoformat(),
+    }
+    _set(request, response, SESSION_COOKIE, _sign(session_key(request), payload), "/")
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def remember_nonce(request: Request, response: Response, nonce: str) -> None:
+    """Sign-in has no session yet, so its form is protected by a double submit: the nonce in the
+    hidden field must equal the one in a signed cookie only this site could have set."""
+    _set(request, response, SIGNIN_COOKIE, _sign(session_key(request), {"n": nonce}), "/signin")
+
+
+def signin_nonce_ok(request: Request, submitted: str) -> bool:
+    payload = _unsign(session_key(request), request.cookies.get(SIGNIN_COOKIE))
+    expected = str(payload.get("n", "")) if payload else ""
+    return bool(expected) and hmac.compare_digest(expected.encode(), submitted.encode())
+
+
+def csrf_ok(session: Session, submitted: str) -> bool:
+    return hmac.compare_digest(session.csrf.encode(), submitted.encode())
+
+
+def _set(request: Request, response: Response, name: str, value: str, path: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path=path,
+        httponly=True,
+        samesite="lax",
+        secure=_https(request),
+    )
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An `application/x-www-form-urlencoded` body as a dict (the last value of a repeated key)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormTooLarge
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def _https(request: Request) -> bool:
+    """Secure cookies when the browser talks HTTPS: directly, or to the public URL in front."""
+    watchkeeper: Watchkeeper = request.app.state.watchkeeper
+    public = watchkeeper.settings.public_url or ""
+    return request.url.scheme == "https" or public.startswith("https://")

@@ -1,0 +1,313 @@
+"""What each page shows, gathered as the signed-in person would get it from the API.
+
+Reads go through `Operations` (the object the API and the CLI act through) wherever it offers
+them; the rest comes from the services' own pure functions — `may` and `holding_roles` for which
+buttons to show, `vacuum.assess` for one system's score — on one store read. The dashboard never
+decides anything the rest of Watchkeeper would decide differently; it only arranges it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from watchkeeper.access import Operations, may
+from watchkeeper.care.ledger import CareEntry, by_month
+from watchkeeper.charter import vacuum
+from watchkeeper.charter._evidence import gather
+from watchkeeper.charter.roles import Directory, assignments, holding_roles
+from watchkeeper.charter.service import ACTED_ON_SYSTEM, directory_of, manifest_of
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import ROLES, SystemManifest
+from watchkeeper.monitor.engine import baseline_period
+from watchkeeper.server.dashboard._charts import Series, bounds_text, signal_chart
+from watchkeeper.store import AckRecord, SystemRecord, Unit
+from watchkeeper.switch import state_of
+
+CHART_SPAN = timedelta(days=180)
+KNOWLEDGE_KINDS = {
+    "decision": "Decisions",
+    "failure_mode": "Failure modes",
+    "near_miss": "Near-misses",
+    "postmortem": "Postmortems",
+}
+DRIFT_CHECKS = frozenset({"drift", "contract"})
+INCIDENTS_SHOWN = 10
+TRIAGE_SHOWN = 20  # the most urgent first; the rest are a `wk triage` away
+
+
+def portfolio(ops: Operations) -> dict[str, Any]:
+    """Every system with its people, vacuum score and gaps, switch, incidents, review, care.
+
+    The vacuum report is the one expensive part and comes from the service as is. Reviews and
+    care are judged by its checks, so their words come from there; the rest — who holds which
+    role and whether they acknowledged (the same `assignments` `wk status` shows), the switch,
+    this month's care hours — comes from one more store read for all systems at once.
+    """
+    now = ops.now
+    scores = {v["system"]: v for v in ops.vacuum()["systems"]}
+    incidents: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for incident in ops.incidents(open_only=True):
+        incidents[incident["system"]].append(incident)
+    acks: dict[str, list[AckRecord]] = defaultdict(list)
+    rows = []
+    with ops.app.store.read() as unit:
+        directory = directory_of(unit)
+        switches = {s.system: s for s in unit.switches()}
+        for ack in unit.acks():
+            acks[ack.system].append(ack)
+        for record in unit.systems():
+            manifest = manifest_of(record)
+            held = assignments(manifest.spec.charter, directory, acks[record.name], now)
+            score = scores.get(record.name)
+            budget = manifest.spec.care.hours_per_month if manifest.spec.care else 0.0
+            rows.append(
+                {
+                    "system": record.name,
+                    "title": manifest.metadata.title,
+                    "tier": manifest.metadata.tier,
+                    "lifecycle": manifest.spec.lifecycle,
+                    "roles": _roles([a.to_dict() for a in held], directory),
+                    "vacuum": score,
+                    "switch": state_of(record, switches.get(record.name)).state,
+                    "incidents": incidents.get(record.name, []),
+                    "review": _check(score, "review.on_time"),
+                    "care": {
+                        "budget": budget,
+                        "given": _given_this_month(unit, record.name, budget, now),
+                        "check": _check(score, "care.budget_used"),
+                    },
+                }
+            )
+    rows.sort(key=_attention)
+    return {
+        "systems": rows,
+        "counts": {
+            "systems": len(rows),
+            "critical": sum(1 for r in rows if r["vacuum"] and r["vacuum"]["critical"]),
+            "incidents": sum(len(r["incidents"]) for r in rows),
+            "disabled": sum(1 for r in rows if r["switch"] == "disabled"),
+        },
+    }
+
+
+def _given_this_month(unit: Unit, system: str, budget: float, now: datetime) -> float:
+    if not budget:
+        return 0.0
+    entries = [CareEntry(e.at, e.hours, e.kind, e.by) for e in unit.care_entries(system)]
+    [month] = by_month(entries, budget, now, now)
+    return month.given
+
+
+def _attention(row: dict[str, Any]) -> tuple[int, int, int, str]:
+    """Worst first: critical gaps, then open incidents, then the lowest score."""
+    score = row["vacuum"]
+    return (
+        0 if score and score["critical"] else 1,
+        0 if row["incidents"] else 1,
+        score["score"] if score else 101,
+        row["system"],
+    )
+
+
+def _check(score: dict[str, Any] | None, check_id: str) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return next((c for c in score["checks"] if c["id"] == check_id), None)
+
+
+def _roles(held: list[dict[str, Any]], directory: Directory) -> list[dict[str, Any]]:
+    """Assignments in charter order, each with the holder's name when the directory knows it;
+    a role nobody is named for appears as a vacancy rather than disappearing."""
+    named = {a["role"] for a in held}
+    rows = [{**a, "name": _name(directory, a["holder"])} for a in held]
+    unnamed = dict.fromkeys(("acked_at", "acked_by", "expires_at", "holder", "name"))
+    rows += [
+        {**unnamed, "role": role, "active": False, "ack": "vacant"}
+        for role in ROLES
+        if role not in named
+    ]
+    order = {role: i for i, role in enumerate(ROLES)}
+    return sorted(rows, key=lambda r: order[r["role"]])
+
+
+def _name(directory: Directory, ref: str) -> str:
+    person = directory.people.get(ref)
+    return person.name if person and person.name else ref
+
+
+def system_page(ops: Operations, name: str) -> dict[str, Any]:
+    """One system, everything about it, and which actions the signed-in person may take."""
+    status = ops.status(name)[0]
+    now = ops.now
+    with ops.app.store.read() as unit:
+        record = unit.system(name)
+        assert record is not None
+        manifest = manifest_of(record)
+        directory = directory_of(unit)
+        score = _vacuum(unit, record, manifest, now)
+        charts = _charts(unit, manifest, now)
+        reviews = [
+            {"at": r.reviewed_at, "by": r.reviewer, "verdict": r.verdict, "notes": r.notes}
+            for r in reversed(unit.reviews(name))
+        ]
+        switch = state_of(record, unit.switch(name))
+        history = [e for e in unit.audit_entries(system=name) if e.action == "switch.changed"]
+    flip = "switch.disable" if switch.state == "enabled" else "switch.enable"
+    authority = may(ops.actor, flip, manifest, directory)
+    mine = set(holding_roles(manifest.spec.charter, directory, ops.actor))
+    findings = ops.findings(name, limit=100)
+    incidents = [_incident(ops, i["id"]) for i in ops.incidents(name)[:INCIDENTS_SHOWN]]
+    queue = ops.triage_queue(name)
+    knowledge: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KNOWLEDGE_KINDS}
+    for entry in ops.knowledge(name):
+        knowledge.setdefault(entry["kind"], []).append(entry)
+    return {
+        "status": status,
+        "manifest": manifest,
+        "roles": _roles(status["assignments"], directory),
+        "mine": mine,
+        "vacuum": score,
+        "charts": charts,
+        "drift": [f for f in findings if f["check"] in DRIFT_CHECKS],
+        "findings": [f for f in findings if f["check"] not in DRIFT_CHECKS],
+        "incidents": incidents,
+        "triage": queue[:TRIAGE_SHOWN],
+        "triage_open": len(queue),
+        "knowledge": knowledge,
+        "knowledge_kinds": KNOWLEDGE_KINDS,
+        "reviews": reviews,
+        "care": ops.care_ledger(name),
+        "switch": switch,
+        "switch_history": [
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "state": (e.after or {}).get("state"),
+                "automatic": bool((e.after or {}).get("automatic")),
+                "reason": e.reason,
+            }
+            for e in reversed(history)
+        ],
+        "may_flip": authority.allowed,
+        "flip_reason": authority.reason,
+        "flip_to": "disabled" if switch.state == "enabled" else "enabled",
+    }
+
+
+def _vacuum(
+    unit: Unit, record: SystemRecord, manifest: SystemManifest, now: datetime
+) -> dict[str, Any] | None:
+    """This system's line of the vacuum report: the charter's own evidence reader (`gather`) and
+    rubric (`assess`), as `CharterService.vacuum` uses them, without assessing the whole
+    portfolio for one system's page."""
+    if manifest.spec.lifecycle == "retired":
+        return None
+    since = now - vacuum.BUS_FACTOR_WINDOW
+    actors = {
+        e.actor
+        for e in unit.audit_entries(system=record.name, since=since)
+        if e.action in ACTED_ON_SYSTEM
+    }
+    evidence = gather(unit, record, manifest, actors, now)
+    return vacuum.assess(manifest, directory_of(unit), evidence, now).to_dict()
+
+
+def _charts(unit: Unit, manifest: SystemManifest, now: datetime) -> list[dict[str, Any]]:
+    """Each runbook signal over the last `CHART_SPAN`, with healthy bounds and the baseline."""
+    name = manifest.name
+    runbook = manifest.spec.runbook
+    period = baseline_period(manifest, _first_data(unit, name))
+    start = now - CHART_SPAN
+    charts = []
+    for signal in runbook.signals:
+        series = unit.signal_series(name, signal)
+        bound = runbook.healthy.get(signal)
+        baseline = None
+        if period is not None and now >= period[1]:
+            within = [
+                v
+                for s, e, v, n in series
+                if s >= period[0] and e <= period[1] and v is not None and n
+            ]
+            baseline = sum(within) / len(within) if within else None
+        shown = [(s, v) for s, _, v, _ in series if s >= start]
+        first = shown[0][0] if shown else start
+        data = Series(
+            signal,
+            shown,
+            bound.min if bound else None,
+            bound.max if bound else None,
+            baseline,
+            first,
+            now,
+        )
+        values = [v for _, v in shown if v is not None]
+        charts.append(
+            {
+                "name": signal,
+                "svg": signal_chart(data),
+                "latest": values[-1] if values else None,
+                "healthy": bounds_text(data.low, data.high),
+                "bounded": bound is not None,
+                "baseline": baseline,
+                "outside": bool(values) and data.outside(values[-1]),
+                "recent": [(s, v, v is not None and data.outside(v)) for s, v in shown[-12:]],
+            }
+        )
+    return charts
+
+
+def _first_data(unit: Unit, system: str) -> datetime | None:
+    """When the system's data began — observations or eval runs, whichever came first — which is
+    where the monitor starts a `first: 14d` baseline."""
+    firsts = [unit.first_observation_at(system)]
+    runs = unit.eval_runs(system, limit=1_000_000)
+    if runs:
+        firsts.append(runs[-1].started_at)
+    found = [f for f in firsts if f is not None]
+    return min(found) if found else None
+
+
+def incident_page(ops: Operations, incident_id: int) -> dict[str, Any]:
+    return {"incident": _incident(ops, incident_id)}
+
+
+def _incident(ops: Operations, incident_id: int) -> dict[str, Any]:
+    """The incident with its alerts and deliveries, its timeline told in words."""
+    detail = ops.incident(incident_id)
+    return {**detail, "timeline": [{**e, "text": event_text(e)} for e in detail["timeline"]]}
+
+
+def event_text(event: dict[str, Any]) -> str:
+    """One line of an incident's timeline in words, whatever kind of step it records."""
+    detail = event.get("detail") or {}
+    kind = event["kind"]
+    if kind == "escalated":
+        return (
+            f"Escalated to level {detail.get('level')}: notified "
+            f"{', '.join(detail.get('notify') or []) or 'nobody'}"
+            + (f" ({detail['reason']})" if detail.get("reason") else "")
+        )
+    if kind == "acknowledged":
+        return f"Acknowledged by {event['actor']}"
+    if kind == "opened":
+        return "Incident opened"
+    if kind == "alert":
+        return f"Alert {detail.get('alert')}: {detail.get('summary', '')}"
+    if kind == "resolved":
+        return f"Resolved by {event['actor']}: {detail.get('reason', '')}"
+    if kind == "playbook":
+        return f"Playbook {event['actor'].removeprefix('playbook:')}: {detail.get('summary', '')}"
+    if kind == "decision.opened":
+        return f"Decision {detail.get('decision')} opened for {detail.get('assigned_to')}"
+    words = ", ".join(f"{k}: {v}" for k, v in detail.items())
+    return f"{kind.replace('.', ' ').capitalize()}" + (f" — {words}" if words else "")
+
+
+def parse_id(text: str, what: str) -> int:
+    """Ids in URLs and forms; a bad one is a 404 page rather than a validation error."""
+    if not text.isdigit() or len(text) > 18:
+        raise ActionError("not_found", f"no {what} {text!r}")
+    return int(text)
