@@ -144,3 +144,48 @@ def test_manual_flag_is_queued_once(world: tuple) -> None:
     again = triage.flag("bot", "x", "still off", "ana@corp.example", START + DAY)
     assert first["id"] == again["id"] and first["priority"] == 5
     assert first["observation"]["output"] == "hi"
+
+
+def test_failed_eval_cases_are_queued_once(world: tuple, store: Store) -> None:
+    from watchkeeper.store._care import EvalRunRow
+
+    triage, ingest, _ = world
+    with store.read() as unit:
+        record = unit.system("bot")
+    manifest = json.loads(json.dumps(record.manifest))
+    manifest["spec"]["runbook"]["triage"]["rules"].append(
+        {"name": "eval-fail", "eval_failures": True, "priority": 3}
+    )
+    people = {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "People",
+        "people": [
+            {"email": e} for e in ("ana@corp.example", "dev@corp.example", "qa@corp.example")
+        ],
+    }
+    text = "\n---\n".join(json.dumps(d) for d in (people, manifest))
+    CharterService(store).apply(load_text(text), "ops", START)
+    ingest.observations("bot", [{"id": "x", "ts": START.isoformat(), "output": "ok"}], START + DAY)
+    cases = [
+        {"id": "c1", "input": "q1", "expected": "a", "output": "a", "passed": True},
+        {"id": "c2", "input": "q2", "expected": "b", "output": "z", "passed": False},
+    ]
+    with store.write() as unit:
+        unit.add(
+            EvalRunRow(
+                system="bot",
+                suite="golden",
+                started_at=START + timedelta(hours=3),
+                actor="ops",
+                trigger="manual",
+                model_version=None,
+                dataset_sha256="0" * 64,
+                pass_rate=0.5,
+                mean_score=0.5,
+                run={"cases": cases},
+            )
+        )
+    triage.scan(START + DAY + timedelta(hours=1))
+    triage.scan(START + 2 * DAY)
+    [item] = [i for i in triage.queue("bot", START + DAY) if i["condition"] == "eval_failures"]
+    assert item["observation"]["expected"] == "b" and "c2" in item["reason"]

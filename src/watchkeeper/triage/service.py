@@ -122,6 +122,7 @@ class TriageService:
                     )
                 )
                 queued += 1
+            queued += self._queue_eval_failures(unit, manifest, start, end, now, assignee)
             rows.append(
                 {
                     "signal": SCAN_KEY,
@@ -132,6 +133,51 @@ class TriageService:
                 }
             )
         unit.save_signal_values(system, rows, now)
+        return queued
+
+    def _queue_eval_failures(
+        self,
+        unit: Unit,
+        manifest: SystemManifest,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        assignee: str | None,
+    ) -> int:
+        """Failed cases of eval runs in [start, end), when a rule asks for them."""
+        rule = next((r for r in manifest.spec.runbook.triage.rules if r.eval_failures), None)
+        if rule is None:
+            return 0
+        queued = 0
+        for run in unit.eval_runs(manifest.name, limit=1000):
+            if not start <= run.started_at < end:
+                continue
+            for case in run.run.get("cases", []):
+                key = f"eval:{run.suite}:{run.started_at:%Y%m%dT%H%M}:{case['id']}"
+                if case.get("passed") or unit.queued_observation_ids(manifest.name, [key]):
+                    continue
+                unit.add(
+                    TriageItemRow(
+                        system=manifest.name,
+                        observation_id=key,
+                        observed_at=run.started_at,
+                        queued_at=now,
+                        rule=rule.name,
+                        condition="eval_failures",
+                        reason=f"failed eval case {case['id']} of {run.suite}",
+                        priority=rule.priority,
+                        assignee=assignee,
+                        status="open",
+                        tags=[],
+                        snapshot={
+                            "inputs": case.get("input"),
+                            "output": case.get("output"),
+                            "expected": case.get("expected"),
+                            "error": case.get("error"),
+                        },
+                    )
+                )
+                queued += 1
         return queued
 
     def flag(
