@@ -289,6 +289,10 @@ def replay(story: Story, sdk_check: Callable[[], str]) -> None:
             story.at(now - MINUTE)
             story.ops("ops@corp.example").deactivate("fay@corp.example")
             story.say("happened", "fay (fraud-model owner) leaves the company")
+            for system in story.ops("ops@corp.example").vacuum()["systems"]:
+                for gap in system["gaps"]:
+                    if system["system"] == "fraud-model" and gap["severity"] == "critical":
+                        story.say("found", f"vacuum: fraud-model {gap['id']}: {gap['detail']}")
         report = story.tick(now)
         _respond(story, day, now, report, sdk_check)
         if day == SUCCESSOR:
@@ -424,6 +428,11 @@ def _monthly(story: Story, day: int, now: datetime) -> None:
             "did", f"{owner.split('@')[0]} signs off fraud-model's monthly review; care logged"
         )
     story.ops("ben@corp.example").care_log("support-assistant", 6, "maintenance", "prompt upkeep")
+    if date.month == 4:
+        story.ops("eli@corp.example").ack("claims-triage", "all")
+        story.say(
+            "did", "eli re-acknowledges claims-triage — still the only one who ever acts on it"
+        )
     if date.month in (4, 7):
         owners = "hana" if day >= SUCCESSOR else "fay"
         for system, names in (
