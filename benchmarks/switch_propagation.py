@@ -119,7 +119,11 @@ def servers(db: str, count: int, folder: Path) -> Iterator[list[str]]:
             wait_ready(url)
         yield urls
     finally:
-        for process in processes:
+        for url, process in zip(urls, processes, strict=False):
+            if process.poll() is not None:  # it should still be serving: say so, or a hang misleads
+                print(
+                    f"the server at {url} had exited (code {process.returncode})", file=sys.stderr
+                )
             process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait(timeout=30)

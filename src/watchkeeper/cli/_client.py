@@ -80,6 +80,23 @@ class Remote(QualityRemote):
         body = {"state": state, "reason": reason}
         return self._call("POST", f"/systems/{quote(system, safe='')}/switch", json=body)
 
+    # --- observations ----------------------------------------------------------------------
+
+    def ingest(self, system: str, items: Sequence[Any], source: str = "api") -> dict[str, Any]:
+        path = f"/systems/{quote(system, safe='')}/observations"
+        return self._call("POST", path, json=list(items), params={"source": source})
+
+    def feedback(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
+        return self._call("POST", f"/systems/{quote(system, safe='')}/feedback", json=list(items))
+
+    def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
+        path = f"/systems/{quote(system, safe='')}/dead-letters"
+        return self._call("GET", path, params={"limit": limit})
+
+    def flag(self, system: str, observation_id: str, reason: str) -> dict[str, Any]:
+        body = {"observation_id": observation_id, "reason": reason}
+        return self._call("POST", f"/systems/{quote(system, safe='')}/flags", json=body)
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)

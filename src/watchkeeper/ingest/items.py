@@ -1,18 +1,26 @@
 """Validating a batch of observations or feedback items: each item accepted as a typed record or
 rejected with `items[i].field: what is wrong` — never silently dropped, never failing the batch.
 
-Pure: the service stores the accepted ones and keeps each rejected item verbatim in the
-dead-letter table with its reason.
+"Valid" includes "storable on both back ends": PostgreSQL refuses NUL characters, unpaired
+surrogates, NaN and infinities in text and JSON columns, so an item carrying them is rejected here
+with its field named rather than failing the whole batch in the store. The JSON columns are
+encoded once, here, and stored as that text.
+
+Pure: the service stores the accepted ones and keeps each rejected item in the dead-letter table
+with its reason (verbatim where the store can hold it, else as its `repr`).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from watchkeeper.clock import as_utc
 
@@ -21,17 +29,50 @@ OBSERVATION_KEYS = frozenset(
 )
 FEEDBACK_KEYS = frozenset({"observation_id", "label", "score", "thumbs_up", "ts", "metadata"})
 MAX_ID = 200
+MAX_TEXT = 200  # model_version: the width of its column
+MAX_REPR = 10_000  # an unstorable rejected item is kept as its repr, cut to this length
+# `\u0000` preceded by an even number of backslashes: an escaped NUL, not an escaped backslash
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-@dataclass(frozen=True)
-class ObservationItem:
+def _plain(value: Any) -> Any:
+    """What JSON lacks but backfill files carry (Parquet dates, decimals), as JSON values."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal) and value.is_finite():
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _encoder() -> Callable[[Any], str]:
+    """Compact, strict JSON. On CPython one C encoder is made once and reused: building it per
+    call (what `JSONEncoder.encode` does) costs more than encoding a small object."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(
+            ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_plain
+        ).encode
+    # markers, default, encoder, indent, key and item separators, sort_keys, skipkeys, allow_nan
+    chunks = make(None, _plain, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_encode = _encoder()
+
+
+class ObservationItem(NamedTuple):
+    """A valid observation; `encoded` holds its inputs, output and metadata as the JSON text
+    the store keeps, so nothing is encoded twice. A tuple: built once per item on the hot
+    path, where a frozen dataclass costs twice as much."""
+
     id: str
     ts: datetime
     inputs: dict[str, Any]
     output: Any
     latency_ms: float | None
     model_version: str | None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any]
+    encoded: tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -66,7 +107,7 @@ def parse_ts(value: Any, default: datetime) -> datetime:
         return default
     if isinstance(value, bool):
         raise _Invalid("ts", "must be an ISO 8601 time or seconds since the epoch")
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):  # a tuple: faster than a union, once per item
         if not math.isfinite(value):
             raise _Invalid("ts", "must be a finite number")
         try:
@@ -78,7 +119,40 @@ def parse_ts(value: Any, default: datetime) -> datetime:
             return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
         except ValueError:
             raise _Invalid("ts", f"{value!r} is not an ISO 8601 time") from None
+        except OverflowError:
+            raise _Invalid("ts", f"{value!r} is out of range in UTC") from None
     raise _Invalid("ts", "must be an ISO 8601 time or seconds since the epoch")
+
+
+def _storable_text(text: str, name: str) -> str:
+    if "\x00" in text:
+        raise _Invalid(name, "contains a NUL character, which the store cannot hold")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Invalid(name, "contains an unpaired surrogate: not valid Unicode") from None
+    return text
+
+
+def encode_json(value: Any, name: str) -> str:
+    """`value` as compact JSON text that SQLite and PostgreSQL both accept as it is."""
+    try:
+        text = _encode(value)
+    except ValueError:
+        raise _Invalid(name, "NaN and infinities are not JSON numbers; send null") from None
+    except TypeError as exc:
+        raise _Invalid(name, f"must be JSON: {exc}") from None
+    except RecursionError:
+        raise _Invalid(name, "is nested too deeply") from None
+    if "\\u0000" in text and _NUL.search(text):  # (JSON text never holds a raw NUL)
+        raise _Invalid(name, "contains a NUL character, which the store cannot hold")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Invalid(name, "contains an unpaired surrogate: not valid Unicode") from None
+    return text
 
 
 def _id(value: Any, name: str, *, required: bool) -> str:
@@ -91,7 +165,17 @@ def _id(value: Any, name: str, *, required: bool) -> str:
     text = str(value)
     if not text or len(text) > MAX_ID:
         raise _Invalid(name, f"must be 1 to {MAX_ID} characters")
-    return text
+    return _storable_text(text, name)
+
+
+def _text(value: Any, name: str, limit: int | None = None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Invalid(name, "must be a string")
+    if limit is not None and len(value) > limit:
+        raise _Invalid(name, f"must be at most {limit} characters")
+    return _storable_text(value, name)
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
@@ -105,7 +189,7 @@ def _object(value: Any, name: str) -> dict[str, Any]:
 def _number(value: Any, name: str, *, minimum: float | None = None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _Invalid(name, "must be a finite number")
     if minimum is not None and value < minimum:
         raise _Invalid(name, f"must be at least {minimum:g}")
@@ -118,31 +202,55 @@ def _unknown(item: Mapping[str, Any], allowed: frozenset[str]) -> None:
         raise _Invalid(extra[0], f"unknown field; allowed: {', '.join(sorted(allowed))}")
 
 
+def clean_text(text: str) -> str:
+    """Text the store can hold whatever it came from: NUL and unpaired surrogates escaped."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def keepable(raw: Any) -> Any:
+    """A rejected item as the dead-letter table can hold it: as it came where the store can
+    hold that, else its `repr` (which escapes NUL and surrogates), cut to MAX_REPR."""
+    try:
+        encode_json(raw, "")
+    except _Invalid:
+        return clean_text(repr(raw)[:MAX_REPR])
+    return raw
+
+
 def observation(item: Any, now: datetime) -> ObservationItem:
     if not isinstance(item, dict):
         raise _Invalid("", "must be a JSON object")
-    _unknown(item, OBSERVATION_KEYS)
-    version = item.get("model_version")
-    if version is not None and not isinstance(version, str):
-        raise _Invalid("model_version", "must be a string")
+    if not OBSERVATION_KEYS.issuperset(item):
+        _unknown(item, OBSERVATION_KEYS)
+    inputs = _object(item.get("inputs"), "inputs")
+    output = item.get("output")
+    metadata = _object(item.get("metadata"), "metadata")
     return ObservationItem(
         id=_id(item.get("id"), "id", required=False),
         ts=parse_ts(item.get("ts"), now),
-        inputs=_object(item.get("inputs"), "inputs"),
-        output=item.get("output"),
+        inputs=inputs,
+        output=output,
         latency_ms=_number(item.get("latency_ms"), "latency_ms", minimum=0),
-        model_version=version,
-        metadata=_object(item.get("metadata"), "metadata"),
+        model_version=_text(item.get("model_version"), "model_version", MAX_TEXT),
+        metadata=metadata,
+        encoded=(
+            encode_json(inputs, "inputs"),
+            encode_json(output, "output"),
+            encode_json(metadata, "metadata"),
+        ),
     )
 
 
 def feedback(item: Any, now: datetime) -> FeedbackItem:
     if not isinstance(item, dict):
         raise _Invalid("", "must be a JSON object")
-    _unknown(item, FEEDBACK_KEYS)
-    label = item.get("label")
-    if label is not None and not isinstance(label, str):
-        raise _Invalid("label", "must be a string")
+    if not FEEDBACK_KEYS.issuperset(item):
+        _unknown(item, FEEDBACK_KEYS)
+    label = _text(item.get("label"), "label")
+    metadata = _object(item.get("metadata"), "metadata")
+    encode_json(metadata, "metadata")
     thumbs = item.get("thumbs_up")
     if thumbs is not None and not isinstance(thumbs, bool):
         raise _Invalid("thumbs_up", "must be true or false")
@@ -155,7 +263,7 @@ def feedback(item: Any, now: datetime) -> FeedbackItem:
         label=label,
         score=score,
         thumbs_up=thumbs,
-        metadata=_object(item.get("metadata"), "metadata"),
+        metadata=metadata,
     )
 
 
@@ -171,5 +279,5 @@ def validate_batch(
             accepted.append(parse(item, now))
         except _Invalid as exc:
             where = f"items[{index}]" + (f".{exc.field_name}" if exc.field_name else "")
-            rejected.append(Rejected(index, f"{where}: {exc}", item))
+            rejected.append(Rejected(index, clean_text(f"{where}: {exc}"), keepable(item)))
     return accepted, rejected

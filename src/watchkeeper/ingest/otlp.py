@@ -2,7 +2,11 @@
 
 Works on the OTLP/JSON shape (hex ids, integer enums); protobuf requests are decoded into the same
 shape first. Spans that are not LLM calls are ignored (not refused); LLM spans of a system we do
-not know are refused and counted, as OTLP's partialSuccess expects.
+not know, and spans that cannot be read, are refused and counted, as OTLP's partialSuccess
+expects.
+
+The system is the resource attribute `watchkeeper.system`, else `service.name`: a service whose
+name is its manifest's `metadata.name` needs no extra attribute.
 """
 
 from __future__ import annotations
@@ -29,8 +33,18 @@ class MappedSpan:
 class MappedRequest:
     spans: list[MappedSpan] = field(default_factory=list)
     ignored: int = 0
-    refused: int = 0
-    errors: list[str] = field(default_factory=list)
+    refusals: list[tuple[str | None, Any, str]] = field(default_factory=list)  # system, span, why
+
+    @property
+    def refused(self) -> int:
+        return len(self.refusals)
+
+    @property
+    def errors(self) -> list[str]:
+        return [why for _, _, why in self.refusals]
+
+    def refuse(self, system: str | None, span: Any, why: str) -> None:
+        self.refusals.append((system, span, why))
 
 
 def any_value(value: Mapping[str, Any] | None) -> Any:
@@ -195,28 +209,136 @@ def to_item(span: Mapping[str, Any], resource: ValueMap) -> dict[str, Any]:
     }
 
 
-def spans(request: Mapping[str, Any]) -> Iterator[tuple[ValueMap, Mapping[str, Any]]]:
-    for resource_spans in request.get("resourceSpans", []) or []:
-        resource = attributes((resource_spans.get("resource") or {}).get("attributes", []))
-        for scope in resource_spans.get("scopeSpans", []) or []:
-            for span in scope.get("spans", []) or []:
-                yield resource, span
+class NotOtlp(ValueError):
+    """The request is not an ExportTraceServiceRequest at all (as opposed to a bad span)."""
 
 
-def map_request(request: Mapping[str, Any], known_systems: set[str]) -> MappedRequest:
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NotOtlp(f"{where} must be a list")
+    return value
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise NotOtlp(f"{where} must be an object")
+    return value
+
+
+def spans(request: Any) -> Iterator[tuple[ValueMap, Any]]:
+    """(resource attributes, span) for every span; the spans themselves are not checked here."""
+    body = _object(request, "the request")
+    for i, resource_spans in enumerate(_list(body.get("resourceSpans"), "resourceSpans")):
+        where = f"resourceSpans[{i}]"
+        resource_spans = _object(resource_spans, where)
+        resource = _object(resource_spans.get("resource") or {}, f"{where}.resource")
+        try:
+            attrs = attributes(_list(resource.get("attributes"), f"{where}.resource.attributes"))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise NotOtlp(f"{where}.resource.attributes: {exc}") from None
+        for j, scope in enumerate(_list(resource_spans.get("scopeSpans"), f"{where}.scopeSpans")):
+            scope = _object(scope, f"{where}.scopeSpans[{j}]")
+            for span in _list(scope.get("spans"), f"{where}.scopeSpans[{j}].spans"):
+                yield attrs, span
+
+
+def system_of(resource: ValueMap) -> str | None:
+    """The system a resource names: `watchkeeper.system`, else `service.name`."""
+    name = _first(resource, semconv.SYSTEM_RESOURCE)
+    return name if isinstance(name, str) else None
+
+
+def system_names(request: Any) -> set[str]:
+    return {name for resource, _ in spans(request) if (name := system_of(resource))}
+
+
+# What a malformed span raises while being read: it is refused, the others go on.
+_MALFORMED = (TypeError, ValueError, AttributeError, KeyError, OverflowError, OSError)
+
+
+def map_request(request: Any, known_systems: set[str]) -> MappedRequest:
+    """Raises NotOtlp when the request's structure is wrong; a span that cannot be read, or
+    whose system is unknown, is refused with its reason (see MappedRequest.refusals)."""
     result = MappedRequest()
     for resource, span in spans(request):
-        attrs = attributes(span.get("attributes", []))
-        if not is_llm_span(attrs):
-            result.ignored += 1
+        system = system_of(resource)
+        name = span.get("name", "?") if isinstance(span, dict) else "?"
+        try:
+            if not isinstance(span, dict):
+                raise TypeError("a span must be an object")
+            if not is_llm_span(attributes(_list(span.get("attributes"), "attributes"))):
+                result.ignored += 1
+                continue
+            item = to_item(span, resource)
+        except _MALFORMED as exc:
+            result.refuse(system, span, f"span {name!r}: not a valid OTLP span ({exc})")
             continue
-        system = _first(resource, semconv.SYSTEM_RESOURCE)
         if system not in known_systems:
-            result.refused += 1
-            result.errors.append(
-                f"span {span.get('name', '?')!r}: unknown system {system!r} "
-                "(set resource attribute watchkeeper.system or service.name to a system name)"
+            result.refuse(
+                system,
+                span,
+                f"span {name!r}: unknown system {system!r} (set resource attribute "
+                "watchkeeper.system or service.name to a system name)",
             )
             continue
-        result.spans.append(MappedSpan(str(system), to_item(span, resource)))
+        result.spans.append(MappedSpan(str(system), item))
     return result
+
+
+# --- the wire: protobuf in, answers out ---------------------------------------------------------
+
+
+def from_protobuf(body: bytes) -> dict[str, Any]:
+    """A protobuf ExportTraceServiceRequest in the OTLP/JSON shape the mapping reads (ids come
+    out base64, which `hex_id` undoes)."""
+    from google.protobuf import json_format
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    try:
+        message = ExportTraceServiceRequest.FromString(body)
+    except DecodeError as exc:
+        raise NotOtlp(f"not a protobuf ExportTraceServiceRequest: {exc}") from None
+    return json_format.MessageToDict(message)
+
+
+def export_response(rejected: int, message: str, *, protobuf: bool) -> bytes:
+    """ExportTraceServiceResponse; `partialSuccess` only when something was refused."""
+    if protobuf:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTracePartialSuccess,
+            ExportTraceServiceResponse,
+        )
+
+        answer = ExportTraceServiceResponse()
+        if rejected or message:
+            answer.partial_success.CopyFrom(
+                ExportTracePartialSuccess(rejected_spans=rejected, error_message=message)
+            )
+        return answer.SerializeToString()
+    body: dict[str, Any] = {}
+    if rejected or message:
+        body["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": message}
+    return json.dumps(body).encode()
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def status(code: int, message: str, *, protobuf: bool) -> bytes:
+    """google.rpc.Status, the body OTLP/HTTP errors carry: {code = 1, message = 2}. Encoded by
+    hand because opentelemetry-proto does not ship the message and two fields need no library."""
+    if not protobuf:
+        return json.dumps({"code": code, "message": message}).encode()
+    text = message.encode("utf-8", "backslashreplace")
+    return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text

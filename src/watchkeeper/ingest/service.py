@@ -7,15 +7,18 @@ item is stored and the monitor reports it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from watchkeeper.errors import ActionError
-from watchkeeper.ingest.items import Rejected, validate_batch
+from watchkeeper.ingest.items import Rejected, clean_text, keepable, validate_batch
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import Store, Unit
+from watchkeeper.store._ingest import NewObservation
+
+SYSTEM_NAME_MAX = 63  # the width of the system columns
 
 
 @dataclass(frozen=True)
@@ -45,20 +48,19 @@ class IngestService:
         self, system: str, items: Sequence[Any], now: datetime, *, source: str = "api"
     ) -> BatchResult:
         accepted, rejected = validate_batch(items, now)
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[str, NewObservation] = {}
         for item in accepted:
-            rows.setdefault(
-                item.id,
-                {
+            if item.id not in rows:
+                inputs, output, meta = item.encoded
+                rows[item.id] = {
                     "obs_id": item.id,
                     "ts": item.ts,
-                    "inputs": item.inputs,
-                    "output": item.output,
+                    "inputs": inputs,
+                    "output": output,
                     "latency_ms": item.latency_ms,
                     "model_version": item.model_version,
-                    "meta": item.metadata,
-                },
-            )
+                    "meta": meta,
+                }
         with self.store.write() as unit:
             _require_system(unit, system)
             new = unit.add_observations(system, rows.values(), now)
@@ -85,18 +87,27 @@ class IngestService:
         ]
         with self.store.write() as unit:
             _require_system(unit, system)
-            unit.add_feedback(system, rows, now)
+            new = unit.add_feedback(system, rows, now)
             unit.add_dead_letters(
                 system, f"{source}:feedback", [(r.index, r.raw, r.error) for r in rejected], now
             )
-        return BatchResult(len(rows), 0, rejected)
+        return BatchResult(new, len(rows) - new, rejected)
 
     def reject(
         self, system: str, source: str, reasons: Sequence[tuple[Any, str]], now: datetime
     ) -> None:
-        """Keep items refused before validation (e.g. OTLP spans we could not map)."""
+        """Keep items refused before validation (e.g. OTLP spans of a system not applied yet:
+        they show under that name once its manifest is)."""
+        name = clean_text(system)[:SYSTEM_NAME_MAX]
+        kept = [(None, keepable(raw), clean_text(why)) for raw, why in reasons]
         with self.store.write() as unit:
-            unit.add_dead_letters(system, source, [(None, raw, why) for raw, why in reasons], now)
+            unit.add_dead_letters(name, source, kept, now)
+
+    def known_systems(self, names: Iterable[str]) -> set[str]:
+        """Which of these names are applied systems."""
+        wanted = set(names)
+        with self.store.read() as unit:
+            return {record.name for record in unit.systems() if record.name in wanted}
 
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         with self.store.read() as unit:

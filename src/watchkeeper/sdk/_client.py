@@ -1,19 +1,31 @@
 """`watchkeeper.Client`: what serving code holds. It checks the kill switch with a memory read and
-(in later releases) queues observations in the background; nothing here blocks a request."""
+queues observations, feedback and flags for a background thread; nothing here blocks a request.
+
+Every live client is closed (flushed, with a timeout) at interpreter exit, and rebuilt in the child
+after `os.fork()` (gunicorn and uvicorn workers): a new connection pool, a new switch watcher
+starting from the cached state, and a new log thread with an empty queue.
+"""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import inspect
 import os
 import re
-from collections.abc import Callable
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import httpx
 
+from watchkeeper.sdk._log import Shipper
+from watchkeeper.sdk._spool import Spool
 from watchkeeper.sdk._switch import SwitchWatcher
 from watchkeeper.settings import Settings
 
@@ -44,6 +56,10 @@ class Client:
     state across restarts (default: $XDG_CACHE_HOME/watchkeeper). `transport` is any httpx
     transport, e.g. for a proxy or a test server in-process. The constructor waits up to
     `start_timeout` seconds for the first answer, so `enabled()` is right from the start.
+
+    `log()` batches up to `batch_size` items or `interval` seconds, whichever comes first; at
+    most `max_queue` items wait in memory and `spool_bytes` on disk (under `cache_dir`) while
+    the server is unreachable. `dropped` counts what those bounds made it drop.
     """
 
     def __init__(
@@ -57,6 +73,10 @@ class Client:
         grace: float = 60.0,
         fail_mode: Literal["open", "closed"] = "open",
         start_timeout: float = 2.0,
+        batch_size: int = 1000,
+        interval: float = 0.5,
+        max_queue: int = 100_000,
+        spool_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         settings = Settings.from_env()
         url, token = url or settings.url, token or settings.token
@@ -70,21 +90,40 @@ class Client:
             raise ValueError(f"fail_mode must be open or closed, not {fail_mode!r}")
         if grace <= 0:
             raise ValueError("grace must be a positive number of seconds")
+        if batch_size < 1 or interval <= 0 or max_queue < batch_size:
+            raise ValueError("need batch_size >= 1, interval > 0 and max_queue >= batch_size")
         self.system = system
         self.url = url.rstrip("/")
-        self._http = httpx.Client(
+        self._closed = False
+        self._connect = functools.partial(
+            httpx.Client,
             base_url=self.url,
             transport=transport,
             headers={"Authorization": f"Bearer {token}", "User-Agent": "watchkeeper-sdk"},
         )
-        self._switch = SwitchWatcher(
-            self._http,
-            system,
+        self._http = self._connect()
+        self._watch = functools.partial(
+            SwitchWatcher,
+            system=system,
             cache=_cache_file(cache_dir, self.url, system),
             grace=grace,
             fail_mode=fail_mode,
-            start_timeout=start_timeout,
         )
+        self._switch = self._watch(self._http, start_timeout=start_timeout)
+        spool = Spool(
+            _cache_dir(cache_dir) / _spool_name(self.url, system),
+            max_bytes=spool_bytes,
+            segment_bytes=min(16 * 1024 * 1024, max(spool_bytes // 8, 1)),
+        )
+        self._shipper = Shipper(
+            self._http,
+            system,
+            spool,
+            batch_size=batch_size,
+            interval=interval,
+            max_queue=max_queue,
+        )
+        _LIVE.add(self)
 
     def enabled(self) -> bool:
         """Whether the system may serve now. A memory read: call it on every request."""
@@ -134,10 +173,87 @@ class Client:
         state = self._switch.state or {}
         raise SystemDisabled(self.system, state.get("reason"), state.get("fallback"))
 
-    def close(self) -> None:
-        """Stop the background thread and release the connection."""
+    # --- observations -----------------------------------------------------------------------
+
+    def log(
+        self,
+        inputs: Mapping[str, Any],
+        output: Any,
+        *,
+        id: str | None = None,
+        ts: datetime | float | None = None,
+        latency_ms: float | None = None,
+        model_version: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record what the system saw and said; returns the observation's id (for feedback).
+
+        Queues and returns at once: the item is encoded and sent by the background thread, so
+        do not change `inputs`, `output` or `metadata` afterwards. `ts` defaults to now.
+        """
+        if id is None:
+            id = uuid.uuid4().hex
+        item = {"id": id, "ts": time.time() if ts is None else ts, "inputs": inputs}
+        if output is not None:
+            item["output"] = output
+        if latency_ms is not None:
+            item["latency_ms"] = latency_ms
+        if model_version is not None:
+            item["model_version"] = model_version
+        if metadata is not None:
+            item["metadata"] = metadata
+        self._shipper.put("observations", item)
+        return id
+
+    def feedback(
+        self,
+        observation_id: str,
+        *,
+        label: str | None = None,
+        score: float | None = None,
+        thumbs_up: bool | None = None,
+    ) -> None:
+        """What someone made of an observation; it may even come before the observation."""
+        if label is None and score is None and thumbs_up is None:
+            raise ValueError("give at least one of label, score or thumbs_up")
+        item: dict[str, Any] = {"observation_id": observation_id, "ts": time.time()}
+        for name, value in (("label", label), ("score", score), ("thumbs_up", thumbs_up)):
+            if value is not None:
+                item[name] = value
+        self._shipper.put("feedback", item)
+
+    def flag(self, observation_id: str, reason: str) -> None:
+        """Put an observation in front of the quality monitor (the triage queue), with why."""
+        if not reason.strip():
+            raise ValueError("a flag needs a reason")
+        self._shipper.put("flags", {"observation_id": observation_id, "reason": reason})
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything logged so far is stored, or spooled to disk when the server
+        cannot take it; False if `timeout` seconds passed first."""
+        return self._shipper.flush(timeout)
+
+    @property
+    def dropped(self) -> int:
+        """Items dropped because the memory queue or the disk spool was full (each logged)."""
+        return self._shipper.dropped
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush (for up to most of `timeout` seconds, then spool the rest), stop the background
+        threads and release the connection. Called at exit for clients still open."""
+        if self._closed:
+            return
+        self._closed = True
+        _LIVE.discard(self)
+        self._shipper.close(timeout)
         self._switch.close()
         self._http.close()
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's threads are gone and its sockets are its own."""
+        self._http = self._connect()  # the parent's pool is left alone, not closed
+        self._switch = self._watch(self._http, start_timeout=0)
+        self._shipper.after_fork(self._http)
 
     def __enter__(self) -> Client:
         return self
@@ -146,12 +262,40 @@ class Client:
         self.close()
 
 
-def _cache_file(cache_dir: str | os.PathLike[str] | None, url: str, system: str) -> Path:
-    folder = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
-    server = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return folder / f"switch-{re.sub(r'[^A-Za-z0-9_-]', '_', system)}-{server}.json"
-
-
-def _default_cache_dir() -> Path:
+def _cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "watchkeeper"
+
+
+def _key(url: str, system: str) -> str:
+    server = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', system)}-{server}"
+
+
+def _cache_file(cache_dir: str | os.PathLike[str] | None, url: str, system: str) -> Path:
+    return _cache_dir(cache_dir) / f"switch-{_key(url, system)}.json"
+
+
+def _spool_name(url: str, system: str) -> str:
+    return f"spool-{_key(url, system)}"
+
+
+# The process-wide registry the exit and fork hooks need; weak, so it keeps no client alive.
+_LIVE: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for client in list(_LIVE):
+        client.close()
+
+
+def _rebuild_all() -> None:
+    for client in list(_LIVE):
+        client._after_fork()
+
+
+atexit.register(_close_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_rebuild_all)

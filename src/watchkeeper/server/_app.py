@@ -25,6 +25,7 @@ from watchkeeper.app import Watchkeeper
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ManifestError
 from watchkeeper.server._heartbeat import Heartbeat
+from watchkeeper.server._ingest_routes import ingest
 from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._quality_routes import metrics, quality
 from watchkeeper.server._routes import api, health
@@ -82,6 +83,7 @@ def create_app(
     server.include_router(health)
     server.include_router(api)
     server.include_router(quality)
+    server.include_router(ingest)
     server.include_router(metrics)
     server.include_router(dashboard)
     _handle_errors(server)

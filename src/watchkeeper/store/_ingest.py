@@ -3,13 +3,17 @@
 Typed columns for what is queried (system, ts, latency, model version); inputs, outputs and
 metadata as JSON. Inserts are idempotent on (system, id): replays of the same batch store nothing
 twice, on SQLite and PostgreSQL alike.
+
+Observations are the one high-volume write, so they skip the ORM: one `executemany` of an
+`INSERT ... ON CONFLICT DO NOTHING` whose row count is exactly what was new, with the JSON columns
+already encoded by validation and the times bound exactly as their column type binds them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +28,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._records import ObservationRecord
@@ -77,13 +81,43 @@ class DeadLetterRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(ObservationRow).on_conflict_do_nothing(
-        index_elements=["system", "obs_id"]
+class NewObservation(TypedDict):
+    """One row for `add_observations`; `inputs`, `output` and `meta` are JSON text."""
+
+    obs_id: str
+    ts: datetime
+    inputs: str
+    output: str
+    latency_ms: float | None
+    model_version: str | None
+    meta: str
+
+
+_COLUMNS = "system, obs_id, ts, received_at, inputs, output, latency_ms, model_version, meta"
+
+
+def _insert_sql(dialect: Dialect) -> str:
+    if dialect.name == "postgresql":
+        values = "%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s::jsonb"
+    else:
+        values = ", ".join("?" * 9)
+    return (
+        f"INSERT INTO observations ({_COLUMNS}) VALUES ({values}) "
+        "ON CONFLICT (system, obs_id) DO NOTHING"
     )
-    session.execute(statement, rows)
+
+
+def _time_binder(dialect: Dialect) -> Callable[[datetime], Any]:
+    """How a time is bound, exactly as the ts column's own type binds it (a test holds the two
+    equal). SQLite stores text; `isoformat` writes the same text as SQLAlchemy's processor at a
+    fifth of its cost, which matters at one call per row. Elsewhere the type's own processor."""
+    if dialect.name == "sqlite":
+        return lambda value: (
+            value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        )
+    column = ObservationRow.__table__.c.ts.type
+    process = column.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else (lambda value: value)
 
 
 class IngestQueries:
@@ -91,34 +125,53 @@ class IngestQueries:
 
     session: Session
 
-    def existing_observation_ids(self, system: str, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            found.update(
-                self.session.scalars(
-                    select(ObservationRow.obs_id).where(
-                        ObservationRow.system == system, ObservationRow.obs_id.in_(chunk)
-                    )
-                )
-            )
-        return found
-
-    def add_observations(self, system: str, rows: Iterable[dict[str, Any]], now: datetime) -> int:
+    def add_observations(self, system: str, rows: Iterable[NewObservation], now: datetime) -> int:
         """Insert new observations; ids already stored are skipped. Returns how many were new."""
-        batch = [{**row, "system": system, "received_at": now} for row in rows]
-        if not batch:
+        connection = self.session.connection()
+        bind = _time_binder(connection.dialect)
+        received = bind(now)
+        params = [
+            (
+                system,
+                r["obs_id"],
+                bind(r["ts"]),
+                received,
+                r["inputs"],
+                r["output"],
+                r["latency_ms"],
+                r["model_version"],
+                r["meta"],
+            )
+            for r in rows
+        ]
+        if not params:
             return 0
-        before = self.existing_observation_ids(system, [r["obs_id"] for r in batch])
-        fresh = [r for r in batch if r["obs_id"] not in before]
-        if fresh:
-            _insert_ignoring_duplicates(self.session, fresh)
-        return len(fresh)
+        result = connection.exec_driver_sql(_insert_sql(connection.dialect), params)
+        return int(result.rowcount)
 
     def add_feedback(self, system: str, rows: Iterable[dict[str, Any]], now: datetime) -> int:
-        batch = [FeedbackRow(system=system, received_at=now, **row) for row in rows]
-        self.session.add_all(batch)
-        return len(batch)
+        """Store feedback; a row equal to one already stored for the same observation at the
+        same instant is a replay (the SDK's spool) and is skipped. Returns how many were new."""
+        batch = list(rows)
+        ids = sorted({row["observation_id"] for row in batch})
+        seen = {
+            (f.observation_id, f.ts, f.label, f.score, f.thumbs_up)
+            for start in range(0, len(ids), 500)
+            for f in self.session.scalars(
+                select(FeedbackRow).where(
+                    FeedbackRow.system == system,
+                    FeedbackRow.observation_id.in_(ids[start : start + 500]),
+                )
+            )
+        }
+        fresh = []
+        for row in batch:
+            key = (row["observation_id"], row["ts"], row["label"], row["score"], row["thumbs_up"])
+            if key not in seen:
+                seen.add(key)
+                fresh.append(FeedbackRow(system=system, received_at=now, **row))
+        self.session.add_all(fresh)
+        return len(fresh)
 
     def add_dead_letters(
         self, system: str, source: str, items: Iterable[tuple[int | None, Any, str]], now: datetime
