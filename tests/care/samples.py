@@ -11,7 +11,7 @@ from watchkeeper.care import Case, Dataset
 WriteModule = Callable[[str, str], Path]
 """write_module(relative path, source) -> the file written."""
 
-EXAMPLES = Path(__file__).parent.parent.parent / "examples" / "evals"
+EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "demo" / "evals"
 
 
 def dataset(*cases: tuple[str, Any, Any] | tuple[str, Any, Any, tuple[str, ...]]) -> Dataset:

@@ -19,7 +19,7 @@ from watchkeeper.manifest import load_text
 from watchkeeper.store import Store
 from watchkeeper.testing import T0, HttpReceiver, http_receiver
 
-EXAMPLES = Path(__file__).parent.parent.parent / "examples" / "evals"
+EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "demo" / "evals"
 DAY = timedelta(days=1)
 
 
