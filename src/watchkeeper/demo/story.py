@@ -222,12 +222,10 @@ def write_workspace(workspace: Path, manifests: Path, evals: Path, receiver: str
 
     pattern = r"email: (\w+)@(\S+), (.*)channels: \[\{type: email\}\]"
     people.write_text(re.sub(pattern, webhook, people.read_text()))
-    (workspace / "evals").mkdir(exist_ok=True)
-    (workspace / "evals" / "golden.jsonl").write_text((evals / "golden.jsonl").read_text())
-    for name in ("fraud_backtest.jsonl",):
-        (workspace / "evals" / name).write_text((evals / name).read_text())
-    for name in ("support_bot.py", "fraud_model.py"):
-        (workspace / name).write_text((evals / name).read_text())
+    for name in ("support-assistant.yaml", "fraud-model.yaml"):
+        # The golden sets and targets ship in the package; point at them where they are, so a
+        # process that already imported them (the test suite) sees the same modules.
+        replace_in(workspace / name, "dataset: evals/", f"dataset: {evals}/")
 
 
 def replace_in(path: Path, old: str, new: str) -> None:
