@@ -24,6 +24,7 @@ from watchkeeper.manifest import SystemManifest
 from watchkeeper.monitor.engine import Evaluation
 from watchkeeper.store import Store, Unit
 from watchkeeper.store._alerting import AlertRow, IncidentRow, SilenceRow
+from watchkeeper.store._systems import applied_manifest
 
 RESOLVE_AFTER = 2
 REOPEN_WITHIN = timedelta(hours=24)
@@ -42,13 +43,6 @@ class _Pending:
 
     notices: list[tuple[Message, list[str], int | None, str]] = field(default_factory=list)
     disable: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def _manifest(unit: Unit, system: str) -> SystemManifest:
-    record = unit.system(system)
-    if record is None:
-        raise ActionError("not_found", f"no system {system!r}")
-    return SystemManifest.model_validate(record.manifest)
 
 
 def _silences(rows: Iterable[SilenceRow]) -> list[Silence]:
@@ -93,7 +87,7 @@ class AlertingService:
         """Fold one evaluation's findings into alerts and incidents; returns incidents opened."""
         pending = _Pending()
         with self.store.write() as unit:
-            manifest = _manifest(unit, evaluation.system)
+            manifest = applied_manifest(unit, evaluation.system)
             opened = self._fold(unit, manifest, evaluation, now, pending)
         self._act(pending, now)
         return opened
@@ -417,7 +411,7 @@ class AlertingService:
         self, system: str, playbook: str, reason: str, now: datetime
     ) -> None:
         with self.store.read() as unit:
-            charter = _manifest(unit, system).spec.charter
+            charter = applied_manifest(unit, system).spec.charter
         message = Message(
             "notice",
             system,
@@ -448,7 +442,7 @@ class AlertingService:
             incident = unit.incident(incident_id)
             if incident is None or incident.status != "triggered":
                 return 0
-            manifest = _manifest(unit, incident.system)
+            manifest = applied_manifest(unit, incident.system)
             escalation = manifest.spec.runbook.escalation
             policy = policy_from(escalation.levels, escalation.repeat)
             steps = due_steps(
@@ -674,7 +668,7 @@ class AlertingService:
                 unit.incident_event(
                     incident_id, now, "serious.reminder", "watchkeeper", {"stage": stage}
                 )
-                charter = _manifest(unit, incident.system).spec.charter
+                charter = applied_manifest(unit, incident.system).spec.charter
                 refs = [r for r in (charter.owner, *charter.kill_authority) if r]
                 message = Message(
                     "notice",
@@ -699,7 +693,7 @@ class AlertingService:
         incident = unit.incident(incident_id)
         if incident is None:
             raise ActionError("not_found", f"no incident #{incident_id}")
-        manifest = _manifest(unit, incident.system)
+        manifest = applied_manifest(unit, incident.system)
         charter = manifest.spec.charter
         refs = [ref for level in manifest.spec.runbook.escalation.levels for ref in level.notify]
         refs += [
@@ -744,7 +738,7 @@ class AlertingService:
             raise ActionError("invalid", "a silence needs a reason")
         with self.store.write() as unit:
             if system is not None:
-                _manifest(unit, system)
+                applied_manifest(unit, system)
             row = SilenceRow(
                 system=system,
                 kind=kind,

@@ -22,6 +22,7 @@ from watchkeeper.errors import ActionError
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import Store, Unit
 from watchkeeper.store._care import CareEntryRow, EvalRunRow, KnowledgeRow, ReviewRow
+from watchkeeper.store._systems import applied_manifest
 
 VERDICTS = ("healthy", "concerns", "action-needed")
 CARE_KINDS = ("maintenance", "eval", "review", "retraining", "triage")
@@ -51,13 +52,6 @@ class EvalOutcome:
         }
 
 
-def _manifest(unit: Unit, system: str) -> SystemManifest:
-    record = unit.system(system)
-    if record is None:
-        raise ActionError("not_found", f"no system {system!r}")
-    return SystemManifest.model_validate(record.manifest)
-
-
 class CareService:
     def __init__(self, store: Store, courier: Courier | None = None) -> None:
         self.store = store
@@ -77,7 +71,7 @@ class CareService:
         progress: Callable[..., None] | None = None,
     ) -> list[EvalOutcome]:
         with self.store.read() as unit:
-            manifest = _manifest(unit, system)
+            manifest = applied_manifest(unit, system)
         suites = [s for s in manifest.spec.evals if suite is None or s.suite == suite]
         if not suites:
             known = ", ".join(s.suite for s in manifest.spec.evals) or "none"
@@ -186,7 +180,7 @@ class CareService:
         if verdict not in VERDICTS:
             raise ActionError("invalid", f"verdict must be one of {', '.join(VERDICTS)}")
         with self.store.write() as unit:
-            manifest = _manifest(unit, system)
+            manifest = applied_manifest(unit, system)
             person = unit.person(actor)
             if actor != manifest.spec.charter.owner and not (person and person.admin):
                 raise ActionError(
@@ -307,7 +301,7 @@ class CareService:
         if not 0 < hours <= 744:
             raise ActionError("invalid", "hours must be more than 0 and at most 744 (a month)")
         with self.store.write() as unit:
-            _manifest(unit, system)
+            applied_manifest(unit, system)
             unit.add(
                 CareEntryRow(system=system, at=now, hours=hours, kind=kind, by=actor, note=note)
             )
@@ -324,7 +318,7 @@ class CareService:
 
     def ledger(self, system: str, now: datetime) -> dict[str, Any]:
         with self.store.read() as unit:
-            manifest = _manifest(unit, system)
+            manifest = applied_manifest(unit, system)
             record = unit.system(system)
             assert record is not None
             entries = [
@@ -356,7 +350,7 @@ class CareService:
         closes: int | None = None,
     ) -> dict[str, Any]:
         with self.store.write() as unit:
-            _manifest(unit, system)
+            applied_manifest(unit, system)
             if closes is not None:
                 return self._close_decision(unit, system, closes, title, fields, actor, now)
             clean = knowledge.validate(kind, title, fields)
@@ -416,7 +410,7 @@ class CareService:
 
     def knowledge(self, system: str) -> list[dict[str, Any]]:
         with self.store.read() as unit:
-            _manifest(unit, system)
+            applied_manifest(unit, system)
             return [_knowledge_dict(k) for k in unit.knowledge(system)]
 
     def export(self, system: str, directory: str) -> list[str]:

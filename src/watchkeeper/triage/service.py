@@ -16,19 +16,13 @@ from watchkeeper.monitor.contract import check_contract
 from watchkeeper.monitor.signals import complete_windows, window_start
 from watchkeeper.store import Store, Unit
 from watchkeeper.store._care import TriageItemRow
+from watchkeeper.store._systems import applied_manifest
 from watchkeeper.triage.rules import evaluate
 from watchkeeper.triage.stats import reviewed_error_rate
 
 DAY = timedelta(days=1)
 VERDICTS = ("ok", "wrong", "harmful", "unclear")
 SCAN_KEY = "triage:scan"
-
-
-def _manifest(unit: Unit, system: str) -> SystemManifest:
-    record = unit.system(system)
-    if record is None:
-        raise ActionError("not_found", f"no system {system!r}")
-    return SystemManifest.model_validate(record.manifest)
 
 
 def item_dict(row: TriageItemRow, now: datetime) -> dict[str, Any]:
@@ -69,7 +63,7 @@ class TriageService:
         return queued
 
     def _scan_system(self, unit: Unit, system: str, now: datetime) -> int:
-        manifest = _manifest(unit, system)
+        manifest = applied_manifest(unit, system)
         triage = manifest.spec.runbook.triage
         first = unit.first_observation_at(system)
         if not triage.rules or first is None:
@@ -187,7 +181,7 @@ class TriageService:
         if not reason.strip():
             raise ActionError("invalid", "a flag needs a reason")
         with self.store.write() as unit:
-            manifest = _manifest(unit, system)
+            manifest = applied_manifest(unit, system)
             existing = unit.queued_observation_ids(system, [observation_id])
             if existing:
                 row = next(
@@ -234,7 +228,7 @@ class TriageService:
         self, system: str, now: datetime, *, status: str | None = "open"
     ) -> list[dict[str, Any]]:
         with self.store.read() as unit:
-            _manifest(unit, system)
+            applied_manifest(unit, system)
             return [item_dict(r, now) for r in unit.triage_items(system, status=status)]
 
     def verdict(
@@ -254,7 +248,7 @@ class TriageService:
             row = unit.triage_item(item_id)
             if row is None:
                 raise ActionError("not_found", f"no triage item #{item_id}")
-            manifest = _manifest(unit, row.system)
+            manifest = applied_manifest(unit, row.system)
             self._may_review(unit, manifest, actor, row)
             row.status, row.verdict, row.reviewed_at, row.reviewed_by = "done", verdict, now, actor
             row.label, row.tags, row.note = label, sorted(set(tags or [])), note
@@ -353,7 +347,7 @@ class TriageService:
     def failure_modes(self, system: str, now: datetime) -> dict[str, Any]:
         """Per tag: how often seen per month, the linked failure-mode record, or a proposal."""
         with self.store.read() as unit:
-            manifest = _manifest(unit, system)
+            manifest = applied_manifest(unit, system)
             items = unit.triage_items(system, status="done", limit=100_000)
             records = {
                 (k.fields or {}).get("tag") or k.title: k
@@ -376,7 +370,7 @@ class TriageService:
 
     def stale(self, system: str, now: datetime) -> list[dict[str, Any]]:
         with self.store.read() as unit:
-            deadline = _manifest(unit, system).spec.runbook.triage.deadline
+            deadline = applied_manifest(unit, system).spec.runbook.triage.deadline
             return [
                 item_dict(r, now)
                 for r in unit.triage_items(system, status="open", limit=100_000)
