@@ -4,14 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+# Local wheels (the CPU build of PyTorch that requirements-overrides.txt pins), when present.
+WHEELS ?= /opt/wheels
+FIND_LINKS := $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
 
 .PHONY: install demo test lint format bench clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml requirements-overrides.txt
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will skip (and fail under CI=true)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(FIND_LINKS) requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -35,7 +38,8 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra server --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra server --extra embeddings --extra dev --python-version 3.11 \
+		$(FIND_LINKS) --override requirements-overrides.txt -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .watchkeeper

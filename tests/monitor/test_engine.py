@@ -13,6 +13,8 @@ import pytest
 from watchkeeper.charter import CharterService
 from watchkeeper.ingest.service import IngestService
 from watchkeeper.manifest import load_text
+from watchkeeper.monitor._embedder import load_embedder
+from watchkeeper.monitor.embedding import Embedder
 from watchkeeper.monitor.engine import MonitorService
 from watchkeeper.store import Store
 from watchkeeper.testing import T0
@@ -46,10 +48,15 @@ def system(runbook: dict[str, Any], upstream: list[dict[str, Any]] | None = None
 
 
 class World:
-    def __init__(self, store: Store, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        manifest: dict[str, Any],
+        embedder: Callable[[], Embedder | None] = load_embedder,
+    ) -> None:
         self.charter = CharterService(store)
         self.ingest = IngestService(store)
-        self.monitor = MonitorService(store)
+        self.monitor = MonitorService(store, embedder)
         self.store = store
         text = "\n---\n".join(json.dumps(d) for d in (PEOPLE, manifest))
         self.charter.apply(load_text(text), "ops", START)
@@ -181,6 +188,20 @@ def test_input_drift_found_against_the_baseline_profile(store: Store) -> None:
     drift = [f for f in world.tick_days(range(24)) if f.check == "drift"]
     assert {f.subject for f in drift} == {"age"}
     assert min(f.window_start for f in drift) == START + 20 * DAY
+
+
+def test_embedding_drift_without_a_model_is_a_finding_not_a_silent_pass(store: Store) -> None:
+    world = World(
+        store,
+        system({"alerts": [{"name": "what-it-says", "drift": ["output_embedding"]}]}),
+        embedder=lambda: None,
+    )
+    world.feed(range(16), 5, lambda d, i: {"output": f"reply {i}"})
+    found = [f for f in world.tick_days(range(16)) if f.subject == "output_embedding"]
+    assert found and {f.check for f in found} == {"drift"}
+    assert all(f.rule is None and f.severity == "warning" for f in found)
+    assert "watchkeeper[embeddings]" in found[0].summary
+    assert min(f.window_start for f in found) == START + 14 * DAY
 
 
 @pytest.mark.parametrize("per_day", [50])

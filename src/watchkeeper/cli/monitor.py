@@ -41,9 +41,17 @@ def drift(
     share: Annotated[
         float, typer.Option(help="Share of drifted columns at which the dataset drifts.")
     ] = 0.5,
+    embed: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Compare this text column by embedding drift (repeatable; needs the "
+            "`embeddings` extra)."
+        ),
+    ] = None,
     json: JsonOpt = False,
 ) -> int:
     """Per-column drift between two files; exit 1 when the dataset drifted."""
+    from watchkeeper.monitor._embedder import INSTALL_HINT, load_embedder
     from watchkeeper.monitor.drift import Override
     from watchkeeper.monitor.tables import compare_files
 
@@ -63,9 +71,19 @@ def drift(
         if not path.is_file():
             err.print(f"no such file: {path}", markup=False)
             return INVALID
+    embedder = load_embedder() if embed else None
+    if embed and embedder is None:
+        err.print(f"--embed needs an embedding model: {INSTALL_HINT}", markup=False)
+        return INVALID
     try:
         report = compare_files(
-            reference, current, columns=column, overrides=overrides, drift_share=share
+            reference,
+            current,
+            columns=column,
+            overrides=overrides,
+            drift_share=share,
+            embed=embed or (),
+            embedder=embedder,
         )
     except ValueError as exc:
         err.print(f"error: {exc}", markup=False)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from watchkeeper.manifest._models import AlertRule, Bound, Upstream
 from watchkeeper.monitor.contract import Break, renames
-from watchkeeper.monitor.drift import DriftReport
+from watchkeeper.monitor.drift import ColumnDrift, DriftReport
 from watchkeeper.monitor.findings import Finding, Severity
 from watchkeeper.monitor.trend import detect_trend
 
@@ -146,14 +146,44 @@ def drift(window: Window, rule: AlertRule, report: DriftReport) -> list[Finding]
             "drift",
             column,
             rule.severity,
-            f"input {column!r} drifted ({columns[column].method} "
-            f"{columns[column].score:.3g}, threshold {columns[column].threshold:g})",
+            _drift_summary(columns[column]),
             window.start,
             window.end,
             rule=rule.name,
             evidence={"column": columns[column].to_dict(), "share": report.share},
         )
         for column in report.drifted
+    ]
+
+
+def _drift_summary(verdict: ColumnDrift) -> str:
+    if verdict.kind == "embedding":
+        moved = verdict.detail.get("drifted_components")
+        total = verdict.detail.get("components")
+        return (
+            f"what the outputs say drifted: {moved} of {total} embedding components moved "
+            f"({verdict.score:.0%}, threshold {verdict.threshold:.0%})"
+        )
+    return (
+        f"input {verdict.column!r} drifted ({verdict.method} "
+        f"{verdict.score:.3g}, threshold {verdict.threshold:g})"
+    )
+
+
+def embedding_unavailable(window: Window, column: str, hint: str) -> list[Finding]:
+    """A drift rule that watches embeddings on a machine without the model. No rule is named, so
+    no playbook runs on it; it is stored and listed with the other findings."""
+    return [
+        Finding(
+            window.system,
+            "drift",
+            column,
+            "warning",
+            f"embedding drift of {column!r} cannot run: no embedding model here; {hint}",
+            window.start,
+            window.end,
+            evidence={"reason": "no embedding model", "hint": hint},
+        )
     ]
 
 

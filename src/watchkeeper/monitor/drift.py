@@ -37,6 +37,9 @@ import pyarrow.compute as pc
 
 Kind = Literal["numeric", "categorical"]
 Method = Literal["ks", "wasserstein", "chisquare", "z", "jensenshannon", "psi"]
+# Verdicts also cover embedded text (see `embedding`), tested as the share of drifted components.
+VerdictKind = Kind | Literal["embedding"]
+VerdictMethod = Method | Literal["ratio"]
 ColumnValues: TypeAlias = np.ndarray | pa.Array | pa.ChunkedArray
 
 KINDS: tuple[Kind, ...] = ("numeric", "categorical")
@@ -72,8 +75,8 @@ class ColumnDrift:
     """One column's verdict; `drifted` is None when no test could be run (`detail['reason']`)."""
 
     column: str
-    kind: Kind
-    method: Method | None
+    kind: VerdictKind
+    method: VerdictMethod | None
     score: float | None
     threshold: float | None
     drifted: bool | None

@@ -9,7 +9,8 @@ long histories are never rescanned. Silence is a finding, never health.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +24,16 @@ from watchkeeper.errors import ActionError
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.manifest._models import AlertRule, Signal
 from watchkeeper.monitor import checks
+from watchkeeper.monitor._embedder import INSTALL_HINT, load_embedder
 from watchkeeper.monitor.contract import check_contract
-from watchkeeper.monitor.drift import summarize
+from watchkeeper.monitor.drift import ColumnDrift, summarize
+from watchkeeper.monitor.embedding import (
+    Embedder,
+    EmbeddingProfile,
+    embedding_drift,
+    embedding_profile,
+    unavailable,
+)
 from watchkeeper.monitor.findings import Finding
 from watchkeeper.monitor.profiles import from_dict, profile, profile_drift
 from watchkeeper.monitor.signals import (
@@ -42,6 +51,11 @@ MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a 
 DEFAULT_SILENCE = timedelta(days=1)
 EVAL_GRACE = timedelta(days=1)  # a scheduled run may land a tick late without being "overdue"
 _NUMERIC_TYPES = {"number", "integer"}
+# The text of each output, embedded: a drift column like `output_length`, for what is said.
+EMBEDDED_OUTPUT = "output_embedding"
+# Embedding is the one costly step of a check; a stable sample keeps a busy day's cost bounded.
+EMBED_PER_WINDOW = 500
+EMBED_BASELINE = 5_000
 
 
 @dataclass(frozen=True)
@@ -92,8 +106,12 @@ def as_column(values: list[Any], numeric: bool) -> Any:
 
 
 class MonitorService:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(
+        self, store: Store, embedder: Callable[[], Embedder | None] = load_embedder
+    ) -> None:
+        # A loader, not a model: importing the model's libraries takes seconds, and only
+        # systems that watch embedding drift should pay for it.
+        self.store, self.embedder = store, embedder
 
     def evaluate_all(self, now: datetime) -> list[Evaluation]:
         with self.store.read() as unit:
@@ -105,7 +123,7 @@ class MonitorService:
             record = unit.system(system)
             if record is None:
                 raise ActionError("not_found", f"no system {system!r}")
-            run = _Run(unit, record, now)
+            run = _Run(unit, record, now, self.embedder)
             run.signals()
             run.drift_and_contracts()
             run.silence()
@@ -118,8 +136,14 @@ class MonitorService:
 class _Run:
     """One system's evaluation inside one unit of work."""
 
-    def __init__(self, unit: Unit, record: SystemRecord, now: datetime) -> None:
-        self.unit, self.record, self.now = unit, record, now
+    def __init__(
+        self,
+        unit: Unit,
+        record: SystemRecord,
+        now: datetime,
+        embedder: Callable[[], Embedder | None],
+    ) -> None:
+        self.unit, self.record, self.now, self.embedder = unit, record, now, embedder
         self.manifest = SystemManifest.model_validate(record.manifest)
         self.name = record.name
         self.runbook = self.manifest.spec.runbook
@@ -293,7 +317,8 @@ class _Run:
                 kinds[column] = spec.type in _NUMERIC_TYPES
         for rule in self.runbook.alerts:
             for column in rule.drift or []:
-                kinds.setdefault(column, column in ("latency_ms", "output_length"))
+                if column != EMBEDDED_OUTPUT:
+                    kinds.setdefault(column, column in ("latency_ms", "output_length"))
         return kinds
 
     def _baseline_profiles(self) -> dict[str, Any]:
@@ -301,7 +326,11 @@ class _Run:
         stored = self.unit.baseline_profiles(self.name)
         wanted = self._columns()
         missing = [c for c in wanted if c not in stored]
-        if missing:
+        embedder = self._embedder()
+        # Keyed by model: a baseline embedded by another model is not comparable, so a new
+        # model gets a baseline of its own.
+        embedded = f"{EMBEDDED_OUTPUT}@{embedder.name}" if embedder else None
+        if missing or (embedded and embedded not in stored):
             observations = self.unit.observations(self.name, *self.baseline)
             made = {
                 column: profile(
@@ -310,9 +339,20 @@ class _Run:
                 ).to_dict()
                 for column in missing
             }
+            if embedder and embedded and embedded not in stored and _texts(observations, 1):
+                made[embedded] = _embed(embedder, observations, EMBED_BASELINE).to_dict()
             self.unit.save_baseline_profiles(self.name, made, *self.baseline, self.now)
             stored = {**stored, **made}
-        return {column: from_dict(data) for column, data in stored.items()}
+        profiles: dict[str, Any] = {c: from_dict(d) for c, d in stored.items() if c in wanted}
+        if embedded in stored:
+            profiles[EMBEDDED_OUTPUT] = EmbeddingProfile.from_dict(stored[embedded])
+        return profiles
+
+    def _embedder(self) -> Embedder | None:
+        """The model, loaded only when some rule watches embedding drift."""
+        if not any(EMBEDDED_OUTPUT in (r.drift or []) for r in self.runbook.alerts):
+            return None
+        return self.embedder()
 
     def _drift(
         self,
@@ -323,6 +363,9 @@ class _Run:
     ) -> float:
         verdicts = []
         for column in rule.drift or []:
+            if column == EMBEDDED_OUTPUT:
+                verdicts.append(self._embedding_drift(window, observations, reference))
+                continue
             ref = reference[column]
             numeric = ref.kind == "numeric"
             current = profile(
@@ -334,6 +377,21 @@ class _Run:
         report = summarize(verdicts)
         self.findings += checks.drift(window, rule, report)
         return report.share
+
+    def _embedding_drift(
+        self, window: checks.Window, observations: list[Observation], reference: dict[str, Any]
+    ) -> ColumnDrift:
+        embedder = self._embedder()
+        if embedder is None:
+            # Said in a finding of its own: a drift check that cannot run must not look healthy.
+            self.findings += checks.embedding_unavailable(window, EMBEDDED_OUTPUT, INSTALL_HINT)
+            return unavailable(EMBEDDED_OUTPUT, f"no embedding model: {INSTALL_HINT}")
+        ref = reference.get(EMBEDDED_OUTPUT)
+        if ref is None:
+            return unavailable(EMBEDDED_OUTPUT, "the baseline period has no text outputs")
+        return embedding_drift(
+            EMBEDDED_OUTPUT, ref, _embed(embedder, observations, EMBED_PER_WINDOW, ref)
+        )
 
     def _contract(
         self,
@@ -394,6 +452,29 @@ class _Run:
                 rule.severity if rule else "warning",
                 rule.name if rule else None,
             )
+
+
+def _embed(
+    embedder: Embedder,
+    observations: Sequence[Observation],
+    limit: int,
+    reference: EmbeddingProfile | None = None,
+) -> EmbeddingProfile:
+    """Profile the embedded text outputs, at most `limit` of them, chosen by a hash of the
+    observation id: the same sample on every run, and no one hour of the day favoured."""
+    texts = _texts(observations, limit)
+    nulls = sum(not isinstance(o.output, str) for o in observations)
+    vectors = embedder.embed(texts)
+    return embedding_profile(vectors, embedder.name, reference=reference, null_count=nulls)
+
+
+def _texts(observations: Sequence[Observation], limit: int) -> list[str]:
+    chosen = [o for o in observations if isinstance(o.output, str)]
+    if len(chosen) > limit:
+        chosen = sorted(
+            chosen, key=lambda o: hashlib.blake2b(o.id.encode(), digest_size=8).digest()
+        )
+    return [o.output for o in chosen[:limit]]
 
 
 def _value_row(

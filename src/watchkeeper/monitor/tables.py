@@ -28,7 +28,9 @@ from watchkeeper.monitor.drift import (
     Kind,
     Override,
     dataset_drift,
+    summarize,
 )
+from watchkeeper.monitor.embedding import Embedder, text_drift
 
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 CSV_SUFFIXES = frozenset({".csv", ".tsv"})
@@ -82,12 +84,20 @@ def compare_files(
     overrides: Mapping[str, Override] | None = None,
     kinds: Mapping[str, Kind] | None = None,
     drift_share: float = 0.5,
+    embed: Sequence[str] = (),
+    embedder: Embedder | None = None,
 ) -> DriftReport:
-    """Drift of every comparable reference column (or `columns`) between two files.
+    """Drift of every comparable reference column (or `columns`) between two files; the text
+    columns in `embed` are compared by what they say (their embeddings) instead of value counts.
 
     A column the current file lacks, or whose values there are not numbers where the reference
     had numbers, gets no verdict and a reason instead of failing the whole comparison.
     """
+    if embed and embedder is None:
+        raise ValueError("comparing embeddings needs an embedding model")
+    absent = [name for name in embed if name not in _schema(Path(reference)).names]
+    if absent:
+        raise ValueError(f"{reference}: no column named {', '.join(map(repr, absent))}")
     ref = read_columns(reference, columns=columns, kinds=kinds)
     settled = {name: col.kind for name, col in ref.items()}
     wanted = list(ref) if columns is None else list(columns)
@@ -97,14 +107,30 @@ def compare_files(
         columns=[name for name in wanted if name in present],
         kinds={name: kind for name, kind in settled.items() if name in present},
     )
-    return dataset_drift(
+    report = dataset_drift(
         {name: col.values for name, col in ref.items()},
         {name: col.values for name, col in cur.items()},
-        columns=wanted,
+        columns=[name for name in wanted if name not in embed],
         kinds=settled,
         overrides=overrides,
         drift_share=drift_share,
     )
+    if not embed:
+        return report
+    assert embedder is not None
+    texts = [
+        text_drift(name, *(_texts(path, name) for path in (reference, current)), embedder)
+        for name in embed
+    ]
+    return summarize([*report.columns, *texts], drift_share=drift_share)
+
+
+def _texts(path: Path, column: str) -> list[str | None]:
+    """A column's values as text (None where empty); a file without the column has none."""
+    if column not in _schema(path).names:
+        return []
+    data = read_columns(path, columns=[column], kinds={column: "categorical"})[column].values
+    return [None if v is None else str(v) for v in data.to_pylist()]
 
 
 def kind_of_type(data_type: pa.DataType) -> Kind | None:
