@@ -34,8 +34,13 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
+# Long runs, kept out of `make test`; each prints the figures its section of benchmarks/README.md shows.
 bench: install
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/drift_vs_evidently.py --sizes 10000,100000,1000000
+	$(BIN)/python benchmarks/embedding_drift.py --seeds 50
+	$(BIN)/python benchmarks/dashboard_render.py --systems 200 --requests 30
+	$(BIN)/python benchmarks/switch_propagation.py --clients 200 --flips 20 --client-processes 8
+	$(BIN)/python benchmarks/ingest.py
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra server --extra embeddings --extra dev --python-version 3.11 \

@@ -255,7 +255,7 @@ def _numeric_drift(
     detail = _null_detail(ref_total, ref.size, cur_total, cur.size)
     if ref.size == 0 or cur.size == 0:
         side = "reference" if ref.size == 0 else "current"
-        return _no_verdict(column, "numeric", ref.size, cur.size, detail, f"{side} has no values")
+        return no_verdict(column, "numeric", ref.size, cur.size, detail, f"{side} has no values")
     ref_distinct, cur_distinct = _distinct_sorted(ref), _distinct_sorted(cur)
     few = max(ref_distinct.size, cur_distinct.size) <= FEW_DISTINCT
     distinct = np.union1d(ref_distinct, cur_distinct).size if few else FEW_DISTINCT + 1
@@ -318,7 +318,7 @@ def counts_drift(
     detail = _null_detail(ref_n + reference_nulls, ref_n, cur_n + current_nulls, cur_n)
     if ref_n == 0 or cur_n == 0:
         side = "reference" if ref_n == 0 else "current"
-        return _no_verdict(column, "categorical", ref_n, cur_n, detail, f"{side} has no values")
+        return no_verdict(column, "categorical", ref_n, cur_n, detail, f"{side} has no values")
     unseen = [k for k in current if k not in reference]
     keys = list(reference) + unseen
     ref_vec = np.array([reference.get(k, 0) for k in keys], dtype=np.float64)
@@ -504,12 +504,13 @@ def _null_detail(ref_total: int, ref_n: int, cur_total: int, cur_n: int) -> dict
 
 
 def _missing(column: str, kind: Kind, reason: str) -> ColumnDrift:
-    return _no_verdict(column, kind, 0, 0, {}, reason)
+    return no_verdict(column, kind, 0, 0, {}, reason)
 
 
-def _no_verdict(
-    column: str, kind: Kind, ref_n: int, cur_n: int, detail: dict[str, Any], reason: str
+def no_verdict(
+    column: str, kind: VerdictKind, ref_n: int, cur_n: int, detail: Mapping[str, Any], reason: str
 ) -> ColumnDrift:
+    """A column no test could be run on, and why, so it is reported rather than left out."""
     return ColumnDrift(
         column=column,
         kind=kind,

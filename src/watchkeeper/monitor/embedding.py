@@ -33,6 +33,7 @@ from watchkeeper.monitor.drift import (
     SMALL_SAMPLE,
     ColumnDrift,
     Method,
+    no_verdict,
 )
 from watchkeeper.monitor.profiles import (
     NumericProfile,
@@ -160,7 +161,8 @@ def embedding_drift(
     }
     if not reference.count or not current.count:
         side = "reference" if not reference.count else "current"
-        return unavailable(column, f"{side} has no texts", reference.count, current.count, detail)
+        reason = f"{side} has no texts"
+        return no_verdict(column, "embedding", reference.count, current.count, detail, reason)
     method, limit, scores, moved = component_drift(reference, current, component_p)
     score = float(moved.mean())
     order = np.argsort(scores if method == "ks" else -scores, kind="stable")
@@ -204,7 +206,7 @@ def text_drift(
         sides.append((texts, len(values) - sum(isinstance(t, str) for t in values)))
     (ref_texts, ref_nulls), (cur_texts, cur_nulls) = sides
     if not ref_texts:
-        return unavailable(column, "reference has no texts", 0, len(cur_texts))
+        return no_verdict(column, "embedding", 0, len(cur_texts), {}, "reference has no texts")
     ref = embedding_profile(embedder.embed(ref_texts), embedder.name, null_count=ref_nulls)
     cur = embedding_profile(
         embedder.embed(cur_texts), embedder.name, reference=ref, null_count=cur_nulls
@@ -233,23 +235,6 @@ def component_drift(
     limit = DEFAULT_THRESHOLDS["wasserstein"]
     scores = np.array([binned_wasserstein(r, c) / max(r.std or 0.0, MIN_STD) for r, c in pairs])
     return "wasserstein", limit, scores, scores >= limit
-
-
-def unavailable(
-    column: str, reason: str, reference_n: int = 0, current_n: int = 0, detail: Any = None
-) -> ColumnDrift:
-    """An embedding column without a verdict, and why (no model, no texts on one side)."""
-    return ColumnDrift(
-        column=column,
-        kind="embedding",
-        method=None,
-        score=None,
-        threshold=None,
-        drifted=None,
-        reference_n=reference_n,
-        current_n=current_n,
-        detail={**(detail or {}), "reason": reason},
-    )
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:

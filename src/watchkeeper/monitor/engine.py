@@ -26,13 +26,12 @@ from watchkeeper.manifest._models import AlertRule, Signal
 from watchkeeper.monitor import checks
 from watchkeeper.monitor._embedder import INSTALL_HINT, load_embedder
 from watchkeeper.monitor.contract import check_contract
-from watchkeeper.monitor.drift import ColumnDrift, summarize
+from watchkeeper.monitor.drift import ColumnDrift, no_verdict, summarize
 from watchkeeper.monitor.embedding import (
     Embedder,
     EmbeddingProfile,
     embedding_drift,
     embedding_profile,
-    unavailable,
 )
 from watchkeeper.monitor.findings import Finding
 from watchkeeper.monitor.profiles import from_dict, profile, profile_drift
@@ -385,10 +384,12 @@ class _Run:
         if embedder is None:
             # Said in a finding of its own: a drift check that cannot run must not look healthy.
             self.findings += checks.embedding_unavailable(window, EMBEDDED_OUTPUT, INSTALL_HINT)
-            return unavailable(EMBEDDED_OUTPUT, f"no embedding model: {INSTALL_HINT}")
+            reason = f"no embedding model: {INSTALL_HINT}"
+            return no_verdict(EMBEDDED_OUTPUT, "embedding", 0, 0, {}, reason)
         ref = reference.get(EMBEDDED_OUTPUT)
         if ref is None:
-            return unavailable(EMBEDDED_OUTPUT, "the baseline period has no text outputs")
+            reason = "the baseline period has no text outputs"
+            return no_verdict(EMBEDDED_OUTPUT, "embedding", 0, 0, {}, reason)
         return embedding_drift(
             EMBEDDED_OUTPUT, ref, _embed(embedder, observations, EMBED_PER_WINDOW, ref)
         )

@@ -36,6 +36,7 @@ from watchkeeper.monitor.drift import (
     counts_drift,
     infer_kind,
     is_drift,
+    no_verdict,
     value_counts,
 )
 
@@ -251,17 +252,8 @@ def _numeric_profile_drift(
     }
     if not reference.count or not current.count:
         side = "reference" if not reference.count else "current"
-        return ColumnDrift(
-            column=column,
-            kind="numeric",
-            method=None,
-            score=None,
-            threshold=None,
-            drifted=None,
-            reference_n=reference.count,
-            current_n=current.count,
-            detail={**detail, "reason": f"{side} has no values"},
-        )
+        reason = f"{side} has no values"
+        return no_verdict(column, "numeric", reference.count, current.count, detail, reason)
     small = min(reference.count, current.count) <= SMALL_SAMPLE
     chosen: Method = method or ("ks" if small else "wasserstein")
     limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else threshold
