@@ -278,17 +278,7 @@ def _numeric_drift(
     else:
         keys = np.union1d(ref_distinct, cur_distinct)
         score = count_score(chosen, _sorted_counts(ref, keys), _sorted_counts(cur, keys))
-    return ColumnDrift(
-        column=column,
-        kind="numeric",
-        method=chosen,
-        score=score,
-        threshold=limit,
-        drifted=is_drift(chosen, score, limit),
-        reference_n=ref.size,
-        current_n=cur.size,
-        detail=detail,
-    )
+    return verdict(column, "numeric", chosen, score, limit, ref.size, cur.size, detail)
 
 
 def _categorical_drift(
@@ -329,17 +319,7 @@ def counts_drift(
     if unseen:
         detail["unseen_categories"] = [_plain(k) for k in unseen[:UNSEEN_SHOWN]]
         detail["unseen_count"] = len(unseen)
-    return ColumnDrift(
-        column=column,
-        kind="categorical",
-        method=chosen,
-        score=score,
-        threshold=limit,
-        drifted=is_drift(chosen, score, limit),
-        reference_n=ref_n,
-        current_n=cur_n,
-        detail=detail,
-    )
+    return verdict(column, "categorical", chosen, score, limit, ref_n, cur_n, detail)
 
 
 def count_score(method: Method, reference: np.ndarray, current: np.ndarray) -> float:
@@ -505,6 +485,30 @@ def _null_detail(ref_total: int, ref_n: int, cur_total: int, cur_n: int) -> dict
 
 def _missing(column: str, kind: Kind, reason: str) -> ColumnDrift:
     return no_verdict(column, kind, 0, 0, {}, reason)
+
+
+def verdict(
+    column: str,
+    kind: Kind,
+    method: Method,
+    score: float,
+    threshold: float,
+    ref_n: int,
+    cur_n: int,
+    detail: Mapping[str, Any],
+) -> ColumnDrift:
+    """A tested column: drifted when the score crosses the threshold the method's way."""
+    return ColumnDrift(
+        column=column,
+        kind=kind,
+        method=method,
+        score=score,
+        threshold=threshold,
+        drifted=is_drift(method, score, threshold),
+        reference_n=ref_n,
+        current_n=cur_n,
+        detail=detail,
+    )
 
 
 def no_verdict(

@@ -35,9 +35,9 @@ from watchkeeper.monitor.drift import (
     count_score,
     counts_drift,
     infer_kind,
-    is_drift,
     no_verdict,
     value_counts,
+    verdict,
 )
 
 DEFAULT_BINS = 100
@@ -270,17 +270,7 @@ def _numeric_profile_drift(
         detail["reference_std"] = std
     else:
         score = count_score(chosen, ref_bins, cur_bins)
-    return ColumnDrift(
-        column=column,
-        kind="numeric",
-        method=chosen,
-        score=score,
-        threshold=limit,
-        drifted=is_drift(chosen, score, limit),
-        reference_n=reference.count,
-        current_n=current.count,
-        detail=detail,
-    )
+    return verdict(column, "numeric", chosen, score, limit, reference.count, current.count, detail)
 
 
 def ks_gap(reference: NumericProfile, current: NumericProfile) -> float:
