@@ -109,16 +109,8 @@ class CareService:
                     run=run.to_dict(),
                 )
             )
-            unit.add(
-                CareEntryRow(
-                    system=system,
-                    at=now,
-                    hours=EVAL_CARE_HOURS,
-                    kind="eval",
-                    by=actor,
-                    note=f"eval {suite}: pass rate {run.summary.pass_rate:.1%}",
-                )
-            )
+            note = f"eval {suite}: pass rate {run.summary.pass_rate:.1%}"
+            unit.add(_care_entry(system, now, EVAL_CARE_HOURS, "eval", actor, note))
             unit.audit(
                 now=now,
                 actor=actor,
@@ -198,16 +190,8 @@ class CareService:
                     report=report,
                 )
             )
-            unit.add(
-                CareEntryRow(
-                    system=system,
-                    at=now,
-                    hours=REVIEW_CARE_HOURS,
-                    kind="review",
-                    by=actor,
-                    note=f"owner review: {verdict}",
-                )
-            )
+            note = f"owner review: {verdict}"
+            unit.add(_care_entry(system, now, REVIEW_CARE_HOURS, "review", actor, note))
             unit.audit(
                 now=now,
                 actor=actor,
@@ -302,9 +286,7 @@ class CareService:
             raise ActionError("invalid", "hours must be more than 0 and at most 744 (a month)")
         with self.store.write() as unit:
             applied_manifest(unit, system)
-            unit.add(
-                CareEntryRow(system=system, at=now, hours=hours, kind=kind, by=actor, note=note)
-            )
+            unit.add(_care_entry(system, now, hours, kind, actor, note))
             unit.audit(
                 now=now,
                 actor=actor,
@@ -416,6 +398,13 @@ class CareService:
     def export(self, system: str, directory: str) -> list[str]:
         """Markdown for every record, and an index, in `directory` (made if missing)."""
         return knowledge.write_export(system, self.knowledge(system), directory)
+
+
+def _care_entry(
+    system: str, now: datetime, hours: float, kind: str, actor: str, note: str
+) -> CareEntryRow:
+    """One ledger line; evals and reviews log theirs automatically, so care is never unrecorded."""
+    return CareEntryRow(system=system, at=now, hours=hours, kind=kind, by=actor, note=note)
 
 
 def _knowledge_dict(row: KnowledgeRow) -> dict[str, Any]:
