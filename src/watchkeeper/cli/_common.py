@@ -79,6 +79,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def answer(data: Any, json: bool, line: str) -> int:
+    """The usual ending of a command that changed one thing: its record as JSON, or one line
+    (printed literally: names and notes are the user's text, not markup)."""
+    if json:
+        print_json(data)
+    else:
+        out.print(line, markup=False)
+    return OK
+
+
 def mark(passed: bool) -> str:
     """Status in words and symbol, never colour alone."""
     return "[green]✔ pass[/]" if passed else "[red]✘ FAIL[/]"

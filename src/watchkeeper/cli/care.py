@@ -17,6 +17,7 @@ from watchkeeper.cli._common import (
     OK,
     JsonOpt,
     NowOpt,
+    answer,
     err,
     operations,
     out,
@@ -89,11 +90,9 @@ def review(
     """The owner signs off the period's quality report with a verdict (stored with the report)."""
     with operations(now) as ops:
         row = ops.review(system, verdict, notes, days)
-    if json:
-        print_json(row)
-    else:
-        out.print(f"review of {system} recorded: {row['verdict']} ({row['reviewed_at'][:10]})")
-    return OK
+    return answer(
+        row, json, f"review of {system} recorded: {row['verdict']} ({row['reviewed_at'][:10]})"
+    )
 
 
 def report(
@@ -127,11 +126,7 @@ def care_log(
     """Record care given (evals and reviews are recorded by themselves)."""
     with operations(now) as ops:
         row = ops.care_log(system, hours, kind, note)
-    if json:
-        print_json(row)
-    else:
-        out.print(f"{row['hours']:g} h of {row['kind']} recorded for {system}")
-    return OK
+    return answer(row, json, f"{row['hours']:g} h of {row['kind']} recorded for {system}")
 
 
 @care_app.command("ledger")
@@ -204,11 +199,9 @@ def postmortem(
     """Write the postmortem of an incident (summary*, impact*, root_causes*, action_items, ...)."""
     with operations(now) as ops:
         row = ops.postmortem(incident, title, _fields(field))
-    if json:
-        print_json(row)
-    else:
-        out.print(f"Postmortem {row['number']} of {row['system']} for incident #{incident}")
-    return OK
+    return answer(
+        row, json, f"Postmortem {row['number']} of {row['system']} for incident #{incident}"
+    )
 
 
 @knowledge_app.command("list")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from watchkeeper.cli._common import OK, JsonOpt, NowOpt, operations, out, print_json
+from watchkeeper.cli._common import OK, JsonOpt, NowOpt, answer, operations, out, print_json
 
 incident_app = typer.Typer(
     help="Incidents: list, show, ack, resolve, serious.", no_args_is_help=True
@@ -70,11 +70,7 @@ def ack(incident: IdArg, json: JsonOpt = False, now: NowOpt = None) -> int:
     """Acknowledge: stops the escalation (anyone on the path or in the charter may)."""
     with operations(now) as ops:
         row = ops.incident_ack(incident)
-    if json:
-        print_json(row)
-    else:
-        out.print(f"#{row['id']} {row['status']} by {row['acknowledged_by']}")
-    return OK
+    return answer(row, json, f"#{row['id']} {row['status']} by {row['acknowledged_by']}")
 
 
 @incident_app.command("resolve")
@@ -87,11 +83,7 @@ def resolve(
     """Resolve by hand (incidents also resolve themselves once their findings clear)."""
     with operations(now) as ops:
         row = ops.incident_resolve(incident, reason)
-    if json:
-        print_json(row)
-    else:
-        out.print(f"#{row['id']} {row['status']} by {row['resolved_by']}")
-    return OK
+    return answer(row, json, f"#{row['id']} {row['status']} by {row['resolved_by']}")
 
 
 @incident_app.command("serious")
@@ -106,11 +98,9 @@ def serious(
     """Classify as a serious incident (EU AI Act Art. 3(49)); shows the Art. 73 report deadline."""
     with operations(now) as ops:
         row = ops.incident_serious(incident, kind)
-    if json:
-        print_json(row)
-    else:
-        out.print(f"#{row['id']} serious ({row['serious_kind']}): report due {row['report_due']}")
-    return OK
+    return answer(
+        row, json, f"#{row['id']} serious ({row['serious_kind']}): report due {row['report_due']}"
+    )
 
 
 def silence(
@@ -135,8 +125,4 @@ def silence(
         row = ops.silence(
             system, matchers, hours, reason, "maintenance" if maintenance else "silence"
         )
-    if json:
-        print_json(row)
-    else:
-        out.print(f"{row['kind']} #{row['id']} for {row['hours']:g}h")
-    return OK
+    return answer(row, json, f"{row['kind']} #{row['id']} for {row['hours']:g}h")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from watchkeeper.app import build
-from watchkeeper.cli._common import ATTENTION, OK, JsonOpt, err, operations, out, print_json
+from watchkeeper.cli._common import ATTENTION, OK, JsonOpt, answer, err, operations, out, print_json
 from watchkeeper.settings import Settings
 
 token_app = typer.Typer(help="API tokens: issue one for a person.", no_args_is_help=True)
@@ -78,11 +78,7 @@ def restore(system: SystemArg, reason: Reason, json: JsonOpt = False) -> int:
 def _flip(system: str, state: str, reason: str, json: bool) -> int:
     with operations() as ops:
         result = ops.set_switch(system, state, reason)
-    if json:
-        print_json(result)
-    else:
-        out.print(_describe(result), markup=False)
-    return OK
+    return answer(result, json, _describe(result))
 
 
 def _describe(result: dict[str, Any]) -> str:
