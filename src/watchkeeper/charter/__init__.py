@@ -3,7 +3,7 @@
 
 from watchkeeper.charter.gate import CHECK_IDS, GateReport
 from watchkeeper.charter.roles import Assignment, Directory
-from watchkeeper.charter.service import Change, CharterService
+from watchkeeper.charter.service import Change, CharterService, system_vacuum, vacuum_report
 from watchkeeper.charter.vacuum import SystemVacuum, portfolio_critical
 
 __all__ = [
@@ -15,4 +15,6 @@ __all__ = [
     "GateReport",
     "SystemVacuum",
     "portfolio_critical",
+    "system_vacuum",
+    "vacuum_report",
 ]

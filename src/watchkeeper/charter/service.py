@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from watchkeeper.charter import gate, vacuum
-from watchkeeper.charter._evidence import gather
+from watchkeeper.charter._evidence import Applied, gather
 from watchkeeper.charter.roles import (
     Assignment,
     Directory,
@@ -25,20 +25,6 @@ from watchkeeper.charter.roles import (
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, Loaded, SystemManifest, load_paths
 from watchkeeper.store import AckRecord, PersonRecord, Store, SystemRecord, TeamRecord, Unit
-
-ACTED_ON_SYSTEM = frozenset(
-    {
-        "role.acknowledged",
-        "incident.acknowledged",
-        "incident.resolved",
-        "review.recorded",
-        "knowledge.recorded",
-        "decision.closed",
-        "eval.run",
-        "switch.changed",
-        "triage.verdict",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -63,6 +49,30 @@ def manifest_of(record: SystemRecord) -> SystemManifest:
 
 def directory_of(unit: Unit) -> Directory:
     return Directory.of(unit.people(), unit.teams())
+
+
+def vacuum_report(
+    unit: Unit, systems: Sequence[Applied], directory: Directory, now: datetime
+) -> list[vacuum.SystemVacuum]:
+    """The vacuum report's lines for `systems` (retired ones have none: nobody owes them care),
+    in their order. Callers pass manifests they validated already, so a page that also shows
+    the systems validates each once; the evidence is read for all of them together."""
+    judged = [
+        (record, manifest) for record, manifest in systems if manifest.spec.lifecycle != "retired"
+    ]
+    evidence = gather(unit, judged, now)
+    return [
+        vacuum.assess(manifest, directory, evidence[record.name], now)
+        for record, manifest in judged
+    ]
+
+
+def system_vacuum(
+    unit: Unit, record: SystemRecord, manifest: SystemManifest, directory: Directory, now: datetime
+) -> vacuum.SystemVacuum | None:
+    """One system's line of the vacuum report, exactly as the whole report has it (the same
+    reads, filtered to it); None for a retired system, which the report leaves out."""
+    return next(iter(vacuum_report(unit, [(record, manifest)], directory, now)), None)
 
 
 def _digest(document: dict[str, Any]) -> str:
@@ -293,26 +303,8 @@ class CharterService:
 
     def vacuum(self, now: datetime) -> list[vacuum.SystemVacuum]:
         with self.store.read() as unit:
-            directory = directory_of(unit)
-            records = [r for r in unit.systems() if r.manifest["spec"]["lifecycle"] != "retired"]
-            since = now - vacuum.BUS_FACTOR_WINDOW
-            actors = self._actors(unit, [r.name for r in records], since)
-            return [
-                vacuum.assess(
-                    manifest_of(record),
-                    directory,
-                    gather(unit, record, manifest_of(record), actors[record.name], now),
-                    now,
-                )
-                for record in records
-            ]
-
-    def _actors(self, unit: Unit, systems: list[str], since: datetime) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {name: set() for name in systems}
-        for entry in unit.audit_entries(since=since):
-            if entry.system in found and entry.action in ACTED_ON_SYSTEM:
-                found[entry.system].add(entry.actor)
-        return found
+            applied = [(record, manifest_of(record)) for record in unit.systems()]
+            return vacuum_report(unit, applied, directory_of(unit), now)
 
     @staticmethod
     def _system(unit: Unit, name: str) -> SystemRecord:

@@ -3,6 +3,7 @@ failure modes, near-misses, postmortems) and the triage queue."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -132,12 +133,40 @@ class CareQueries:
             )
         )
 
-    def care_entries(self, system: str) -> list[CareEntryRow]:
-        return list(
-            self.session.scalars(
-                select(CareEntryRow).where(CareEntryRow.system == system).order_by(CareEntryRow.at)
-            )
+    def last_eval_runs(self, systems: Sequence[str]) -> dict[tuple[str, str], datetime]:
+        """When each (system, suite) last ran, for many systems in one query."""
+        rows = self.session.execute(
+            select(EvalRunRow.system, EvalRunRow.suite, func.max(EvalRunRow.started_at))
+            .where(EvalRunRow.system.in_(list(systems)))
+            .group_by(EvalRunRow.system, EvalRunRow.suite)
         )
+        return {(system, suite): last for system, suite, last in rows}
+
+    def last_reviews(self, systems: Sequence[str]) -> dict[str, datetime]:
+        """Each system's latest owner review, for many systems in one query; a system never
+        reviewed has no key."""
+        rows = self.session.execute(
+            select(ReviewRow.system, func.max(ReviewRow.reviewed_at))
+            .where(ReviewRow.system.in_(list(systems)))
+            .group_by(ReviewRow.system)
+        )
+        return {system: last for system, last in rows}
+
+    def care_entries(self, system: str) -> list[CareEntryRow]:
+        return self.care_entries_by_system([system])[system]
+
+    def care_entries_by_system(
+        self, systems: Sequence[str], *, since: datetime | None = None
+    ) -> dict[str, list[CareEntryRow]]:
+        """Care logged on each system (from `since`), oldest first, for many systems in one
+        query."""
+        query = select(CareEntryRow).where(CareEntryRow.system.in_(list(systems)))
+        if since is not None:
+            query = query.where(CareEntryRow.at >= since)
+        found: dict[str, list[CareEntryRow]] = {name: [] for name in systems}
+        for row in self.session.scalars(query.order_by(CareEntryRow.at, CareEntryRow.id)):
+            found[row.system].append(row)
+        return found
 
     def triage_items(
         self, system: str, *, status: str | None = None, limit: int = 500
@@ -150,6 +179,19 @@ class CareQueries:
                 query.order_by(TriageItemRow.priority.desc(), TriageItemRow.queued_at).limit(limit)
             )
         )
+
+    def triage_queued_at(self, systems: Sequence[str], *, status: str) -> dict[str, list[datetime]]:
+        """When each item of a status was queued, per system, for many systems in one query:
+        what a queue's age needs without loading the items' snapshots."""
+        rows = self.session.execute(
+            select(TriageItemRow.system, TriageItemRow.queued_at).where(
+                TriageItemRow.system.in_(list(systems)), TriageItemRow.status == status
+            )
+        )
+        found: dict[str, list[datetime]] = {name: [] for name in systems}
+        for system, queued_at in rows:
+            found[system].append(queued_at)
+        return found
 
     def triage_item(self, item_id: int) -> TriageItemRow | None:
         return self.session.get(TriageItemRow, item_id)

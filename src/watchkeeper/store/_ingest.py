@@ -32,7 +32,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._records import ObservationRecord
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime
+from watchkeeper.store._tables import Base, JSONType, SystemRow, UTCDateTime
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -279,6 +279,20 @@ class IngestQueries:
         return self.session.scalar(
             select(func.max(ObservationRow.ts)).where(ObservationRow.system == system)
         )
+
+    def last_observations(self, systems: Sequence[str]) -> dict[str, datetime]:
+        """When each system last saw data, for many systems in one query; a system that never
+        did has no key. One correlated `max` per system rather than a GROUP BY, so each is an
+        index lookup on (system, ts) however many observations are stored."""
+        last = (
+            select(func.max(ObservationRow.ts))
+            .where(ObservationRow.system == SystemRow.name)
+            .scalar_subquery()
+        )
+        rows = self.session.execute(
+            select(SystemRow.name, last).where(SystemRow.name.in_(list(systems)))
+        )
+        return {system: at for system, at in rows if at is not None}
 
     def first_observation_at(self, system: str) -> datetime | None:
         return self.session.scalar(

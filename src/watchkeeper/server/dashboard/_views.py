@@ -1,9 +1,10 @@
 """What each page shows, gathered as the signed-in person would get it from the API.
 
 Reads go through `Operations` (the object the API and the CLI act through) wherever it offers
-them; the rest comes from the services' own pure functions — `may` and `holding_roles` for which
-buttons to show, `vacuum.assess` for one system's score — on one store read. The dashboard never
-decides anything the rest of Watchkeeper would decide differently; it only arranges it.
+them; the rest comes from the services' own functions — `may` and `holding_roles` for which
+buttons to show, the charter's `vacuum_report` and `system_vacuum` for scores — on one store
+read. The dashboard never decides anything the rest of Watchkeeper would decide differently; it
+only arranges it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ from typing import Any
 
 from watchkeeper.access import Operations, may
 from watchkeeper.care.ledger import CareEntry, by_month
-from watchkeeper.charter import vacuum
-from watchkeeper.charter._evidence import gather
+from watchkeeper.charter import system_vacuum, vacuum_report
 from watchkeeper.charter.roles import Directory, assignments, holding_roles
-from watchkeeper.charter.service import ACTED_ON_SYSTEM, directory_of, manifest_of
+from watchkeeper.charter.service import directory_of, manifest_of
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, SystemManifest
 from watchkeeper.monitor.engine import baseline_period
 from watchkeeper.server.dashboard._charts import Series, bounds_text, signal_chart
-from watchkeeper.store import AckRecord, SystemRecord, Unit
+from watchkeeper.store import Unit
 from watchkeeper.switch import state_of
 
 CHART_SPAN = timedelta(days=180)
@@ -40,25 +40,31 @@ TRIAGE_SHOWN = 20  # the most urgent first; the rest are a `wk triage` away
 def portfolio(ops: Operations) -> dict[str, Any]:
     """Every system with its people, vacuum score and gaps, switch, incidents, review, care.
 
-    The vacuum report is the one expensive part and comes from the service as is. Reviews and
-    care are judged by its checks, so their words come from there; the rest — who holds which
-    role and whether they acknowledged (the same `assignments` `wk status` shows), the switch,
-    this month's care hours — comes from one more store read for all systems at once.
+    Open incidents come through `Operations`; everything else from one store read whose number
+    of queries does not grow with the portfolio (issue 9: 200 systems in under 300 ms). Each
+    manifest is validated once and handed to the charter's `vacuum_report` — the report
+    `wk vacuum` prints — rather than the service validating it again in a read of its own.
+    Reviews and care are judged by its checks, so their words come from there; the rest — who
+    holds which role and whether they acknowledged (the same `assignments` `wk status` shows),
+    the switch, this month's care hours — is read for all systems at once.
     """
     now = ops.now
-    scores = {v["system"]: v for v in ops.vacuum()["systems"]}
     incidents: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for incident in ops.incidents(open_only=True):
         incidents[incident["system"]].append(incident)
-    acks: dict[str, list[AckRecord]] = defaultdict(list)
     rows = []
     with ops.app.store.read() as unit:
         directory = directory_of(unit)
+        applied = [(record, manifest_of(record)) for record in unit.systems()]
+        scores = {v.system: v.to_dict() for v in vacuum_report(unit, applied, directory, now)}
+        names = [record.name for record, _ in applied]
         switches = {s.system: s for s in unit.switches()}
-        for ack in unit.acks():
-            acks[ack.system].append(ack)
-        for record in unit.systems():
-            manifest = manifest_of(record)
+        acks = unit.acks_by_system(names)
+        care = {
+            name: [CareEntry(e.at, e.hours, e.kind, e.by) for e in entries]
+            for name, entries in unit.care_entries_by_system(names, since=_month_start(now)).items()
+        }
+        for record, manifest in applied:
             held = assignments(manifest.spec.charter, directory, acks[record.name], now)
             score = scores.get(record.name)
             budget = manifest.spec.care.hours_per_month if manifest.spec.care else 0.0
@@ -75,7 +81,7 @@ def portfolio(ops: Operations) -> dict[str, Any]:
                     "review": _check(score, "review.on_time"),
                     "care": {
                         "budget": budget,
-                        "given": _given_this_month(unit, record.name, budget, now),
+                        "given": _given_this_month(care[record.name], budget, now),
                         "check": _check(score, "care.budget_used"),
                     },
                 }
@@ -92,10 +98,14 @@ def portfolio(ops: Operations) -> dict[str, Any]:
     }
 
 
-def _given_this_month(unit: Unit, system: str, budget: float, now: datetime) -> float:
+def _month_start(now: datetime) -> datetime:
+    """Care months are UTC calendar months, so only entries from here on count this month."""
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _given_this_month(entries: list[CareEntry], budget: float, now: datetime) -> float:
     if not budget:
         return 0.0
-    entries = [CareEntry(e.at, e.hours, e.kind, e.by) for e in unit.care_entries(system)]
     [month] = by_month(entries, budget, now, now)
     return month.given
 
@@ -146,7 +156,7 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
         assert record is not None
         manifest = manifest_of(record)
         directory = directory_of(unit)
-        score = _vacuum(unit, record, manifest, now)
+        report = system_vacuum(unit, record, manifest, directory, now)
         charts = _charts(unit, manifest, now)
         reviews = [
             {"at": r.reviewed_at, "by": r.reviewer, "verdict": r.verdict, "notes": r.notes}
@@ -168,7 +178,7 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
         "manifest": manifest,
         "roles": _roles(status["assignments"], directory),
         "mine": mine,
-        "vacuum": score,
+        "vacuum": report.to_dict() if report else None,
         "charts": charts,
         "drift": [f for f in findings if f["check"] in DRIFT_CHECKS],
         "findings": [f for f in findings if f["check"] not in DRIFT_CHECKS],
@@ -194,24 +204,6 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
         "flip_reason": authority.reason,
         "flip_to": "disabled" if switch.state == "enabled" else "enabled",
     }
-
-
-def _vacuum(
-    unit: Unit, record: SystemRecord, manifest: SystemManifest, now: datetime
-) -> dict[str, Any] | None:
-    """This system's line of the vacuum report: the charter's own evidence reader (`gather`) and
-    rubric (`assess`), as `CharterService.vacuum` uses them, without assessing the whole
-    portfolio for one system's page."""
-    if manifest.spec.lifecycle == "retired":
-        return None
-    since = now - vacuum.BUS_FACTOR_WINDOW
-    actors = {
-        e.actor
-        for e in unit.audit_entries(system=record.name, since=since)
-        if e.action in ACTED_ON_SYSTEM
-    }
-    evidence = gather(unit, record, manifest, actors, now)
-    return vacuum.assess(manifest, directory_of(unit), evidence, now).to_dict()
 
 
 def _charts(unit: Unit, manifest: SystemManifest, now: datetime) -> list[dict[str, Any]]:
