@@ -36,6 +36,7 @@ from watchkeeper.access import Operations
 from watchkeeper.app import build
 from watchkeeper.clock import FixedClock
 from watchkeeper.server import LiveServer
+from watchkeeper.server._run import settle_heap
 from watchkeeper.server.dashboard import _views as views
 from watchkeeper.server.dashboard._pages import page
 from watchkeeper.settings import Settings
@@ -177,6 +178,7 @@ def main() -> int:
         app, token = build_portfolio(Path(tmp), args.systems)
         print(f"built {args.systems} systems in {time.perf_counter() - started:.1f} s (SQLite)")
         bearer = {"Authorization": f"Bearer {token}"}
+        settle_heap()  # as `wk serve` does once it has built the app
         try:
             with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as client:
                 _sign_in(client, token)

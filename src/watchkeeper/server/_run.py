@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -53,7 +54,21 @@ def serve(
 ) -> None:
     """Serve until SIGINT/SIGTERM, then stop gracefully (answer long-polls, drain, close),
     ticking the scheduler every `tick_every` seconds (0: never — another replica does)."""
-    _server(watchkeeper, host, port, tick_every=tick_every or None).run()
+    server = _server(watchkeeper, host, port, tick_every=tick_every or None)
+    settle_heap()
+    server.run()
+
+
+def settle_heap() -> None:
+    """Move what start-up built (imported modules, the app) out of the cyclic collector's way.
+
+    A page of 200 systems keeps ~20,000 containers alive while it renders, so full collections
+    come every few requests, and each walked the whole start-up heap too (~130 ms with the
+    dashboard benchmark's heap; its p95 fell from ~440 to ~280 ms once frozen). Frozen objects
+    are still freed by reference counting; only cycles among them would wait.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class LiveServer:
