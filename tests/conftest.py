@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,15 @@ class Cli:
 @pytest.fixture
 def wk(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     return Cli(db_url, capsys, monkeypatch)
+
+
+def webhook_people(receiver: str, *emails: str) -> dict[str, Any]:
+    """A People manifest whose every person is reached by webhook at `receiver/<local part>`."""
+    return {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "People",
+        "people": [
+            {"email": e, "channels": [{"type": "webhook", "url": f"{receiver}/{e.split('@')[0]}"}]}
+            for e in emails
+        ],
+    }

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import webhook_people
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.care.service import CareService
 from watchkeeper.charter import CharterService
@@ -24,14 +25,7 @@ DAY = timedelta(days=1)
 
 
 def manifests(receiver: str, target: str = "support_bot:answer") -> str:
-    people = {
-        "apiVersion": "watchkeeper/v1",
-        "kind": "People",
-        "people": [
-            {"email": e, "channels": [{"type": "webhook", "url": f"{receiver}/{e.split('@')[0]}"}]}
-            for e in ("ana@corp.example", "ben@corp.example", "dev@corp.example")
-        ],
-    }
+    people = webhook_people(receiver, "ana@corp.example", "ben@corp.example", "dev@corp.example")
     system = {
         "apiVersion": "watchkeeper/v1",
         "kind": "AISystem",

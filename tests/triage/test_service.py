@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from tests.conftest import webhook_people
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.charter import CharterService
 from watchkeeper.errors import ActionError
@@ -23,14 +24,7 @@ START = T0.replace(hour=0)
 
 
 def manifests(receiver: str) -> str:
-    people = {
-        "apiVersion": "watchkeeper/v1",
-        "kind": "People",
-        "people": [
-            {"email": e, "channels": [{"type": "webhook", "url": f"{receiver}/{e.split('@')[0]}"}]}
-            for e in ("ana@corp.example", "dev@corp.example", "qa@corp.example")
-        ],
-    }
+    people = webhook_people(receiver, "ana@corp.example", "dev@corp.example", "qa@corp.example")
     system = {
         "apiVersion": "watchkeeper/v1",
         "kind": "AISystem",
