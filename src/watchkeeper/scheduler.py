@@ -59,8 +59,12 @@ class Scheduler:
         self.jobs[name] = job
 
     def tick(self, now: datetime) -> TickReport:
+        # Each call holds the lease under its own name: a server's heartbeat and a `POST /tick`
+        # share one Scheduler, and under one name the second call would renew the first's lease
+        # and run alongside it.
+        holder = f"{self.holder}/{uuid.uuid4().hex[:8]}"
         with self.store.write() as unit:
-            if not unit.acquire_lease(LEASE, self.holder, now, now + LEASE_TTL):
+            if not unit.acquire_lease(LEASE, holder, now, now + LEASE_TTL):
                 return TickReport(now, ran=False)
         try:
             evaluations = self.monitor.evaluate_all(now)
@@ -71,7 +75,7 @@ class Scheduler:
             other = {name: job(now) for name, job in self.jobs.items()}
         finally:
             with self.store.write() as unit:
-                unit.release_lease(LEASE, self.holder, now)
+                unit.release_lease(LEASE, holder, now)
         return TickReport(
             now,
             ran=True,

@@ -211,3 +211,12 @@ def test_two_schedulers_never_page_twice(desk: Desk) -> None:
         racing = list(pool.map(lambda s: s.tick(T0 + H + 30 * M), [other, desk.scheduler] * 3))
     assert first.pages + sum(r.pages for r in racing) == 2
     assert sorted(p for p, _ in desk.pages()) == ["/ana", "/v2/enqueue"]
+
+
+def test_a_tick_already_running_in_this_process_keeps_the_lease(desk: Desk) -> None:
+    """A server's heartbeat and a `POST /tick` share one Scheduler: the second must wait."""
+    inner = []
+    desk.scheduler.register("nested", lambda now: inner.append(desk.scheduler.tick(now)))
+    outer = desk.scheduler.tick(T0 + H)
+    assert outer.ran and [r.ran for r in inner] == [False]
+    assert desk.scheduler.tick(T0 + H).ran
