@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 format: install
 	$(BIN)/ruff format src tests benchmarks

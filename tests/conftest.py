@@ -6,6 +6,7 @@ PostgreSQL tests need a server at 127.0.0.1:5432; without one they skip locally 
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,14 @@ from watchkeeper.testing import T0, PgDatabases, pg_available
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 DEMO_MANIFESTS = Path(__file__).parent.parent / "src" / "watchkeeper" / "demo" / "manifests"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every test module is imported by now and lives until the end: keep the cyclic collector
+    off those objects, as `wk serve` does with its start-up heap (each full collection walked
+    about 135,000 of them, 0.12 s, many times over the run)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
