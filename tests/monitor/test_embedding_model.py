@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,10 +85,22 @@ def test_the_monitor_finds_a_change_of_subject_in_the_outputs(
         "baseline": {"first": "7d"},
         "alerts": [{"name": "what-it-says", "drift": ["output_embedding"], "severity": "error"}],
     }
-    world = World(store, system(runbook), embedder=lambda: embedder)
+    asked: list[int] = []
+
+    class Recorded:
+        name = embedder.name
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            asked.append(len(texts))
+            return embedder.embed(texts)
+
+    world = World(store, system(runbook), embedder=Recorded)
     rng = np.random.default_rng(3)
     world.feed(range(12), 60, lambda d, i: {"output": replies(rng, 1, 0.6 if d >= 9 else 0)[0]})
     found = [f for f in world.tick_days(range(12)) if f.check == "drift"]
+    # One batch of new texts per evaluation, made before its write unit (the baseline's with the
+    # first, then one per due day: days 7 to 11); the write phase asks for nothing new.
+    assert len([n for n in asked if n]) == 1 + 5 and 0 in asked
     assert found and min(f.window_start for f in found) == START + 9 * DAY
     assert {f.subject for f in found} == {"output_embedding"}
     assert all(f.rule == "what-it-says" and f.severity == "error" for f in found)

@@ -118,11 +118,12 @@ class MonitorService:
         return [self.evaluate(name, now) for name in names]
 
     def evaluate(self, system: str, now: datetime) -> Evaluation:
+        embedder = self._embed_ahead(system, now)
         with self.store.write() as unit:
             record = unit.system(system)
             if record is None:
                 raise ActionError("not_found", f"no system {system!r}")
-            run = _Run(unit, record, now, self.embedder)
+            run = _Run(unit, record, now, lambda: embedder)
             run.signals()
             run.drift_and_contracts()
             run.silence()
@@ -130,6 +131,42 @@ class MonitorService:
             flags = unit.save_findings([_row(f) for f in run.findings], now)
             new = [f for f, is_new in zip(run.findings, flags, strict=True) if is_new]
             return Evaluation(system, run.windows, run.findings, new, frozenset(run.evaluated))
+
+    def _embed_ahead(self, system: str, now: datetime) -> Embedder | None:
+        """Embed the texts this evaluation will need before its write unit begins: a baseline
+        takes tens of seconds, and on SQLite a write unit holds every other writer back."""
+        with self.store.read() as unit:
+            record = unit.system(system)
+            if record is None:
+                return None
+            run = _Run(unit, record, now, self.embedder)
+            texts = run.texts_to_embed()
+            embedder = run.model()
+        if embedder is None:
+            return None
+        ahead = _Remembered(embedder)
+        ahead.embed(texts)
+        return ahead
+
+
+class _Remembered:
+    """An embedder that keeps every vector it made, so the write phase re-embeds nothing."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return self._embedder.name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        fresh = self._embedder.embed(missing)
+        self._vectors.update(zip(missing, fresh, strict=True))
+        if not texts:
+            return fresh
+        return np.stack([self._vectors[t] for t in texts])
 
 
 class _Run:
@@ -286,11 +323,14 @@ class _Run:
                 lambda w, obs, u=upstream: self._contract(w, obs, u, reference),
             )
 
-    def _daily(self, key: str, rules: list[str], check: Any) -> None:
+    def _due_days(self, key: str) -> list[tuple[datetime, datetime]]:
         assert self.baseline is not None
         since = self.unit.last_signal_window(self.name, key) or self.baseline[1]
+        return list(complete_windows(since, self.now, DAY))[-MAX_WINDOWS:]
+
+    def _daily(self, key: str, rules: list[str], check: Any) -> None:
         rows = []
-        for start, end in list(complete_windows(since, self.now, DAY))[-MAX_WINDOWS:]:
+        for start, end in self._due_days(key):
             observations = self._observations(start, end)
             value = (
                 check(checks.Window(self.name, start, end), observations) if observations else None
@@ -325,10 +365,10 @@ class _Run:
         stored = self.unit.baseline_profiles(self.name)
         wanted = self._columns()
         missing = [c for c in wanted if c not in stored]
-        embedder = self._embedder()
+        embedder = self.model()
         # Keyed by model: a baseline embedded by another model is not comparable, so a new
         # model gets a baseline of its own.
-        embedded = f"{EMBEDDED_OUTPUT}@{embedder.name}" if embedder else None
+        embedded = _baseline_key(embedder) if embedder else None
         if missing or (embedded and embedded not in stored):
             observations = self.unit.observations(self.name, *self.baseline)
             made = {
@@ -347,11 +387,28 @@ class _Run:
             profiles[EMBEDDED_OUTPUT] = EmbeddingProfile.from_dict(stored[embedded])
         return profiles
 
-    def _embedder(self) -> Embedder | None:
+    def model(self) -> Embedder | None:
         """The model, loaded only when some rule watches embedding drift."""
-        if not any(EMBEDDED_OUTPUT in (r.drift or []) for r in self.runbook.alerts):
+        if not self._embedding_rules():
             return None
         return self.embedder()
+
+    def _embedding_rules(self) -> list[AlertRule]:
+        return [r for r in self.runbook.alerts if EMBEDDED_OUTPUT in (r.drift or [])]
+
+    def texts_to_embed(self) -> list[str]:
+        """Every text `drift_and_contracts` will embed: the baseline's, if not yet stored, and
+        those of each due day of each rule watching embeddings."""
+        embedder = self.model()
+        if embedder is None or self.baseline is None or self.now < self.baseline[1]:
+            return []
+        texts = []
+        if _baseline_key(embedder) not in self.unit.baseline_profiles(self.name):
+            texts += _texts(self.unit.observations(self.name, *self.baseline), EMBED_BASELINE)
+        for rule in self._embedding_rules():
+            for start, end in self._due_days(f"drift:{rule.name}"):
+                texts += _texts(self._observations(start, end), EMBED_PER_WINDOW)
+        return texts
 
     def _drift(
         self,
@@ -380,7 +437,7 @@ class _Run:
     def _embedding_drift(
         self, window: checks.Window, observations: list[Observation], reference: dict[str, Any]
     ) -> ColumnDrift:
-        embedder = self._embedder()
+        embedder = self.model()
         if embedder is None:
             # Said in a finding of its own: a drift check that cannot run must not look healthy.
             self.findings += checks.embedding_unavailable(window, EMBEDDED_OUTPUT, INSTALL_HINT)
@@ -453,6 +510,10 @@ class _Run:
                 rule.severity if rule else "warning",
                 rule.name if rule else None,
             )
+
+
+def _baseline_key(embedder: Embedder) -> str:
+    return f"{EMBEDDED_OUTPUT}@{embedder.name}"
 
 
 def _embed(
