@@ -139,6 +139,9 @@ class MonitorService:
             record = unit.system(system)
             if record is None:
                 return None
+            manifest = SystemManifest.model_validate(record.manifest)
+            if not _embedding_rules(manifest):
+                return None  # the common case: no need to read the windows twice
             run = _Run(unit, record, now, self.embedder)
             texts = run.texts_to_embed()
             embedder = run.model()
@@ -389,12 +392,9 @@ class _Run:
 
     def model(self) -> Embedder | None:
         """The model, loaded only when some rule watches embedding drift."""
-        if not self._embedding_rules():
+        if not _embedding_rules(self.manifest):
             return None
         return self.embedder()
-
-    def _embedding_rules(self) -> list[AlertRule]:
-        return [r for r in self.runbook.alerts if EMBEDDED_OUTPUT in (r.drift or [])]
 
     def texts_to_embed(self) -> list[str]:
         """Every text `drift_and_contracts` will embed: the baseline's, if not yet stored, and
@@ -405,7 +405,7 @@ class _Run:
         texts = []
         if _baseline_key(embedder) not in self.unit.baseline_profiles(self.name):
             texts += _texts(self.unit.observations(self.name, *self.baseline), EMBED_BASELINE)
-        for rule in self._embedding_rules():
+        for rule in _embedding_rules(self.manifest):
             for start, end in self._due_days(f"drift:{rule.name}"):
                 texts += _texts(self._observations(start, end), EMBED_PER_WINDOW)
         return texts
@@ -510,6 +510,10 @@ class _Run:
                 rule.severity if rule else "warning",
                 rule.name if rule else None,
             )
+
+
+def _embedding_rules(manifest: SystemManifest) -> list[AlertRule]:
+    return [r for r in manifest.spec.runbook.alerts if EMBEDDED_OUTPUT in (r.drift or [])]
 
 
 def _baseline_key(embedder: Embedder) -> str:

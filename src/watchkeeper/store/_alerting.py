@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._ingest import BigId
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime
+from watchkeeper.store._tables import Base, JSONType, UTCDateTime, per_system
 
 
 class AlertRow(Base):
@@ -180,10 +180,7 @@ class AlertingQueries:
             )
             .order_by(IncidentRow.id.desc())
         )
-        found: dict[str, list[int]] = {name: [] for name in systems}
-        for system, incident_id in rows:
-            found[system].append(incident_id)
-        return found
+        return per_system(systems, rows)
 
     def last_resolved_incident(self, system: str) -> IncidentRow | None:
         return self.session.scalars(

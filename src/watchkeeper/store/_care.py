@@ -11,7 +11,7 @@ from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, fu
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._ingest import BigId
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime
+from watchkeeper.store._tables import Base, JSONType, UTCDateTime, per_system
 
 
 class EvalRunRow(Base):
@@ -163,10 +163,8 @@ class CareQueries:
         query = select(CareEntryRow).where(CareEntryRow.system.in_(list(systems)))
         if since is not None:
             query = query.where(CareEntryRow.at >= since)
-        found: dict[str, list[CareEntryRow]] = {name: [] for name in systems}
-        for row in self.session.scalars(query.order_by(CareEntryRow.at, CareEntryRow.id)):
-            found[row.system].append(row)
-        return found
+        rows = self.session.scalars(query.order_by(CareEntryRow.at, CareEntryRow.id))
+        return per_system(systems, ((row.system, row) for row in rows))
 
     def triage_items(
         self, system: str, *, status: str | None = None, limit: int = 500
@@ -188,10 +186,7 @@ class CareQueries:
                 TriageItemRow.system.in_(list(systems)), TriageItemRow.status == status
             )
         )
-        found: dict[str, list[datetime]] = {name: [] for name in systems}
-        for system, queued_at in rows:
-            found[system].append(queued_at)
-        return found
+        return per_system(systems, rows)
 
     def triage_item(self, item_id: int) -> TriageItemRow | None:
         return self.session.get(TriageItemRow, item_id)

@@ -48,6 +48,7 @@ from watchkeeper.store._tables import (
     SystemVersionRow,
     TeamRow,
     TokenRow,
+    per_system,
 )
 
 _AUDIT_LOCK = 0x5741_4144  # "WAAD"
@@ -301,10 +302,8 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
 
     def acks_by_system(self, systems: Sequence[str]) -> dict[str, list[AckRecord]]:
         """`acks` of many systems in one query."""
-        found: dict[str, list[AckRecord]] = {name: [] for name in systems}
-        for ack in self._acks(AckRow.system.in_(list(systems))):
-            found[ack.system].append(ack)
-        return found
+        acks = self._acks(AckRow.system.in_(list(systems)))
+        return per_system(systems, ((ack.system, ack) for ack in acks))
 
     def _acks(self, *where: ColumnElement[bool]) -> list[AckRecord]:
         """Columns, not mapped rows: a portfolio page reads every acknowledgement twice (the
@@ -439,10 +438,7 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
             )
             .group_by(AuditRow.system, AuditRow.actor)
         )
-        found: dict[str, set[str]] = {name: set() for name in systems}
-        for system, actor in rows:
-            found[system].add(actor)
-        return found
+        return {name: set(actors) for name, actors in per_system(systems, rows).items()}
 
     def count(self, table: str) -> int:
         model = {"audit_log": AuditRow, "systems": SystemRow, "people": PersonRow}[table]

@@ -3,8 +3,9 @@ these mappings must match them (a test compares the two)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
@@ -13,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -136,3 +138,12 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+def per_system(systems: Iterable[str], pairs: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
+    """(system, value) rows of a many-system query as each system's list, in row order; every
+    system asked about has a list, so callers never mistake "none" for "not asked"."""
+    found: dict[str, list[T]] = {name: [] for name in systems}
+    for system, value in pairs:
+        found[system].append(value)
+    return found
