@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from watchkeeper.expr import ExprError, compile_expr
+from watchkeeper.expr import ExprError, compile_expr, compile_regex
+from watchkeeper.manifest._models import Signal
+from watchkeeper.monitor.signals import Observation, SignalValue, compute
+from watchkeeper.testing import T0
 
 FIELDS = {"inputs": {"channel": "chat", "age": 40}, "output": {"confidence": 0.3}, "n": 2}
 
@@ -44,3 +49,39 @@ def test_evaluates(text: str, expected: object) -> None:
 def test_refuses(text: str) -> None:
     with pytest.raises(ExprError):
         compile_expr(text)
+
+
+# Written by users, run on every observation: worst-case inputs must stay linear.
+PATHOLOGICAL = ["a" * 100_000 + "b", "a" * 100_000, "b" * 99_999 + "a", ""]
+
+
+def test_user_regexes_run_on_re2_compiled_once() -> None:
+    pattern = compile_regex("(?i)sorry|can.t help")
+    assert type(pattern).__module__ == "re2"
+    assert compile_regex("(?i)sorry|can.t help") is pattern
+    hit = pattern.search("Well, SORRY.")
+    assert hit is not None and hit.group(0) == "SORRY"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (r"(a)\1", r"invalid escape sequence: \1"),
+        ("(?<=a)b", "invalid perl operator: (?<"),
+        ("(", "missing ): ("),
+        (r"\pL{1000}" * 30, "pattern too large - compile failed"),
+    ],
+)
+def test_patterns_re2_cannot_run_are_refused_with_the_reason(text: str, why: str) -> None:
+    with pytest.raises(ExprError) as caught:
+        compile_regex(text)
+    assert f"not a regular expression RE2 can run ({why}" in str(caught.value)
+
+
+def test_a_rate_signal_with_a_catastrophic_pattern_on_long_outputs_is_correct() -> None:
+    signal = Signal.model_validate({"from": "output", "kind": "rate", "match": "(a+)+$"})
+    observations = [
+        Observation(id=f"o{i}", ts=T0 + timedelta(seconds=i), output=text)
+        for i, text in enumerate(PATHOLOGICAL)
+    ]
+    assert compute(signal, observations) == SignalValue(0.5, 4)

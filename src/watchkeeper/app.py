@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from watchkeeper.access import AccessService
+from watchkeeper.access import AccessService, audit_seal
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.service import AlertingService
+from watchkeeper.care.evals import EvalPolicy
 from watchkeeper.care.service import CareService
 from watchkeeper.charter import CharterService
 from watchkeeper.clock import Clock, SystemClock
@@ -52,7 +53,8 @@ def build(
 ) -> Watchkeeper:
     settings = settings or Settings.from_env()
     store = store or Store.open(settings.db)
-    access = AccessService(store)
+    store.seal_audit(audit_seal(settings))
+    access = AccessService(store, registrars=settings.registrars)
     switch = SwitchService(store, access)
     courier = Courier(
         store,
@@ -63,18 +65,23 @@ def build(
     )
     monitor = MonitorService(store)
     alerting = AlertingService(store, courier, switch)
-    care = CareService(store, courier)
+    care = CareService(
+        store, courier, EvalPolicy.configure(settings.eval_modules, settings.eval_data)
+    )
     triage = TriageService(store, courier)
     ingest = IngestService(store)
-    scheduler = Scheduler(store, monitor, alerting)
-    scheduler.register("evals", lambda now: len(care.scheduled_evals(now)))
+    clock = clock or SystemClock()
+    scheduler = Scheduler(store, monitor, alerting, clock)
+    scheduler.register("evals", lambda now: care.scheduled_evals(now).to_dict())
     scheduler.register("review_reminders", care.review_reminders)
     scheduler.register("serious_reminders", alerting.remind_serious)
     scheduler.register("triage_queued", triage.scan)
+    scheduler.register("audit_noise", access.flush_noise)
+    scheduler.register("retention", ingest.purge)
     return Watchkeeper(
         settings=settings,
         store=store,
-        clock=clock or SystemClock(),
+        clock=clock,
         charter=CharterService(store),
         access=access,
         switch=switch,

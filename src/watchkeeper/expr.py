@@ -1,17 +1,24 @@
-"""A small, safe expression language for runbook signals (`expr:`) and triage rules.
+"""A small, safe expression language for runbook signals (`expr:`) and triage rules, and the
+regular expressions users write (`match:`).
 
 Parsed with Python's `ast` but evaluated by our own walker over an allow-list of nodes: names are
 dotted paths into an observation (`inputs.channel`, `output.confidence`, `latency_ms`), and only
 arithmetic, comparisons, boolean logic, literals and a few pure functions are allowed. No
 attribute access on objects, no calls beyond the list below, no `eval()`.
+
+Users' regular expressions run on RE2, whose matching time is linear in the text: Python's `re`
+backtracks, and `(a+)+$` over a long output would hold a monitoring tick for minutes.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import re2
 
 Fields = Mapping[str, Any]
 
@@ -85,6 +92,30 @@ def _check(node: ast.AST) -> None:
             continue
         if not isinstance(child, allowed):
             raise ExprError(f"{type(child).__name__} is not allowed in an expression")
+
+
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is the user's error, reported to them
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+@functools.lru_cache(maxsize=512)
+def compile_regex(text: str) -> Any:
+    """A user's pattern, compiled once (at load, then reused by every evaluation), or an
+    ExprError saying why RE2 cannot run it. Each compiled pattern is capped at RE2's 8 MiB."""
+    try:
+        return re2.compile(text, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ExprError(
+            f"{text!r} is not a regular expression RE2 can run ({reason}): patterns run in "
+            "linear time, so backreferences (\\1) and lookaround ((?=, (?!, (?<=, (?<!) are "
+            "not available, and \\Z is written \\z"
+        ) from None
 
 
 def compile_expr(text: str) -> Callable[[Fields], Any]:

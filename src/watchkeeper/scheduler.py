@@ -1,10 +1,18 @@
-"""`tick(now)`: the one heartbeat. Reads nothing but `now` from outside, runs every due piece of
-work once, and is safe to call from several processes at once: a database lease lets one
-process tick at a time, and every step it takes is claimed under a unique key besides.
+"""`tick(now)`: the one heartbeat. Runs every due piece of work once as of `now`, and is safe to
+call from several processes at once: a database lease lets one process tick at a time, and every
+step it takes is claimed under a unique key besides.
+
+The lease follows the scheduler's clock, never the `now` being evaluated: a replay of last month
+holds the lease for as long as it runs in real time and frees it when done, so it can never
+leave live servers waiting for a lease that expires in the simulated future.
+
+Each system is a step of its own: one that fails (a manifest the code cannot read, a check that
+raises) is logged, reported as a finding of that system and a metric, and the others go on.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -13,10 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from watchkeeper.clock import Clock, SystemClock
+from watchkeeper.monitor.checks import Failure
 from watchkeeper.store import Store
 
 LEASE = "scheduler"
 LEASE_TTL = timedelta(minutes=5)
+MAX_ERROR = 1000  # characters of an error kept in a failure's finding
+
+log = logging.getLogger("watchkeeper.scheduler")
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,7 @@ class TickReport:
     incidents_opened: list[int] = field(default_factory=list)
     pages: int = 0
     other: dict[str, Any] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,22 +52,32 @@ class TickReport:
             "incidents_opened": self.incidents_opened,
             "pages": self.pages,
             **self.other,
+            "failures": [f.to_dict() for f in self.failures],
         }
 
 
 Job = Callable[[datetime], Any]
 
 
+def _error(exc: BaseException) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
+
+
 class Scheduler:
     """Runs monitoring, alerting, escalation and the registered jobs (evals, reviews, triage,
     retention) in that order."""
 
-    def __init__(self, store: Store, monitor: Any, alerting: Any) -> None:
+    def __init__(
+        self, store: Store, monitor: Any, alerting: Any, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.monitor = monitor
         self.alerting = alerting
+        self.clock = clock or SystemClock()
         self.jobs: dict[str, Job] = {}
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.last: TickReport | None = None  # the last tick this process ran, for /readyz
 
     def register(self, name: str, job: Job) -> None:
         self.jobs[name] = job
@@ -63,25 +87,43 @@ class Scheduler:
         # share one Scheduler, and under one name the second call would renew the first's lease
         # and run alongside it.
         holder = f"{self.holder}/{uuid.uuid4().hex[:8]}"
+        started = self.clock.now()
         with self.store.write() as unit:
-            if not unit.acquire_lease(LEASE, holder, now, now + LEASE_TTL):
+            if not unit.acquire_lease(LEASE, holder, started, started + LEASE_TTL):
                 return TickReport(now, ran=False)
         try:
-            evaluations = self.monitor.evaluate_all(now)
-            opened: list[int] = []
-            for evaluation in evaluations:
-                opened += self.alerting.process(evaluation, now)
-            pages = self.alerting.escalate(now)
-            other = {name: job(now) for name, job in self.jobs.items()}
+            report = self._run(now)
         finally:
             with self.store.write() as unit:
-                unit.release_lease(LEASE, holder, now)
-        return TickReport(
-            now,
-            ran=True,
-            windows=sum(e.windows for e in evaluations),
-            findings=sum(len(e.new) for e in evaluations),
-            incidents_opened=opened,
-            pages=pages,
-            other=other,
-        )
+                unit.release_lease(LEASE, holder, self.clock.now())
+        self.last = report
+        return report
+
+    def _run(self, now: datetime) -> TickReport:
+        failures: list[Failure] = []
+
+        def guarded(system: str | None, step: str, work: Callable[[], Any]) -> Any:
+            try:
+                return work()
+            except Exception as exc:  # one failing step must not stop the rest: say which
+                log.exception("tick step %s failed%s", step, f" for {system}" if system else "")
+                failures.append(Failure(system, step, _error(exc)))
+                return None
+
+        windows, new, opened = 0, 0, []
+        for system in self.monitor.live_systems():
+            evaluation = guarded(system, "monitor", lambda s=system: self.monitor.evaluate(s, now))
+            if evaluation is None:
+                continue
+            windows, new = windows + evaluation.windows, new + len(evaluation.new)
+            alerted = guarded(
+                system, "alerting", lambda e=evaluation: self.alerting.process(e, now)
+            )
+            opened += alerted or []
+        pages = guarded(None, "escalation", lambda: self.alerting.escalate(now)) or 0
+        other = {
+            name: guarded(None, f"job:{name}", lambda job=job: job(now))
+            for name, job in self.jobs.items()
+        }
+        guarded(None, "failures", lambda: self.monitor.record_failures(failures, now))
+        return TickReport(now, True, windows, new, opened, pages, other, failures)

@@ -38,6 +38,29 @@ SETTINGS = (
         None,
         "Key that signs acknowledge links and webhook bodies; set the same on every replica.",
     ),
+    Setting(
+        "WATCHKEEPER_EVAL_MODULES",
+        None,
+        "Comma-separated module prefixes whose eval targets and scorers the server and the "
+        "scheduler may import unattended (default: none; evals run where the code lives).",
+    ),
+    Setting(
+        "WATCHKEEPER_EVAL_DATA",
+        None,
+        "Comma-separated directories unattended evals may read golden sets from (default: none).",
+    ),
+    Setting(
+        "WATCHKEEPER_REGISTRARS",
+        None,
+        "Who may register a new system over the API besides admins: emails or team names, "
+        "comma-separated (default: admins only).",
+    ),
+    Setting(
+        "WATCHKEEPER_AUDIT_CHECKPOINTS",
+        None,
+        "File the audit chain's signed checkpoints are appended to, outside the database "
+        "(default: beside a SQLite store; none for PostgreSQL unless set). Needs the secret.",
+    ),
 )
 
 
@@ -50,6 +73,10 @@ class Settings:
     smtp: str | None = None
     public_url: str | None = None
     secret: str | None = None
+    eval_modules: tuple[str, ...] = ()
+    eval_data: tuple[str, ...] = ()
+    registrars: tuple[str, ...] = ()
+    audit_checkpoints: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +90,10 @@ class Settings:
             smtp=values["WATCHKEEPER_SMTP"],
             public_url=values["WATCHKEEPER_PUBLIC_URL"],
             secret=values["WATCHKEEPER_SECRET"],
+            eval_modules=_items(values["WATCHKEEPER_EVAL_MODULES"]),
+            eval_data=_items(values["WATCHKEEPER_EVAL_DATA"]),
+            registrars=tuple(r.lower() for r in _items(values["WATCHKEEPER_REGISTRARS"])),
+            audit_checkpoints=values["WATCHKEEPER_AUDIT_CHECKPOINTS"],
         )
 
     def actor(self) -> str:
@@ -73,3 +104,8 @@ class Settings:
             return f"local:{getpass.getuser()}"
         except OSError:
             return "local:unknown"
+
+
+def _items(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list, blanks dropped (a trailing comma is not an empty entry)."""
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())

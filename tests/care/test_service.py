@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import webhook_people
 from watchkeeper.alerting.courier import Courier
+from watchkeeper.care.evals import EvalPolicy
 from watchkeeper.care.service import CareService
 from watchkeeper.charter import CharterService
 from watchkeeper.errors import ActionError
@@ -80,21 +81,36 @@ def apply_target(store: Store, receiver: HttpReceiver, target: str, at: Any) -> 
 def test_regressed_callable_lists_the_flipped_cases(
     care: CareService, store: Store, receiver: HttpReceiver
 ) -> None:
-    [first] = care.run_evals("bot", T0, "ana@corp.example", base_dir=str(EXAMPLES))
+    [first] = care.run_evals("bot", T0, "ana@corp.example", base_dir=str(EXAMPLES), attended=True)
     assert first.diff is None and first.run.summary.count >= 20
     apply_target(store, receiver, "support_bot:answer_regressed", T0 + DAY)
-    [second] = care.run_evals("bot", T0 + DAY, "ben@corp.example", base_dir=str(EXAMPLES))
+    [second] = care.run_evals(
+        "bot", T0 + DAY, "ben@corp.example", base_dir=str(EXAMPLES), attended=True
+    )
     assert second.diff is not None
     regressed = {f["id"] for f in second.diff["regressions"]}
     assert regressed and all(i.startswith("billing") for i in regressed)
     assert set(second.diff["by_tag"]["billing"]["regressions"]) == regressed
 
 
-def test_scheduled_eval_fires_at_the_right_tick_and_only_once(care: CareService) -> None:
-    assert len(care.scheduled_evals(T0, base_dir=str(EXAMPLES))) == 1
-    assert care.scheduled_evals(T0 + 6 * DAY, base_dir=str(EXAMPLES)) == []
-    assert len(care.scheduled_evals(T0 + 7 * DAY, base_dir=str(EXAMPLES))) == 1
-    assert care.scheduled_evals(T0 + 7 * DAY, base_dir=str(EXAMPLES)) == []
+def test_scheduled_eval_fires_at_the_right_tick_and_only_once(
+    care: CareService, store: Store, receiver: HttpReceiver
+) -> None:
+    """The operator allows the demo's eval package and golden sets; the target is named by its
+    installed module, since an unattended run searches no folder a manifest names."""
+    apply_target(store, receiver, "watchkeeper.demo.evals.support_bot:answer", T0)
+    policy = EvalPolicy.configure(["watchkeeper.demo.evals"], [EXAMPLES])
+    operated = CareService(store, care.courier, policy)
+    ran = [len(operated.scheduled_evals(T0 + days * DAY).outcomes) for days in (0, 6, 7, 7)]
+    assert ran == [1, 0, 1, 0]
+
+
+def test_scheduled_eval_the_operator_did_not_allow_stays_due(care: CareService) -> None:
+    for _ in range(2):
+        scheduled = care.scheduled_evals(T0, base_dir=str(EXAMPLES))
+        assert scheduled.outcomes == []
+        assert [(r["system"], r["suite"]) for r in scheduled.refused] == [("bot", "golden")]
+        assert "module 'support_bot' is not under" in scheduled.refused[0]["reason"]
 
 
 def test_review_overdue_reminds_then_escalates(care: CareService, receiver: HttpReceiver) -> None:
@@ -113,7 +129,7 @@ def test_review_overdue_reminds_then_escalates(care: CareService, receiver: Http
 
 
 def test_ledger_counts_reviews_and_evals_automatically(care: CareService) -> None:
-    care.run_evals("bot", T0, "ana@corp.example", base_dir=str(EXAMPLES))
+    care.run_evals("bot", T0, "ana@corp.example", base_dir=str(EXAMPLES), attended=True)
     care.log_care("bot", 3, "maintenance", "bumped dependencies", "ben@corp.example", T0 + DAY)
     care.review("bot", "healthy", "", "ana@corp.example", T0 + 2 * DAY, {})
     ledger = care.ledger("bot", T0 + 40 * DAY)

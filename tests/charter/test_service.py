@@ -124,6 +124,53 @@ def test_people_manifest_with_active_false_deactivates(app: Watchkeeper) -> None
     assert "vacant: retraining_decider" in {g.detail for g in report.gaps}
 
 
+def active(app: Watchkeeper, email: str) -> bool:
+    with app.store.read() as unit:
+        person = unit.person(email)
+    assert person is not None
+    return person.active
+
+
+def test_re_applying_people_does_not_undo_a_deactivation(app: Watchkeeper) -> None:
+    """`wk people deactivate` wins over people.yaml until someone reverses it explicitly."""
+    app.charter.apply(load(), "ops", T0)
+    app.charter.deactivate("ana@corp.example", "ops", T0)
+    renamed = json.loads(json.dumps(PEOPLE_DOC))
+    renamed["people"][0]["name"] = "Ana A."
+    changes = app.charter.apply(load(people=renamed), "ops", T0 + timedelta(days=1))
+    ana = next(c for c in changes if c.name == "ana@corp.example")
+    assert ana.action == "updated" and "name: ana -> Ana A." in ana.details
+    [kept] = [d for d in ana.details if d.startswith("not reactivated")]
+    assert "deactivated by ops" in kept and "wk people reactivate ana@corp.example" in kept
+    assert not active(app, "ana@corp.example")
+    again = app.charter.apply(load(people=renamed), "ops", T0 + timedelta(days=2))
+    assert next(c for c in again if c.name == "ana@corp.example").action == "unchanged"
+    assert not active(app, "ana@corp.example")
+
+    back = app.charter.reactivate("ana@corp.example", "boss", T0 + timedelta(days=3))
+    assert back.action == "updated" and active(app, "ana@corp.example")
+    with app.store.read() as unit:
+        entry = unit.audit_entries()[-1]
+    assert (entry.action, entry.actor, entry.target) == (
+        "person.reactivated",
+        "boss",
+        "ana@corp.example",
+    )
+    assert app.charter.reactivate("ana@corp.example", "boss", T0).action == "unchanged"
+    with pytest.raises(ActionError, match="no person"):
+        app.charter.reactivate("nobody@corp.example", "boss", T0)
+
+
+def test_people_yaml_may_reverse_its_own_deactivation(app: Watchkeeper) -> None:
+    app.charter.apply(load(), "ops", T0)
+    people = json.loads(json.dumps(PEOPLE_DOC))
+    people["people"][1]["active"] = False
+    app.charter.apply(load(people=people), "ops", T0)
+    assert not active(app, "ben@corp.example")
+    app.charter.apply(load(), "ops", T0)
+    assert active(app, "ben@corp.example")
+
+
 def test_bus_factor_moves_as_different_people_act(app: Watchkeeper) -> None:
     app.charter.apply(load(), "ops", T0)
     [nobody] = app.charter.vacuum(T0)

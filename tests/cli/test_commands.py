@@ -197,3 +197,31 @@ def test_init_asks_interactively(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "quality_monitor: ana@corp.example" in text
     assert "kill_authority: [ana@corp.example, dev@corp.example]" in text
     assert "fail_mode: closed" in text
+
+
+def test_people_reactivate_and_tokens(wk: Cli, files: dict[str, str]) -> None:
+    apply_all(wk, files)
+    code, out, _ = wk("people", "deactivate", "fay@corp.example", "--now", T)
+    assert code == 0
+    code, out, _ = wk("apply", files["people"], "--now", T)
+    assert code == 0 and "not reactivated" in out and "wk people reactivate" in out
+    code, out, _ = wk("people", "reactivate", "fay@corp.example", "--json", "--now", T)
+    assert code == 0 and json.loads(out)["action"] == "updated"
+    code, out, err = wk("token", "create", "gus@corp.example", "--expires", "90d", "--json")
+    assert code == 0, err
+    issued = json.loads(out)
+    assert issued["expires_at"] is not None
+    code, _, err = wk("token", "create", "gus@corp.example", "--expires", "soon")
+    assert code == 2 and "--expires" in err
+    code, out, _ = wk("token", "list", "gus@corp.example", "--json")
+    assert code == 0
+    [listed] = json.loads(out)
+    assert (listed["prefix"], listed["status"]) == (issued["prefix"], "active")
+    code, out, _ = wk("token", "list")
+    assert code == 0 and issued["prefix"] in out and "gus@corp.example" in out
+    code, out, _ = wk("token", "revoke", issued["prefix"])
+    assert code == 0 and "revoked" in out
+    code, out, _ = wk("token", "list", "gus@corp.example", "--json")
+    assert json.loads(out)[0]["status"] == "revoked"
+    code, _, err = wk("token", "revoke", "wk_nothing")
+    assert code == 2 and "no token" in err

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.dashboard._world import OTHER, SYSTEM, World
+from tests.conftest import Cli
+from tests.dashboard._world import CHEN, OTHER, SYSTEM, World
 from tests.dashboard.conftest import Browser
 from watchkeeper.server import create_app
 
@@ -189,13 +190,29 @@ def test_triage_verdict_is_recorded(browser: Open, world: World) -> None:
     assert ana.post(f"/triage/{item}/verdict", verdict="maybe").status_code == 400
 
 
-def test_someone_who_left_is_signed_out_at_once(browser: Open, world: World) -> None:
-    chen = signed_in(browser, world, "chen@corp.example")
+def test_signing_out_ends_the_session_even_for_a_kept_cookie(browser: Open, world: World) -> None:
+    ana = signed_in(browser, world, ANA)
+    kept = ana.cookies["wk_session"]
+    ana.get("/")
+    assert ana.post("/signout").status_code == 303
+    ana.cookies.set("wk_session", kept)
+    replayed = ana.get(f"/systems/{SYSTEM}")
+    assert replayed.status_code == 303 and replayed.headers["location"].startswith("/signin")
+    assert ana.post(f"/incidents/{world.incident}/ack").status_code == 303
+    assert world.app.alerting.incident_detail(world.incident)["status"] == "triggered"
+
+
+def test_someone_who_left_is_signed_out_at_once(browser: Open, world: World, wk: Cli) -> None:
+    chen = signed_in(browser, world, CHEN)
     assert chen.get("/").status_code == 200
-    world.app.charter.deactivate("chen@corp.example", "ops@corp.example", world.clock.now())
-    refused = chen.get("/")
-    assert refused.status_code == 403 and "inactive" in refused.text
-    assert any(e["actor"] == "chen@corp.example" for e in audit(world, "access.denied"))
+    code, _, stderr = wk("people", "deactivate", CHEN, user="ops@corp.example")
+    assert code == 0, stderr
+    ended = chen.get("/")
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/signin")
+    again = chen.sign_in(world.token(CHEN))
+    assert again.status_code == 403 and "inactive" in again.text
+    assert "wk_session" not in again.headers.get("set-cookie", "")
+    assert any(e["actor"] == CHEN for e in audit(world, "access.denied"))
 
 
 def test_the_dashboard_is_not_part_of_the_api_document(world: World) -> None:

@@ -145,6 +145,29 @@ def test_compressed_bodies_are_limited_after_inflating_and_must_be_whole(
     assert counts(world) == (0, 0)
 
 
+def test_every_gzip_member_is_read_and_nothing_may_follow_the_last(api: Api, world: World) -> None:
+    def send(content: bytes) -> Any:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return api("POST", PATH, world.token("unrelated"), content=content, headers=headers)
+
+    first = gzip.compress(b'{"items": [{"id": "m1", "output": "one"},')
+    second = gzip.compress(b' {"id": "m2", "output": "two"}]}')
+    assert send(first + second).json() == {"accepted": 2, "duplicates": 0, "rejected": []}
+    whole = gzip.compress(b"[]")
+    for trailing, detail in [
+        (b"garbage", "the gzip body has 7 bytes after its end that are not gzip"),
+        (b"\0" * 8, "the gzip body has 8 bytes after its end that are not gzip"),
+        (whole[:12], "the gzip body is truncated"),
+    ]:
+        answer = send(whole + trailing)
+        assert (answer.status_code, answer.json()["detail"]) == (400, detail)
+    half = gzip.compress(b" " * (MAX_BODY // 2 + 1))
+    answer = send(half + half)
+    assert answer.status_code == 413
+    assert answer.json()["detail"].startswith("the gzip-decoded body is over the limit")
+    assert counts(world) == (2, 0)
+
+
 def test_unknown_system_and_bad_tokens_are_refused_before_anything_is_stored(
     api: Api, world: World
 ) -> None:

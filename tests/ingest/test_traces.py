@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -61,6 +62,9 @@ def export(url: str, token: str, service: str, compression: Compression) -> Trac
 def test_the_real_exporter_delivers_llm_calls_as_observations(
     world: World, live: LiveServer, compression: Compression
 ) -> None:
+    # The exporter stamps spans with the wall clock; the server's clock must not lag it by
+    # months, or the spans are from its future and refused.
+    world.app.clock.set(datetime.now(UTC))  # type: ignore[attr-defined]
     provider = export(live.url, world.token("unrelated"), SYSTEM, compression)
     chat(provider, "Where is my order?", "It ships today.")
     chat(provider, "Can I return it?", "Within 30 days.")

@@ -98,9 +98,9 @@ def test_the_monitor_finds_a_change_of_subject_in_the_outputs(
     rng = np.random.default_rng(3)
     world.feed(range(12), 60, lambda d, i: {"output": replies(rng, 1, 0.6 if d >= 9 else 0)[0]})
     found = [f for f in world.tick_days(range(12)) if f.check == "drift"]
-    # One batch of new texts per evaluation, made before its write unit (the baseline's with the
-    # first, then one per due day: days 7 to 11); the write phase asks for nothing new.
-    assert len([n for n in asked if n]) == 1 + 5 and 0 in asked
+    # One batch of texts per embedding, all in the read phase: the baseline's with the first
+    # evaluation, then one per due day (days 7 to 11); the short write unit asks for nothing.
+    assert len(asked) == 1 + 5 and 0 not in asked
     assert found and min(f.window_start for f in found) == START + 9 * DAY
     assert {f.subject for f in found} == {"output_embedding"}
     assert all(f.rule == "what-it-says" and f.severity == "error" for f in found)

@@ -160,3 +160,15 @@ def test_incompatible_profiles_are_refused() -> None:
         profile(np.arange(3.0), edges=[1.0, 1.0])
     with pytest.raises(ValueError, match="no finite values"):
         reference_edges(np.array([np.nan]))
+
+
+def test_a_reference_column_with_no_values_profiles_and_gets_no_verdict() -> None:
+    """A numeric column nobody filled in the baseline (or one row of it, from 1970) must not
+    raise: its profile is empty and every comparison with it says why there is no verdict."""
+    for values in (np.array([np.nan, np.nan]), np.array([], dtype=np.float64)):
+        reference = profile(values, kind="numeric")
+        assert reference.count == 0 and reference.edges == ()
+        assert from_dict(json.loads(json.dumps(reference.to_dict()))) == reference
+        current = profile(np.arange(50.0), kind="numeric", edges=reference.edges)
+        result = profile_drift("x", reference, current)
+        assert result.drifted is None and result.detail["reason"] == "reference has no values"

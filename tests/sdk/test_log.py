@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,12 +33,20 @@ def spooled(cache: Path) -> list[Path]:
     return sorted(cache.glob("spool-*/*.spool"))
 
 
+@pytest.fixture(autouse=True)
+def wall_clock(world: World) -> None:
+    """The SDK stamps observations with the wall clock; a server whose clock lagged it by months
+    would refuse them as coming from its future."""
+    world.app.clock.set(datetime.now(UTC))  # type: ignore[attr-defined]
+
+
 def test_observations_feedback_and_flags_arrive_once(world: World, make_client: MakeClient) -> None:
     client = make_client(batch_size=100)
     ids = [
         client.log({"n": i}, f"answer {i}", latency_ms=3.5, model_version="v1") for i in range(1000)
     ]
-    named = client.log({"n": -1}, "named", id="my-id", ts=datetime(2026, 1, 5, tzinfo=UTC))
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    named = client.log({"n": -1}, "named", id="my-id", ts=yesterday)
     client.feedback(ids[0], thumbs_up=False, label="wrong")
     client.flag(ids[1], "looks off")
     assert client.flush(30) and named == "my-id" and len(set(ids)) == 1000
@@ -49,7 +57,7 @@ def test_observations_feedback_and_flags_arrive_once(world: World, make_client: 
     first, mine = found[ids[0]], found["my-id"]
     assert (first.inputs, first.output, first.model_version) == ({"n": 0}, "answer 0", "v1")
     assert first.feedback == {"thumbs_up": False, "label": "wrong"}
-    assert mine.ts == datetime(2026, 1, 5, tzinfo=UTC) and queued == {ids[1]}
+    assert mine.ts == yesterday and queued == {ids[1]}
     with pytest.raises(ValueError, match="at least one of"):
         client.feedback(ids[0])
     with pytest.raises(ValueError, match="needs a reason"):

@@ -3,14 +3,17 @@ refusal in the audit trail (401 without a token)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, Api, World, api_for
+from watchkeeper.app import build
 from watchkeeper.errors import ActionError
 from watchkeeper.server import create_app
 from watchkeeper.server._routes import Acting
+from watchkeeper.settings import Settings
 
 CHANGED_PEOPLE = """\
 apiVersion: watchkeeper/v1
@@ -142,17 +145,103 @@ def test_a_refused_apply_changes_nothing(world: World, api: Api) -> None:
     assert status["version"] == 1
 
 
-def test_anyone_may_register_a_new_system_they_own(world: World, api: Api) -> None:
-    mine = SYSTEM_YAML.replace("name: triage-bot", "name: uma-bot").replace(
-        "owner: olga@corp.example", "owner: uma@corp.example"
+def _new_system(name: str, owner: str) -> dict[str, Any]:
+    text = SYSTEM_YAML.replace("name: triage-bot", f"name: {name}").replace(
+        "owner: olga@corp.example", f"owner: {owner}"
     )
-    body = {"files": [{"name": "uma.yaml", "text": mine}]}
-    assert api("POST", "/api/v1/apply", world.token("unrelated"), json=body).status_code == 200
-    theirs = mine.replace("name: uma-bot", "name: olga-bot").replace(
-        "owner: uma@corp.example", "owner: olga@corp.example"
+    return {"files": [{"name": f"{name}.yaml", "text": text}]}
+
+
+def test_registering_a_new_system_is_a_right_the_operator_grants(world: World, api: Api) -> None:
+    """Naming oneself owner no longer registers a system: only admins and the registrars of
+    WATCHKEEPER_REGISTRARS may (none by default); each refusal says so and is audited."""
+    response = api(
+        "POST",
+        "/api/v1/apply",
+        world.token("unrelated"),
+        json=_new_system("uma-bot", ROLES["unrelated"]),
     )
-    body = {"files": [{"name": "olga.yaml", "text": theirs}]}
-    assert api("POST", "/api/v1/apply", world.token("unrelated"), json=body).status_code == 403
+    assert response.status_code == 403
+    detail = response.json()["detail"]
+    assert "WATCHKEEPER_REGISTRARS" in detail and "uma-bot" in detail
+    assert refusals(world)[-1] == (ROLES["unrelated"], detail)
+    with world.app.store.read() as unit:
+        assert unit.system("uma-bot") is None
+    admin = api(
+        "POST",
+        "/api/v1/apply",
+        world.token("admin"),
+        json=_new_system("adam-bot", ROLES["unrelated"]),
+    )
+    assert admin.status_code == 200
+    again = api(
+        "POST",
+        "/api/v1/apply",
+        world.token("unrelated"),
+        json=_new_system("adam-bot", ROLES["unrelated"]),
+    )
+    assert again.status_code == 200, "re-applying a system one owns keeps today's rule"
+
+
+def test_registrars_are_people_or_teams_named_in_the_setting(world: World, store: Any) -> None:
+    settings = Settings(db=world.app.settings.db, registrars=("oncall", "Uma@corp.example"))
+    app = build(settings, store=store, clock=world.app.clock)
+    for api in api_for(create_app(app)):
+        for role in ("unrelated", "kill_authority_via_team"):
+            name = f"{role.replace('_', '-')}-bot"
+            response = api(
+                "POST", "/api/v1/apply", world.token(role), json=_new_system(name, ROLES["owner"])
+            )
+            assert response.status_code == 200, (role, response.text)
+        refused = api(
+            "POST",
+            "/api/v1/apply",
+            world.token("kill_authority"),
+            json=_new_system("kim-bot", ROLES["kill_authority"]),
+        )
+        assert refused.status_code == 403
+        assert "WATCHKEEPER_REGISTRARS (oncall, uma@corp.example)" in refused.json()["detail"]
+        inactive = api(
+            "POST",
+            "/api/v1/apply",
+            world.token("inactive"),
+            json=_new_system("ivy-bot", ROLES["inactive"]),
+        )
+        assert inactive.status_code == 403
+
+
+SILENCE = {"matchers": {"rule": "drop"}, "hours": 2, "reason": "retraining tonight"}
+
+
+def test_a_silence_for_one_system_needs_someone_answerable_for_it(world: World, api: Api) -> None:
+    """Owner, quality monitor, kill authorities and the escalation path may mute a system;
+    nobody else, and only an admin may mute every system at once."""
+    body = {**SILENCE, "system": SYSTEM}
+    for role in (
+        "owner",
+        "other_role_holder",
+        "kill_authority",
+        "kill_authority_via_team",
+        "admin",
+    ):
+        response = api("POST", "/api/v1/silences", world.token(role), json=body)
+        assert response.status_code == 201, (role, response.text)
+    for role in ("unrelated", "inactive"):
+        before = refusals(world)
+        response = api("POST", "/api/v1/silences", world.token(role), json=body)
+        assert response.status_code == 403, role
+        assert refusals(world)[len(before) :] == [(ROLES[role], response.json()["detail"])]
+    retrain = api("POST", "/api/v1/silences", world.tokens["rita@corp.example"], json=body)
+    assert retrain.status_code == 403
+    assert "may not silence triage-bot" in retrain.json()["detail"]
+    for role in ("owner", "kill_authority", "unrelated"):
+        response = api("POST", "/api/v1/silences", world.token(role), json=SILENCE)
+        assert response.status_code == 403, role
+        assert "every system" in response.json()["detail"]
+    assert api("POST", "/api/v1/silences", world.token("admin"), json=SILENCE).status_code == 201
+    with world.app.store.read() as unit:
+        made = [e for e in unit.audit_entries() if e.action == "silence.created"]
+    assert len(made) == 6
 
 
 def test_any_other_403_is_recorded_too(world: World) -> None:
@@ -176,3 +265,129 @@ def test_any_other_403_is_recorded_too(world: World) -> None:
     )
     assert entry.reason == f"{ROLES['unrelated']} may not do that to {SYSTEM}"
     assert entry.after == {"attempted": f"POST /api/v1/systems/{SYSTEM}/elsewhere"}
+
+
+def anonymous_refusals(world: World) -> list[Any]:
+    with world.app.store.read() as unit:
+        return [
+            e
+            for e in unit.audit_entries()
+            if e.action == "access.denied" and e.actor == "anonymous"
+        ]
+
+
+def test_every_unauthenticated_attempt_on_the_switch_is_audited(world: World, api: Api) -> None:
+    path = f"/api/v1/systems/{SYSTEM}/switch"
+    body = {"state": "disabled", "reason": "let me in"}
+    attempts = [
+        api("POST", path, json=body),
+        api("POST", path, "wk_not-a-real-token", json=body),
+        api("POST", path, headers={"Authorization": "Basic YTpi"}, json=body),
+        api("POST", path, "wk_not-a-real-token", json=body),
+    ]
+    assert [r.status_code for r in attempts] == [401] * 4
+    recorded = anonymous_refusals(world)
+    assert [e.reason for e in recorded] == [r.json()["detail"] for r in attempts]
+    assert {(e.system, e.target) for e in recorded} == {(SYSTEM, path)}
+    assert all(e.after["attempted"] == f"POST {path}" and e.after["client"] for e in recorded)
+    assert api("POST", path, world.token("kill_authority"), json=body).status_code == 200
+
+
+def test_noise_from_the_unauthenticated_is_one_row_per_interval_with_a_count(world: World) -> None:
+    """300 bad credentials (or bad signatures) in a burst write one row; the count of the rest
+    follows once the interval is over, with the next row of the same kind."""
+    server = create_app(world.app)
+
+    @server.get("/api/v1/signed/{name}")
+    def signed(name: str) -> None:
+        raise ActionError("forbidden", "this link is not valid (wrong or old link)")
+
+    clock: Any = world.app.clock
+    for api in api_for(server):
+        for _ in range(300):
+            assert api("GET", "/api/v1/systems", "wk_guess").status_code == 401
+            assert api("GET", f"/api/v1/signed/{SYSTEM}").status_code == 403
+        first = anonymous_refusals(world)
+        assert sorted((e.target, e.after["count"]) for e in first) == [
+            ("/api/v1/signed/triage-bot", 1),
+            ("/api/v1/systems", 1),
+        ]
+        clock.advance(timedelta(minutes=2))
+        assert api("GET", "/api/v1/systems", "wk_guess").status_code == 401
+        after = anonymous_refusals(world)[len(first) :]
+    counts = sorted((e.target, e.after["count"]) for e in after)
+    assert counts == [
+        ("/api/v1/signed/triage-bot", 299),
+        ("/api/v1/systems", 1),
+        ("/api/v1/systems", 299),
+    ]
+    assert all(e.after["client"] == "127.0.0.1" for e in after)
+
+
+def test_re_applying_people_keeps_a_deactivated_person_out(world: World, api: Api) -> None:
+    ivy = world.token("inactive")
+    body = {"files": [{"name": "people.yaml", "text": world.people_file.read_text()}]}
+    applied = api("POST", "/api/v1/apply", world.token("admin"), json=body)
+    assert applied.status_code == 200
+    [change] = [c for c in applied.json() if c["name"] == ROLES["inactive"]]
+    assert any(d.startswith("not reactivated") for d in change["details"])
+    assert api("GET", "/api/v1/systems", ivy).status_code == 403
+    path = f"/api/v1/people/{ROLES['inactive']}/reactivate"
+    refused = api("POST", path, world.token("owner"))
+    assert refused.status_code == 403 and "only admins may reactivate" in refused.json()["detail"]
+    assert refusals(world)[-1] == (ROLES["owner"], refused.json()["detail"])
+    assert api("POST", path, world.token("admin")).json()["action"] == "updated"
+    assert api("GET", "/api/v1/systems", ivy).status_code == 200
+
+
+def test_tokens_are_listed_and_revoked_by_their_holder_or_an_admin(world: World, api: Api) -> None:
+    uma, olga, admin = (world.token(r) for r in ("unrelated", "owner", "admin"))
+    second = api(
+        "POST", "/api/v1/tokens", admin, json={"email": ROLES["unrelated"], "expires": "90d"}
+    )
+    assert second.status_code == 201
+    issued = second.json()
+    assert issued["expires_at"] == (world.app.clock.now() + timedelta(days=90)).isoformat()
+    mine = api("GET", "/api/v1/tokens", uma).json()
+    assert {t["prefix"] for t in mine} == {uma[:10], issued["prefix"]}
+    assert all(t["person"] == ROLES["unrelated"] and t["status"] == "active" for t in mine)
+    assert "token" not in mine[0] and "digest" not in mine[0]
+    refused = api("GET", f"/api/v1/tokens?person={ROLES['owner']}", uma)
+    assert refused.status_code == 403
+    everyone = api("GET", "/api/v1/tokens", admin).json()
+    assert len(everyone) == len(world.tokens) + 1
+    theirs = api("POST", f"/api/v1/tokens/{olga[:10]}/revoke", uma)
+    assert theirs.status_code == 403 and refusals(world)[-1][0] == ROLES["unrelated"]
+    revoked = api("POST", f"/api/v1/tokens/{issued['id']}/revoke", uma)
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    refused_now = api("GET", "/api/v1/systems", issued["token"])
+    assert refused_now.status_code == 401 and "revoked" in refused_now.json()["detail"]
+    assert api("GET", "/api/v1/systems", uma).status_code == 200
+    by_admin = api("POST", f"/api/v1/tokens/{olga[:10]}/revoke", admin)
+    assert by_admin.json()["revoked_by"] == ROLES["admin"]
+    assert api("GET", "/api/v1/systems", olga).status_code == 401
+    assert api("POST", "/api/v1/tokens/wk_nothing/revoke", admin).status_code == 404
+    with world.app.store.read() as unit:
+        actions = [e.action for e in unit.audit_entries()]
+    assert actions.count("token.revoked") == 2
+
+
+def test_an_expired_token_is_refused_at_once(world: World, api: Api) -> None:
+    short = api(
+        "POST",
+        "/api/v1/tokens",
+        world.token("admin"),
+        json={"email": ROLES["owner"], "expires": "1d"},
+    )
+    token = short.json()["token"]
+    assert api("GET", "/api/v1/systems", token).status_code == 200
+    world.app.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    expired = api("GET", "/api/v1/systems", token)
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    bad = api(
+        "POST",
+        "/api/v1/tokens",
+        world.token("admin"),
+        json={"email": ROLES["owner"], "expires": "soon"},
+    )
+    assert bad.status_code == 400 and "expires" in bad.json()["detail"]

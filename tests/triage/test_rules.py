@@ -51,6 +51,15 @@ def test_each_rule_kind_queues_the_right_observations() -> None:
     assert "'Sorry'" in matches[1].reason
 
 
+def test_a_catastrophic_match_rule_on_long_outputs_is_correct() -> None:
+    rules = [rule(name="as", match="(a+)+$", field="output.text")]
+    texts = ["a" * 100_000 + "b", "a" * 100_000, "b" * 99_999 + "a", ""]
+    data = [obs(i, output={"text": text}) for i, text in enumerate(texts)]
+    matches = evaluate(rules, data, system="bot")
+    assert [m.observation_id for m in matches] == ["o1", "o2"]
+    assert matches[0].reason.endswith("a" * 10 + "')") and matches[1].reason.endswith(" ('a')")
+
+
 def test_random_sample_rate_holds_and_is_stable() -> None:
     ids = [f"obs-{i}" for i in range(20000)]
     picked = [i for i in ids if in_sample(i, 0.05, "bot")]

@@ -4,8 +4,15 @@ recorded, the audit trail's verification, and `Operations` — acting as one per
 from watchkeeper.access._chain import verify_log
 from watchkeeper.access._decide import PLAYBOOK_PREFIX, Action, Decision, may
 from watchkeeper.access._operations import Operations
+from watchkeeper.access._seal import audit_seal
 from watchkeeper.access._service import AccessService, IssuedToken, Refused
-from watchkeeper.access._tokens import TOKEN_PREFIX, new_token, token_digest, token_prefix
+from watchkeeper.access._tokens import (
+    TOKEN_PREFIX,
+    new_token,
+    token_digest,
+    token_lifetime,
+    token_prefix,
+)
 
 __all__ = [
     "PLAYBOOK_PREFIX",
@@ -16,9 +23,11 @@ __all__ = [
     "IssuedToken",
     "Operations",
     "Refused",
+    "audit_seal",
     "may",
     "new_token",
     "token_digest",
+    "token_lifetime",
     "token_prefix",
     "verify_log",
 ]

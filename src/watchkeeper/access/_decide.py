@@ -6,6 +6,7 @@ shown to the refused person as is and stored in the audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,18 +16,27 @@ from watchkeeper.manifest import ROLES, SystemManifest
 Action = Literal[
     "read",
     "system.apply",
+    "system.register",
+    "system.silence",
+    "portfolio.silence",
     "people.apply",
     "role.ack",
     "switch.disable",
     "switch.enable",
     "person.deactivate",
+    "person.reactivate",
     "token.create",
+    "token.list",
+    "token.revoke",
     "scheduler.tick",
 ]
 PLAYBOOK_PREFIX = "playbook:"
+_ANSWERABLE = ("owner", "quality_monitor", "kill_authority")
 _ADMIN_ONLY = {
     "people.apply": "apply people and teams",
     "person.deactivate": "deactivate people",
+    "person.reactivate": "reactivate people",
+    "portfolio.silence": "silence every system at once (name a system to silence only it)",
     "token.create": "issue API tokens",
     "scheduler.tick": "run the scheduler by hand (servers tick by themselves)",
 }
@@ -45,12 +55,16 @@ def may(
     directory: Directory,
     *,
     role: str | None = None,
+    registrars: Sequence[str] = (),
+    subject: str | None = None,
 ) -> Decision:
     """Whether `actor` may take `action` on `system`.
 
-    For `system.apply`, pass the stored manifest when the system exists (its current owner
-    decides) and the submitted one otherwise (whoever it names as owner may register it).
-    For `role.ack`, `role` is the role (or `all`) being acknowledged.
+    `system.apply` re-applies a stored system (pass the stored manifest: its current owner
+    decides); `system.register` records a new one (pass the submitted manifest): admins and
+    the `registrars` (people or teams the operator named) may. For `role.ack`, `role` is the
+    role (or `all`) being acknowledged; for `token.list` and `token.revoke`, `subject` is the
+    person whose tokens they are.
     """
     if actor.startswith(PLAYBOOK_PREFIX):
         return _playbook(actor.removeprefix(PLAYBOOK_PREFIX), action, system)
@@ -65,9 +79,15 @@ def may(
         if person.admin:
             return Decision(True, "admin")
         return Decision(False, f"{actor} is not an admin; only admins may {_ADMIN_ONLY[action]}")
+    if action in ("token.list", "token.revoke"):
+        return _own_tokens(actor, person.admin, action, subject)
     if system is None:
         raise ValueError(f"{action} needs the system's manifest")
     charter = system.spec.charter
+    if action == "system.register":
+        return _register(actor, person.admin, system, directory, registrars)
+    if action == "system.silence":
+        return _silence(actor, person.admin, system, directory)
     if action == "system.apply":
         if actor in _members(directory, [charter.owner] if charter.owner else []):
             return Decision(True, f"owner of {system.name}")
@@ -99,6 +119,61 @@ def may(
         f"{', '.join(sorted(authorities)) or 'its kill authorities (none active)'} may "
         f"{'disable' if action == 'switch.disable' else 'enable'} it "
         "(spec.charter.kill_authority)",
+    )
+
+
+def _register(
+    actor: str,
+    admin: bool,
+    system: SystemManifest,
+    directory: Directory,
+    registrars: Sequence[str],
+) -> Decision:
+    """A new system is a new thing for the portfolio to answer for (and, with evals, code a
+    server may be asked about): the operator decides who may add one, not the manifest."""
+    if admin:
+        return Decision(True, "admin")
+    if actor in _members(directory, list(registrars)):
+        return Decision(True, "registrar (WATCHKEEPER_REGISTRARS)")
+    named = ", ".join(registrars) or "none set"
+    return Decision(
+        False,
+        f"{actor} may not register the new system {system.name}: only admins and the "
+        f"registrars named in WATCHKEEPER_REGISTRARS ({named}) may register systems; "
+        "re-applying a system one owns needs no such right",
+    )
+
+
+def _silence(actor: str, admin: bool, system: SystemManifest, directory: Directory) -> Decision:
+    """Muting a system's alerts keeps them from everyone it would page, so only those who
+    answer for it may: the owner, the quality monitor, the kill authorities (who act on its
+    alerts) and the people on its escalation path (who receive them)."""
+    charter = system.spec.charter
+    answerable = [
+        *(ref for role in _ANSWERABLE for ref in charter.holders(role)),
+        *(ref for level in system.spec.runbook.escalation.levels for ref in level.notify),
+    ]
+    if actor in _members(directory, answerable):
+        return Decision(True, f"answers for {system.name}")
+    if admin:
+        return Decision(True, "admin")
+    return Decision(
+        False,
+        f"{actor} may not silence {system.name}: only its owner, quality monitor, kill "
+        "authorities, the people on its escalation path, or an admin may",
+    )
+
+
+def _own_tokens(actor: str, admin: bool, action: Action, subject: str | None) -> Decision:
+    verb = "list" if action == "token.list" else "revoke"
+    if subject == actor:
+        return Decision(True, "their own tokens")
+    if admin:
+        return Decision(True, "admin")
+    return Decision(
+        False,
+        f"{actor} may {verb} only their own API tokens; only admins may {verb} "
+        f"{'everyone' if subject is None else subject}'s",
     )
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from watchkeeper.access._ops_quality import QualityOperations
+from watchkeeper.access._tokens import token_lifetime
 from watchkeeper.charter import portfolio_critical
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES
@@ -77,10 +78,43 @@ class Operations(QualityOperations):
             self.app.access.authorize(self.actor, "person.deactivate", self.now, target=email)
         return self.app.charter.deactivate(email, self.actor, self.now).to_dict()
 
-    def create_token(self, email: str) -> dict[str, Any]:
+    def reactivate(self, email: str) -> dict[str, Any]:
+        if self.enforce:
+            self.app.access.authorize(self.actor, "person.reactivate", self.now, target=email)
+        return self.app.charter.reactivate(email, self.actor, self.now).to_dict()
+
+    def create_token(self, email: str, expires: str | None = None) -> dict[str, Any]:
+        try:
+            lifetime = token_lifetime(expires) if expires is not None else None
+        except ValueError as exc:
+            raise ActionError("invalid", f"expires: {exc}") from None
         if self.enforce:
             self.app.access.authorize(self.actor, "token.create", self.now, target=email)
-        return self.app.access.create_token(email, self.actor, self.now).to_dict()
+        return self.app.access.create_token(email, self.actor, self.now, lifetime).to_dict()
+
+    def tokens(self, person: str | None = None) -> list[dict[str, Any]]:
+        """Everyone's tokens (admins), or one person's (admins, and that person)."""
+        person = person.strip().lower() if person else None
+        if self.enforce and person is None and not self.app.access.is_admin(self.actor):
+            person = self.actor
+        if self.enforce:
+            self.app.access.authorize(
+                self.actor, "token.list", self.now, target=person or "tokens", subject=person
+            )
+        return self.app.access.tokens(person, self.now)
+
+    def revoke_token(self, ref: str) -> dict[str, Any]:
+        """Revoke a token by id or prefix (admins, and the token's holder)."""
+        token = self.app.access.find_token(ref)
+        if self.enforce:
+            self.app.access.authorize(
+                self.actor,
+                "token.revoke",
+                self.now,
+                target=f"token/{token.prefix}",
+                subject=token.person,
+            )
+        return self.app.access.revoke_token(token, self.actor, self.now)
 
     def set_switch(self, system: str, state: str, reason: str) -> dict[str, Any]:
         return self.app.switch.set(system, state, reason, self.actor, self.now).to_dict()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from watchkeeper.care import report as reports
 from watchkeeper.errors import ActionError
+from watchkeeper.ingest.items import FUTURE_SKEW
 
 if TYPE_CHECKING:
     from watchkeeper.app import Watchkeeper
@@ -50,18 +51,31 @@ class QualityOperations:
     # --- the scheduler and what it finds ---------------------------------------------------
 
     def tick(self) -> dict[str, Any]:
+        """Tick as of `now`, which may replay the past but not run ahead of the clock: windows
+        not over yet would be marked evaluated. A `now` up to FUTURE_SKEW ahead (a client's
+        clock drifts) ticks as of the clock."""
         if self.enforce:
             self.app.access.authorize(self.actor, "scheduler.tick", self.now)
-        return self.app.scheduler.tick(self.now).to_dict()
+        real = self.app.clock.now()
+        if self.now > real + FUTURE_SKEW:
+            raise ActionError(
+                "invalid",
+                f"cannot tick as of {self.now.isoformat()}: that is in the future (the clock "
+                f"says {real.isoformat()}); --now replays the past only",
+            )
+        return self.app.scheduler.tick(min(self.now, real)).to_dict()
 
     def check(self, system: str) -> dict[str, Any]:
+        """What the checks conclude now, recording nothing: the scheduler's tick is the one
+        writer of findings, so each reaches alerting."""
         self._may_read()
-        evaluation = self.app.monitor.evaluate(system, self.now)
+        evaluation = self.app.monitor.check(system, self.now)
         return {
             "system": system,
+            "recorded": False,
+            "note": "read-only: nothing was recorded; the scheduler's tick stores and alerts",
             "windows": evaluation.windows,
             "findings": [f.to_dict() for f in evaluation.findings],
-            "new": len(evaluation.new),
         }
 
     def findings(self, system: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -91,7 +105,14 @@ class QualityOperations:
     def silence(
         self, system: str | None, matchers: dict[str, str], hours: float, reason: str, kind: str
     ) -> dict[str, Any]:
-        self._may_read()
+        """One system's silence: those who answer for it; every system's: admins only."""
+        if self.enforce:
+            if system is None:
+                self.app.access.authorize(self.actor, "portfolio.silence", self.now, target=kind)
+            else:
+                self.app.access.authorize(
+                    self.actor, "system.silence", self.now, system=system, target=system
+                )
         if hours <= 0:
             raise ActionError("invalid", "a silence lasts a positive number of hours")
         silence_id = self.app.alerting.add_silence(
@@ -108,6 +129,10 @@ class QualityOperations:
 
     # --- care --------------------------------------------------------------------------------
 
+    def eval_suites(self, system: str) -> list[dict[str, Any]]:
+        self._may_read()
+        return self.app.care.eval_suites(system)
+
     def eval_run(
         self,
         system: str,
@@ -115,11 +140,24 @@ class QualityOperations:
         base_dir: str | None = None,
         progress: Any = None,
     ) -> list[dict[str, Any]]:
+        """Attended only in local mode, a person running their system's code on their own
+        machine: a request over the API names code the server must not choose to run."""
         self._may_read()
         outcomes = self.app.care.run_evals(
-            system, self.now, self.actor, suite=suite, base_dir=base_dir, progress=progress
+            system,
+            self.now,
+            self.actor,
+            suite=suite,
+            base_dir=base_dir,
+            progress=progress,
+            attended=not self.enforce,
         )
         return [o.to_dict() for o in outcomes]
+
+    def eval_upload(self, system: str, suite: str, run: dict[str, Any]) -> dict[str, Any]:
+        """A run made where the system's code lives; whoever may run evals may upload one."""
+        self._may_read()
+        return self.app.care.record_upload(system, suite, run, self.actor, self.now).to_dict()
 
     def report(self, system: str, days: int = 30) -> dict[str, Any]:
         self._may_read()

@@ -1,21 +1,28 @@
 """Access's shell: reads who is who from the store, asks `may`, and writes every refusal to the
-audit trail before it is raised, so that a 403 is never silent."""
+audit trail before it is raised, so that a 403 is never silent. Refusals of callers without
+valid credentials go through the noise gate (counted per interval), except attempts on the kill
+switch, each of which is written."""
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from watchkeeper.access._chain import verify_log
 from watchkeeper.access._decide import Action, Decision, may
+from watchkeeper.access._noise import Key, Noise, NoiseGate
 from watchkeeper.access._tokens import new_token, token_digest, token_prefix
-from watchkeeper.audit import AuditEntry, Verification
+from watchkeeper.audit import AuditEntry, Checkpoint, Verification, parse_checkpoints
 from watchkeeper.charter.roles import Directory
 from watchkeeper.charter.service import directory_of, manifest_of
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import Loaded
-from watchkeeper.store import Store, SystemRecord, Unit
+from watchkeeper.store import Store, SystemRecord, TokenRecord, Unit
 
 MISSING_TOKEN = (
     "no API token: send `Authorization: Bearer <token>`; an admin issues one with "
@@ -26,6 +33,7 @@ UNKNOWN_TOKEN = (
     "unknown API token: check WATCHKEEPER_TOKEN, or ask an admin for a new one "
     "(`wk token create EMAIL`)"
 )
+ANONYMOUS = "anonymous"
 
 
 class Refused(ActionError):
@@ -38,37 +46,65 @@ class Refused(ActionError):
 @dataclass(frozen=True)
 class IssuedToken:
     token: str
-    id: int
-    person: str
-    prefix: str
-    created_at: datetime
+    record: TokenRecord
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "token": self.token,
-            "id": self.id,
-            "person": self.person,
-            "prefix": self.prefix,
-            "created_at": self.created_at.isoformat(),
-        }
+        return {"token": self.token, **token_dict(self.record, self.record.created_at)}
+
+
+def token_dict(token: TokenRecord, now: datetime) -> dict[str, Any]:
+    """A token's public half as the API and the CLI show it (never the secret or its digest)."""
+
+    def instant(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": token.id,
+        "person": token.person,
+        "prefix": token.prefix,
+        "created_at": token.created_at.isoformat(),
+        "created_by": token.created_by,
+        "expires_at": instant(token.expires_at),
+        "revoked_at": instant(token.revoked_at),
+        "revoked_by": token.revoked_by,
+        "status": token.status(now),
+    }
 
 
 class AccessService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, registrars: Sequence[str] = ()) -> None:
         self.store = store
+        self.registrars = tuple(r.strip().lower() for r in registrars if r.strip())
+        self._noise = NoiseGate()
+        self._noise_lock = threading.Lock()
 
     def authenticate(self, token: str | None, now: datetime) -> str:
-        """The email of the active person a bearer token belongs to."""
+        """The email of the active person a live (not revoked, not expired) token belongs to."""
         if not token:
             raise ActionError("unauthenticated", MISSING_TOKEN)
         with self.store.read() as unit:
-            person = unit.token_holder(token_digest(token))
-        if person is None:
+            grant = unit.token_grant(token_digest(token))
+        if grant is None:
             raise ActionError("unauthenticated", UNKNOWN_TOKEN)
+        record, person = grant
+        status = record.status(now)
+        if status != "active":
+            when = record.revoked_at if status == "revoked" else record.expires_at
+            raise ActionError(
+                "unauthenticated",
+                f"this API token ({record.prefix}…) was {status} at "
+                f"{when.isoformat() if when else 'an unknown time'}; ask an admin for a new one "
+                f"(`wk token create {person.email}`)",
+            )
         decision = may(person.email, "read", None, Directory.of([person]))
         if not decision.allowed:
             raise self.refuse(person.email, "read", "api", None, decision.reason, now)
         return person.email
+
+    def is_admin(self, email: str) -> bool:
+        with self.store.read() as unit:
+            person = unit.person(email)
+        return bool(person and person.active and person.admin)
 
     def authorize(
         self,
@@ -79,12 +115,21 @@ class AccessService:
         system: str | None = None,
         role: str | None = None,
         target: str | None = None,
+        subject: str | None = None,
     ) -> Decision:
         """Allow, or record the refusal and raise it."""
         with self.store.read() as unit:
             directory = directory_of(unit)
             manifest = manifest_of(_system(unit, system)) if system else None
-        decision = may(actor, action, manifest, directory, role=role)
+        decision = may(
+            actor,
+            action,
+            manifest,
+            directory,
+            role=role,
+            registrars=self.registrars,
+            subject=subject,
+        )
         if not decision.allowed:
             where = target or system or "watchkeeper"
             raise self.refuse(actor, action, where, system, decision.reason, now)
@@ -101,8 +146,13 @@ class AccessService:
                     refusals.append(("people", None, decision.reason))
             for submitted in loaded.systems:
                 stored = unit.system(submitted.name)
-                judged = manifest_of(stored) if stored else submitted
-                decision = may(actor, "system.apply", judged, directory)
+                decision = (
+                    may(actor, "system.apply", manifest_of(stored), directory)
+                    if stored
+                    else may(
+                        actor, "system.register", submitted, directory, registrars=self.registrars
+                    )
+                )
                 if not decision.allowed:
                     refusals.append((submitted.name, submitted.name, decision.reason))
         if refusals:
@@ -125,7 +175,61 @@ class AccessService:
             _record_refusal(unit, actor, attempted, target, system, reason, now)
         return Refused(reason)
 
-    def create_token(self, email: str, actor: str, now: datetime) -> IssuedToken:
+    def refuse_anonymous(
+        self,
+        attempted: str,
+        system: str | None,
+        reason: str,
+        client: str,
+        now: datetime,
+        *,
+        every: bool = False,
+    ) -> None:
+        """Record a refusal of a caller without valid credentials (`attempted` is "METHOD
+        /path"): each one when `every` (the kill switch), else through the noise gate — one
+        row per kind, client and interval, with a count."""
+        key = (attempted, reason, client)
+        if every:
+            rows = [Noise(key, 1, now, now)]
+        else:
+            with self._noise_lock:
+                rows = self._noise.note(key, now)
+        self._write_noise(rows, now, {key: system})
+
+    def flush_noise(self, now: datetime) -> int:
+        """Write the counts of noise intervals that are over (a scheduler job)."""
+        with self._noise_lock:
+            rows = self._noise.flush(now)
+        self._write_noise(rows, now, {})
+        return len(rows)
+
+    def _write_noise(
+        self, rows: Sequence[Noise], now: datetime, systems: dict[Key, str | None]
+    ) -> None:
+        if not rows:
+            return
+        with self.store.write() as unit:
+            for row in rows:
+                attempted, reason, client = row.key
+                unit.audit(
+                    now=now,
+                    actor=ANONYMOUS,
+                    action="access.denied",
+                    target=attempted.partition(" ")[2] or attempted,
+                    system=systems.get(row.key),
+                    after={
+                        "attempted": attempted,
+                        "client": client,
+                        "count": row.count,
+                        "first": row.first.isoformat(),
+                        "last": row.last.isoformat(),
+                    },
+                    reason=reason,
+                )
+
+    def create_token(
+        self, email: str, actor: str, now: datetime, lifetime: timedelta | None = None
+    ) -> IssuedToken:
         email = email.strip().lower()
         token = new_token()
         with self.store.write() as unit:
@@ -142,25 +246,80 @@ class AccessService:
                 prefix=token_prefix(token),
                 created_by=actor,
                 now=now,
+                expires_at=now + lifetime if lifetime else None,
             )
             unit.audit(
                 now=now,
                 actor=actor,
                 action="token.issued",
                 target=email,
-                after={"token_id": record.id, "prefix": record.prefix},
+                after={
+                    "token_id": record.id,
+                    "prefix": record.prefix,
+                    "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+                },
             )
-        return IssuedToken(token, record.id, email, record.prefix, record.created_at)
+        return IssuedToken(token, record)
+
+    def tokens(self, person: str | None, now: datetime) -> list[dict[str, Any]]:
+        with self.store.read() as unit:
+            return [token_dict(t, now) for t in unit.tokens(person)]
+
+    def find_token(self, ref: str) -> TokenRecord:
+        """A token by its id or its prefix (as `wk token list` shows them)."""
+        ref = ref.strip()
+        with self.store.read() as unit:
+            if re.fullmatch(r"[0-9]{1,9}", ref):  # an id (PostgreSQL's integer holds 9 digits)
+                found = unit.token(int(ref))
+                matches = [found] if found else []
+            else:
+                matches = unit.tokens_by_prefix(ref)
+        if not matches:
+            raise ActionError(
+                "not_found", f"no token {ref!r}: give an id or a prefix from `wk token list`"
+            )
+        if len(matches) > 1:
+            ids = ", ".join(str(t.id) for t in matches)
+            raise ActionError("invalid", f"prefix {ref!r} matches tokens {ids}: give the id")
+        return matches[0]
+
+    def revoke_token(self, token: TokenRecord, actor: str, now: datetime) -> dict[str, Any]:
+        """Revoke at once: the next request with it is refused (already revoked: unchanged)."""
+        with self.store.write() as unit:
+            revoked = unit.revoke_token(token.id, by=actor, now=now)
+            if token.revoked_at is None:
+                unit.audit(
+                    now=now,
+                    actor=actor,
+                    action="token.revoked",
+                    target=token.person,
+                    after={"token_id": token.id, "prefix": token.prefix},
+                )
+        return token_dict(revoked, now)
 
     def verify_audit(self) -> Verification:
+        """Checkpoints are read before the log: each was written after its entry committed, so
+        a log read afterwards holds every entry a checkpoint read here names."""
+        seal = self.store.seal
+        checkpoints = _checkpoints(seal.checkpoints) if seal.key is not None else None
         with self.store.read() as unit:
-            return verify_log(unit.audit_entries(), unit.audit_head())
+            entries, head = unit.audit_entries(), unit.audit_head()
+        return verify_log(entries, head, seal.key, checkpoints, str(seal.checkpoints))
 
     def audit_entries(self, system: str | None = None, limit: int = 100) -> list[AuditEntry]:
         """The newest `limit` entries, oldest first."""
         with self.store.read() as unit:
             entries = unit.audit_entries(system=system)
         return entries[-limit:] if limit else []
+
+
+def _checkpoints(path: Path | None) -> list[Checkpoint] | None:
+    if path is None:
+        return None
+    try:
+        return parse_checkpoints(path.read_text(encoding="ascii", errors="replace"))
+    except FileNotFoundError:
+        return []
 
 
 def _system(unit: Unit, name: str) -> SystemRecord:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
+
+from watchkeeper.durations import parse_duration
 
 TOKEN_PREFIX = "wk_"
 PREFIX_LENGTH = 10  # "wk_" and 7 characters: enough to tell tokens apart in the audit trail
@@ -23,3 +26,20 @@ def token_digest(token: str) -> str:
 
 def token_prefix(token: str) -> str:
     return token[:PREFIX_LENGTH]
+
+
+MAX_LIFETIME = timedelta(days=3650)
+
+
+def token_lifetime(text: str) -> timedelta:
+    """How long a new token lasts (`90d`, `12h`, ...); ValueError saying how to write it."""
+    try:
+        lifetime: timedelta | None = parse_duration(text)
+    except OverflowError:  # more days than a timedelta holds
+        lifetime = None
+    if lifetime is None or not timedelta(0) < lifetime <= MAX_LIFETIME:
+        raise ValueError(
+            f"{text!r}: a token lasts from a second up to 3650d; leave expiry out for a token "
+            "that lasts until it is revoked"
+        )
+    return lifetime

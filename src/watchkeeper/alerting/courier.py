@@ -5,23 +5,87 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from watchkeeper.alerting.deliver import Attempt, deliver
 from watchkeeper.alerting.notifiers import Message
+from watchkeeper.errors import ActionError
 from watchkeeper.store import Store
 
+ACK_LINK_LIFETIME = timedelta(hours=24)
+"""Long enough for a page sent at night to be answered in the morning; after that the incident
+is acknowledged in the dashboard or with `wk incident ack`, as a signed-in person."""
 
-def ack_signature(secret: str, incident_id: int, recipient: str) -> str:
-    """The token in a notification's acknowledge link: proves who it was sent to, for which."""
-    message = f"{incident_id}:{recipient}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+@dataclass(frozen=True)
+class AckLink:
+    """What an acknowledge link states, all of it signed: which incident, whom it was sent to,
+    until when (unix seconds) and which link it is, so that it acts once."""
+
+    incident_id: int
+    recipient: str
+    expires: int
+    link: str
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.expires, UTC)
+
+    def signature(self, secret: str) -> str:
+        # JSON, not a joined string: no choice of fields can read as another link's
+        message = json.dumps(["ack", self.incident_id, self.recipient, self.expires, self.link])
+        return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+    def query(self, secret: str) -> str:
+        """The link's query string, every value URL-encoded (`+` in an address stays a `+`)."""
+        fields = {"by": self.recipient, "exp": self.expires, "link": self.link}
+        return urlencode({**fields, "sig": self.signature(secret)})
+
+
+def ack_link_refusal(
+    link: AckLink, signature: str, secret: str, now: datetime, *, active: bool, used: bool
+) -> str | None:
+    """Why a presented acknowledge link may not act (None: it may). Pure: the caller looks up
+    whether its recipient is still active and whether the link was used."""
+    if not secret or not hmac.compare_digest(signature.encode(), link.signature(secret).encode()):
+        return "this acknowledge link is not valid (wrong or altered link)"
+    if now >= link.expires_at:
+        expired = f"{link.expires_at:%Y-%m-%d %H:%M} UTC"
+        return f"this acknowledge link expired at {expired}; {_instead(link)}"
+    if not active:
+        return f"{link.recipient} is no longer active, so their acknowledge link is void"
+    if used:
+        return used_link_refusal(link)
+    return None
+
+
+def used_link_refusal(link: AckLink) -> str:
+    return f"this acknowledge link has already been used; {_instead(link)}"
+
+
+def _instead(link: AckLink) -> str:
+    return f"acknowledge in the dashboard or with `wk incident ack {link.incident_id}`"
+
+
+def unsigned_links_refusal(public_url: str | None, secret: str) -> str | None:
+    """Why a server must not start: its notifications would carry acknowledge links (a public
+    URL is known) that it could neither sign nor accept."""
+    if public_url and not secret:
+        return (
+            "WATCHKEEPER_SECRET is not set, but notifications carry acknowledge links to "
+            f"{public_url} (WATCHKEEPER_PUBLIC_URL, else WATCHKEEPER_URL): set WATCHKEEPER_SECRET "
+            "to a long random value, the same on every replica"
+        )
+    return None
 
 
 @dataclass
@@ -47,15 +111,22 @@ class Courier:
                     found.append(email)
         return found
 
-    def ack_link(self, incident_id: int, recipient: str) -> tuple[str, str] | None:
-        if not self.public_url:
+    def require_secret(self) -> None:
+        """Raise (invalid) when links would go out that nobody could use: see
+        `unsigned_links_refusal`."""
+        refusal = unsigned_links_refusal(self.public_url, self.secret)
+        if refusal:
+            raise ActionError("invalid", refusal)
+
+    def ack_link(self, incident_id: int, recipient: str, now: datetime) -> tuple[str, str] | None:
+        """A fresh link for one recipient of one page; it opens a confirmation page, and only
+        that page's form acknowledges."""
+        if not self.public_url or not self.secret:
             return None
-        signature = ack_signature(self.secret, incident_id, recipient)
-        url = (
-            f"{self.public_url.rstrip('/')}/api/v1/incidents/{incident_id}/ack"
-            f"?by={recipient}&sig={signature}"
-        )
-        return ("Acknowledge", url)
+        expires = int((now + ACK_LINK_LIFETIME).timestamp())
+        link = AckLink(incident_id, recipient, expires, secrets.token_urlsafe(16))
+        base = f"{self.public_url.rstrip('/')}/api/v1/incidents/{incident_id}/ack"
+        return ("Acknowledge", f"{base}?{link.query(self.secret)}")
 
     def send(
         self,
@@ -84,7 +155,7 @@ class Courier:
                 ]
             personal = replace(message, recipient=email)
             if incident_id is not None and message.event == "trigger":
-                link = self.ack_link(incident_id, email)
+                link = self.ack_link(incident_id, email, now)
                 if link:
                     personal = replace(personal, links=(*personal.links, link))
             context: dict[str, Any] = {

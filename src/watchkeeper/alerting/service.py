@@ -89,6 +89,8 @@ class AlertingService:
         with self.store.write() as unit:
             manifest = applied_manifest(unit, evaluation.system)
             opened = self._fold(unit, manifest, evaluation, now, pending)
+            # In the same unit as the fold: a finding is taken in exactly when it is folded.
+            unit.mark_alerted([(f.fingerprint, f.window_start) for f in evaluation.findings], now)
         self._act(pending, now)
         return opened
 

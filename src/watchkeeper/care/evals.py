@@ -8,6 +8,11 @@ returns a plain record that serialises to JSON (`EvalRun.to_dict`) for the store
 
 A case never aborts a run: a target that raises, hangs past the timeout, or returns something the
 scorer chokes on is recorded as a failed case with the reason, and the other cases carry on.
+
+Who runs a manifest's suite decides what it may touch. A person running `wk eval run` on their
+own checkout runs their system's code; a run nobody attends (the server's eval route, the
+scheduler's job in any process) follows the operator's `EvalPolicy`, because a manifest arrives
+from anyone who may apply one and must not choose the code or the files a server runs.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import asyncio
 import hashlib
 import inspect
 import json
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from os import PathLike
@@ -29,9 +35,26 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from watchkeeper.care._importing import EvalError, SearchPath, describe_exception, import_object
-from watchkeeper.care.scorers import LabelMetrics, Score, Scorer, is_label, label_metrics
+from watchkeeper.care._importing import (
+    DOTTED,
+    EvalError,
+    SearchPath,
+    describe_exception,
+    import_object,
+    module_allowed,
+    outside_allowed,
+)
+from watchkeeper.care.scorers import (
+    LabelMetrics,
+    Score,
+    Scorer,
+    get_scorer,
+    is_label,
+    label_metrics,
+)
 from watchkeeper.clock import as_utc
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest._models import EvalSuite
 
 RUN_FORMAT = 1
 """Bumped when `EvalRun.to_dict` changes shape, so stored runs are read knowingly."""
@@ -126,10 +149,109 @@ def _parse_line(raw: bytes, number: int) -> tuple[Case | None, str | None]:
     return Case(case_id, item["input"], item["expected"], tuple(dict.fromkeys(tags))), None
 
 
-def import_target(spec: str, search_path: SearchPath = ()) -> Callable[..., Any]:
+def import_target(
+    spec: str, search_path: SearchPath = (), *, allowed: Sequence[str] | None = None
+) -> Callable[..., Any]:
     """The system's callable at `module:function`, looked up in `search_path` (for a manifest:
-    its directory, then the working directory) before the installed packages."""
-    return import_object(spec, search_path, what="target")
+    its directory, then the working directory) before the installed packages; with `allowed`,
+    only one defined under those module prefixes."""
+    return import_object(spec, search_path, what="target", allowed=allowed)
+
+
+# --- what a run nobody attends may touch ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalPolicy:
+    """The operator's answer to "which code and which files may this process run evals with,
+    unattended" (WATCHKEEPER_EVAL_MODULES, WATCHKEEPER_EVAL_DATA). Empty, the default, allows
+    nothing: evals then run where the system's code lives, and `wk eval run` uploads the result.
+
+    `roots` holds each allowed directory as configured and as resolved, so a root that is itself
+    a symlink still contains the paths written through it."""
+
+    modules: tuple[str, ...] = ()
+    roots: tuple[str, ...] = ()
+
+    @classmethod
+    def configure(cls, modules: Sequence[str], data: Sequence[str | PathLike[str]]) -> EvalPolicy:
+        """From the settings; relative directories are taken from the working directory now."""
+        bad = [module for module in modules if not DOTTED.fullmatch(module)]
+        if bad:
+            raise ActionError(
+                "invalid",
+                f"WATCHKEEPER_EVAL_MODULES: {', '.join(map(repr, bad))} is not a module name "
+                "such as support_bot or claims.evals",
+            )
+        named = [os.path.abspath(entry) for entry in data]
+        roots = dict.fromkeys([*named, *map(os.path.realpath, named)])
+        return cls(tuple(modules), tuple(roots))
+
+    def refusals(self, spec: EvalSuite, base: str | PathLike[str]) -> list[str]:
+        """Why an unattended run of `spec` may not go ahead (none: it may). Modules are judged
+        by name before anything is imported; a golden set is resolved on disk only once its
+        path lies under an allowed root, so the answer never says whether a file exists
+        elsewhere."""
+        reasons = [
+            f"{what} {name!r}: {outside_allowed(module)}"
+            for what, name in (("target", spec.target), ("scorer", spec.scorer))
+            if ":" in name and not module_allowed(module := name.partition(":")[0], self.modules)
+        ]
+        if self.dataset(spec, base) is None:
+            reasons.append(f"golden set {spec.dataset!r} is not under WATCHKEEPER_EVAL_DATA")
+        return reasons
+
+    def dataset(self, spec: EvalSuite, base: str | PathLike[str]) -> Path | None:
+        """The golden set's real path when both it and the path as written lie under an allowed
+        root (a symlink leading out is refused), else None."""
+        written = os.path.normpath(os.path.join(base, spec.dataset))
+        if not within(written, self.roots):
+            return None
+        real = os.path.realpath(written)
+        return Path(real) if within(real, self.roots) else None
+
+
+def within(path: str, roots: Sequence[str]) -> bool:
+    """Whether absolute, normalised `path` is one of `roots` or lies below one."""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def choose_suites(system: str, suites: Sequence[EvalSuite], suite: str | None) -> list[EvalSuite]:
+    """The suites a run asked for: one by name, or all of them."""
+    chosen = [s for s in suites if suite is None or s.suite == suite]
+    if not chosen:
+        known = ", ".join(s.suite for s in suites) or "none"
+        wanted = "suites" if suite is None else f"suite {suite!r}"
+        raise ActionError("invalid", f"{system} has no eval {wanted} (known: {known})")
+    return chosen
+
+
+def run_spec(
+    spec: EvalSuite,
+    base: str | PathLike[str],
+    now: datetime,
+    *,
+    policy: EvalPolicy | None = None,
+    progress: Progress | None = None,
+) -> EvalRun:
+    """Run one suite of a manifest in this process. Attended (no policy): the golden set's path
+    is taken from `base`, and `base` and the golden set's folder are searched for the target
+    first, as a checkout of the system expects. Unattended: only what `policy` allows, imported
+    from the installed packages alone — no folder a manifest names is ever searched."""
+    if policy is None:
+        path = Path(base, spec.dataset)
+        search: list[str] = [str(base), str(path.parent)]
+        allowed = None
+    else:
+        reasons = policy.refusals(spec, base)
+        resolved = policy.dataset(spec, base)
+        if reasons or resolved is None:
+            raise ActionError("forbidden", f"eval suite {spec.suite}: " + "; ".join(reasons))
+        path, search, allowed = resolved, [], policy.modules
+    dataset = load_dataset(path)
+    target = import_target(spec.target, search, allowed=allowed)
+    scorer = get_scorer(spec.scorer, search_path=search[:1], allowed=allowed)
+    return run_suite(dataset, target, scorer, now=now, progress=progress)
 
 
 # --- run records ---------------------------------------------------------------------------
@@ -220,6 +342,26 @@ class EvalRun:
 
 
 _RUN = TypeAdapter(EvalRun)
+
+
+def received(data: Mapping[str, Any], now: datetime) -> EvalRun:
+    """A run made where the system's code lives and uploaded, as this process keeps it: dated
+    when it arrives (another machine's clock must not move the schedule or the order of runs)
+    and summarised from its cases (the pass rate kept is the one its cases show)."""
+    run = EvalRun.from_dict(data)
+    first: dict[str, int] = {}
+    problems = []
+    for index, case in enumerate(run.cases):
+        if case.id in first:
+            problems.append(
+                f"run.cases[{index}].id: duplicate id {case.id!r} (first at [{first[case.id]}])"
+            )
+        first.setdefault(case.id, index)
+    if problems:
+        raise EvalError(problems[:_MAX_PROBLEMS])
+    labels = run.summary.labels is not None
+    return replace(run, started_at=as_utc(now), summary=_summarise(run.cases, labels))
+
 
 # --- running -------------------------------------------------------------------------------
 

@@ -1,7 +1,10 @@
 """Institutional knowledge instead of hero knowledge: the record kinds, their fields, and how they
 read as Markdown in the system's repo (MADR-style decisions, Google-SRE-style postmortems).
 
-Pure: records are plain dicts of text; storing them is the service's job.
+Pure: records are plain dicts of text; storing them is the service's job. Any person may write a
+record, and repository viewers render Markdown with raw HTML, so every user-written text is
+escaped on the way out: it reads as written and renders as text — no HTML, no links, no forged
+headings.
 """
 
 from __future__ import annotations
@@ -120,6 +123,22 @@ def validate(kind: str, title: str, fields: Mapping[str, Any]) -> dict[str, Any]
     return clean
 
 
+# Backslash-escaped wherever they stand: HTML, links and images, emphasis, code, tables.
+_INLINE = re.compile(r"([\\`*_\[\]<>&|~!])")
+# Escaped at the start of a line, where they open a heading, list, rule or setext underline.
+_BLOCK = re.compile(r"^([ \t]*(?:\d+(?=[.)]))?)([#=+.)-])", re.MULTILINE)
+
+
+def escape(text: str) -> str:
+    """Markdown that shows `text` as written, keeping its line breaks."""
+    return _BLOCK.sub(r"\1\\\2", _INLINE.sub(r"\\\1", text))
+
+
+def escape_line(text: str) -> str:
+    """The same for a heading, list item or link text: one line, whatever was written."""
+    return escape(" ".join(text.split()))
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "untitled"
 
@@ -142,11 +161,11 @@ def render(
     """One record as Markdown a team commits beside its code."""
     spec = KINDS[kind]
     lines = [
-        f"# {spec.title} {number}: {title}",
+        f"# {spec.title} {number}: {escape_line(title)}",
         "",
         f"- System: `{system}`",
-        f"- Recorded: {recorded_at} by {recorded_by}",
-        *(f"- {link}" for link in links),
+        f"- Recorded: {recorded_at} by {escape_line(recorded_by)}",
+        *(f"- {escape_line(link)}" for link in links),
         "",
     ]
     for f in spec.fields:
@@ -156,9 +175,9 @@ def render(
         lines.append(f"## {f.label}")
         lines.append("")
         if f.many:
-            lines.extend(f"- {item}" for item in value)
+            lines.extend(f"- {escape_line(item)}" for item in value)
         else:
-            lines.append(str(value))
+            lines.append(escape(str(value)))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -176,7 +195,7 @@ def index(system: str, entries: Sequence[tuple[str, str, str]]) -> str:
         if not mine:
             continue
         lines += [f"## {kind.plural}", ""]
-        lines += [f"- [{title}]({path})" for path, title in mine]
+        lines += [f"- [{escape_line(title)}]({path})" for path, title in mine]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -179,14 +179,18 @@ class Scorer:
 
 
 def get_scorer(
-    name: str, options: Mapping[str, Any] | None = None, *, search_path: SearchPath = ()
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    search_path: SearchPath = (),
+    allowed: Sequence[str] | None = None,
 ) -> Scorer:
     """A built-in by name, or a custom scorer by import path (`module:function`) returning a
     `Score`, a bool, or a float in [0, 1] (passing from 0.5). Custom scorers are looked up in
-    `search_path` first, like eval targets."""
+    `search_path` first, and held to `allowed` module prefixes, like eval targets."""
     options = dict(options or {})
     if ":" in name:
-        fn = import_object(name, search_path, what="scorer")
+        fn = import_object(name, search_path, what="scorer", allowed=allowed)
     elif name in _BUILTINS:
         fn = _BUILTINS[name]
         _check_builtin_options(name, options)

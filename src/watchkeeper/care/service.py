@@ -1,6 +1,10 @@
-"""The care shell: eval runs on demand and on schedule, owner reviews and their reminders, the
-care ledger, and knowledge records — each stored with an audit entry, so the bus factor (who
-acted on a system) is read from one place."""
+"""The care shell: eval runs on demand, on schedule and uploaded, owner reviews and their
+reminders, the care ledger, and knowledge records — each stored with an audit entry, so the bus
+factor (who acted on a system) is read from one place.
+
+An eval run here is attended only when a person asked for it on their own machine (local mode);
+the server's route and the scheduler run only what the operator's `EvalPolicy` allows, and
+otherwise evals run where the system's code lives and arrive as uploads (`record_upload`)."""
 
 from __future__ import annotations
 
@@ -8,16 +12,20 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.notifiers import Message
 from watchkeeper.care import knowledge
-from watchkeeper.care.evals import EvalRun, load_dataset, regression_diff, run_suite
-from watchkeeper.care.evals import import_target as _import_target
+from watchkeeper.care.evals import (
+    EvalPolicy,
+    EvalRun,
+    choose_suites,
+    received,
+    regression_diff,
+    run_spec,
+)
 from watchkeeper.care.ledger import CareEntry, by_month, unspent_streak
-from watchkeeper.care.scorers import get_scorer
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import Store, Unit
@@ -52,12 +60,33 @@ class EvalOutcome:
         }
 
 
+@dataclass(frozen=True)
+class ScheduledEvals:
+    """What the scheduler's eval job did: the runs it made, and the due suites the operator's
+    policy kept it from running (they stay due, so the overdue check keeps saying so)."""
+
+    outcomes: list[EvalOutcome]
+    refused: list[dict[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ran": len(self.outcomes), "refused": self.refused}
+
+
 class CareService:
-    def __init__(self, store: Store, courier: Courier | None = None) -> None:
+    def __init__(
+        self, store: Store, courier: Courier | None = None, policy: EvalPolicy = EvalPolicy()
+    ) -> None:
         self.store = store
         self.courier = courier
+        self.policy = policy
 
     # --- evals -----------------------------------------------------------------------------
+
+    def eval_suites(self, system: str) -> list[dict[str, Any]]:
+        """The applied manifest's suites, for a client that runs them where the code lives."""
+        with self.store.read() as unit:
+            manifest = applied_manifest(unit, system)
+        return [spec.model_dump(mode="json") for spec in manifest.spec.evals]
 
     def run_evals(
         self,
@@ -69,25 +98,45 @@ class CareService:
         trigger: str = "manual",
         base_dir: str | None = None,
         progress: Callable[..., None] | None = None,
+        attended: bool = False,
     ) -> list[EvalOutcome]:
+        """Run and record the system's suites. `attended` is a person running their system's
+        code on their own machine; anything else runs only what the policy allows, and nothing
+        at all when one suite is refused."""
         with self.store.read() as unit:
             manifest = applied_manifest(unit, system)
-        suites = [s for s in manifest.spec.evals if suite is None or s.suite == suite]
-        if not suites:
-            known = ", ".join(s.suite for s in manifest.spec.evals) or "none"
-            raise ActionError("invalid", f"{system} has no eval suite {suite!r} (known: {known})")
-        base = Path(base_dir or os.getcwd())
-        outcomes = []
-        for spec in suites:
-            dataset_path = Path(spec.dataset)
-            if not dataset_path.is_absolute():
-                dataset_path = base / dataset_path
-            dataset = load_dataset(dataset_path)
-            target = _import_target(spec.target, [str(base), str(dataset_path.parent)])
-            scorer = get_scorer(spec.scorer, search_path=[str(base)])
-            run = run_suite(dataset, target, scorer, now=now, progress=progress)
-            outcomes.append(self._record_run(system, spec.suite, run, actor, trigger, now))
-        return outcomes
+        suites = choose_suites(system, manifest.spec.evals, suite)
+        base = base_dir or os.getcwd()
+        policy = None if attended else self.policy
+        if policy is not None:
+            reasons = [
+                f"suite {spec.suite}: {reason}"
+                for spec in suites
+                for reason in policy.refusals(spec, base)
+            ]
+            if reasons:
+                raise ActionError("forbidden", _refused(system, reasons))
+        return [
+            self._record_run(
+                system,
+                spec.suite,
+                run_spec(spec, base, now, policy=policy, progress=progress),
+                actor,
+                trigger,
+                now,
+            )
+            for spec in suites
+        ]
+
+    def record_upload(
+        self, system: str, suite: str, data: dict[str, Any], actor: str, now: datetime
+    ) -> EvalOutcome:
+        """A run made where the system's code lives, stored as a run made here would be:
+        diffed against the previous run, logged as care, audited."""
+        with self.store.read() as unit:
+            manifest = applied_manifest(unit, system)
+        choose_suites(system, manifest.spec.evals, suite)
+        return self._record_run(system, suite, received(data, now), actor, "upload", now)
 
     def _record_run(
         self, system: str, suite: str, run: EvalRun, actor: str, trigger: str, now: datetime
@@ -125,9 +174,12 @@ class CareService:
             )
         return EvalOutcome(system, suite, run, diff)
 
-    def scheduled_evals(self, now: datetime, base_dir: str | None = None) -> list[EvalOutcome]:
-        """Run every suite whose `every` has passed since its last run (or since go-live)."""
+    def scheduled_evals(self, now: datetime, base_dir: str | None = None) -> ScheduledEvals:
+        """Run every suite whose `every` has passed since its last run (or since go-live) and
+        that the policy allows; a refused suite is reported, never imported, and stays due."""
+        base = base_dir or os.getcwd()
         due: list[tuple[str, str]] = []
+        refused: list[dict[str, str]] = []
         with self.store.read() as unit:
             for record in unit.systems():
                 manifest = SystemManifest.model_validate(record.manifest)
@@ -138,13 +190,24 @@ class CareService:
                         continue
                     last = next(iter(unit.eval_runs(record.name, spec.suite, limit=1)), None)
                     since = last.started_at if last else (record.live_since or record.applied_at)
-                    if last is None or now >= since + spec.every:
+                    if last is not None and now < since + spec.every:
+                        continue
+                    reasons = self.policy.refusals(spec, base)
+                    if reasons:
+                        refused.append(
+                            {
+                                "system": record.name,
+                                "suite": spec.suite,
+                                "reason": _refused(record.name, reasons),
+                            }
+                        )
+                    else:
                         due.append((record.name, spec.suite))
         outcomes = []
         for system, suite in due:
             try:
                 outcomes += self.run_evals(
-                    system, now, "watchkeeper", suite=suite, trigger="schedule", base_dir=base_dir
+                    system, now, "watchkeeper", suite=suite, trigger="schedule", base_dir=base
                 )
             except ActionError as exc:
                 with self.store.write() as unit:
@@ -156,7 +219,7 @@ class CareService:
                         system=system,
                         reason=exc.message,
                     )
-        return outcomes
+        return ScheduledEvals(outcomes, refused)
 
     # --- reviews ---------------------------------------------------------------------------
 
@@ -398,6 +461,17 @@ class CareService:
     def export(self, system: str, directory: str) -> list[str]:
         """Markdown for every record, and an index, in `directory` (made if missing)."""
         return knowledge.write_export(system, self.knowledge(system), directory)
+
+
+def _refused(system: str, reasons: list[str]) -> str:
+    """Says where the evals run instead, and why not here — in names only: a refusal never
+    tells whether a file exists."""
+    return (
+        f"{system}'s evals run where the system's code lives: run `wk eval run {system}` there "
+        "(with WATCHKEEPER_URL set it uploads the result). This process runs evals only from "
+        "modules under WATCHKEEPER_EVAL_MODULES with golden sets under WATCHKEEPER_EVAL_DATA, "
+        "as its operator set them; refused: " + "; ".join(reasons)
+    )
 
 
 def _care_entry(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,15 @@ from watchkeeper.charter.roles import (
 )
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, Loaded, SystemManifest, load_paths
-from watchkeeper.store import AckRecord, PersonRecord, Store, SystemRecord, TeamRecord, Unit
+from watchkeeper.store import (
+    AckRecord,
+    Deactivation,
+    PersonRecord,
+    Store,
+    SystemRecord,
+    TeamRecord,
+    Unit,
+)
 
 
 @dataclass(frozen=True)
@@ -142,8 +150,11 @@ class CharterService:
 
     def _apply_person(self, unit: Unit, person: PersonRecord, actor: str, now: datetime) -> Change:
         old = unit.person(person.email)
+        kept = _kept_out(person, unit.deactivation(person.email))
+        if kept is not None:
+            person = replace(person, active=False)
         if old == person:
-            return Change("person", person.email, "unchanged")
+            return Change("person", person.email, "unchanged", [kept] if kept else [])
         before = _person_dict(old) if old else None
         unit.save_person(person, now)
         unit.audit(
@@ -157,6 +168,8 @@ class CharterService:
         details = diff(before or {}, _person_dict(person)) if old else []
         if old and old.active and not person.active:
             details.append(self._vacated_note(unit, person.email))
+        if kept is not None:
+            details.append(kept)
         return Change("person", person.email, "updated" if old else "created", details)
 
     def _apply_team(
@@ -249,14 +262,39 @@ class CharterService:
             ]
 
     def deactivate(self, email: str, actor: str, now: datetime) -> Change:
+        """A deliberate deactivation: it holds until `reactivate`, whatever people.yaml says."""
         with self.store.write() as unit:
-            person = unit.person(email.strip().lower())
-            if person is None:
-                raise ActionError("not_found", f"no person {email} in the store")
+            person = self._person(unit, email)
+            if unit.deactivation(person.email) is None:
+                unit.set_deactivation(person.email, Deactivation(now, actor))
             if not person.active:
                 return Change("person", person.email, "unchanged", ["already inactive"])
-            updated = PersonRecord(person.email, person.name, False, person.admin, person.channels)
-            return self._apply_person(unit, updated, actor, now)
+            return self._apply_person(unit, replace(person, active=False), actor, now)
+
+    def reactivate(self, email: str, actor: str, now: datetime) -> Change:
+        """The one way back from `deactivate`: the person (and their unrevoked tokens) act again."""
+        with self.store.write() as unit:
+            person = self._person(unit, email)
+            if person.active and unit.deactivation(person.email) is None:
+                return Change("person", person.email, "unchanged", ["already active"])
+            unit.set_deactivation(person.email, None)
+            unit.save_person(replace(person, active=True), now)
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="person.reactivated",
+                target=person.email,
+                before=_person_dict(person),
+                after=_person_dict(replace(person, active=True)),
+            )
+            return Change("person", person.email, "updated", ["active: False -> True"])
+
+    @staticmethod
+    def _person(unit: Unit, email: str) -> PersonRecord:
+        person = unit.person(email.strip().lower())
+        if person is None:
+            raise ActionError("not_found", f"no person {email} in the store")
+        return person
 
     def _vacated_note(self, unit: Unit, email: str) -> str:
         held = [
@@ -313,6 +351,18 @@ class CharterService:
             known = ", ".join(r.name for r in unit.systems()) or "none applied yet"
             raise ActionError("not_found", f"no system {name!r} (known: {known})")
         return record
+
+
+def _kept_out(person: PersonRecord, deactivation: Deactivation | None) -> str | None:
+    """Why a person listed as active stays inactive: a deliberate deactivation outranks the
+    file (else re-applying an old people.yaml would silently let someone who left back in)."""
+    if deactivation is None or not person.active:
+        return None
+    return (
+        f"not reactivated: deactivated by {deactivation.by} at {deactivation.at.isoformat()} "
+        f"with `wk people deactivate`; only `wk people reactivate {person.email}` (an admin) "
+        "reverses that"
+    )
 
 
 def _person_record(person: Any) -> PersonRecord:

@@ -73,8 +73,17 @@ class Remote(QualityRemote):
     def deactivate(self, email: str) -> dict[str, Any]:
         return self._call("POST", f"/people/{quote(email, safe='@')}/deactivate")
 
-    def create_token(self, email: str) -> dict[str, Any]:
-        return self._call("POST", "/tokens", json={"email": email})
+    def reactivate(self, email: str) -> dict[str, Any]:
+        return self._call("POST", f"/people/{quote(email, safe='@')}/reactivate")
+
+    def create_token(self, email: str, expires: str | None = None) -> dict[str, Any]:
+        return self._call("POST", "/tokens", json={"email": email, "expires": expires})
+
+    def tokens(self, person: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", "/tokens", params={"person": person} if person else None)
+
+    def revoke_token(self, ref: str) -> dict[str, Any]:
+        return self._call("POST", f"/tokens/{quote(ref, safe='')}/revoke")
 
     def set_switch(self, system: str, state: str, reason: str) -> dict[str, Any]:
         body = {"state": state, "reason": reason}

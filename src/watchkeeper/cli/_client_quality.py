@@ -1,10 +1,17 @@
-"""Client mode for the quality commands: the same methods as `QualityOperations`, over HTTP."""
+"""Client mode for the quality commands: the same methods as `QualityOperations`, over HTTP —
+except evals, which run here, where the system's code lives, and are uploaded for the server to
+record."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
+
+from watchkeeper.care.evals import choose_suites, run_spec
+from watchkeeper.clock import SystemClock
+from watchkeeper.manifest._models import EvalSuite
 
 
 def _q(name: str) -> str:
@@ -56,6 +63,9 @@ class QualityRemote:
         }
         return self._call("POST", "/silences", json=body)
 
+    def eval_suites(self, system: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/systems/{_q(system)}/evals")
+
     def eval_run(
         self,
         system: str,
@@ -63,8 +73,22 @@ class QualityRemote:
         base_dir: str | None = None,
         progress: Any = None,
     ) -> list[dict[str, Any]]:
-        del base_dir, progress  # the server runs evals where its datasets and targets live
-        return self._call("POST", f"/systems/{_q(system)}/evals", json={"suite": suite})
+        """The applied manifest's suites, run on this checkout (targets imported from it, golden
+        sets read from it) and each uploaded as it finishes, as local mode records each."""
+        suites = [EvalSuite.model_validate(s) for s in self.eval_suites(system)]
+        base = base_dir or os.getcwd()
+        return [
+            self.eval_upload(
+                system,
+                spec.suite,
+                run_spec(spec, base, SystemClock().now(), progress=progress).to_dict(),
+            )
+            for spec in choose_suites(system, suites, suite)
+        ]
+
+    def eval_upload(self, system: str, suite: str, run: dict[str, Any]) -> dict[str, Any]:
+        body = {"suite": suite, "run": run}
+        return self._call("POST", f"/systems/{_q(system)}/evals/runs", json=body)
 
     def report(self, system: str, days: int = 30) -> dict[str, Any]:
         return self._call("GET", f"/systems/{_q(system)}/report", params={"days": days})

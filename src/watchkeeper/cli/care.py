@@ -49,7 +49,8 @@ def eval_run(
     json: JsonOpt = False,
     now: NowOpt = None,
 ) -> int:
-    """Run the golden set(s) through the target, score, record, and diff against the last run."""
+    """Run the golden set(s) through the target here, score, record, and diff against the last
+    run; with WATCHKEEPER_URL set the run is uploaded for the server to record."""
     with operations(now) as ops, Progress(console=err, transient=True) as bar:
         task = bar.add_task(f"eval {system}", total=None)
 

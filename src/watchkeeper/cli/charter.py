@@ -25,7 +25,10 @@ from watchkeeper.cli._common import (
 
 Paths = Annotated[list[str], typer.Argument(help="Manifest files or directories.")]
 
-people_app = typer.Typer(help="People: deactivate someone who left.", no_args_is_help=True)
+people_app = typer.Typer(
+    help="People: deactivate someone who left, reactivate someone who is back.",
+    no_args_is_help=True,
+)
 
 
 def gate(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
@@ -61,7 +64,7 @@ def apply(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
         style = {"created": "green", "updated": "yellow"}.get(change["action"], "dim")
         out.print(f"[{style}]{change['action']:>9}[/] {change['kind']} {change['name']}")
         for detail in change["details"]:
-            out.print(f"            {detail}")
+            out.print(f"            {detail}", markup=False)
     return OK
 
 
@@ -159,13 +162,28 @@ def deactivate(
     json: JsonOpt = False,
     now: NowOpt = None,
 ) -> int:
-    """Mark someone as gone: every role they held shows as vacant at once."""
+    """Mark someone as gone: every role they held shows as vacant at once, and re-applying
+    people.yaml does not bring them back (only `wk people reactivate` does)."""
     with operations(now) as ops:
-        change = ops.deactivate(email)
+        return _person_change(ops.deactivate(email), json)
+
+
+@people_app.command("reactivate")
+def reactivate(
+    email: Annotated[str, typer.Argument(help="The person who is back.")],
+    json: JsonOpt = False,
+    now: NowOpt = None,
+) -> int:
+    """Reverse a deactivation (admins): the person, and their unrevoked tokens, act again."""
+    with operations(now) as ops:
+        return _person_change(ops.reactivate(email), json)
+
+
+def _person_change(change: dict[str, Any], json: bool) -> int:
     if json:
         print_json(change)
     else:
-        out.print(f"{change['name']}: {change['action']}")
+        out.print(f"{change['name']}: {change['action']}", markup=False)
         for detail in change["details"]:
-            out.print(f"  {detail}")
+            out.print(f"  {detail}", markup=False)
     return OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,17 +14,22 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from watchkeeper.access import Operations
+from watchkeeper.cli._client import Remote
 from watchkeeper.cli._common import (
     ATTENTION,
     INVALID,
     OK,
     JsonOpt,
     NowOpt,
+    application,
     err,
     operations,
     out,
+    parse_now,
     print_json,
 )
+from watchkeeper.settings import Settings
 
 ColumnsOpt = Annotated[
     list[str] | None, typer.Option("--column", help="Only these columns (repeatable).")
@@ -216,6 +222,20 @@ def dead_letter(
     return OK
 
 
+@contextmanager
+def _replaying(now: str | None) -> Iterator[Operations | Remote]:
+    """Operations as of `--now` on the real clock: `--now` names the instant evaluated, never
+    the clock, so the scheduler's lease and evaluation marks still follow real time (and a
+    `--now` in the future is refused rather than run)."""
+    instant = parse_now(now)
+    if instant is None or Settings.from_env().url:
+        with operations(now) as ops:  # (which refuses --now against a server)
+            yield ops
+        return
+    with application() as app:
+        yield Operations(app, Settings.from_env().actor(), instant, enforce=False)
+
+
 def tick(
     now: Annotated[
         str | None, typer.Option("--now", help="Run as of this ISO 8601 instant (replays).")
@@ -223,7 +243,7 @@ def tick(
     json: JsonOpt = False,
 ) -> int:
     """Run every due check, escalation step and reminder once (the server does this itself)."""
-    with operations(now) as ops:
+    with _replaying(now) as ops:
         report = ops.tick()
     if json:
         print_json(report)
@@ -235,17 +255,24 @@ def tick(
             f"new findings, {len(report['incidents_opened'])} incidents opened, "
             f"{report['pages']} escalation steps"
         )
-    return OK
+        for failure in report["failures"]:
+            where = f" for {failure['system']}" if failure["system"] else ""
+            err.print(f"  FAILED {failure['step']}{where}: {failure['error']}", markup=False)
+    return ATTENTION if report.get("failures") else OK
 
 
 def check(system: SystemArg, json: JsonOpt = False, now: NowOpt = None) -> int:
-    """Evaluate one system's due windows now and show what the checks found."""
+    """Show what the checks conclude for one system's current windows. Read-only: nothing is
+    recorded and nothing alerted; the scheduler's tick does that."""
     with operations(now) as ops:
         result = ops.check(system)
     if json:
         print_json(result)
     else:
-        out.print(f"{system}: {result['windows']} windows evaluated")
+        out.print(
+            f"{system}: {result['windows']} windows looked at; read-only, nothing was recorded "
+            "(the scheduler's tick stores findings and alerts)"
+        )
         for finding in result["findings"]:
             out.print(
                 f"  [{finding['severity']}] {finding['check']} {finding['subject']}: "

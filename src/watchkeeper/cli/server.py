@@ -1,16 +1,18 @@
-"""Commands of the server and the kill switch: serve, token create, kill, restore, audit verify."""
+"""Commands of the server and the kill switch: serve, tokens, kill, restore, audit verify."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
+from watchkeeper.access import token_lifetime
 from watchkeeper.app import build
 from watchkeeper.cli._common import ATTENTION, OK, JsonOpt, answer, err, operations, out, print_json
 from watchkeeper.settings import Settings
 
-token_app = typer.Typer(help="API tokens: issue one for a person.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens: issue, list and revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 
 Reason = Annotated[
@@ -32,11 +34,15 @@ def serve(
     Stops gracefully on SIGINT/SIGTERM: parked kill-switch long-polls are answered at once,
     in-flight requests finish, then the process exits. Run several against one PostgreSQL
     database for redundancy; a flip made on one reaches the SDKs on all of them.
+
+    Refuses to start (exit 2) when notifications would carry acknowledge links — a public URL
+    is set — but WATCHKEEPER_SECRET is not.
     """
     from watchkeeper.server import serve as run_server
 
     app = build(Settings.from_env())
     try:
+        app.courier.require_secret()
         err.print(f"Watchkeeper: serving the {app.store.dialect} store on http://{host}:{port}")
         run_server(app, host, port, tick_every)
     finally:
@@ -44,25 +50,83 @@ def serve(
     return OK
 
 
+def _lifetime(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            token_lifetime(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--expires") from None
+    return value
+
+
 @token_app.command("create")
 def token_create(
     email: Annotated[str, typer.Argument(help="The person the token acts as.")],
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            help="Lifetime, e.g. 90d or 12h (default: until revoked).", callback=_lifetime
+        ),
+    ] = None,
     json: JsonOpt = False,
 ) -> int:
     """Issue an API token for a person (admins; anyone with local database access). Shown
     once: only its digest is stored. Use it as WATCHKEEPER_TOKEN or the SDK's token=."""
     with operations() as ops:
-        issued = ops.create_token(email)
+        issued = ops.create_token(email, expires)
     if json:
         print_json(issued)
     else:
         out.print(issued["token"], markup=False)
+        until = f", valid until {issued['expires_at']}" if issued["expires_at"] else ""
         err.print(
-            f"token {issued['prefix']}… for {issued['person']}: copy it now, it is not shown "
-            "again (use it as WATCHKEEPER_TOKEN or the SDK's token=)",
+            f"token {issued['prefix']}… for {issued['person']}{until}: copy it now, it is not "
+            "shown again (use it as WATCHKEEPER_TOKEN or the SDK's token=)",
             markup=False,
         )
     return OK
+
+
+@token_app.command("list")
+def token_list(
+    email: Annotated[
+        str | None, typer.Argument(help="One person's tokens (default: all you may see).")
+    ] = None,
+    json: JsonOpt = False,
+) -> int:
+    """API tokens without their secrets: id, prefix, holder, issued, expiry, revocation.
+    Admins see everyone's; others their own."""
+    with operations() as ops:
+        tokens = ops.tokens(email)
+    if json:
+        print_json(tokens)
+        return OK
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for column in ("id", "prefix", "person", "created", "expires", "status"):
+        table.add_column(column)
+    for t in tokens:
+        table.add_row(
+            str(t["id"]),
+            t["prefix"],
+            t["person"],
+            f"{t['created_at'][:16]} by {t['created_by']}",
+            (t["expires_at"] or "never")[:16],
+            t["status"] + (f" by {t['revoked_by']}" if t["revoked_by"] else ""),
+        )
+    out.print(table)
+    return OK
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="The token's id or prefix (see `wk token list`).")],
+    json: JsonOpt = False,
+) -> int:
+    """Revoke a token now: the next request with it is refused (admins, or its holder)."""
+    with operations() as ops:
+        revoked = ops.revoke_token(token)
+    line = f"token {revoked['prefix']}… of {revoked['person']}: revoked"
+    return answer(revoked, json, f"{line} by {revoked['revoked_by']} at {revoked['revoked_at']}")
 
 
 def kill(system: SystemArg, reason: Reason, json: JsonOpt = False) -> int:
@@ -99,12 +163,30 @@ def audit_verify(json: JsonOpt = False) -> int:
         result = ops.verify_audit()
     if json:
         print_json(result)
-    elif result["ok"]:
-        out.print(f"audit trail intact: {result['checked']} entries, every link holds")
     else:
-        out.print(
-            f"audit trail BROKEN at entry {result['broken_at']}: {result['reason']} "
-            f"({result['checked']} entries before it hold)",
-            markup=False,
-        )
+        out.print(_verdict(result), markup=False)
     return OK if result["ok"] else ATTENTION
+
+
+def _verdict(result: dict[str, Any]) -> str:
+    """Which of intact, altered, truncated or unkeyed, in words."""
+    checked, state = result["checked"], result["state"]
+    if state == "altered":
+        where = f" at entry {result['broken_at']}" if result["broken_at"] else ""
+        return f"audit trail ALTERED{where}: {result['reason']} ({checked} entries before it hold)"
+    if state == "truncated":
+        return f"audit trail TRUNCATED: {result['reason']}"
+    if state == "unkeyed":
+        return f"audit trail UNKEYED: {checked} entries link up; {result['reason']}"
+    notes = ["keyed with WATCHKEEPER_SECRET"]
+    if result["unkeyed_through"]:
+        notes.append(
+            f"unkeyed up to seq {result['unkeyed_through']} (written before the secret was "
+            "set: integrity only)"
+        )
+    notes.append(
+        f"newest checkpoint at entry {result['checkpoint']}"
+        if result["checkpoint"]
+        else result["reason"]
+    )
+    return f"audit trail intact: {checked} entries, every link holds; " + "; ".join(notes)

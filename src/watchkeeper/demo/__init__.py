@@ -70,7 +70,16 @@ def run(workdir: Path | None, console: Console) -> int:
                 ]
             )
         clock = FixedClock(START - timedelta(days=2))
-        app = build(Settings(db=db, public_url="http://127.0.0.1:8000", secret="demo"), clock=clock)
+        # The demo is the operator: its scheduler may run the evals it ships, and nothing else
+        # (claims-triage names a model nobody installed, so its eval stays overdue).
+        settings = Settings(
+            db=db,
+            public_url="http://127.0.0.1:8000",
+            secret="demo",
+            eval_modules=("watchkeeper.demo.evals",),
+            eval_data=(str(HERE / "evals"),),
+        )
+        app = build(settings, clock=clock)
         story = Story(app, clock, console, workspace, receiver.url)
         with LiveServer(app, max_wait=2.0) as server:
             go_live(story)

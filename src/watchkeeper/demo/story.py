@@ -60,8 +60,10 @@ class Story:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def ops(self, actor: str) -> Operations:
-        return Operations(self.app, actor, self.clock.now(), enforce=False)
+    def ops(self, actor: str, at: datetime | None = None) -> Operations:
+        """Acting now, or at `at`: a day's data is sent at the day's end, never before it was
+        made (ingest refuses items dated after they arrive)."""
+        return Operations(self.app, actor, at or self.clock.now(), enforce=False)
 
     def at(self, instant: datetime) -> None:
         self.clock.set(instant)
@@ -160,8 +162,8 @@ class Story:
                 feedback.append(
                     {"observation_id": oid, "thumbs_up": not harmful and self.rng.random() < 0.92}
                 )
-        self.ops("support-assistant@svc").ingest("support-assistant", items)
-        self.ops("support-assistant@svc").feedback("support-assistant", feedback)
+        self.ops("support-assistant@svc", base + DAY).ingest("support-assistant", items)
+        self.ops("support-assistant@svc", base + DAY).feedback("support-assistant", feedback)
 
     def fraud_level(self, day: int) -> float:
         if day < DECLINE_FROM:
@@ -193,8 +195,8 @@ class Story:
             if i % 3 == 0:
                 score = min(1.0, max(0.0, self.rng.gauss(self.fraud_level(day), 0.02)))
                 feedback.append({"observation_id": oid, "score": score})
-        self.ops("fraud-model@svc").ingest("fraud-model", items)
-        self.ops("fraud-model@svc").feedback("fraud-model", feedback)
+        self.ops("fraud-model@svc", base + DAY).ingest("fraud-model", items)
+        self.ops("fraud-model@svc", base + DAY).feedback("fraud-model", feedback)
 
     def _claims(self, day: int, base: datetime) -> None:
         items = [
@@ -205,7 +207,7 @@ class Story:
             }
             for i in range(20)
         ]
-        self.ops("claims-triage@svc").ingest("claims-triage", items)
+        self.ops("claims-triage@svc", base + DAY).ingest("claims-triage", items)
 
 
 def write_workspace(workspace: Path, manifests: Path, evals: Path, receiver: str) -> None:
@@ -223,8 +225,8 @@ def write_workspace(workspace: Path, manifests: Path, evals: Path, receiver: str
     pattern = r"email: (\w+)@(\S+), (.*)channels: \[\{type: email\}\]"
     people.write_text(re.sub(pattern, webhook, people.read_text()))
     for name in ("support-assistant.yaml", "fraud-model.yaml"):
-        # The golden sets and targets ship in the package; point at them where they are, so a
-        # process that already imported them (the test suite) sees the same modules.
+        # The golden sets ship in the package (their targets are its modules): point at them
+        # where they are, the folder the demo's operator lets the scheduler read.
         replace_in(workspace / name, "dataset: evals/", f"dataset: {evals}/")
 
 

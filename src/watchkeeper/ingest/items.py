@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -30,6 +30,8 @@ OBSERVATION_KEYS = frozenset(
 FEEDBACK_KEYS = frozenset({"observation_id", "label", "score", "thumbs_up", "ts", "metadata"})
 MAX_ID = 200
 MAX_TEXT = 200  # model_version: the width of its column
+# How far after the moment it arrived an item's time may lie: clients' clocks drift a little.
+FUTURE_SKEW = timedelta(minutes=5)
 MAX_REPR = 10_000  # an unstorable rejected item is kept as its repr, cut to this length
 # `\u0000` preceded by an even number of backslashes: an escaped NUL, not an escaped backslash
 _NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -267,16 +269,47 @@ def feedback(item: Any, now: datetime) -> FeedbackItem:
     )
 
 
+def sane_time(ts: datetime, now: datetime, retention: timedelta | None) -> None:
+    """An item's time must lie where monitoring can use it: one dated 1970 would become its
+    system's whole baseline, and one dated next year would hide every silence until then."""
+    if retention is not None and ts < now - retention:
+        raise _Invalid(
+            "ts",
+            f"{ts.isoformat()} is older than the system's retention ({_span(retention)}) "
+            f"before {now.isoformat()}",
+        )
+    if ts > now + FUTURE_SKEW:
+        raise _Invalid(
+            "ts",
+            f"{ts.isoformat()} is more than {_span(FUTURE_SKEW)} after the time it arrived "
+            f"({now.isoformat()}); check the sender's clock",
+        )
+
+
+def _span(delta: timedelta) -> str:
+    for unit, suffix in ((timedelta(days=1), "d"), (timedelta(hours=1), "h")):
+        if delta >= unit and not delta % unit:
+            return f"{delta // unit}{suffix}"
+    return f"{delta.total_seconds() / 60:g}m"
+
+
 def validate_batch(
-    items: Sequence[Any], now: datetime, *, kind: str = "observation"
+    items: Sequence[Any],
+    now: datetime,
+    *,
+    kind: str = "observation",
+    retention: timedelta | None = None,
 ) -> tuple[list[Any], list[Rejected]]:
-    """Accepted records in order and every rejected item with `items[i].field: reason`."""
+    """Accepted records in order and every rejected item with `items[i].field: reason`; times
+    older than `retention` or more than FUTURE_SKEW after `now` are rejected too."""
     parse = observation if kind == "observation" else feedback
     accepted: list[Any] = []
     rejected: list[Rejected] = []
     for index, item in enumerate(items):
         try:
-            accepted.append(parse(item, now))
+            record = parse(item, now)
+            sane_time(record.ts, now, retention)
+            accepted.append(record)
         except _Invalid as exc:
             where = f"items[{index}]" + (f".{exc.field_name}" if exc.field_name else "")
             rejected.append(Rejected(index, clean_text(f"{where}: {exc}"), keepable(item)))

@@ -7,18 +7,23 @@ item is stored and the monitor reports it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest.items import Rejected, clean_text, keepable, validate_batch
+from watchkeeper.ingest.retention import DEFAULT_RETENTION, Plan, next_run, plan
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import Store, Unit
 from watchkeeper.store._ingest import NewObservation
 
 SYSTEM_NAME_MAX = 63  # the width of the system columns
+RETENTION_CLAIM = "retention"  # the lease that says today's retention run is taken
+PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per tick
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,16 @@ def _require_system(unit: Unit, name: str) -> None:
         raise ActionError("not_found", f"no system {name!r}; apply its manifest first")
 
 
+def _retention(store: Store, name: str) -> timedelta:
+    """How far back an item of this system may be dated: retention would purge anything older
+    at once, and a stray old item would become the system's baseline."""
+    with store.read() as unit:
+        record = unit.system(name)
+    if record is None:
+        raise ActionError("not_found", f"no system {name!r}; apply its manifest first")
+    return SystemManifest.model_validate(record.manifest).spec.retention
+
+
 class IngestService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -47,7 +62,7 @@ class IngestService:
     def observations(
         self, system: str, items: Sequence[Any], now: datetime, *, source: str = "api"
     ) -> BatchResult:
-        accepted, rejected = validate_batch(items, now)
+        accepted, rejected = validate_batch(items, now, retention=_retention(self.store, system))
         rows: dict[str, NewObservation] = {}
         for item in accepted:
             if item.id not in rows:
@@ -73,7 +88,9 @@ class IngestService:
         self, system: str, items: Sequence[Any], now: datetime, *, source: str = "api"
     ) -> BatchResult:
         """Feedback may arrive before its observation: it is kept and joined when that comes."""
-        accepted, rejected = validate_batch(items, now, kind="feedback")
+        accepted, rejected = validate_batch(
+            items, now, kind="feedback", retention=_retention(self.store, system)
+        )
         rows = [
             {
                 "observation_id": f.observation_id,
@@ -114,11 +131,72 @@ class IngestService:
             _require_system(unit, system)
             return unit.dead_letters(system, limit)
 
-    def purge(self, now: datetime) -> Mapping[str, int]:
-        """Apply each system's retention (spec.retention, default 180d)."""
-        removed: dict[str, int] = {}
+    def purge(
+        self, now: datetime, *, batch: int = PURGE_BATCH, budget: int = PURGE_BUDGET
+    ) -> dict[str, Any]:
+        """Apply each system's retention (`spec.retention`, default 180d; see `retention`), at
+        most once a day: the scheduler calls this every tick, and until tomorrow it costs one
+        claim. The work goes in write units of at most `batch` rows each, and stops once
+        `budget` rows went, so a huge backlog never holds one long write transaction nor one
+        long tick; an unfinished run gives its claim back and the next tick goes on."""
+        holder = f"{RETENTION_CLAIM}/{uuid.uuid4().hex}"
         with self.store.write() as unit:
-            for record in unit.systems():
-                retention = SystemManifest.model_validate(record.manifest).spec.retention
-                removed[record.name] = unit.purge_observations(record.name, now - retention)
-        return removed
+            if not unit.acquire_lease(RETENTION_CLAIM, holder, now, next_run(now)):
+                return {"due": False}
+            plans = [
+                plan(
+                    SystemManifest.model_validate(record.manifest),
+                    unit.first_observation_at(record.name),
+                    now,
+                )
+                for record in unit.systems()
+            ]
+        pending = deque(_purge_steps(plans, now, batch))
+        removed = dict.fromkeys(("observations", "feedback", "dead_letters"), 0)
+        while pending and sum(removed.values()) < budget:
+            with self.store.write() as unit:
+                counts, done = pending[0](unit)
+            for kind, count in counts.items():
+                removed[kind] += count
+            if done:
+                pending.popleft()
+        if pending:
+            with self.store.write() as unit:
+                unit.release_lease(RETENTION_CLAIM, holder, now)
+        return {"due": True, **removed, "finished": not pending}
+
+
+# One retention step: a batch in the given unit -> (rows removed per kind, nothing left).
+PurgeStep = Callable[[Unit], tuple[dict[str, int], bool]]
+
+
+def _purge_steps(plans: Sequence[Plan], now: datetime, batch: int) -> list[PurgeStep]:
+    def observations(p: Plan) -> PurgeStep:
+        def step(unit: Unit) -> tuple[dict[str, int], bool]:
+            gone, feedback = unit.purge_observations(p.system, p.before, p.keep, batch)
+            return {"observations": gone, "feedback": feedback}, gone < batch
+
+        return step
+
+    def orphan_feedback(p: Plan) -> PurgeStep:
+        def step(unit: Unit) -> tuple[dict[str, int], bool]:
+            gone = unit.purge_orphan_feedback(p.system, p.before, batch)
+            return {"feedback": gone}, gone < batch
+
+        return step
+
+    def dead_letters(p: Plan) -> PurgeStep:
+        def step(unit: Unit) -> tuple[dict[str, int], bool]:
+            gone = unit.purge_dead_letters(p.before, batch, system=p.system)
+            return {"dead_letters": gone}, gone < batch
+
+        return step
+
+    applied = [p.system for p in plans]
+
+    def unapplied_dead_letters(unit: Unit) -> tuple[dict[str, int], bool]:
+        gone = unit.purge_dead_letters(now - DEFAULT_RETENTION, batch, system=None, applied=applied)
+        return {"dead_letters": gone}, gone < batch
+
+    steps = [make(p) for p in plans for make in (observations, orphan_feedback, dead_letters)]
+    return [*steps, unapplied_dead_letters]

@@ -25,7 +25,7 @@ from watchkeeper.manifest._models import (
     SystemManifest,
     Team,
 )
-from watchkeeper.manifest._yaml import SourceDoc, read_documents
+from watchkeeper.manifest._yaml import SourceDoc, read_documents, size_problem, unstorable
 
 KINDS: dict[str, type[BaseModel]] = {"AISystem": SystemManifest, "People": PeopleManifest}
 MANIFEST_NAMES = ("watchkeeper.yaml", "watchkeeper.yml", "people.yaml", "people.yml")
@@ -73,6 +73,10 @@ def load_paths(
         raise ManifestError([Problem(Location("<arguments>", 0, 0), "no manifest files given")])
     for path in files:
         try:
+            too_large = size_problem(str(path), path.stat().st_size)
+            if too_large:
+                problems.append(too_large)
+                continue
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(Location(str(path), 0, 0), f"cannot read file: {exc}"))
@@ -100,6 +104,7 @@ def _validate(
 ) -> Loaded:
     parsed: list[tuple[SourceDoc, BaseModel]] = []
     for doc in docs:
+        problems.extend(unstorable(doc))
         model = _validate_doc(doc, problems)
         if model is not None:
             parsed.append((doc, model))

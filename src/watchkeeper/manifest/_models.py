@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from watchkeeper.durations import format_duration, parse_duration
-from watchkeeper.expr import compile_expr
+from watchkeeper.expr import compile_expr, compile_regex
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -64,6 +64,13 @@ def _slug(value: Any) -> str:
             f"{value!r} is not a valid name: use lowercase letters, digits and dashes, "
             "starting and ending with a letter or digit (max 63)"
         )
+    return value
+
+
+def _regex(value: str | None) -> str | None:
+    """Compiled here, at load, so a pattern RE2 cannot run is a located error, never a tick's."""
+    if value is not None:
+        compile_regex(value)
     return value
 
 
@@ -248,15 +255,7 @@ class Signal(_Model):
             compile_expr(value)
         return value
 
-    @field_validator("match")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+    _match = field_validator("match")(_regex)
 
 
 class AlertRule(_Model):
@@ -329,6 +328,8 @@ class TriageRule(_Model):
     expr: str | None = None
     priority: int = Field(default=2, ge=0, le=5)
 
+    _match = field_validator("match")(_regex)
+
     @model_validator(mode="after")
     def _one_condition(self) -> TriageRule:
         conditions = {
@@ -348,11 +349,6 @@ class TriageRule(_Model):
             )
         if self.below is not None and not self.field:
             raise ValueError("`below` needs the `field` it compares, e.g. output.confidence")
-        if self.match is not None:
-            try:
-                re.compile(self.match)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
         if self.expr is not None:
             compile_expr(self.expr)
         return self

@@ -272,6 +272,57 @@ def eval_overdue(
     ]
 
 
+def baseline_too_small(
+    system: str, subject: str, have: int, need: int, what: str, start: datetime, end: datetime
+) -> list[Finding]:
+    """A baseline too thin to judge against: its checks have no verdict, and that is said,
+    never taken for health. One finding per baseline period."""
+    return [
+        Finding(
+            system,
+            "baseline",
+            subject,
+            "warning",
+            f"baseline too small for {subject}: {have} of {need} {what} between "
+            f"{start:%Y-%m-%d} and {end:%Y-%m-%d}; its checks have no verdict until it is "
+            "filled (or spec.runbook.baseline names a period with data)",
+            start,
+            end,
+            evidence={"have": have, "need": need, "unit": what},
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A step of a tick that raised: which system (None for portfolio-wide jobs), which step,
+    and the error as `Class: message`."""
+
+    system: str | None
+    step: str
+    error: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"system": self.system, "step": self.step, "error": self.error}
+
+
+def failure(failed: Failure, now: datetime) -> Finding:
+    """A step that failed for a system, as its finding: one a day while it keeps failing (the
+    window is the day), never one a tick."""
+    assert failed.system is not None
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return Finding(
+        failed.system,
+        "failure",
+        failed.step,
+        "error",
+        f"{failed.step} failed for {failed.system}: {failed.error}",
+        day,
+        now,
+        evidence={"step": failed.step, "error": failed.error},
+    )
+
+
 def _human(delta: timedelta) -> str:
     if delta >= timedelta(days=2):
         return f"{delta.days}d"

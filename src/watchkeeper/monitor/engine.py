@@ -1,5 +1,10 @@
 """The monitor's shell: for each live system, evaluate every due window once and store what the
-checks found. `tick(now)` calls `evaluate_all`; `wk check` calls `evaluate`.
+checks found. `tick(now)` calls `evaluate` per system; `wk check` calls `check`, which stores
+nothing.
+
+Each evaluation reads and judges inside a read unit, then stores its results in one short write
+unit: user regexes and expressions, drift statistics and embeddings never run while a write lock
+is held, so a kill-switch flip never waits behind monitoring.
 
 Per signal, windows are evaluated in order from where the last evaluation stopped (so a tick that
 runs late catches up, and a re-run changes nothing). Drift and contract checks run on daily
@@ -48,6 +53,11 @@ from watchkeeper.triage.stats import reviewed_error_rate
 DAY = timedelta(days=1)
 MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
 DEFAULT_SILENCE = timedelta(days=1)
+# Below these, "normal" is noise: a column's baseline needs this many values, a signal's this
+# many data points behind its windows (an eval run counts one); short of it the check has no
+# verdict and a finding says why.
+MIN_BASELINE_VALUES = 30
+MIN_BASELINE_SAMPLES = 2
 EVAL_GRACE = timedelta(days=1)  # a scheduled run may land a tick late without being "overdue"
 _NUMERIC_TYPES = {"number", "integer"}
 # The text of each output, embedded: a drift column like `output_length`, for what is said.
@@ -64,6 +74,16 @@ class Evaluation:
     findings: list[Finding] = field(default_factory=list)
     new: list[Finding] = field(default_factory=list)
     evaluated_rules: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Results:
+    """What one evaluation computed and will store: it is gathered in a read phase, so the one
+    write unit that stores it is short and evaluates nothing."""
+
+    values: list[dict[str, Any]] = field(default_factory=list)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    period: tuple[datetime, datetime] | None = None
 
 
 def baseline_period(
@@ -112,68 +132,59 @@ class MonitorService:
         # systems that watch embedding drift should pay for it.
         self.store, self.embedder = store, embedder
 
-    def evaluate_all(self, now: datetime) -> list[Evaluation]:
+    def live_systems(self) -> list[str]:
         with self.store.read() as unit:
-            names = [r.name for r in unit.systems() if r.manifest["spec"]["lifecycle"] == "live"]
-        return [self.evaluate(name, now) for name in names]
+            return [r.name for r in unit.systems() if r.manifest["spec"]["lifecycle"] == "live"]
+
+    def check(self, system: str, now: datetime) -> Evaluation:
+        """What the checks conclude for the current windows, recording nothing: the tick alone
+        stores findings, so every stored finding reaches alerting."""
+        evaluation, _ = self._compute(system, now)
+        return evaluation
 
     def evaluate(self, system: str, now: datetime) -> Evaluation:
-        embedder = self._embed_ahead(system, now)
+        """Evaluate every due window and store the results. Its findings include those stored
+        earlier but never taken in by alerting (their tick failed in between)."""
+        evaluation, results = self._compute(system, now)
         with self.store.write() as unit:
+            unit.save_signal_values(system, results.values, now)
+            if results.profiles and results.period:
+                unit.save_baseline_profiles(system, results.profiles, *results.period, now)
+            flags = unit.save_findings([_row(f) for f in evaluation.findings], now)
+            owed = [_finding(row) for row in unit.unalerted_findings(system)]
+        new = [f for f, is_new in zip(evaluation.findings, flags, strict=True) if is_new]
+        current = {f.fingerprint for f in evaluation.findings}
+        stale = [f for f in owed if f.fingerprint not in current]
+        return replace(evaluation, findings=evaluation.findings + stale, new=new)
+
+    def record_failures(self, failures: Sequence[checks.Failure], now: datetime) -> None:
+        """Store each failing step as a finding of its system. Nothing to alert on: no rule
+        names it, so it is marked taken in at once."""
+        found = [checks.failure(f, now) for f in failures if f.system is not None]
+        if not found:
+            return
+        with self.store.write() as unit:
+            unit.save_findings([_row(f) for f in found], now)
+            unit.mark_alerted([(f.fingerprint, f.window_start) for f in found], now)
+
+    def _compute(self, system: str, now: datetime) -> tuple[Evaluation, _Results]:
+        """Every read and every judgement, in a read unit: user expressions and regexes, drift
+        statistics and embeddings run while no write lock is held."""
+        with self.store.read() as unit:
             record = unit.system(system)
             if record is None:
                 raise ActionError("not_found", f"no system {system!r}")
-            run = _Run(unit, record, now, lambda: embedder)
+            run = _Run(unit, record, now, self.embedder)
             run.signals()
             run.drift_and_contracts()
             run.silence()
             run.evals_overdue()
-            flags = unit.save_findings([_row(f) for f in run.findings], now)
-            new = [f for f, is_new in zip(run.findings, flags, strict=True) if is_new]
-            return Evaluation(system, run.windows, run.findings, new, frozenset(run.evaluated))
-
-    def _embed_ahead(self, system: str, now: datetime) -> Embedder | None:
-        """Embed the texts this evaluation will need before its write unit begins: a baseline
-        takes tens of seconds, and on SQLite a write unit holds every other writer back."""
-        with self.store.read() as unit:
-            record = unit.system(system)
-            if record is None:
-                return None
-            manifest = SystemManifest.model_validate(record.manifest)
-            if not _embedding_rules(manifest):
-                return None  # the common case: no need to read the windows twice
-            run = _Run(unit, record, now, self.embedder)
-            texts = run.texts_to_embed()
-            embedder = run.model()
-        if embedder is None:
-            return None
-        ahead = _Remembered(embedder)
-        ahead.embed(texts)
-        return ahead
-
-
-class _Remembered:
-    """An embedder that keeps every vector it made, so the write phase re-embeds nothing."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-        self._vectors: dict[str, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return self._embedder.name
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        fresh = self._embedder.embed(missing)
-        self._vectors.update(zip(missing, fresh, strict=True))
-        if not texts:
-            return fresh
-        return np.stack([self._vectors[t] for t in texts])
+        evaluation = Evaluation(system, run.windows, run.findings, [], frozenset(run.evaluated))
+        return evaluation, run.results
 
 
 class _Run:
-    """One system's evaluation inside one unit of work."""
+    """One system's evaluation, reading through one read unit and keeping what it will store."""
 
     def __init__(
         self,
@@ -194,7 +205,9 @@ class _Run:
         self.findings: list[Finding] = []
         self.windows = 0
         self.evaluated: set[str] = set()
+        self.results = _Results()
         self._cache: dict[tuple[datetime, datetime], list[Observation]] = {}
+        self._model: list[Embedder | None] = []
 
     def _observations(self, start: datetime, end: datetime) -> list[Observation]:
         key = (start, end)
@@ -261,13 +274,15 @@ class _Run:
         return rows
 
     def _judge(self, name: str, rows: list[dict[str, Any]]) -> None:
-        self.unit.save_signal_values(self.name, rows, self.now)
+        self.results.values += rows
         self.windows += len(rows)
         if any(r["value"] is not None for r in rows):
             # A window without data clears nothing: silence is judged on its own.
             self.evaluated.update(r.name for r in self._rules(name))
-        series = self.unit.signal_series(self.name, name, until=rows[-1]["window_end"])
-        baseline = self._baseline_value(series)
+        series = _with_pending(
+            self.unit.signal_series(self.name, name, until=rows[-1]["window_end"]), rows
+        )
+        baseline = self._baseline_value(name, series)
         for row in rows:
             start, end = row["window_start"], row["window_end"]
             upto = [v for s, _, v, _ in series if s <= start]
@@ -275,13 +290,22 @@ class _Run:
             self._signal_checks(name, checks.Window(self.name, start, end), value, upto, baseline)
 
     def _baseline_value(
-        self, series: list[tuple[datetime, datetime, float | None, int]]
+        self, name: str, series: list[tuple[datetime, datetime, float | None, int]]
     ) -> float | None:
         if self.baseline is None or self.now < self.baseline[1]:
             return None
         start, end = self.baseline
-        values = [v for s, e, v, n in series if s >= start and e <= end and v is not None and n]
-        return float(np.mean(values)) if values else None
+        within = [
+            (v, n) for s, e, v, n in series if s >= start and e <= end and v is not None and n
+        ]
+        samples = sum(n for _, n in within)
+        if samples < MIN_BASELINE_SAMPLES:
+            subject = f"signal {name}"
+            self.findings += checks.baseline_too_small(
+                self.name, subject, samples, MIN_BASELINE_SAMPLES, "data points", start, end
+            )
+            return None
+        return float(np.mean([v for v, _ in within]))
 
     def _signal_checks(
         self,
@@ -338,16 +362,8 @@ class _Run:
             value = (
                 check(checks.Window(self.name, start, end), observations) if observations else None
             )
-            rows.append(
-                {
-                    "signal": key,
-                    "window_start": start,
-                    "window_end": end,
-                    "value": value,
-                    "n": len(observations),
-                }
-            )
-        self.unit.save_signal_values(self.name, rows, self.now)
+            rows.append(_value_row(key, start, end, value, len(observations)))
+        self.results.values += rows
         if any(r["n"] for r in rows):
             self.evaluated.update(rules)
 
@@ -364,6 +380,9 @@ class _Run:
         return kinds
 
     def _baseline_profiles(self) -> dict[str, Any]:
+        """The baseline's profile of every watched column, made once and stored. A column with
+        fewer than MIN_BASELINE_VALUES values in the period gets none — a finding says so — and
+        is made again on later runs, so late data or a corrected period can still fill it."""
         assert self.baseline is not None
         stored = self.unit.baseline_profiles(self.name)
         wanted = self._columns()
@@ -374,16 +393,24 @@ class _Run:
         embedded = _baseline_key(embedder) if embedder else None
         if missing or (embedded and embedded not in stored):
             observations = self.unit.observations(self.name, *self.baseline)
-            made = {
-                column: profile(
-                    as_column(column_values(observations, column), wanted[column]),
-                    kind="numeric" if wanted[column] else "categorical",
-                ).to_dict()
-                for column in missing
-            }
+            made = {}
+            for column in missing:
+                numeric = wanted[column]
+                made_profile = profile(
+                    as_column(column_values(observations, column), numeric),
+                    kind="numeric" if numeric else "categorical",
+                )
+                if made_profile.count >= MIN_BASELINE_VALUES:
+                    made[column] = made_profile.to_dict()
+                else:
+                    self.findings += checks.baseline_too_small(
+                        self.name, column, made_profile.count, MIN_BASELINE_VALUES, "values",
+                        *self.baseline,
+                    )  # fmt: skip
             if embedder and embedded and embedded not in stored and _texts(observations, 1):
                 made[embedded] = _embed(embedder, observations, EMBED_BASELINE).to_dict()
-            self.unit.save_baseline_profiles(self.name, made, *self.baseline, self.now)
+            self.results.profiles.update(made)
+            self.results.period = self.baseline
             stored = {**stored, **made}
         profiles: dict[str, Any] = {c: from_dict(d) for c, d in stored.items() if c in wanted}
         if embedded in stored:
@@ -391,24 +418,12 @@ class _Run:
         return profiles
 
     def model(self) -> Embedder | None:
-        """The model, loaded only when some rule watches embedding drift."""
+        """The model, loaded (once) only when some rule watches embedding drift."""
         if not _embedding_rules(self.manifest):
             return None
-        return self.embedder()
-
-    def texts_to_embed(self) -> list[str]:
-        """Every text `drift_and_contracts` will embed: the baseline's, if not yet stored, and
-        those of each due day of each rule watching embeddings."""
-        embedder = self.model()
-        if embedder is None or self.baseline is None or self.now < self.baseline[1]:
-            return []
-        texts = []
-        if _baseline_key(embedder) not in self.unit.baseline_profiles(self.name):
-            texts += _texts(self.unit.observations(self.name, *self.baseline), EMBED_BASELINE)
-        for rule in _embedding_rules(self.manifest):
-            for start, end in self._due_days(f"drift:{rule.name}"):
-                texts += _texts(self._observations(start, end), EMBED_PER_WINDOW)
-        return texts
+        if not self._model:
+            self._model.append(self.embedder())
+        return self._model[0]
 
     def _drift(
         self,
@@ -422,7 +437,11 @@ class _Run:
             if column == EMBEDDED_OUTPUT:
                 verdicts.append(self._embedding_drift(window, observations, reference))
                 continue
-            ref = reference[column]
+            ref = reference.get(column)
+            if ref is None:
+                reason = "the baseline is too small (see its finding)"
+                verdicts.append(no_verdict(column, "unknown", 0, len(observations), {}, reason))
+                continue
             numeric = ref.kind == "numeric"
             current = profile(
                 as_column(column_values(observations, column), numeric),
@@ -496,7 +515,7 @@ class _Run:
         if not rules and not sources & {"observation", "output", "feedback"}:
             return
         since = self.record.live_since or self.record.applied_at
-        last = self.unit.last_observation_at(self.name)
+        last = self.unit.last_observation_at(self.name, until=self.now)
         self.evaluated.update(r.name for r in rules)
         for rule in rules or [None]:
             allowed = rule.absent if rule and rule.absent else DEFAULT_SILENCE
@@ -553,6 +572,26 @@ def _with_rule(finding: Finding, rule: AlertRule | None) -> Finding:
     if rule is None:
         return finding
     return replace(finding, rule=rule.name, severity=rule.severity)
+
+
+def _with_pending(
+    stored: list[tuple[datetime, datetime, float | None, int]], rows: list[dict[str, Any]]
+) -> list[tuple[datetime, datetime, float | None, int]]:
+    """A signal's series as it will read once `rows` are stored: a stored window wins, as the
+    store's insert-if-absent decides."""
+    series = {s[0]: s for s in stored}
+    for r in rows:
+        series.setdefault(
+            r["window_start"], (r["window_start"], r["window_end"], r["value"], r["n"])
+        )
+    return [series[start] for start in sorted(series)]
+
+
+def _finding(row: dict[str, Any]) -> Finding:
+    return Finding(
+        row["system"], row["check"], row["subject"], row["severity"], row["summary"],
+        row["window_start"], row["window_end"], rule=row["rule"], evidence=row["evidence"] or {},
+    )  # fmt: skip
 
 
 def _row(finding: Finding) -> dict[str, Any]:

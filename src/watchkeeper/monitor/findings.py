@@ -8,7 +8,17 @@ from datetime import datetime
 from typing import Any, Literal
 
 CheckKind = Literal[
-    "bounds", "drop", "rise", "threshold", "trend", "drift", "contract", "silence", "eval_overdue"
+    "bounds",
+    "drop",
+    "rise",
+    "threshold",
+    "trend",
+    "drift",
+    "contract",
+    "silence",
+    "eval_overdue",
+    "baseline",
+    "failure",
 ]
 Severity = Literal["info", "warning", "error", "critical"]
 

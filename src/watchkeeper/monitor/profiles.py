@@ -138,9 +138,14 @@ def profile(
         counts, nulls = value_counts(values)
         return CategoricalProfile({str(k): v for k, v in counts.items()}, nulls)
     finite, total = _finite(values)
-    chosen = tuple(float(e) for e in edges) if edges is not None else reference_edges(finite)
-    if not chosen or any(b <= a for a, b in pairwise(chosen)):
-        raise ValueError("bin edges must be non-empty and strictly increasing")
+    if edges is not None:
+        chosen = tuple(float(e) for e in edges)
+    else:
+        # A reference with no values has no edges: one open bin, and every comparison with
+        # it says "reference has no values" rather than failing.
+        chosen = reference_edges(finite) if finite.size else ()
+    if any(b <= a for a, b in pairwise(chosen)):
+        raise ValueError("bin edges must be strictly increasing")
     slots = np.searchsorted(np.asarray(chosen), finite, side="right")
     total_sum, total_squares = exact_sums(finite)
     return NumericProfile(

@@ -7,7 +7,6 @@ same ones; eval- and triage-based signals are computed where those records live.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from watchkeeper.expr import compile_expr, resolve
+from watchkeeper.expr import compile_expr, compile_regex, resolve
 from watchkeeper.manifest._models import Signal
 from watchkeeper.store import ObservationRecord as Observation
 
@@ -105,7 +104,7 @@ def _rate(signal: Signal, values: list[Any]) -> SignalValue:
     if not present:
         return SignalValue(None, 0)
     if signal.match:
-        pattern = re.compile(signal.match)
+        pattern = compile_regex(signal.match)
         hits = sum(1 for v in present if pattern.search(v if isinstance(v, str) else str(v)))
     else:
         hits = sum(1 for v in present if v is True or (isinstance(v, int | float) and v > 0))

@@ -51,10 +51,12 @@ class Client:
     """A connection to Watchkeeper for one AI system.
 
     `url` and `token` default to WATCHKEEPER_URL and WATCHKEEPER_TOKEN. `grace` is how long
-    (seconds) the last known switch state is trusted without the server before `fail_mode` (the
-    manifest's, once known; this argument until then) applies. `cache_dir` holds the last known
-    state across restarts (default: $XDG_CACHE_HOME/watchkeeper). `transport` is any httpx
-    transport, e.g. for a proxy or a test server in-process. The constructor waits up to
+    (seconds) a known `enabled` is trusted without the server before `fail_mode` (the
+    manifest's, once known; this argument until then) applies; `fail_mode` also decides while
+    no state was ever known. A known `disabled` holds until the server itself says `enabled`:
+    no silence, refused token or fail mode turns a killed system back on. `cache_dir` holds the
+    last known state across restarts (default: $XDG_CACHE_HOME/watchkeeper). `transport` is
+    any httpx transport, e.g. for a proxy or a test server in-process. The constructor waits up to
     `start_timeout` seconds for the first answer, so `enabled()` is right from the start.
 
     `log()` batches up to `batch_size` items or `interval` seconds, whichever comes first; at
@@ -250,9 +252,10 @@ class Client:
         self._http.close()
 
     def _after_fork(self) -> None:
-        """In a forked child: the parent's threads are gone and its sockets are its own."""
+        """In a forked child: the parent's threads are gone and its sockets are its own; what
+        the parent knew of the switch is still true (the cache may be older, or missing)."""
         self._http = self._connect()  # the parent's pool is left alone, not closed
-        self._switch = self._watch(self._http, start_timeout=0)
+        self._switch = self._watch(self._http, start_timeout=0, known=self._switch.state)
         self._shipper.after_fork(self._http)
 
     def __enter__(self) -> Client:

@@ -2,9 +2,13 @@
 
 A daemon thread long-polls the server (`?wait=&after_version=`), so a flip arrives within one
 round trip, and writes each new state to a small cache file, so a process restarted while the
-server is down starts from the last known state. Past `grace` seconds without an answer the
-switch follows the manifest's fail mode (open: enabled, closed: disabled) and says so once in
-the log; the next answer puts it back on the server's word.
+server is down starts from the last known state (and a forked worker from its parent's).
+
+Only the server turns a system on. Past `grace` seconds without an answer (unreachable, or a
+401/403/404 that confirms nothing) the switch applies `decide`: a known `disabled` stays
+disabled, a known `enabled` follows the manifest's fail mode (open: enabled, closed: disabled),
+and a state never known follows the fail mode from the start. It says so once in the log; the
+next answer puts it back on the server's word.
 
 The serving path reads one attribute (`enabled`); only this thread ever writes it.
 """
@@ -30,6 +34,17 @@ _REFUSED_BACKOFF = 30.0
 _STATES = ("enabled", "disabled")
 
 
+def decide(known: str | None, fail_mode: str, *, stale: bool) -> bool:
+    """Whether the system may serve, from the last state heard (None: never heard) and whether
+    the server has been silent past the grace period. A kill is never undone by silence: the
+    fail mode decides only what the SDK cannot know, never against a known `disabled`."""
+    if known == "disabled":
+        return False
+    if known == "enabled" and not stale:
+        return True
+    return fail_mode == "open"
+
+
 class _NoAnswer(Exception):
     """The server could not be reached or did not answer with a switch state."""
 
@@ -48,8 +63,9 @@ class SwitchWatcher:
         grace: float,
         fail_mode: str,
         start_timeout: float,
+        known: dict[str, Any] | None = None,
     ) -> None:
-        self.enabled = fail_mode == "open"
+        self.enabled = decide(None, fail_mode, stale=False)
         self.state: dict[str, Any] | None = None
         self.stale = False
         self.fail_mode = fail_mode
@@ -67,9 +83,9 @@ class SwitchWatcher:
         self._connected = False  # long-poll only right after an answer; reconnect with a plain GET
         self._closing = threading.Event()
         self._answered = threading.Event()
-        cached = self._read_cache()
-        if cached is not None:
-            self._adopt(cached, fresh=False)
+        last = _latest(known, self._read_cache())
+        if last is not None:
+            self._adopt(last, fresh=False)
         self._thread = threading.Thread(
             target=self._run, name=f"watchkeeper-switch-{system}", daemon=True
         )
@@ -138,7 +154,8 @@ class SwitchWatcher:
         previous = self.state
         self.state = answer
         self.fail_mode = answer.get("fail_mode") or self._default_fail_mode
-        self.enabled = answer["state"] == "enabled"  # first: the serving path sees it at once
+        # first: the serving path sees it at once
+        self.enabled = decide(answer["state"], self.fail_mode, stale=False)
         if fresh:
             self._last_contact = time.monotonic()
             if self.stale:
@@ -150,13 +167,16 @@ class SwitchWatcher:
 
     def _go_stale(self) -> None:
         self.stale = True
-        self.enabled = self.fail_mode == "open"
+        known = self.state["state"] if self.state is not None else None
+        self.enabled = decide(known, self.fail_mode, stale=True)
         log.warning(
-            "watchkeeper: no answer about %s for %.0f s (%s); following fail_mode=%s: %s",
+            "watchkeeper: no answer about %s for %.0f s (%s); %s: %s",
             self._system,
             self._grace,
             self._last_trouble or "unreachable",
-            self.fail_mode,
+            "keeping the known kill until the server lifts it"
+            if known == "disabled"
+            else f"following fail_mode={self.fail_mode}",
             "enabled" if self.enabled else "DISABLED",
         )
 
@@ -192,6 +212,12 @@ class SwitchWatcher:
         except OSError as exc:
             log.warning("watchkeeper: cannot write the switch cache %s: %s", self._cache, exc)
             self._cache = None
+
+
+def _latest(*states: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The newest of several known states (a parent's memory, the cache file)."""
+    known = [state for state in states if state is not None]
+    return max(known, key=lambda state: state["version"]) if known else None
 
 
 def _valid(answer: Any) -> bool:

@@ -26,6 +26,7 @@ from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ManifestError
 from watchkeeper.server._heartbeat import Heartbeat
 from watchkeeper.server._ingest_routes import ingest
+from watchkeeper.server._limits import BodyLimit
 from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._quality_routes import metrics, quality
 from watchkeeper.server._routes import api, health
@@ -86,6 +87,7 @@ def create_app(
     server.include_router(ingest)
     server.include_router(metrics)
     server.include_router(dashboard)
+    server.add_middleware(BodyLimit)
     _handle_errors(server)
     server.openapi = lambda: _openapi(server)  # type: ignore[method-assign]
     return server
@@ -137,16 +139,18 @@ def _field(loc: Any) -> str:
 
 
 def _record_refusal(request: Request, message: str) -> None:
+    """A person's refusal is written as it is; one of a caller nobody authenticated (a bad
+    link signature, say) goes through the noise gate, so garbage cannot flood the trail."""
     watchkeeper: Watchkeeper = request.app.state.watchkeeper
     now = getattr(request.state, "now", None) or watchkeeper.clock.now()
-    watchkeeper.access.refuse(
-        getattr(request.state, "actor", "anonymous"),
-        f"{request.method} {request.url.path}",
-        request.url.path,
-        request.path_params.get("name"),
-        message,
-        now,
-    )
+    attempted = f"{request.method} {request.url.path}"
+    system = request.path_params.get("name")
+    actor = getattr(request.state, "actor", None)
+    if actor is None:
+        client = request.client.host if request.client else "unknown"
+        watchkeeper.access.refuse_anonymous(attempted, system, message, client, now)
+        return
+    watchkeeper.access.refuse(actor, attempted, request.url.path, system, message, now)
 
 
 def _openapi(server: FastAPI) -> dict[str, Any]:

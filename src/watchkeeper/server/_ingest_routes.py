@@ -25,11 +25,12 @@ from starlette.requests import ClientDisconnect
 from watchkeeper.access import Operations
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest import otlp
+from watchkeeper.server._limits import INGEST_LIMIT, BodyTooLarge
 from watchkeeper.server._models import NO_NUL, ErrorOut
 from watchkeeper.server._routes import Acting, SystemName, _bearer, acting
 from watchkeeper.store import StoreError
 
-MAX_BODY = 10 * 1024 * 1024  # bytes, before and after decompression
+MAX_BODY = INGEST_LIMIT  # bytes, before (see _limits) and after decompression
 MAX_ITEMS = 10_000
 _MiB = MAX_BODY // (1024 * 1024)
 _GRPC = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 413: 8, 415: 3, 503: 14}
@@ -64,39 +65,53 @@ def _too_large(what: str) -> BadBody:
 
 
 async def read_body(request: Request) -> bytes:
-    """The body, inflated if it came gzip- or deflate-encoded; never more than MAX_BODY."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise _too_large("the body")
-    chunks, size = [], 0
+    """The body, inflated if it came gzip- or deflate-encoded. Its size on the wire is bounded
+    by the `BodyLimit` middleware (a cut arrives here as BodyTooLarge, answered in the route's
+    own format); the inflated size here."""
+    chunks = []
     try:
         async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise _too_large("the body")
             chunks.append(chunk)
+    except BodyTooLarge:
+        raise _too_large("the body") from None
     except ClientDisconnect:
         raise BadBody(400, "invalid", "the client went away before the body ended") from None
     return _inflate(b"".join(chunks), request.headers.get("content-encoding", ""))
 
 
 def _inflate(data: bytes, encoding: str) -> bytes:
+    """Every gzip member in turn (RFC 1952 allows several), nothing after the last; never more
+    than MAX_BODY decoded in all."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return data
     wbits = {"gzip": 31, "x-gzip": 31, "deflate": 15}.get(encoding)
     if wbits is None:
         raise BadBody(415, "unsupported", f"Content-Encoding {encoding!r}: use gzip or none")
-    inflater = zlib.decompressobj(wbits)
-    try:
-        out = inflater.decompress(data, MAX_BODY + 1)
-    except zlib.error as exc:
-        raise BadBody(400, "invalid", f"the body is not valid {encoding}: {exc}") from None
-    if len(out) > MAX_BODY:
-        raise _too_large(f"the {encoding}-decoded body")
-    if not inflater.eof:
-        raise BadBody(400, "invalid", f"the {encoding} body is truncated")
-    return out
+    format_ = "gzip" if wbits == 31 else "deflate"
+    out, rest = bytearray(), data
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out += inflater.decompress(rest, MAX_BODY + 1 - len(out))
+        except zlib.error as exc:
+            if rest is not data:
+                raise _trailing(encoding, len(rest), format_) from None
+            raise BadBody(400, "invalid", f"the body is not valid {encoding}: {exc}") from None
+        if len(out) > MAX_BODY:
+            raise _too_large(f"the {encoding}-decoded body")
+        if not inflater.eof:
+            raise BadBody(400, "invalid", f"the {encoding} body is truncated")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
+        if format_ != "gzip" or not rest.startswith(b"\x1f\x8b"):
+            raise _trailing(encoding, len(rest), format_)
+
+
+def _trailing(encoding: str, size: int, format_: str) -> BadBody:
+    detail = f"the {encoding} body has {size} bytes after its end that are not {format_}"
+    return BadBody(400, "invalid", detail)
 
 
 def _no_constant(name: str) -> Any:

@@ -4,9 +4,13 @@ client mode gets the same dicts as local mode."""
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from watchkeeper.access._tokens import token_lifetime
 
 Instant = Annotated[str, Field(description="ISO 8601 instant, UTC")]
 # PostgreSQL text cannot hold NUL: refuse it here, naming the field, rather than fail in the store
@@ -41,9 +45,10 @@ class HealthOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    status: Literal["ready"]
+    status: Literal["ready", "degraded"]
     database: str
     schema_revision: str
+    detail: str | None = None
 
 
 class AssignmentOut(BaseModel):
@@ -150,21 +155,46 @@ class SwitchIn(_In):
 
 class TokenIn(_In):
     email: str = Field(min_length=3, max_length=254, pattern=NO_NUL)
+    expires: str | None = Field(
+        default=None, max_length=16, description="Lifetime, e.g. 90d or 12h; none: until revoked"
+    )
+
+    @field_validator("expires")
+    @classmethod
+    def _lifetime(cls, value: str | None) -> str | None:
+        if value is not None:
+            token_lifetime(value)
+        return value
 
 
-class TokenOut(BaseModel):
-    token: str = Field(description="Shown once; only its digest is stored")
+class TokenInfoOut(BaseModel):
     id: int
     person: str
-    prefix: str
+    prefix: str = Field(description="The token's first characters, to recognise it by")
     created_at: Instant
+    created_by: str
+    expires_at: Instant | None
+    revoked_at: Instant | None
+    revoked_by: str | None
+    status: Literal["active", "expired", "revoked"]
+
+
+class TokenOut(TokenInfoOut):
+    token: str = Field(description="Shown once; only its digest is stored")
 
 
 class VerificationOut(BaseModel):
     ok: bool
+    state: Literal["intact", "altered", "truncated", "unkeyed"] = Field(
+        description="unkeyed: no WATCHKEEPER_SECRET on the server, so integrity only"
+    )
     checked: int
-    broken_at: int | None = Field(description="seq of the first broken link")
+    broken_at: int | None = Field(description="seq of the first altered or missing entry")
     reason: str
+    unkeyed_through: int | None = Field(
+        description="entries up to this seq were written before the chain was keyed"
+    )
+    checkpoint: int | None = Field(description="seq of the newest signed checkpoint")
 
 
 class AuditEntryOut(BaseModel):
@@ -179,3 +209,67 @@ class AuditEntryOut(BaseModel):
     reason: str | None
     prev_hash: str
     hash: str
+    keyed: bool
+
+
+def _storable(value: JsonValue) -> JsonValue:
+    """PostgreSQL keeps JSON as jsonb, which holds neither NUL characters nor NaN or infinity:
+    refuse them here, where the error names the field, rather than fail in the store."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise ValueError("a NUL character cannot be stored")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{item} is not a JSON number")
+        if isinstance(item, dict):
+            pending += [*item, *item.values()]
+        elif isinstance(item, list):
+            pending += item
+    return value
+
+
+StoredJson = Annotated[JsonValue, AfterValidator(_storable)]
+EvalName = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
+EvalNote = Annotated[str, Field(max_length=100_000, pattern=NO_NUL)]
+Milliseconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class EvalCaseIn(_In):
+    """One case as `wk eval run` recorded it (`CaseResult`)."""
+
+    id: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    input: StoredJson
+    expected: StoredJson
+    output: StoredJson
+    score: float = Field(ge=0, le=1)
+    passed: bool
+    detail: EvalNote
+    error: EvalNote | None
+    timed_out: bool
+    duration_ms: Milliseconds
+    tags: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
+        max_length=50
+    )
+
+
+class EvalRunRecordIn(_In):
+    """A run as `EvalRun.to_dict()` writes it. The server dates it on arrival and recounts its
+    summary from the cases; the summary sent only says whether label metrics apply."""
+
+    format: Literal[1]
+    started_at: datetime
+    duration_ms: Milliseconds
+    dataset: EvalName
+    dataset_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    target: EvalName
+    scorer: EvalName
+    scorer_options: dict[Annotated[str, Field(max_length=100)], StoredJson] = Field(max_length=50)
+    model_version: str | None = Field(max_length=200, pattern=NO_NUL)
+    summary: dict[Annotated[str, Field(max_length=100)], StoredJson]
+    cases: list[EvalCaseIn] = Field(min_length=1, max_length=10_000)
+
+
+class EvalUploadIn(_In):
+    suite: str = Field(min_length=1, max_length=63, pattern=NO_NUL, description="Which suite ran")
+    run: EvalRunRecordIn

@@ -4,22 +4,27 @@ Thin like the others: validate, call `Operations`, return its dicts."""
 
 from __future__ import annotations
 
-import hmac
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from watchkeeper.access import Operations
-from watchkeeper.alerting.courier import ack_signature
+from watchkeeper.alerting.courier import AckLink, ack_link_refusal, used_link_refusal
 from watchkeeper.app import Watchkeeper
 from watchkeeper.care import report as reports
 from watchkeeper.errors import ActionError
+from watchkeeper.scheduler import TickReport
 from watchkeeper.server._metrics import render_metrics
-from watchkeeper.server._models import NO_NUL
+from watchkeeper.server._models import NO_NUL, EvalUploadIn
 from watchkeeper.server._routes import _ERRORS, Acting, SystemName
+from watchkeeper.server.dashboard._pages import page
+from watchkeeper.server.dashboard._session import FormTooLarge, read_form
 
 quality = APIRouter(prefix="/api/v1", responses=_ERRORS)
 metrics = APIRouter(tags=["health"])
@@ -92,7 +97,8 @@ def findings(
 
 @quality.post("/systems/{name}/check", tags=["monitoring"])
 def check(name: SystemName, ops: Acting) -> dict[str, Any]:
-    """Evaluate one system's due windows now."""
+    """What the checks conclude for one system's current windows. Read-only: nothing is
+    recorded or alerted (the scheduler's tick does that)."""
     return ops.check(name)
 
 
@@ -119,21 +125,101 @@ def incident_ack(incident_id: IncidentId, ops: Acting) -> dict[str, Any]:
     return ops.incident_ack(incident_id)
 
 
-@quality.get("/incidents/{incident_id}/ack", tags=["incidents"])
+_YEAR_9999 = 253_402_300_799  # the last second a datetime holds
+
+
+class AckLinkIn(BaseModel):
+    """An acknowledge link's signed fields: its query string, and its page's form."""
+
+    by: Annotated[str, Field(max_length=254, pattern=NO_NUL)]
+    exp: int = Field(ge=0, le=_YEAR_9999, description="Unix seconds after which the link is void")
+    link: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+    sig: Annotated[str, Field(max_length=128, pattern=NO_NUL)]
+
+
+async def _posted_link(request: Request) -> AckLinkIn:
+    """The confirmation form's fields, checked as the link's query is (a 400 names the field)."""
+    try:
+        return AckLinkIn.model_validate(await read_form(request))
+    except FormTooLarge:
+        raise ActionError("invalid", "the acknowledge form is too large") from None
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+def _checked_link(
+    watchkeeper: Watchkeeper, incident_id: int, fields: AckLinkIn, now: datetime
+) -> AckLink:
+    """The link, if it may act now; else a 403 that says why (and is audited)."""
+    link = AckLink(incident_id, fields.by, fields.exp, fields.link)
+    with watchkeeper.store.read() as unit:
+        person = unit.person(link.recipient)
+        used = unit.ack_link_used(link.link)
+    active = person is not None and person.active
+    secret = watchkeeper.courier.secret
+    refusal = ack_link_refusal(link, fields.sig, secret, now, active=active, used=used)
+    if refusal:
+        raise ActionError("forbidden", refusal)
+    return link
+
+
+def _ack_page(
+    watchkeeper: Watchkeeper, link: AckLink, sig: str, done: str | None = None
+) -> HTMLResponse:
+    incident = watchkeeper.alerting.incident_detail(link.incident_id)
+    return page(
+        "ack_link.html", incident=incident, link=link, sig=sig, done=done, me=None, csrf=None
+    )
+
+
+_LINK_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A page for a person's browser", "content": {"text/html": {}}}
+}
+
+
+@quality.get("/incidents/{incident_id}/ack", tags=["incidents"], responses=_LINK_PAGE)
 def incident_ack_link(
+    incident_id: IncidentId, request: Request, fields: Annotated[AckLinkIn, Query()]
+) -> HTMLResponse:
+    """The acknowledge link in each notification opens this page, which changes nothing (mail
+    scanners open links too): only its form, posted, acknowledges. Signed for its recipient,
+    no token; void once expired, used, or its recipient has left."""
+    watchkeeper: Watchkeeper = request.app.state.watchkeeper
+    link = _checked_link(watchkeeper, incident_id, fields, watchkeeper.clock.now())
+    return _ack_page(watchkeeper, link, fields.sig)
+
+
+@quality.post(
+    "/incidents/{incident_id}/ack/confirm",
+    tags=["incidents"],
+    responses=_LINK_PAGE,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": AckLinkIn.model_json_schema()}
+            },
+        }
+    },
+)
+def incident_ack_confirm(
     incident_id: IncidentId,
     request: Request,
-    by: Annotated[str, Query(max_length=254, pattern=NO_NUL)],
-    sig: Annotated[str, Query(max_length=64, pattern=NO_NUL)],
-) -> dict[str, Any]:
-    """The acknowledge link inside each notification: signed for its recipient, no token."""
+    fields: Annotated[AckLinkIn, Depends(_posted_link)],
+) -> HTMLResponse:
+    """The link page's form: acknowledges as the link's recipient, once (the link's id is
+    claimed in the store, so two replicas cannot both accept it)."""
     watchkeeper: Watchkeeper = request.app.state.watchkeeper
-    secret = watchkeeper.courier.secret
-    if not secret or not hmac.compare_digest(sig, ack_signature(secret, incident_id, by)):
-        raise ActionError("forbidden", "this acknowledge link is not valid (wrong or old link)")
-    ops = Operations(watchkeeper, by, watchkeeper.clock.now(), enforce=False)
-    row = ops.incident_ack(incident_id)
-    return {**row, "message": f"Incident #{row['id']} on {row['system']} acknowledged by {by}."}
+    now = watchkeeper.clock.now()
+    link = _checked_link(watchkeeper, incident_id, fields, now)
+    with watchkeeper.store.write() as unit:
+        claimed = unit.claim_ack_link(link.link, incident_id, link.recipient, link.expires_at, now)
+    if not claimed:
+        raise ActionError("forbidden", used_link_refusal(link))
+    row = Operations(watchkeeper, link.recipient, now, enforce=False).incident_ack(incident_id)
+    done = f"Incident #{row['id']} on {row['system']} acknowledged by {link.recipient}."
+    return _ack_page(watchkeeper, link, fields.sig, done)
 
 
 @quality.post("/incidents/{incident_id}/resolve", tags=["incidents"])
@@ -152,10 +238,25 @@ def silence(body: SilenceIn, ops: Acting) -> dict[str, Any]:
     return ops.silence(body.system, dict(body.matchers), body.hours, body.reason, body.kind)
 
 
+@quality.get("/systems/{name}/evals", tags=["care"])
+def eval_suites(name: SystemName, ops: Acting) -> list[dict[str, Any]]:
+    """The applied manifest's eval suites, which `wk eval run` runs where the code lives."""
+    return ops.eval_suites(name)
+
+
 @quality.post("/systems/{name}/evals", tags=["care"])
 def eval_run(name: SystemName, body: EvalRunIn, ops: Acting) -> list[dict[str, Any]]:
-    """Run the system's golden set(s) on the server and diff against the previous run."""
+    """Run the system's golden set(s) on the server and diff against the previous run — only
+    targets under WATCHKEEPER_EVAL_MODULES with golden sets under WATCHKEEPER_EVAL_DATA (403
+    otherwise: evals run where the system's code lives, and upload their result)."""
     return ops.eval_run(name, body.suite)
+
+
+@quality.post("/systems/{name}/evals/runs", tags=["care"], status_code=201)
+def eval_upload(name: SystemName, body: EvalUploadIn, ops: Acting) -> dict[str, Any]:
+    """Record a run made where the system's code lives (`wk eval run` in client mode), as a run
+    made here would be: dated on arrival, diffed against the previous run, logged, audited."""
+    return ops.eval_upload(name, body.suite, body.run.model_dump(mode="json"))
 
 
 @quality.post("/systems/{name}/reviews", tags=["care"], status_code=201)
@@ -226,4 +327,20 @@ def prometheus(request: Request) -> PlainTextResponse:
     notification failures. Unauthenticated, like most exporters: it holds no personal data."""
     watchkeeper: Watchkeeper = request.app.state.watchkeeper
     body = render_metrics(watchkeeper, watchkeeper.clock.now())
+    body += _tick_failures(watchkeeper.scheduler.last)
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+
+def _tick_failures(last: TickReport | None) -> str:
+    """The steps that failed in this process's last tick, per system (empty for portfolio-wide
+    jobs): nonzero means something is not being watched."""
+    registry = CollectorRegistry()
+    failed = Gauge(
+        "watchkeeper_tick_failures",
+        "Steps of the last scheduler tick that failed",
+        ["system", "step"],
+        registry=registry,
+    )
+    for failure in last.failures if last else []:
+        failed.labels(failure.system or "", failure.step).inc()
+    return generate_latest(registry).decode()

@@ -33,6 +33,7 @@ from watchkeeper.server._models import (
     SwitchIn,
     SwitchOut,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
     VacuumOut,
     VerificationOut,
@@ -45,7 +46,7 @@ _bearer = HTTPBearer(
 )
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Invalid input; names the field and index"},
-    401: {"model": ErrorOut, "description": "No or unknown API token"},
+    401: {"model": ErrorOut, "description": "No API token, or an unknown, revoked or expired one"},
     403: {"model": ErrorOut, "description": "Not allowed; says what is missing (recorded)"},
     404: {"model": ErrorOut, "description": "No such system or person"},
     409: {"model": ErrorOut, "description": "Conflicts with the current state"},
@@ -60,20 +61,57 @@ def acting(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Operations:
-    """Who is calling, read with the clock once for the whole request."""
+    """Who is calling, read with the clock once for the whole request. Bad credentials are
+    audited through the noise gate (counted per interval); a request without any is not."""
+    return _authenticated(request, credentials, every=False)
+
+
+def acting_on_switch(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Operations:
+    """As `acting`, but every failed attempt on a kill switch is audited, one row each: who
+    tries to flip a switch without credentials matters more than the trail's size."""
+    return _authenticated(request, credentials, every=True)
+
+
+def _authenticated(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, *, every: bool
+) -> Operations:
     watchkeeper: Watchkeeper = request.app.state.watchkeeper
     now = watchkeeper.clock.now()
     request.state.now = now
-    if credentials is None and request.headers.get("authorization"):
-        raise ActionError(
-            "unauthenticated", "malformed Authorization header: expected `Bearer <token>`"
+    presented = request.headers.get("authorization")
+    try:
+        if credentials is None and presented:
+            raise ActionError(
+                "unauthenticated", "malformed Authorization header: expected `Bearer <token>`"
+            )
+        actor = watchkeeper.access.authenticate(
+            credentials.credentials if credentials else None, now
         )
-    actor = watchkeeper.access.authenticate(credentials.credentials if credentials else None, now)
+    except ActionError as exc:
+        if exc.kind == "unauthenticated" and (every or presented):
+            watchkeeper.access.refuse_anonymous(
+                f"{request.method} {request.url.path}",
+                request.path_params.get("name"),
+                exc.message,
+                client_address(request),
+                now,
+                every=every,
+            )
+        raise
     request.state.actor = actor
     return Operations(watchkeeper, actor, now, enforce=True)
 
 
+def client_address(request: Request) -> str:
+    """The peer's address as this process sees it (behind a proxy: the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
 Acting = Annotated[Operations, Depends(acting)]
+ActingOnSwitch = Annotated[Operations, Depends(acting_on_switch)]
 SystemName = Annotated[str, Path(max_length=63, pattern=NO_NUL, description="A system's name")]
 Email = Annotated[str, Path(max_length=254, pattern=NO_NUL, description="A person's email")]
 
@@ -92,7 +130,8 @@ def healthz() -> dict[str, str]:
     responses={503: {"model": ErrorOut, "description": "Database unreachable or not migrated"}},
 )
 def readyz(request: Request) -> Any:
-    """Readiness: the database answers and its schema is current."""
+    """Readiness: the database answers and its schema is current. `degraded` (still 200: the
+    kill switch must stay reachable) when steps of this process's last tick failed."""
     watchkeeper: Watchkeeper = request.app.state.watchkeeper
     try:
         revision = current_revision(watchkeeper.store.engine)
@@ -101,7 +140,14 @@ def readyz(request: Request) -> Any:
     if revision != head_revision():
         detail = f"schema at {revision or 'nothing'}, expected {head_revision()}: wk db upgrade"
         return JSONResponse({"kind": "unavailable", "detail": detail}, status_code=503)
-    return {"status": "ready", "database": watchkeeper.store.dialect, "schema_revision": revision}
+    ready = {"status": "ready", "database": watchkeeper.store.dialect, "schema_revision": revision}
+    last = watchkeeper.scheduler.last
+    if last is not None and last.failures:
+        failed = "; ".join(
+            f"{f.step}{f' for {f.system}' if f.system else ''}: {f.error}" for f in last.failures
+        )
+        return {**ready, "status": "degraded", "detail": f"last tick failed: {failed}"}
+    return ready
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -173,7 +219,7 @@ def _rendered(state: SwitchState) -> bytes:
 
 
 @api.post("/systems/{name}/switch", response_model=SwitchChangeOut, tags=["kill switch"])
-def set_switch(name: SystemName, body: SwitchIn, ops: Acting) -> dict[str, Any]:
+def set_switch(name: SystemName, body: SwitchIn, ops: ActingOnSwitch) -> dict[str, Any]:
     """Disable or enable; only the system's active kill authorities, always with a reason."""
     return ops.set_switch(name, body.state, body.reason)
 
@@ -214,11 +260,36 @@ def ack(name: SystemName, body: AckIn, ops: Acting) -> list[dict[str, Any]]:
 
 @api.post("/people/{email}/deactivate", response_model=ChangeOut, tags=["people"])
 def deactivate(email: Email, ops: Acting) -> dict[str, Any]:
-    """Mark someone as gone (admins): every role they held shows as vacant at once."""
+    """Mark someone as gone (admins): every role they held shows as vacant at once, and
+    re-applying people.yaml does not bring them back."""
     return ops.deactivate(email)
+
+
+@api.post("/people/{email}/reactivate", response_model=ChangeOut, tags=["people"])
+def reactivate(email: Email, ops: Acting) -> dict[str, Any]:
+    """Reverse a deactivation (admins): the person, and their unrevoked tokens, act again."""
+    return ops.reactivate(email)
 
 
 @api.post("/tokens", response_model=TokenOut, status_code=201, tags=["people"])
 def create_token(body: TokenIn, ops: Acting) -> dict[str, Any]:
-    """Issue an API token for a person (admins). The token is in this answer only."""
-    return ops.create_token(body.email)
+    """Issue an API token for a person (admins), optionally expiring. The token is in this
+    answer only."""
+    return ops.create_token(body.email, body.expires)
+
+
+@api.get("/tokens", response_model=list[TokenInfoOut], tags=["people"])
+def tokens(
+    ops: Acting, person: Annotated[str | None, Query(max_length=254, pattern=NO_NUL)] = None
+) -> list[dict[str, Any]]:
+    """Tokens without their secrets: everyone's or one person's (admins); one's own (anyone)."""
+    return ops.tokens(person)
+
+
+@api.post("/tokens/{token}/revoke", response_model=TokenInfoOut, tags=["people"])
+def revoke_token(
+    token: Annotated[str, Path(max_length=64, pattern=NO_NUL, description="An id or a prefix")],
+    ops: Acting,
+) -> dict[str, Any]:
+    """Revoke a token at once (admins, or its holder); the next request with it gets a 401."""
+    return ops.revoke_token(token)

@@ -37,6 +37,7 @@ def _server(
     log_level: str = "info",
     tick_every: float | None = None,
 ) -> _Server:
+    watchkeeper.courier.require_secret()
     app = create_app(watchkeeper, max_wait=max_wait, tick_every=tick_every)
     config = uvicorn.Config(
         app,

@@ -5,6 +5,7 @@ from watchkeeper.store._migrate import upgrade as migrate
 from watchkeeper.store._records import (
     AckRecord,
     AuditHead,
+    Deactivation,
     ObservationRecord,
     PersonRecord,
     SwitchRecord,
@@ -17,6 +18,7 @@ from watchkeeper.store._store import Listener, Store, StoreError, Unit
 __all__ = [
     "AckRecord",
     "AuditHead",
+    "Deactivation",
     "Listener",
     "ObservationRecord",
     "PersonRecord",

@@ -3,6 +3,11 @@ taken, delivery attempts, silences, and leases.
 
 `escalation_steps` has a unique key per (incident, cycle, level): whichever process records a step
 first sends it, so two server replicas never page twice, even without the scheduler's lease.
+
+Also the two ways a person acts without presenting a token each time, both checked against rows
+here so they can end: acknowledge links used (keyed by the link's id, so two replicas cannot both
+accept one) and dashboard sessions (keyed by the digest of the session id in the cookie, deleted
+on sign-out and when the person is deactivated).
 """
 
 from __future__ import annotations
@@ -124,6 +129,25 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AckLinkUseRow(Base):
+    """An acknowledge link that has acted: kept until the link expires, then pruned."""
+
+    __tablename__ = "ack_links_used"
+    link: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(BigId)
+    recipient: Mapped[str] = mapped_column(String(254))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DashboardSessionRow(Base):
+    __tablename__ = "dashboard_sessions"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(String(254), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 def _dialect_insert(session: Session) -> Any:
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
@@ -223,8 +247,11 @@ class AlertingQueries:
             insert(EscalationStepRow)
             .values(incident_id=incident_id, cycle=cycle, level=level, taken_at=at, reason=reason)
             .on_conflict_do_nothing(index_elements=["incident_id", "cycle", "level"])
+            .returning(EscalationStepRow.incident_id)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: an ORM session reports -1 rows for this INSERT on PostgreSQL,
+        # which read as "taken" by every replica
+        return result.first() is not None
 
     def reset_steps(self, incident_id: int) -> None:
         """A re-opened incident walks its escalation path again from the start."""
@@ -274,4 +301,54 @@ class AlertingQueries:
             update(LeaseRow)
             .where(LeaseRow.name == name, LeaseRow.holder == holder)
             .values(expires_at=now)
+        )
+
+    def claim_ack_link(
+        self, link: str, incident_id: int, recipient: str, expires_at: datetime, now: datetime
+    ) -> bool:
+        """Mark a link used; False when it already was (by this process or another replica).
+        Claims of links past their expiry are pruned first: those links are refused anyway."""
+        self.session.execute(delete(AckLinkUseRow).where(AckLinkUseRow.expires_at <= now))
+        insert = _dialect_insert(self.session)
+        result = self.session.execute(
+            insert(AckLinkUseRow)
+            .values(
+                link=link,
+                incident_id=incident_id,
+                recipient=recipient,
+                used_at=now,
+                expires_at=expires_at,
+            )
+            .on_conflict_do_nothing(index_elements=["link"])
+            .returning(AckLinkUseRow.link)
+        )
+        # RETURNING, not rowcount: an ORM session reports -1 rows for this INSERT on PostgreSQL
+        return result.first() is not None
+
+    def ack_link_used(self, link: str) -> bool:
+        return self.session.get(AckLinkUseRow, link) is not None
+
+    def start_session(self, digest: str, person: str, now: datetime, expires_at: datetime) -> None:
+        """Record a dashboard session (pruning expired ones, so the table stays small)."""
+        self.session.execute(
+            delete(DashboardSessionRow).where(DashboardSessionRow.expires_at <= now)
+        )
+        self.session.add(
+            DashboardSessionRow(digest=digest, person=person, started_at=now, expires_at=expires_at)
+        )
+
+    def session_holder(self, digest: str, now: datetime) -> str | None:
+        """Whose session this is, while it lasts: None once signed out, ended or expired."""
+        row = self.session.get(DashboardSessionRow, digest)
+        return row.person if row is not None and now < row.expires_at else None
+
+    def end_session(self, digest: str) -> None:
+        self.session.execute(
+            delete(DashboardSessionRow).where(DashboardSessionRow.digest == digest)
+        )
+
+    def end_sessions(self, person: str) -> None:
+        """Every dashboard session of a person: they were deactivated."""
+        self.session.execute(
+            delete(DashboardSessionRow).where(DashboardSessionRow.person == person)
         )

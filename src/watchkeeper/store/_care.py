@@ -124,7 +124,10 @@ class CareQueries:
         query = select(EvalRunRow).where(EvalRunRow.system == system)
         if suite is not None:
             query = query.where(EvalRunRow.suite == suite)
-        return list(self.session.scalars(query.order_by(EvalRunRow.started_at.desc()).limit(limit)))
+        # newest first; runs recorded at the same instant (two uploads within one tick of the
+        # clock) in the order they were stored, so the previous run of a diff is well defined
+        newest = (EvalRunRow.started_at.desc(), EvalRunRow.id.desc())
+        return list(self.session.scalars(query.order_by(*newest).limit(limit)))
 
     def reviews(self, system: str) -> list[ReviewRow]:
         return list(

@@ -275,10 +275,13 @@ class IngestQueries:
             or 0
         )
 
-    def last_observation_at(self, system: str) -> datetime | None:
-        return self.session.scalar(
-            select(func.max(ObservationRow.ts)).where(ObservationRow.system == system)
-        )
+    def last_observation_at(self, system: str, until: datetime | None = None) -> datetime | None:
+        """The newest observation's time, of those at or before `until` when given: one dated
+        in the future must not pass for data that keeps arriving."""
+        query = select(func.max(ObservationRow.ts)).where(ObservationRow.system == system)
+        if until is not None:
+            query = query.where(ObservationRow.ts <= until)
+        return self.session.scalar(query)
 
     def last_observations(self, systems: Sequence[str]) -> dict[str, datetime]:
         """When each system last saw data, for many systems in one query; a system that never
@@ -299,19 +302,61 @@ class IngestQueries:
             select(func.min(ObservationRow.ts)).where(ObservationRow.system == system)
         )
 
-    def purge_observations(self, system: str, before: datetime) -> int:
-        """Retention: observations and their feedback older than `before` go."""
-        ids = select(ObservationRow.obs_id).where(
+    def purge_observations(
+        self, system: str, before: datetime, keep: tuple[datetime, datetime] | None, limit: int
+    ) -> tuple[int, int]:
+        """Retention, one batch: up to `limit` of the oldest observations dated before `before`
+        (except those in `keep`, the baseline period) and their feedback go. Returns how many
+        observations and feedback rows went; fewer than `limit` observations means done."""
+        query = select(ObservationRow.pk, ObservationRow.obs_id).where(
             ObservationRow.system == system, ObservationRow.ts < before
         )
-        self.session.execute(
+        if keep is not None:
+            query = query.where((ObservationRow.ts < keep[0]) | (ObservationRow.ts >= keep[1]))
+        rows = self.session.execute(query.order_by(ObservationRow.ts).limit(limit)).all()
+        if not rows:
+            return 0, 0
+        feedback = self.session.execute(
             delete(FeedbackRow).where(
-                FeedbackRow.system == system, FeedbackRow.observation_id.in_(ids)
+                FeedbackRow.system == system,
+                FeedbackRow.observation_id.in_([obs_id for _, obs_id in rows]),
             )
         )
-        result = self.session.execute(
-            delete(ObservationRow).where(
-                ObservationRow.system == system, ObservationRow.ts < before
-            )
+        gone = self._delete_ids(ObservationRow, ObservationRow.pk, [pk for pk, _ in rows])
+        return gone, _count(feedback)
+
+    def purge_orphan_feedback(self, system: str, before: datetime, limit: int) -> int:
+        """Retention, one batch: feedback dated before `before` whose observation is not stored
+        (it never came, or went already). Returns how many rows went."""
+        stored = select(ObservationRow.pk).where(
+            ObservationRow.system == system, ObservationRow.obs_id == FeedbackRow.observation_id
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        ids = (
+            select(FeedbackRow.id)
+            .where(FeedbackRow.system == system, FeedbackRow.ts < before, ~stored.exists())
+            .limit(limit)
+        )
+        return self._delete_ids(FeedbackRow, FeedbackRow.id, list(self.session.scalars(ids)))
+
+    def purge_dead_letters(
+        self, before: datetime, limit: int, *, system: str | None, applied: Sequence[str] = ()
+    ) -> int:
+        """Retention, one batch: dead letters received before `before`, of `system`, or when it
+        is None of every name not among `applied` (items of systems never applied). Returns how
+        many went."""
+        query = select(DeadLetterRow.id).where(DeadLetterRow.received_at < before)
+        if system is not None:
+            query = query.where(DeadLetterRow.system == system)
+        else:
+            query = query.where(DeadLetterRow.system.not_in(list(applied)))
+        ids = list(self.session.scalars(query.limit(limit)))
+        return self._delete_ids(DeadLetterRow, DeadLetterRow.id, ids)
+
+    def _delete_ids(self, table: Any, key: Any, ids: list[int]) -> int:
+        if not ids:
+            return 0
+        return _count(self.session.execute(delete(table).where(key.in_(ids))))
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount or 0)

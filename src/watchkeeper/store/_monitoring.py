@@ -10,7 +10,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import (
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -38,6 +49,7 @@ class FindingRow(Base):
     __table_args__ = (
         UniqueConstraint("fingerprint", "window_start", name="uq_finding_window"),
         Index("ix_findings_system_created", "system", "created_at"),
+        Index("ix_findings_system_alerted", "system", "alerted_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     system: Mapped[str] = mapped_column(String(63))
@@ -51,6 +63,8 @@ class FindingRow(Base):
     window_end: Mapped[datetime] = mapped_column(UTCDateTime())
     evidence: Mapped[Any] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When alerting took the finding in; NULL while it is owed an alert.
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class BaselineRow(Base):
@@ -65,6 +79,12 @@ class BaselineRow(Base):
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     profile: Mapped[Any] = mapped_column(JSONType)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+_FINDING_FIELDS = (
+    "system", "fingerprint", "check", "subject", "rule", "severity", "summary", "window_start",
+    "window_end", "evidence",
+)  # fmt: skip
 
 
 def _insert_ignore(
@@ -132,6 +152,30 @@ class MonitoringQueries:
                 self.session.flush()
             fresh.append(exists is None)
         return fresh
+
+    def unalerted_findings(self, system: str) -> list[dict[str, Any]]:
+        """Findings stored but not yet taken in by alerting (their tick failed in between),
+        oldest first, as `save_findings` takes them."""
+        rows = self.session.scalars(
+            select(FindingRow)
+            .where(FindingRow.system == system, FindingRow.alerted_at.is_(None))
+            .order_by(FindingRow.id)
+        )
+        return [{column: getattr(r, column) for column in _FINDING_FIELDS} for r in rows]
+
+    def mark_alerted(self, keys: Sequence[tuple[str, datetime]], now: datetime) -> None:
+        """Alerting took in these findings, by (fingerprint, window_start)."""
+        for start in range(0, len(keys), 500):
+            self.session.execute(
+                update(FindingRow)
+                .where(
+                    tuple_(FindingRow.fingerprint, FindingRow.window_start).in_(
+                        keys[start : start + 500]
+                    ),
+                    FindingRow.alerted_at.is_(None),
+                )
+                .values(alerted_at=now)
+            )
 
     def findings(
         self, system: str | None = None, *, since: datetime | None = None, limit: int = 200

@@ -63,6 +63,25 @@ class TokenRecord:
     prefix: str
     created_at: datetime
     created_by: str
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    def status(self, now: datetime) -> str:
+        """`active`, `revoked` or `expired` at `now`: only an active token authenticates."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """A deliberate `wk people deactivate`: it holds until someone reverses it explicitly."""
+
+    at: datetime
+    by: str
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ and other processes find out by looking again when `Listener.wait` times out.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -23,7 +24,7 @@ from sqlalchemy import ColumnElement, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from watchkeeper.audit import GENESIS, AuditEntry, entry_hash
+from watchkeeper.audit import GENESIS, AuditEntry, AuditSeal, entry_hash
 from watchkeeper.store._alerting import AlertingQueries
 from watchkeeper.store._care import CareQueries
 from watchkeeper.store._ingest import IngestQueries
@@ -32,6 +33,7 @@ from watchkeeper.store._monitoring import MonitoringQueries
 from watchkeeper.store._records import (
     AckRecord,
     AuditHead,
+    Deactivation,
     PersonRecord,
     SwitchRecord,
     SystemRecord,
@@ -53,6 +55,8 @@ from watchkeeper.store._tables import (
 
 _AUDIT_LOCK = 0x5741_4144  # "WAAD"
 _NOTIFY_KEY = "watchkeeper.notify"
+_CHECKPOINT_KEY = "watchkeeper.audit_checkpoint"
+log = logging.getLogger("watchkeeper.audit")
 _CHANNEL_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -147,6 +151,12 @@ class Store:
         self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
         self._listeners: dict[str, set[_LocalListener]] = {}
         self._listeners_lock = threading.Lock()
+        self.seal = AuditSeal()
+
+    def seal_audit(self, seal: AuditSeal) -> None:
+        """Key the audit chain from now on and say where its checkpoints go (the application
+        does this once, from the settings; a store left unsealed appends unkeyed entries)."""
+        self.seal = seal
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -171,18 +181,36 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Unit]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield Unit(session)
+            yield Unit(session, self.seal)
 
     @contextmanager
     def write(self) -> Iterator[Unit]:
         with Session(self._writer, expire_on_commit=False) as session:
             with session.begin():
-                yield Unit(session)
+                yield Unit(session, self.seal)
+            head = session.info.pop(_CHECKPOINT_KEY, None)
+            if head is not None:
+                self._checkpoint(*head)
             for channel in session.info.pop(_NOTIFY_KEY, ()):
                 with self._listeners_lock:
                     listeners = list(self._listeners.get(channel, ()))
                 for listener in listeners:
                     listener.wake()
+
+    def _checkpoint(self, seq: int, head: str) -> None:
+        """Sign the committed head into the file outside the database. Only after the commit:
+        a checkpoint for an append that was rolled back would later read as a truncation. A
+        failure to write is logged, not raised: the change is committed, and a lagging
+        checkpoint only narrows what truncation can be detected."""
+        path = self.seal.checkpoints
+        if path is None or self.seal.key is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="ascii") as file:
+                file.write(self.seal.checkpoint_line(seq, head))
+        except OSError as exc:
+            log.error("cannot append the audit checkpoint for entry %s to %s: %s", seq, path, exc)
 
     def listen(self, channel: str) -> Listener:
         """Hear `Unit.notify(channel)` announcements from every writer that can reach us."""
@@ -203,9 +231,10 @@ def _safe(url: str) -> str:
 class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
     """One transaction's worth of reads and writes. Methods return plain records."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, seal: AuditSeal | None = None) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
+        self._seal = seal or AuditSeal()
 
     def notify(self, channel: str, payload: str = "") -> None:
         """Announce a change on `channel`; listeners hear it only once this unit commits."""
@@ -229,6 +258,22 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
         row.name, row.active, row.admin = person.name, person.active, person.admin
         row.channels, row.updated_at = list(person.channels), now
         self.session.add(row)
+        if not person.active:  # however they left, their dashboard sessions end with it
+            self.end_sessions(person.email)
+
+    def deactivation(self, email: str) -> Deactivation | None:
+        row = self.session.get(PersonRow, email)
+        if row is None or row.deactivated_at is None:
+            return None
+        return Deactivation(row.deactivated_at, row.deactivated_by or "")
+
+    def set_deactivation(self, email: str, deactivation: Deactivation | None) -> None:
+        """Record (or, with None, lift) a deliberate deactivation of a stored person."""
+        row = self.session.get(PersonRow, email)
+        if row is None:
+            raise ValueError(f"no person {email}")
+        row.deactivated_at = deactivation.at if deactivation else None
+        row.deactivated_by = deactivation.by if deactivation else None
 
     def teams(self) -> list[TeamRecord]:
         rows = self.session.scalars(select(TeamRow).order_by(TeamRow.name))
@@ -355,23 +400,65 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
         self.session.add(row)
 
     def add_token(
-        self, *, person: str, digest: str, prefix: str, created_by: str, now: datetime
+        self,
+        *,
+        person: str,
+        digest: str,
+        prefix: str,
+        created_by: str,
+        now: datetime,
+        expires_at: datetime | None = None,
     ) -> TokenRecord:
         row = TokenRow(
-            person=person, digest=digest, prefix=prefix, created_at=now, created_by=created_by
+            person=person,
+            digest=digest,
+            prefix=prefix,
+            created_at=now,
+            created_by=created_by,
+            expires_at=expires_at,
         )
         self.session.add(row)
         self.session.flush()
         return _token(row)
 
-    def token_holder(self, digest: str) -> PersonRecord | None:
-        """The person an API token (by digest) belongs to: one indexed join per request."""
-        row = self.session.scalars(
-            select(PersonRow)
-            .join(TokenRow, TokenRow.person == PersonRow.email)
+    def token_grant(self, digest: str) -> tuple[TokenRecord, PersonRecord] | None:
+        """An API token (by digest) and the person it belongs to: one indexed join."""
+        found = self.session.execute(
+            select(TokenRow, PersonRow)
+            .join(PersonRow, TokenRow.person == PersonRow.email)
             .where(TokenRow.digest == digest)
         ).first()
-        return _person(row) if row else None
+        return (_token(found[0]), _person(found[1])) if found else None
+
+    def token_holder(self, digest: str, now: datetime) -> PersonRecord | None:
+        """The person a token belongs to, if the token is neither revoked nor expired at `now`."""
+        grant = self.token_grant(digest)
+        if grant is None or grant[0].status(now) != "active":
+            return None
+        return grant[1]
+
+    def tokens(self, person: str | None = None) -> list[TokenRecord]:
+        query = select(TokenRow).order_by(TokenRow.id)
+        if person is not None:
+            query = query.where(TokenRow.person == person)
+        return [_token(r) for r in self.session.scalars(query)]
+
+    def tokens_by_prefix(self, prefix: str) -> list[TokenRecord]:
+        rows = self.session.scalars(select(TokenRow).where(TokenRow.prefix == prefix))
+        return [_token(r) for r in rows]
+
+    def token(self, token_id: int) -> TokenRecord | None:
+        row = self.session.get(TokenRow, token_id)
+        return _token(row) if row else None
+
+    def revoke_token(self, token_id: int, *, by: str, now: datetime) -> TokenRecord:
+        row = self.session.get(TokenRow, token_id)
+        if row is None:
+            raise ValueError(f"no token {token_id}")
+        if row.revoked_at is None:
+            row.revoked_at, row.revoked_by = now, by
+        self.session.flush()
+        return _token(row)
 
     # --- audit -----------------------------------------------------------------------------
 
@@ -393,6 +480,7 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
         head = self.session.get(AuditHeadRow, 1)
         prev, seq = (head.hash, head.seq + 1) if head else (GENESIS, 1)
+        key = self._seal.key
         fields = dict(
             at=now,
             actor=actor,
@@ -403,11 +491,18 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
             after=after,
             reason=reason,
         )
-        row = AuditRow(**fields, seq=seq, prev_hash=prev, hash=entry_hash(prev, **fields))
+        row = AuditRow(
+            **fields,
+            seq=seq,
+            prev_hash=prev,
+            hash=entry_hash(prev, key=key, **fields),
+            keyed=key is not None,
+        )
         head = head or AuditHeadRow(id=1)
         head.seq, head.hash = seq, row.hash
         self.session.add_all([row, head])
         self.session.flush()
+        self.session.info[_CHECKPOINT_KEY] = (seq, row.hash)
         return _audit(row)
 
     def audit_head(self) -> AuditHead | None:
@@ -468,7 +563,16 @@ def _switch(row: SwitchRow) -> SwitchRecord:
 
 
 def _token(row: TokenRow) -> TokenRecord:
-    return TokenRecord(row.id, row.person, row.prefix, row.created_at, row.created_by)
+    return TokenRecord(
+        row.id,
+        row.person,
+        row.prefix,
+        row.created_at,
+        row.created_by,
+        row.expires_at,
+        row.revoked_at,
+        row.revoked_by,
+    )
 
 
 def _audit(row: AuditRow) -> AuditEntry:
@@ -484,4 +588,5 @@ def _audit(row: AuditRow) -> AuditEntry:
         row.reason,
         row.prev_hash,
         row.hash,
+        bool(row.keyed),
     )

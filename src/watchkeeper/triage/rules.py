@@ -8,11 +8,11 @@ converges on the rate — an unbiased base for the reviewed error rate.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from watchkeeper.expr import compile_expr, resolve
+from watchkeeper.expr import compile_expr, compile_regex, resolve
 from watchkeeper.manifest._models import TriageRule
 from watchkeeper.monitor.signals import Observation, fields_of
 
@@ -49,7 +49,7 @@ def evaluate(
 ) -> list[Match]:
     """Every (observation, first matching rule by priority) pair; one match per observation."""
     compiled = {r.name: compile_expr(r.expr) for r in rules if r.expr}
-    patterns = {r.name: re.compile(r.match) for r in rules if r.match}
+    patterns = {r.name: compile_regex(r.match) for r in rules if r.match}
     ordered = sorted(rules, key=lambda r: -r.priority)
     found = []
     for obs in observations:
@@ -67,7 +67,7 @@ def _reason(
     obs: Observation,
     fields: dict[str, object],
     compiled: dict[str, object],
-    patterns: dict[str, re.Pattern[str]],
+    patterns: dict[str, Any],
     system: str,
     violations: frozenset[str],
 ) -> str | None:

@@ -113,8 +113,9 @@ def _watchkeeper(request: Request) -> Watchkeeper:
 
 
 def signed_in(request: Request) -> Viewer:
-    """The person behind the session cookie, checked against the store on every request: their
-    token must still exist and they must still be active (as `AccessService.authenticate`)."""
+    """The person behind the session cookie, checked against the store on every request: the
+    session must not have ended, their token must still exist and they must still be active (as
+    `AccessService.authenticate`)."""
     app = _watchkeeper(request)
     now = app.clock.now()
     request.state.now = now
@@ -122,8 +123,9 @@ def signed_in(request: Request) -> Viewer:
     if session is None:
         raise NotSignedIn
     with app.store.read() as unit:
-        person = unit.token_holder(session.digest)
-    if person is None or person.email != session.email:
+        holder = unit.session_holder(session.key, now)
+        person = unit.token_holder(session.digest, now)
+    if holder != session.email or person is None or person.email != session.email:
         raise NotSignedIn
     request.state.actor = person.email
     decision = may(person.email, "read", None, Directory.of([person]))
@@ -237,9 +239,9 @@ def signin(request: Request, form: Form) -> Response:
 
 @dashboard.post("/signout")
 def signout(request: Request, form: Form) -> Response:
-    acting(request, form)
+    viewer = acting(request, form)
     response = RedirectResponse("/signin", status_code=303)
-    end_session(response)
+    end_session(request, response, viewer.session)
     return response
 
 

@@ -1,10 +1,12 @@
-"""Signed session cookies, CSRF tokens and form bodies for the dashboard.
+"""Signed session cookies, server-side sessions, CSRF tokens and form bodies for the dashboard.
 
-A person signs in with their API token once; the browser then holds a cookie naming them and the
-token's digest (never the token: a leaked cookie must not become a leaked API credential), signed
-with HMAC-SHA256 so it cannot be forged or edited. Each request looks the digest up again, so a
-person who left, or whose token is gone, is out at once. The cookie also carries the session's
-CSRF secret, which every form repeats in a hidden field.
+A person signs in with their API token once; the browser then holds a cookie naming them, the
+token's digest (never the token: a leaked cookie must not become a leaked API credential) and a
+random session id, signed with HMAC-SHA256 so it cannot be forged or edited. The store keeps the
+session id's digest until sign-out, the end of the session, or the person's deactivation: each
+request looks both up again, so a copied cookie dies with its session, and a person who left, or
+whose token is gone, is out at once. The cookie also carries the session's CSRF secret, which
+every form repeats in a hidden field.
 
 Kept in the standard library on purpose: a session is one HMAC, and a form body is one
 `parse_qsl`; neither justifies a dependency or middleware around the whole API.
@@ -45,6 +47,12 @@ class Session:
     digest: str
     csrf: str
     expires: datetime
+    sid: str
+
+    @property
+    def key(self) -> str:
+        """How the store knows the session: a digest, so its table holds no live cookie."""
+        return hashlib.sha256(self.sid.encode()).hexdigest()
 
 
 def session_key(request: Request) -> bytes:
@@ -84,8 +92,8 @@ def _unsign(key: bytes, value: str | None) -> dict[str, Any] | None:
 
 
 def read_session(request: Request, now: datetime) -> Session | None:
-    """The session the cookie proves, if it is intact and not expired (identity not yet checked
-    against the store: the caller does that)."""
+    """The session the cookie proves, if it is intact and not expired (not yet checked against
+    the store: the caller does that)."""
     payload = _unsign(session_key(request), request.cookies.get(SESSION_COOKIE))
     if payload is None:
         return None
@@ -95,6 +103,7 @@ def read_session(request: Request, now: datetime) -> Session | None:
             str(payload["tok"]),
             str(payload["csrf"]),
             datetime.fromisoformat(str(payload["exp"])),
+            str(payload["sid"]),
         )
     except (KeyError, ValueError):
         return None
@@ -104,18 +113,29 @@ def read_session(request: Request, now: datetime) -> Session | None:
 def start_session(
     request: Request, response: Response, email: str, token: str, now: datetime
 ) -> None:
-    """Set the cookie for a person who just proved a token of theirs."""
+    """Record a session for a person who just proved a token of theirs, and set its cookie."""
+    session = Session(
+        email, token_digest(token), new_nonce(), now + SESSION_LENGTH, secrets.token_urlsafe(32)
+    )
+    app: Watchkeeper = request.app.state.watchkeeper
+    with app.store.write() as unit:
+        unit.start_session(session.key, email, now, session.expires)
     payload = {
-        "sub": email,
-        "tok": token_digest(token),
-        "csrf": new_nonce(),
-        "exp": (now + SESSION_LENGTH).isoformat(),
+        "sub": session.email,
+        "tok": session.digest,
+        "csrf": session.csrf,
+        "exp": session.expires.isoformat(),
+        "sid": session.sid,
     }
     _set(request, response, SESSION_COOKIE, _sign(session_key(request), payload), "/")
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
 
 
-def end_session(response: Response) -> None:
+def end_session(request: Request, response: Response, session: Session) -> None:
+    """Sign-out: the session ends in the store, so a copy of the cookie is worth nothing."""
+    app: Watchkeeper = request.app.state.watchkeeper
+    with app.store.write() as unit:
+        unit.end_session(session.key)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
