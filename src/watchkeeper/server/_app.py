@@ -29,6 +29,7 @@ from watchkeeper.server._ingest_routes import ingest
 from watchkeeper.server._limits import BodyLimit
 from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._quality_routes import metrics, quality
+from watchkeeper.server._refusals import record_refusal
 from watchkeeper.server._routes import api, health
 from watchkeeper.server.dashboard import dashboard
 from watchkeeper.store import StoreError
@@ -103,7 +104,7 @@ def _handle_errors(server: FastAPI) -> None:
     @server.exception_handler(ActionError)
     async def action_error(request: Request, exc: ActionError) -> JSONResponse:
         if exc.kind == "forbidden" and not isinstance(exc, Refused):
-            await run_in_threadpool(_record_refusal, request, exc.message)
+            await run_in_threadpool(record_refusal, request, exc.message)
         return _error(STATUS[exc.kind], exc.message)
 
     @server.exception_handler(ManifestError)
@@ -136,21 +137,6 @@ def _field(loc: Any) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "request"
-
-
-def _record_refusal(request: Request, message: str) -> None:
-    """A person's refusal is written as it is; one of a caller nobody authenticated (a bad
-    link signature, say) goes through the noise gate, so garbage cannot flood the trail."""
-    watchkeeper: Watchkeeper = request.app.state.watchkeeper
-    now = getattr(request.state, "now", None) or watchkeeper.clock.now()
-    attempted = f"{request.method} {request.url.path}"
-    system = request.path_params.get("name")
-    actor = getattr(request.state, "actor", None)
-    if actor is None:
-        client = request.client.host if request.client else "unknown"
-        watchkeeper.access.refuse_anonymous(attempted, system, message, client, now)
-        return
-    watchkeeper.access.refuse(actor, attempted, request.url.path, system, message, now)
 
 
 def _openapi(server: FastAPI) -> dict[str, Any]:

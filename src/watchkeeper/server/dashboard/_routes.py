@@ -24,6 +24,7 @@ from watchkeeper.access import Operations, Refused, may
 from watchkeeper.app import Watchkeeper
 from watchkeeper.charter.roles import Directory
 from watchkeeper.errors import ActionError
+from watchkeeper.server._refusals import record_refusal
 from watchkeeper.server.dashboard import _views as views
 from watchkeeper.server.dashboard._pages import STATIC, page
 from watchkeeper.server.dashboard._session import (
@@ -99,7 +100,7 @@ class _HtmlRoute(APIRoute):
                 return _error(request, 503, "The database is unavailable", str(exc))
             except ActionError as exc:
                 if exc.kind == "forbidden" and not isinstance(exc, Refused):
-                    await run_in_threadpool(_record_refusal, request, exc.message)
+                    await run_in_threadpool(record_refusal, request, exc.message)
                 return _action_error(request, exc)
 
         return guarded
@@ -173,20 +174,6 @@ def _action_error(request: Request, exc: ActionError) -> Response:
     status = STATUS.get(exc.kind, 409)
     title = {400: "That did not work", 403: "Refused", 404: "Not found"}.get(status, "Conflict")
     return _error(request, status, title, exc.message, audited=status == 403)
-
-
-def _record_refusal(request: Request, message: str) -> None:
-    """A refusal a service raised without recording it (e.g. acknowledging an incident one is
-    not paged for) goes into the audit trail here, as the API does for its 403s."""
-    app = _watchkeeper(request)
-    app.access.refuse(
-        getattr(request.state, "actor", "anonymous"),
-        f"{request.method} {request.url.path}",
-        request.url.path,
-        request.path_params.get("name"),
-        message,
-        getattr(request.state, "now", None) or app.clock.now(),
-    )
 
 
 def _safe_next(target: str | None) -> str:
