@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WHEELS ?= /opt/wheels
 FIND_LINKS := $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench mutation clean
 
 $(STAMP): requirements.lock pyproject.toml requirements-overrides.txt
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will skip (and fail under CI=true)"
@@ -41,6 +41,14 @@ bench: install
 	$(BIN)/python benchmarks/dashboard_render.py --systems 200 --requests 30
 	$(BIN)/python benchmarks/switch_propagation.py --clients 200 --flips 20 --client-processes 8
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/cli_startup.py --runs 15
+
+# Mutation testing of the pure decision modules ([tool.mutmut] in pyproject.toml), kept out of
+# `make test`. Lists the survivors; `mutmut show <name>` shows one. Results stay in mutants/, so
+# a re-run only retests what changed.
+mutation: install
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra server --extra embeddings --extra dev --python-version 3.11 \

@@ -11,10 +11,10 @@ from watchkeeper.access import AccessService, audit_seal
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.service import AlertingService
 from watchkeeper.care.evals import EvalPolicy
-from watchkeeper.care.service import CareService
+from watchkeeper.care.service import CareService, ScheduledEvals
 from watchkeeper.charter import CharterService
 from watchkeeper.clock import Clock, SystemClock
-from watchkeeper.ingest.service import IngestService
+from watchkeeper.ingest.service import IngestService, combine_purges
 from watchkeeper.monitor.engine import MonitorService
 from watchkeeper.scheduler import Scheduler
 from watchkeeper.settings import Settings
@@ -72,12 +72,15 @@ def build(
     ingest = IngestService(store)
     clock = clock or SystemClock()
     scheduler = Scheduler(store, monitor, alerting, clock)
-    scheduler.register("evals", lambda now: care.scheduled_evals(now).to_dict())
-    scheduler.register("review_reminders", care.review_reminders)
-    scheduler.register("serious_reminders", alerting.remind_serious)
-    scheduler.register("triage_queued", triage.scan)
+    scheduler.register_each(
+        "evals", care.system_evals, lambda runs: ScheduledEvals.combine(runs).to_dict()
+    )
+    scheduler.register_each("review_reminders", care.remind_review)
+    scheduler.register_each("serious_reminders", alerting.remind_serious)
+    scheduler.register_each("triage_queued", triage.scan_system)
     scheduler.register("audit_noise", access.flush_noise)
-    scheduler.register("retention", ingest.purge)
+    scheduler.register_each("retention", ingest.purge_system, combine_purges)
+    scheduler.register("retention_unapplied", ingest.purge_unapplied)
     return Watchkeeper(
         settings=settings,
         store=store,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+# Nothing a runbook times (windows, retention, attestation) needs more, and `now - duration`
+# must stay a date: `999999w` of retention made every ingest of its system overflow.
+MAX_DURATION = timedelta(days=3650)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -17,7 +20,10 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration; write a whole number and a unit, e.g. 30m, 12h, 30d, 2w"
         )
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: int(amount)})
+    seconds = int(amount) * _SECONDS[unit]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is longer than 10 years (3650d), the longest duration allowed")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -7,7 +7,10 @@ holds the lease for as long as it runs in real time and frees it when done, so i
 leave live servers waiting for a lease that expires in the simulated future.
 
 Each system is a step of its own: one that fails (a manifest the code cannot read, a check that
-raises) is logged, reported as a finding of that system and a metric, and the others go on.
+raises) is logged, reported as a finding of that system and a metric, and the others go on. That
+holds for escalation and for every job that works system by system (`register_each`): the
+scheduler hands such a job one system at a time, guards each, and combines what they did into
+the job's line of the report.
 """
 
 from __future__ import annotations
@@ -57,6 +60,14 @@ class TickReport:
 
 
 Job = Callable[[datetime], Any]
+SystemJob = Callable[[datetime, str], Any]  # (now, system) -> what it did for that system
+Combine = Callable[[list[Any]], Any]  # what each system's run did -> the job's line of the report
+
+
+@dataclass(frozen=True)
+class _EachSystem:
+    job: SystemJob
+    combine: Combine
 
 
 def _error(exc: BaseException) -> str:
@@ -75,12 +86,18 @@ class Scheduler:
         self.monitor = monitor
         self.alerting = alerting
         self.clock = clock or SystemClock()
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, Job | _EachSystem] = {}
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.last: TickReport | None = None  # the last tick this process ran, for /readyz
 
     def register(self, name: str, job: Job) -> None:
+        """A portfolio-wide job: it fails as a whole, reported under no system."""
         self.jobs[name] = job
+
+    def register_each(self, name: str, job: SystemJob, combine: Combine = sum) -> None:
+        """A job done system by system, over every applied system: one that raises is reported
+        as that system's failure of `job:<name>` and the rest go on."""
+        self.jobs[name] = _EachSystem(job, combine)
 
     def tick(self, now: datetime) -> TickReport:
         # Each call holds the lease under its own name: a server's heartbeat and a `POST /tick`
@@ -110,6 +127,12 @@ class Scheduler:
                 failures.append(Failure(system, step, _error(exc)))
                 return None
 
+        def each(step: str, job: SystemJob) -> list[Any]:
+            done = [guarded(name, step, lambda n=name: job(now, n)) for name in systems]
+            return [result for result in done if result is not None]
+
+        with self.store.read() as unit:
+            systems = [record.name for record in unit.systems()]
         windows, new, opened = 0, 0, []
         for system in self.monitor.live_systems():
             evaluation = guarded(system, "monitor", lambda s=system: self.monitor.evaluate(s, now))
@@ -120,9 +143,13 @@ class Scheduler:
                 system, "alerting", lambda e=evaluation: self.alerting.process(e, now)
             )
             opened += alerted or []
-        pages = guarded(None, "escalation", lambda: self.alerting.escalate(now)) or 0
+        pages = sum(each("escalation", self.alerting.escalate))
         other = {
-            name: guarded(None, f"job:{name}", lambda job=job: job(now))
+            name: (
+                job.combine(each(f"job:{name}", job.job))
+                if isinstance(job, _EachSystem)
+                else guarded(None, f"job:{name}", lambda job=job: job(now))
+            )
             for name, job in self.jobs.items()
         }
         guarded(None, "failures", lambda: self.monitor.record_failures(failures, now))

@@ -36,7 +36,8 @@ SETTINGS = (
     Setting(
         "WATCHKEEPER_SECRET",
         None,
-        "Key that signs acknowledge links and webhook bodies; set the same on every replica.",
+        "Key that signs acknowledge links, webhook bodies, dashboard sessions and the audit "
+        "chain; set the same on every replica.",
     ),
     Setting(
         "WATCHKEEPER_EVAL_MODULES",

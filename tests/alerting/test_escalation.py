@@ -71,3 +71,60 @@ def test_silence_and_maintenance_mute_with_a_reason() -> None:
     during = muted(labels, [silence, window], T0 + 150 * M)
     assert during is not None and during.reason.startswith("maintenance window #3")
     assert muted({**labels, "system": "other"}, [window], T0 + 150 * M) is None
+
+
+def test_a_three_level_path_comes_round_again_one_last_gap_after_its_last_level() -> None:
+    # Gaps of 10 and 15 minutes: the cycle is the last level (25m) plus the last gap (15m).
+    three = Policy(
+        (
+            Level(timedelta(0), ("ana@corp.example",)),
+            Level(10 * M, ("ben@corp.example",)),
+            Level(25 * M, ("dev@corp.example",)),
+        ),
+        repeat=2,
+    )
+    assert three.cycle == 40 * M
+    assert walk(three, 3 * 60 * M) == [
+        (0, 0, 0), (10, 0, 1), (25, 0, 2),
+        (40, 1, 0), (50, 1, 1), (65, 1, 2),
+        (80, 2, 0), (90, 2, 1), (105, 2, 2),
+    ]  # fmt: skip
+
+
+def test_levels_are_timed_by_their_after_not_their_order() -> None:
+    shuffled = Policy((Level(25 * M, ("c",)), Level(timedelta(0), ("a",)), Level(10 * M, ("b",))))
+    assert shuffled.cycle == 40 * M
+
+
+def test_one_level_repeats_every_thirty_minutes() -> None:
+    single = Policy((Level(5 * M, ("ana@corp.example",)),), repeat=2)
+    assert walk(single, 3 * 60 * M) == [(5, 0, 0), (40, 1, 0), (75, 2, 0)]
+
+
+def test_levels_at_the_same_moment_loop_after_thirty_minutes_not_at_once() -> None:
+    together = Policy((Level(timedelta(0), ("a",)), Level(20 * M, ("b",)), Level(20 * M, ("c",))))
+    assert together.cycle == 50 * M
+
+
+def test_a_step_due_exactly_now_is_sent_and_the_reason_counts_repeats() -> None:
+    sent = {(0, 0), (0, 1)}
+    steps = due_steps(POLICY, T0, T0 + 60 * M, sent=sent, acknowledged=False, resolved=False)
+    assert [(s.cycle, s.level, s.due_at) for s in steps] == [(1, 0, T0 + 60 * M)]
+    assert steps[0].reason == "level 1, repeat 1: 1h after the incident opened, not acknowledged"
+    assert due_steps(POLICY, T0, T0, sent=set(), acknowledged=False, resolved=True) == []
+    assert next_due(POLICY, T0, {(0, 0), (0, 1), (1, 0), (1, 1)}) is None
+
+
+def test_two_levels_loop_after_their_own_gap() -> None:
+    quick = Policy((Level(timedelta(0), ("a",)), Level(10 * M, ("b",))), repeat=1)
+    assert walk(quick, 60 * M) == [(0, 0, 0), (10, 0, 1), (20, 1, 0), (30, 1, 1)]
+
+
+def test_a_silence_covers_its_start_but_not_its_end() -> None:
+    labels = {"system": "bot", "rule": "drift"}
+    silence = Silence(4, {"rule": "drift"}, T0, T0 + 60 * M, "ana@corp.example", "known")
+    assert muted(labels, [silence], T0 - timedelta(microseconds=1)) is None
+    hit = muted(labels, [silence], T0)
+    assert hit is not None and hit.reason.startswith("silence #4 by ana@corp.example")
+    assert muted(labels, [silence], T0 + 60 * M - timedelta(microseconds=1)) is not None
+    assert muted(labels, [silence], T0 + 60 * M) is None

@@ -247,7 +247,7 @@ def test_a_dataset_outside_the_allowed_roots_is_refused_alike_whether_it_exists_
 
 def test_an_allowed_module_and_root_run_unattended(operated: Served) -> None:
     operated.apply_evals(DEMO_TARGET, EXAMPLES / "golden.jsonl")
-    response = operated.api("POST", EVALS, operated.world.token("unrelated"), json={})
+    response = operated.api("POST", EVALS, operated.world.token("owner"), json={})
     assert response.status_code == 200, response.text
     [outcome] = response.json()
     assert outcome["count"] >= 20 and outcome["diff"] is None
@@ -415,7 +415,7 @@ def _run_record(**changes: Any) -> dict[str, Any]:
 
 
 def test_an_upload_is_stored_as_a_server_run_would_be(default: Served) -> None:
-    token = default.world.token("unrelated")
+    token = default.world.token("owner")
     body = {"suite": "golden", "run": _run_record()}
     response = default.api("POST", UPLOAD, token, json=body)
     assert response.status_code == 201, response.text
@@ -428,7 +428,7 @@ def test_an_upload_is_stored_as_a_server_run_would_be(default: Served) -> None:
     response = default.api("POST", UPLOAD, token, json=second)
     assert response.status_code == 201 and response.json()["diff"]["removed"] == ["b"]
     [later, first] = default.stored_runs()
-    assert (later.trigger, first.actor) == ("upload", "uma@corp.example")
+    assert (later.trigger, first.actor) == ("upload", "olga@corp.example")
 
 
 @pytest.mark.parametrize(

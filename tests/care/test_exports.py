@@ -10,7 +10,7 @@ import watchkeeper.care as care
 def test_all_lists_exactly_the_public_names() -> None:
     public = {
         name
-        for name, value in vars(care).items()
+        for name, value in ((name, getattr(care, name)) for name in dir(care))
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert set(care.__all__) == public

@@ -130,3 +130,40 @@ def test_escalation_must_reach_beyond_the_owner() -> None:
     system = manifest(only_owner)
     report = evaluate(system, directory(), all_acks(system, T0), T0)
     assert [c.id for c in report.failed()] == ["runbook.escalation"]
+
+
+OWNER, OTHER = "ana@corp.example", "ben@corp.example"
+
+
+@pytest.mark.parametrize(
+    ("levels", "passes"),
+    [
+        ([[OWNER], [OTHER]], True),
+        ([[OTHER], [OWNER]], True),
+        ([[OWNER], [OWNER, OTHER]], True),
+        ([[OWNER], ["team-a"]], True),  # team-a's member ben is not the owner
+        ([[OTHER]], False),  # one level, even one beyond the owner, dies with that person
+        ([[OWNER, OTHER]], False),
+        ([[OWNER], [OWNER]], False),
+        ([["team-a"], ["team-a"]], True),
+        ([], False),
+    ],
+)
+def test_escalation_needs_two_levels_and_someone_besides_the_owner(
+    levels: list[list[str]], passes: bool
+) -> None:
+    path = [{"after": f"{30 * i}m", "notify": refs} for i, refs in enumerate(levels)]
+    system = manifest(_set("spec.runbook.escalation.levels", path))
+    assert _escalation(system, {"team-a": [OTHER]}).passed is passes
+
+
+def test_a_team_of_only_the_owner_reaches_only_the_owner() -> None:
+    path = [{"notify": [OWNER]}, {"after": "30m", "notify": ["team-a"]}]
+    system = manifest(_set("spec.runbook.escalation.levels", path))
+    check = _escalation(system, {"team-a": [OWNER]})
+    assert not check.passed and check.detail == f"2 level(s), reaching {OWNER}"
+
+
+def _escalation(system: Any, teams: dict[str, list[str]]) -> Any:
+    report = evaluate(system, directory(teams=teams), all_acks(system, T0), T0)
+    return next(c for c in report.checks if c.id == "runbook.escalation")

@@ -82,7 +82,7 @@ def test_a_document_over_the_size_limit_is_refused_before_parsing(tmp_path: Path
     assert (line, col) == (1, 1)
     assert message == (
         f"the manifest is {len(text.encode())} bytes; the limit is {MAX_MANIFEST_BYTES} bytes "
-        "(1 MiB) per file: split it into several files"
+        "(256 KiB) per file: split it into several files"
     )
     big = tmp_path / "watchkeeper.yaml"
     big.write_text("é" * (MAX_MANIFEST_BYTES // 2 + 1), encoding="utf-8")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
+
+import pytest
 
 from watchkeeper.manifest._models import ContractField, Upstream
 from watchkeeper.monitor import checks
@@ -79,3 +82,25 @@ def test_fields_of_other_contracts_are_not_new() -> None:
     extra = [{**GOOD, "priority": 2}]
     assert [b.kind for b in check_contract(CONTRACT, rows(extra))] == ["new_field"]
     assert check_contract(CONTRACT, rows(extra), known_fields=["priority"]) == []
+
+
+BOUNDED = {"score": ContractField(type="number", min=0.25, max=0.75)}
+
+
+@pytest.mark.parametrize("value", [0.25, 0.75, 0.5])
+def test_a_value_on_its_bound_keeps_the_contract(value: float) -> None:
+    assert check_contract(BOUNDED, rows([{"score": value}])) == []
+
+
+@pytest.mark.parametrize("value", [math.nextafter(0.25, -math.inf), math.nextafter(0.75, math.inf)])
+def test_one_ulp_beyond_a_bound_breaks_it(value: float) -> None:
+    [broken] = check_contract(BOUNDED, rows([{"score": value}]))
+    assert (broken.kind, broken.example) == ("out_of_range", value)
+    assert broken.detail == f"'score' outside [0.25, 0.75] (e.g. {value!r})"
+
+
+def test_integer_bounds_hold_at_the_bound_and_break_one_past() -> None:
+    ages = {"age": ContractField(type="integer", min=0, max=130)}
+    assert check_contract(ages, rows([{"age": 0}, {"age": 130}])) == []
+    breaks = check_contract(ages, rows([{"age": -1}, {"age": 131}]))
+    assert [(b.kind, b.count, b.example) for b in breaks] == [("out_of_range", 2, -1)]

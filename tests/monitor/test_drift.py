@@ -14,7 +14,10 @@ from watchkeeper.monitor.drift import (
     Override,
     column_drift,
     dataset_drift,
+    is_drift,
+    no_verdict,
     summarize,
+    verdict,
     wasserstein_sorted,
 )
 
@@ -275,3 +278,68 @@ def test_column_drift_is_a_frozen_value() -> None:
     assert isinstance(result, ColumnDrift)
     with pytest.raises(AttributeError):
         result.drifted = True  # type: ignore[misc]
+
+
+def _judged(name: str, drifted: bool | None) -> ColumnDrift:
+    if drifted is None:
+        return no_verdict(name, "numeric", 0, 0, {}, "no values")
+    return verdict(name, "numeric", "psi", 1.0 if drifted else 0.0, 0.5, 10, 10, {})
+
+
+@pytest.mark.parametrize(
+    ("flags", "drift_share", "dataset_drifted"),
+    [
+        ((True, True, False, False), 0.5, True),  # exactly the share: drift
+        ((True, False, False, False), 0.25, True),
+        ((True, False, False, False), 0.2500001, False),
+        ((True, True, False, False, None), 0.5, True),  # a column without a verdict is no vote
+        ((True, False, False, None, None), 0.5, False),
+        ((True, True, True, True), 1.0, True),
+        ((None, None), 0.5, False),
+    ],
+)
+def test_dataset_drifts_when_the_drifted_share_reaches_drift_share(
+    flags: tuple[bool | None, ...], drift_share: float, dataset_drifted: bool
+) -> None:
+    report = summarize(
+        [_judged(f"c{i}", flag) for i, flag in enumerate(flags)], drift_share=drift_share
+    )
+    assert report.dataset_drifted is dataset_drifted
+    assert report.drifted == tuple(f"c{i}" for i, flag in enumerate(flags) if flag)
+
+
+@pytest.mark.parametrize(
+    ("method", "below", "at", "above"),
+    [
+        ("ks", True, False, False),
+        ("chisquare", True, False, False),
+        ("z", True, False, False),
+        ("wasserstein", False, True, True),
+        ("jensenshannon", False, True, True),
+        ("psi", False, True, True),
+    ],
+)
+def test_a_score_at_its_threshold(method: str, below: bool, at: bool, above: bool) -> None:
+    """A p-value drifts only below its threshold; a distance drifts at it."""
+    limit = 0.05
+    scores = (math.nextafter(limit, 0), limit, math.nextafter(limit, 1))
+    assert [is_drift(method, s, limit) for s in scores] == [below, at, above]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "drifts_at_its_own_score"),
+    [("ks", "numeric", False), ("wasserstein", "numeric", True), ("psi", "categorical", True),
+     ("chisquare", "categorical", False), ("jensenshannon", "categorical", True)],
+)  # fmt: skip
+def test_a_column_whose_score_equals_its_threshold(
+    method: str, kind: str, drifts_at_its_own_score: bool
+) -> None:
+    rng = np.random.default_rng(17)
+    if kind == "numeric":
+        ref, cur = rng.normal(0, 1, 400), rng.normal(0.2, 1, 400)
+    else:
+        ref, cur = _cats(rng, 400, [0.5, 0.3, 0.2]), _cats(rng, 400, [0.4, 0.35, 0.25])
+    score = column_drift("x", ref, cur, kind=kind, method=method).score  # type: ignore[arg-type]
+    assert score is not None and score > 0
+    at = column_drift("x", ref, cur, kind=kind, method=method, threshold=score)  # type: ignore[arg-type]
+    assert (at.score, at.threshold, at.drifted) == (score, score, drifts_at_its_own_score)

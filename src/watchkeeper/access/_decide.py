@@ -18,6 +18,7 @@ Action = Literal[
     "system.apply",
     "system.register",
     "system.silence",
+    "system.eval",
     "portfolio.silence",
     "people.apply",
     "role.ack",
@@ -32,6 +33,7 @@ Action = Literal[
 ]
 PLAYBOOK_PREFIX = "playbook:"
 _ANSWERABLE = ("owner", "quality_monitor", "kill_authority")
+_EVALUATORS = ("owner", "quality_monitor", "retraining_decider")
 _ADMIN_ONLY = {
     "people.apply": "apply people and teams",
     "person.deactivate": "deactivate people",
@@ -88,6 +90,8 @@ def may(
         return _register(actor, person.admin, system, directory, registrars)
     if action == "system.silence":
         return _silence(actor, person.admin, system, directory)
+    if action == "system.eval":
+        return _evaluate(actor, person.admin, system, directory)
     if action == "system.apply":
         if actor in _members(directory, [charter.owner] if charter.owner else []):
             return Decision(True, f"owner of {system.name}")
@@ -119,6 +123,28 @@ def may(
         f"{', '.join(sorted(authorities)) or 'its kill authorities (none active)'} may "
         f"{'disable' if action == 'switch.disable' else 'enable'} it "
         "(spec.charter.kill_authority)",
+    )
+
+
+def may_apply_anything(
+    actor: str, owners: Sequence[str], directory: Directory, registrars: Sequence[str]
+) -> Decision:
+    """Whether any manifest could be the actor's to apply — asked before a submission is
+    parsed, so someone who may apply nothing cannot make the server parse YAML for them."""
+    person = directory.people.get(actor)
+    if person is None or not person.active:
+        return Decision(False, f"{actor} is not an active person here")
+    if person.admin:
+        return Decision(True, "admin")
+    if actor in _members(directory, list(registrars)):
+        return Decision(True, "registrar (WATCHKEEPER_REGISTRARS)")
+    if actor in _members(directory, list(owners)):
+        return Decision(True, "owns a system")
+    named = ", ".join(registrars) or "none set"
+    return Decision(
+        False,
+        f"{actor} may apply nothing: only a system's owner, an admin or the registrars named "
+        f"in WATCHKEEPER_REGISTRARS ({named}) may apply manifests",
     )
 
 
@@ -161,6 +187,23 @@ def _silence(actor: str, admin: bool, system: SystemManifest, directory: Directo
         False,
         f"{actor} may not silence {system.name}: only its owner, quality monitor, kill "
         "authorities, the people on its escalation path, or an admin may",
+    )
+
+
+def _evaluate(actor: str, admin: bool, system: SystemManifest, directory: Directory) -> Decision:
+    """An eval run is a quality signal that alerts and playbooks act on — up to disabling the
+    system — so only those who answer for its quality record one: its owner, quality monitor
+    and retraining decider (whose call it informs), or an admin."""
+    charter = system.spec.charter
+    evaluators = [ref for role in _EVALUATORS for ref in charter.holders(role)]
+    if actor in _members(directory, evaluators):
+        return Decision(True, f"answers for the quality of {system.name}")
+    if admin:
+        return Decision(True, "admin")
+    return Decision(
+        False,
+        f"{actor} may not record eval runs of {system.name}: only its owner, quality monitor, "
+        "retraining decider or an admin may",
     )
 
 

@@ -51,6 +51,8 @@ class Operations(QualityOperations):
     # --- changes ---------------------------------------------------------------------------
 
     def apply(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        if self.enforce:
+            self.app.access.authorize_applying(self.actor, self.now)
         loaded = self.app.charter.load(paths)
         if self.enforce:
             self.app.access.authorize_apply(self.actor, loaded, self.now)

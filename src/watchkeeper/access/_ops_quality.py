@@ -30,6 +30,12 @@ class QualityOperations:
         if self.enforce:
             self.app.access.authorize(self.actor, "read", self.now)
 
+    def _may_evaluate(self, system: str) -> None:
+        if self.enforce:
+            self.app.access.authorize(
+                self.actor, "system.eval", self.now, system=system, target=system
+            )
+
     # --- observations ----------------------------------------------------------------------
 
     def ingest(self, system: str, items: Sequence[Any], source: str = "api") -> dict[str, Any]:
@@ -142,7 +148,7 @@ class QualityOperations:
     ) -> list[dict[str, Any]]:
         """Attended only in local mode, a person running their system's code on their own
         machine: a request over the API names code the server must not choose to run."""
-        self._may_read()
+        self._may_evaluate(system)
         outcomes = self.app.care.run_evals(
             system,
             self.now,
@@ -156,7 +162,7 @@ class QualityOperations:
 
     def eval_upload(self, system: str, suite: str, run: dict[str, Any]) -> dict[str, Any]:
         """A run made where the system's code lives; whoever may run evals may upload one."""
-        self._may_read()
+        self._may_evaluate(system)
         return self.app.care.record_upload(system, suite, run, self.actor, self.now).to_dict()
 
     def report(self, system: str, days: int = 30) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.access._chain import verify_log
-from watchkeeper.access._decide import Action, Decision, may
+from watchkeeper.access._decide import Action, Decision, may, may_apply_anything
 from watchkeeper.access._noise import Key, Noise, NoiseGate
 from watchkeeper.access._tokens import new_token, token_digest, token_prefix
 from watchkeeper.audit import AuditEntry, Checkpoint, Verification, parse_checkpoints
@@ -120,7 +120,7 @@ class AccessService:
         """Allow, or record the refusal and raise it."""
         with self.store.read() as unit:
             directory = directory_of(unit)
-            manifest = manifest_of(_system(unit, system)) if system else None
+            manifest = manifest_of(_system(unit, system)) if system is not None else None
         decision = may(
             actor,
             action,
@@ -134,6 +134,20 @@ class AccessService:
             where = target or system or "watchkeeper"
             raise self.refuse(actor, action, where, system, decision.reason, now)
         return decision
+
+    def authorize_applying(self, actor: str, now: datetime) -> None:
+        """Refuse, before anything is parsed, someone who may apply no manifest at all."""
+        with self.store.read() as unit:
+            directory = directory_of(unit)
+            # the stored documents as they are: an owner must be able to re-apply a manifest
+            # that a tightened rule made unreadable
+            owners = [
+                str(record.manifest.get("spec", {}).get("charter", {}).get("owner") or "")
+                for record in unit.systems()
+            ]
+        decision = may_apply_anything(actor, owners, directory, self.registrars)
+        if not decision.allowed:
+            raise self.refuse(actor, "apply", "manifests", None, decision.reason, now)
 
     def authorize_apply(self, actor: str, loaded: Loaded, now: datetime) -> None:
         """Every document in a submission must be the actor's to apply; one refusal stops all."""

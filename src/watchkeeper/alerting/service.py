@@ -113,7 +113,8 @@ class AlertingService:
             if alert is None or alert.status == "resolved":
                 if alert is None:
                     alert = AlertRow(system=system, fingerprint=fingerprint, first_seen=now)
-                alert.status, alert.incident_id, alert.first_seen = "pending", None, now
+                # It keeps its last incident, which `_reopen` re-opens if that resolved lately.
+                alert.status, alert.first_seen = "pending", now
             if alert.status == "pending" and now - alert.first_seen >= (rule.for_ or timedelta(0)):
                 # Like Prometheus's `for:`, a rule may ask for a finding to persist first.
                 alert.status = "firing"
@@ -430,11 +431,13 @@ class AlertingService:
 
     # --- escalation ------------------------------------------------------------------------------
 
-    def escalate(self, now: datetime) -> int:
-        """Send every escalation step that is due; returns how many steps were taken."""
+    def escalate(self, now: datetime, system: str) -> int:
+        """Send every escalation step of the system's incidents that is due; returns how many
+        steps were taken. One system at a time, so a system whose runbook cannot be read
+        never holds back another's pages."""
         taken = 0
         with self.store.read() as unit:
-            open_ids = [i.id for i in unit.incidents(open_only=True, limit=10_000)]
+            open_ids = [i.id for i in unit.incidents(system, open_only=True, limit=10_000)]
         for incident_id in open_ids:
             taken += self._escalate_one(incident_id, now)
         return taken
@@ -644,12 +647,12 @@ class AlertingService:
             )
             return incident_dict(incident)
 
-    def remind_serious(self, now: datetime) -> int:
-        """Tell owner and kill authorities once when a serious-incident report is due within
-        a fifth of its window (3 days of 15), and once more if it passes."""
+    def remind_serious(self, now: datetime, system: str) -> int:
+        """Tell owner and kill authorities once when a serious-incident report of the system is
+        due within a fifth of its window (3 days of 15), and once more if it passes."""
         sent = 0
         with self.store.read() as unit:
-            due = [i.id for i in unit.incidents(limit=10_000) if i.serious and i.report_due]
+            due = [i.id for i in unit.incidents(system, limit=10_000) if i.serious and i.report_due]
         for incident_id in due:
             with self.store.write() as unit:
                 incident = unit.incident(incident_id)

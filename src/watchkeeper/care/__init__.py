@@ -15,32 +15,37 @@ resolve, an unknown scorer or option, a malformed stored run) is raised as one `
 Failures of the system under test are never raised: they are results.
 """
 
-from watchkeeper.care._importing import EvalError
-from watchkeeper.care.evals import (
-    Case,
-    CaseResult,
-    Dataset,
-    Diff,
-    EvalRun,
-    Flip,
-    Progress,
-    Summary,
-    TagFlips,
-    TagSummary,
-    import_target,
-    load_dataset,
-    regression_diff,
-    run_suite,
-)
-from watchkeeper.care.scorers import (
-    BUILTIN_SCORERS,
-    LabelMetrics,
-    LabelScore,
-    Score,
-    Scorer,
-    get_scorer,
-    label_metrics,
-)
+import typing
+
+from watchkeeper._lazy import exports as _exports
+
+if typing.TYPE_CHECKING:
+    from watchkeeper.care._importing import EvalError
+    from watchkeeper.care.evals import (
+        Case,
+        CaseResult,
+        Dataset,
+        Diff,
+        EvalRun,
+        Flip,
+        Progress,
+        Summary,
+        TagFlips,
+        TagSummary,
+        import_target,
+        load_dataset,
+        regression_diff,
+        run_suite,
+    )
+    from watchkeeper.care.scorers import (
+        BUILTIN_SCORERS,
+        LabelMetrics,
+        LabelScore,
+        Score,
+        Scorer,
+        get_scorer,
+        label_metrics,
+    )
 
 __all__ = [
     "BUILTIN_SCORERS",
@@ -66,3 +71,37 @@ __all__ = [
     "regression_diff",
     "run_suite",
 ]
+
+# Loaded on first use: `wk` reads the knowledge kinds (watchkeeper.care.knowledge) for its help
+# text, and must not pay for the eval runner's pydantic and manifest models to do so.
+__getattr__, __dir__ = _exports(
+    __name__,
+    {
+        "watchkeeper.care._importing": ["EvalError"],
+        "watchkeeper.care.evals": [
+            "Case",
+            "CaseResult",
+            "Dataset",
+            "Diff",
+            "EvalRun",
+            "Flip",
+            "Progress",
+            "Summary",
+            "TagFlips",
+            "TagSummary",
+            "import_target",
+            "load_dataset",
+            "regression_diff",
+            "run_suite",
+        ],
+        "watchkeeper.care.scorers": [
+            "BUILTIN_SCORERS",
+            "LabelMetrics",
+            "LabelScore",
+            "Score",
+            "Scorer",
+            "get_scorer",
+            "label_metrics",
+        ],
+    },
+)

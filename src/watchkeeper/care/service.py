@@ -9,7 +9,7 @@ otherwise evals run where the system's code lives and arrive as uploads (`record
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +27,6 @@ from watchkeeper.care.evals import (
 )
 from watchkeeper.care.ledger import CareEntry, by_month, unspent_streak
 from watchkeeper.errors import ActionError
-from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import Store, Unit
 from watchkeeper.store._care import CareEntryRow, EvalRunRow, KnowledgeRow, ReviewRow
 from watchkeeper.store._systems import applied_manifest
@@ -70,6 +69,14 @@ class ScheduledEvals:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ran": len(self.outcomes), "refused": self.refused}
+
+    @staticmethod
+    def combine(runs: Iterable[ScheduledEvals]) -> ScheduledEvals:
+        """Each system's scheduled evals as one report."""
+        done = list(runs)
+        return ScheduledEvals(
+            [o for run in done for o in run.outcomes], [r for run in done for r in run.refused]
+        )
 
 
 class CareService:
@@ -175,36 +182,43 @@ class CareService:
         return EvalOutcome(system, suite, run, diff)
 
     def scheduled_evals(self, now: datetime, base_dir: str | None = None) -> ScheduledEvals:
-        """Run every suite whose `every` has passed since its last run (or since go-live) and
-        that the policy allows; a refused suite is reported, never imported, and stays due."""
+        """`system_evals` for every applied system, raising on the first that fails (the
+        scheduler calls `system_evals` system by system, so one never stops the others)."""
+        with self.store.read() as unit:
+            names = [record.name for record in unit.systems()]
+        return ScheduledEvals.combine(self.system_evals(now, name, base_dir) for name in names)
+
+    def system_evals(
+        self, now: datetime, system: str, base_dir: str | None = None
+    ) -> ScheduledEvals:
+        """Run each suite of a live system whose `every` has passed since its last run (or since
+        go-live) and that the policy allows; a refused suite is reported, never imported, and
+        stays due."""
         base = base_dir or os.getcwd()
-        due: list[tuple[str, str]] = []
+        due: list[str] = []
         refused: list[dict[str, str]] = []
         with self.store.read() as unit:
-            for record in unit.systems():
-                manifest = SystemManifest.model_validate(record.manifest)
-                if manifest.spec.lifecycle != "live":
+            manifest = applied_manifest(unit, system)
+            record = unit.system(system)
+            assert record is not None
+            if manifest.spec.lifecycle != "live":
+                return ScheduledEvals([], [])
+            for spec in manifest.spec.evals:
+                if spec.every is None:
                     continue
-                for spec in manifest.spec.evals:
-                    if spec.every is None:
-                        continue
-                    last = next(iter(unit.eval_runs(record.name, spec.suite, limit=1)), None)
-                    since = last.started_at if last else (record.live_since or record.applied_at)
-                    if last is not None and now < since + spec.every:
-                        continue
-                    reasons = self.policy.refusals(spec, base)
-                    if reasons:
-                        refused.append(
-                            {
-                                "system": record.name,
-                                "suite": spec.suite,
-                                "reason": _refused(record.name, reasons),
-                            }
-                        )
-                    else:
-                        due.append((record.name, spec.suite))
+                last = next(iter(unit.eval_runs(system, spec.suite, limit=1)), None)
+                since = last.started_at if last else (record.live_since or record.applied_at)
+                if last is not None and now < since + spec.every:
+                    continue
+                reasons = self.policy.refusals(spec, base)
+                if reasons:
+                    refused.append(
+                        {"system": system, "suite": spec.suite, "reason": _refused(system, reasons)}
+                    )
+                else:
+                    due.append(spec.suite)
         outcomes = []
-        for system, suite in due:
+        for suite in due:
             try:
                 outcomes += self.run_evals(
                     system, now, "watchkeeper", suite=suite, trigger="schedule", base_dir=base
@@ -276,63 +290,68 @@ class CareService:
         return reviews[-1].reviewed_at if reviews else None
 
     def review_reminders(self, now: datetime) -> int:
-        """Overdue review -> remind the owner; 7 days later -> tell the escalation's next level.
-        Each reminder is sent once per due date (recorded in the audit log)."""
+        """`remind_review` for every applied system, raising on the first that fails (the
+        scheduler calls `remind_review` system by system, so one never stops the others)."""
+        with self.store.read() as unit:
+            names = [record.name for record in unit.systems()]
+        return sum(self.remind_review(now, name) for name in names)
+
+    def remind_review(self, now: datetime, system: str) -> int:
+        """Overdue review of a live system -> remind the owner; 7 days later -> tell the
+        escalation's next level. Each reminder is sent once per due date (recorded in the
+        audit log)."""
         sends: list[tuple[Message, list[str]]] = []
         with self.store.write() as unit:
-            for record in unit.systems():
-                manifest = SystemManifest.model_validate(record.manifest)
-                if manifest.spec.lifecycle != "live" or record.live_since is None:
+            manifest = applied_manifest(unit, system)
+            record = unit.system(system)
+            assert record is not None
+            if manifest.spec.lifecycle != "live" or record.live_since is None:
+                return 0
+            charter = manifest.spec.charter
+            due = (self.last_review(unit, system) or record.live_since) + charter.review_every
+            stages = []
+            if now >= due:
+                stages.append(("owner", [charter.owner] if charter.owner else []))
+            if now >= due + REVIEW_ESCALATE_AFTER:
+                levels = manifest.spec.runbook.escalation.levels
+                stages.append(
+                    (
+                        "escalated",
+                        list(levels[1].notify if len(levels) > 1 else charter.kill_authority),
+                    )
+                )
+            done = {
+                e.target for e in unit.audit_entries(system=system) if e.action == "review.reminded"
+            }
+            for stage, refs in stages:
+                target = f"{system}/review/{due:%Y-%m-%d}/{stage}"
+                if target in done:
                     continue
-                charter = manifest.spec.charter
-                due = (
-                    self.last_review(unit, record.name) or record.live_since
-                ) + charter.review_every
-                stages = []
-                if now >= due:
-                    stages.append(("owner", [charter.owner] if charter.owner else []))
-                if now >= due + REVIEW_ESCALATE_AFTER:
-                    levels = manifest.spec.runbook.escalation.levels
-                    stages.append(
-                        (
-                            "escalated",
-                            list(levels[1].notify if len(levels) > 1 else charter.kill_authority),
-                        )
+                unit.audit(
+                    now=now,
+                    actor="watchkeeper",
+                    action="review.reminded",
+                    target=target,
+                    system=system,
+                    after={"recipients": refs},
+                )
+                late = (now - due).days
+                sends.append(
+                    (
+                        Message(
+                            "notice",
+                            system,
+                            f"Monthly review of {system} overdue by {late}d"
+                            + (" (escalated)" if stage == "escalated" else ""),
+                            "warning",
+                            f"The owner's review of {system} was due {due:%Y-%m-%d}. "
+                            f"Owner: {charter.owner or 'vacant'}. Record it with: "
+                            f"wk review {system} --verdict healthy|concerns|action-needed",
+                            "",
+                        ),
+                        refs,
                     )
-                done = {
-                    e.target
-                    for e in unit.audit_entries(system=record.name)
-                    if e.action == "review.reminded"
-                }
-                for stage, refs in stages:
-                    target = f"{record.name}/review/{due:%Y-%m-%d}/{stage}"
-                    if target in done:
-                        continue
-                    unit.audit(
-                        now=now,
-                        actor="watchkeeper",
-                        action="review.reminded",
-                        target=target,
-                        system=record.name,
-                        after={"recipients": refs},
-                    )
-                    late = (now - due).days
-                    sends.append(
-                        (
-                            Message(
-                                "notice",
-                                record.name,
-                                f"Monthly review of {record.name} overdue by {late}d"
-                                + (" (escalated)" if stage == "escalated" else ""),
-                                "warning",
-                                f"The owner's review of {record.name} was due {due:%Y-%m-%d}. "
-                                f"Owner: {charter.owner or 'vacant'}. Record it with: "
-                                f"wk review {record.name} --verdict healthy|concerns|action-needed",
-                                "",
-                            ),
-                            refs,
-                        )
-                    )
+                )
         if self.courier is not None:
             for message, refs in sends:
                 self.courier.send(message, self.courier.people(refs), now=now, purpose="review")

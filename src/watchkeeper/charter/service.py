@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from watchkeeper.charter import gate, vacuum
 from watchkeeper.charter._evidence import Applied, gather
 from watchkeeper.charter.roles import (
@@ -55,21 +57,79 @@ def manifest_of(record: SystemRecord) -> SystemManifest:
     return SystemManifest.model_validate(record.manifest)
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored manifest this code no longer validates (a rule tightened since it was applied,
+    such as a regex RE2 cannot run). It is that system's own problem: reports show it beside
+    the others, with what the stored document still says about it."""
+
+    record: SystemRecord
+    reason: str
+
+    @property
+    def title(self) -> str | None:
+        return _stored(self.record.manifest, "metadata", "title")
+
+    @property
+    def tier(self) -> str:
+        return _stored(self.record.manifest, "metadata", "tier") or "unknown"
+
+    @property
+    def lifecycle(self) -> str:
+        return _stored(self.record.manifest, "spec", "lifecycle") or "unknown"
+
+    @property
+    def owner(self) -> str | None:
+        return _stored(self.record.manifest, "spec", "charter", "owner")
+
+
+def read_applied(records: Iterable[SystemRecord]) -> tuple[list[Applied], list[Unreadable]]:
+    """Each stored manifest validated once: those this code reads, and those it cannot."""
+    applied: list[Applied] = []
+    unreadable: list[Unreadable] = []
+    for record in records:
+        try:
+            applied.append((record, manifest_of(record)))
+        except ValidationError as exc:
+            unreadable.append(Unreadable(record, _reason(exc)))
+    return applied, unreadable
+
+
+def _reason(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+        for error in exc.errors(include_url=False)
+    )
+
+
+def _stored(document: Any, *path: str) -> str | None:
+    """A text the stored document holds at `path`, if it holds one there."""
+    for key in path:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document if isinstance(document, str) else None
+
+
 def directory_of(unit: Unit) -> Directory:
     return Directory.of(unit.people(), unit.teams())
 
 
 def vacuum_report(
-    unit: Unit, systems: Sequence[Applied], directory: Directory, now: datetime
+    unit: Unit,
+    systems: Sequence[Applied],
+    directory: Directory,
+    now: datetime,
+    unreadable: Sequence[Unreadable] = (),
 ) -> list[vacuum.SystemVacuum]:
-    """The vacuum report's lines for `systems` (retired ones have none: nobody owes them care),
-    in their order. Callers pass manifests they validated already, so a page that also shows
-    the systems validates each once; the evidence is read for all of them together."""
+    """The vacuum report's lines: first the `unreadable` systems' (each with its critical
+    gap), then those of `systems` (retired ones have none: nobody owes them care), in their
+    order. Callers pass manifests they validated already, so a page that also shows the
+    systems validates each once; the evidence is read for all of them together."""
     judged = [
         (record, manifest) for record, manifest in systems if manifest.spec.lifecycle != "retired"
     ]
     evidence = gather(unit, judged, now)
-    return [
+    broken = [vacuum.unreadable(u.record.name, u.lifecycle, u.owner, u.reason) for u in unreadable]
+    return broken + [
         vacuum.assess(manifest, directory, evidence[record.name], now)
         for record, manifest in judged
     ]
@@ -308,12 +368,24 @@ class CharterService:
     # --- reports ----------------------------------------------------------------------------
 
     def status(self, now: datetime, system: str | None = None) -> list[dict[str, Any]]:
+        """Each system's charter and what is missing; a system whose stored manifest this code
+        cannot read shows that as what is missing, and the others show as ever."""
         with self.store.read() as unit:
             records = [self._system(unit, system)] if system else unit.systems()
             directory = directory_of(unit)
-            result = []
-            for record in records:
-                manifest = manifest_of(record)
+            applied, unreadable = read_applied(records)
+            result = [
+                _status_row(
+                    u.record,
+                    u.title,
+                    u.tier,
+                    u.lifecycle,
+                    [],
+                    [f"manifest: {vacuum.unreadable_detail(u.reason)}"],
+                )
+                for u in unreadable
+            ]
+            for record, manifest in applied:
                 charter = manifest.spec.charter
                 states = assignments(charter, directory, unit.acks(record.name), now)
                 missing = [f"{r}: vacant" for r in vacant_roles(charter, directory)]
@@ -323,26 +395,18 @@ class CharterService:
                     if a.active and a.ack != "acknowledged"
                 ]
                 missing += [f"{a.role}: {a.holder} inactive" for a in states if not a.active]
+                meta = manifest.metadata
                 result.append(
-                    {
-                        "system": record.name,
-                        "title": manifest.metadata.title,
-                        "tier": manifest.metadata.tier,
-                        "lifecycle": manifest.spec.lifecycle,
-                        "version": record.version,
-                        "applied_at": record.applied_at.isoformat(),
-                        "applied_by": record.applied_by,
-                        "live_since": record.live_since.isoformat() if record.live_since else None,
-                        "assignments": [a.to_dict() for a in states],
-                        "missing": missing,
-                    }
+                    _status_row(
+                        record, meta.title, meta.tier, manifest.spec.lifecycle, states, missing
+                    )
                 )
             return result
 
     def vacuum(self, now: datetime) -> list[vacuum.SystemVacuum]:
         with self.store.read() as unit:
-            applied = [(record, manifest_of(record)) for record in unit.systems()]
-            return vacuum_report(unit, applied, directory_of(unit), now)
+            applied, unreadable = read_applied(unit.systems())
+            return vacuum_report(unit, applied, directory_of(unit), now, unreadable)
 
     @staticmethod
     def _system(unit: Unit, name: str) -> SystemRecord:
@@ -351,6 +415,28 @@ class CharterService:
             known = ", ".join(r.name for r in unit.systems()) or "none applied yet"
             raise ActionError("not_found", f"no system {name!r} (known: {known})")
         return record
+
+
+def _status_row(
+    record: SystemRecord,
+    title: str | None,
+    tier: str,
+    lifecycle: str,
+    states: Sequence[Assignment],
+    missing: list[str],
+) -> dict[str, Any]:
+    return {
+        "system": record.name,
+        "title": title,
+        "tier": tier,
+        "lifecycle": lifecycle,
+        "version": record.version,
+        "applied_at": record.applied_at.isoformat(),
+        "applied_by": record.applied_by,
+        "live_since": record.live_since.isoformat() if record.live_since else None,
+        "assignments": [a.to_dict() for a in states],
+        "missing": missing,
+    }
 
 
 def _kept_out(person: PersonRecord, deactivation: Deactivation | None) -> str | None:

@@ -228,6 +228,28 @@ def _care_checks(name: str, evidence: Evidence, now: datetime) -> list[Check]:
     return checks
 
 
+def unreadable_detail(reason: str) -> str:
+    return f"the applied manifest no longer validates: {reason}; re-apply it"
+
+
+def unreadable(name: str, lifecycle: str, owner: str | None, reason: str) -> SystemVacuum:
+    """The line of a system whose stored manifest this code no longer validates (a rule
+    tightened since it was applied): nothing about it can be judged, and nothing watches it
+    until it is re-applied, so that is its one critical gap."""
+    check = Check(
+        "manifest.readable",
+        "applied manifest readable",
+        False,
+        "A manifest the server cannot read is a system nothing watches: no monitoring, "
+        "reminders, evals, triage or retention run for it.",
+        f"fix the manifest of {name} and apply it again with `wk apply`",
+        unreadable_detail(reason),
+        weight=3,
+        severity="critical",
+    )
+    return SystemVacuum(name, lifecycle, owner, score([check]), [check])
+
+
 def portfolio_critical(reports: Iterable[SystemVacuum]) -> bool:
     """Whether any live system has a critical gap (drives the command's exit code)."""
     return any(r.critical and r.lifecycle == "live" for r in reports)

@@ -2,6 +2,16 @@
 
 Exit codes: 0 ok; 1 a check failed / not ready / something needs attention; 2 invalid input or
 usage. Domain errors are translated here, in one place, and never shown as a traceback.
+
+Start-up pays only for what a command uses. Every command module is imported here, so Typer
+sees each signature and docstring (`wk --help` lists them all, complete), but a command module
+imports at its top only Typer, rich and what its options and help text need. What a command
+does — the application and its store, the server, manifests, numpy, pyarrow, httpx — it imports
+inside its own function, or reaches through `_common.application()` / `operations()` /
+`charter_reader()`, which do. So `wk --help`, `wk init`, `wk schema` and `wk drift` load no
+database or server code, `wk gate` opens the store but builds no other service, and `wk kill`
+through a server loads only httpx on top. tests/cli/test_startup.py keeps it so;
+benchmarks/cli_startup.py measures it.
 """
 
 from __future__ import annotations
@@ -11,11 +21,8 @@ import sys
 import typer
 
 from watchkeeper.cli import care, charter, incidents, monitor, server, setup, triage
-from watchkeeper.cli._client import ServerError
 from watchkeeper.cli._common import ATTENTION, INVALID, OK, err
 from watchkeeper.errors import ActionError
-from watchkeeper.manifest import ManifestError
-from watchkeeper.store import StoreError
 
 app = typer.Typer(
     name="wk",
@@ -83,18 +90,39 @@ def run(argv: list[str] | None = None) -> int:
         else:
             err.print(str(exc), markup=False)
         return int(getattr(exc, "exit_code", INVALID))
-    except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        err.print(f"{len(exc.problems)} problem(s); nothing was changed.", markup=False)
-        return INVALID
     except ActionError as exc:
         err.print(f"error: {exc.message}", markup=False)
         return _EXIT_BY_KIND[exc.kind]
-    except (StoreError, ServerError) as exc:
+    except Exception as exc:
+        code = _reported(exc)
+        if code is None:
+            raise
+        return code
+    return result if isinstance(result, int) else OK
+
+
+def _reported(exc: Exception) -> int | None:
+    """The exit code of an error from a layer the command loaded, after saying what went wrong;
+    None for any other (a bug, whose traceback is shown). An error type is looked up only in a
+    module already loaded: it cannot have been raised otherwise, and importing its layer here
+    would cost every command the start-up it saved."""
+
+    def raised(module: str, name: str) -> bool:
+        loaded = sys.modules.get(module)
+        return loaded is not None and isinstance(exc, getattr(loaded, name))
+
+    if raised("watchkeeper.manifest", "ManifestError"):
+        problems = exc.problems  # type: ignore[attr-defined]
+        for problem in problems:
+            err.print(str(problem), markup=False)
+        err.print(f"{len(problems)} problem(s); nothing was changed.", markup=False)
+        return INVALID
+    if raised("watchkeeper.store", "StoreError") or raised(
+        "watchkeeper.cli._client", "ServerError"
+    ):
         err.print(f"error: {exc}", markup=False)
         return ATTENTION
-    return result if isinstance(result, int) else OK
+    return None
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ import httpx
 
 from watchkeeper.cli._client_quality import QualityRemote
 from watchkeeper.errors import ActionError, ErrorKind
-from watchkeeper.manifest import Location, ManifestError, Problem, expand_paths
 
 _KIND: dict[int, ErrorKind] = {
     400: "invalid",
@@ -116,6 +115,8 @@ class Remote(QualityRemote):
             return body
         detail = str(body.get("detail") or response.text) if isinstance(body, dict) else ""
         if isinstance(body, dict) and body.get("problems"):
+            from watchkeeper.manifest import Location, ManifestError, Problem
+
             raise ManifestError(
                 [
                     Problem(Location(p["file"], p["line"], p["column"]), p["message"])
@@ -137,6 +138,8 @@ def _body(response: httpx.Response) -> Any:
 
 def _read(paths: Sequence[str]) -> list[dict[str, str]]:
     """The manifest files to send, read here so the server sees their text and names."""
+    from watchkeeper.manifest import Location, ManifestError, Problem, expand_paths
+
     files = expand_paths(paths)
     if not files:
         raise ManifestError([Problem(Location("<arguments>", 0, 0), "no manifest files given")])

@@ -1,4 +1,9 @@
-"""What every command shares: building the app, the acting person, printing, exit codes."""
+"""What every command shares: building the app, the acting person, printing, exit codes.
+
+Nothing heavy is imported at module level here or in any command module: the application (and
+with it the store, the server's services, numpy…) loads inside `application()` / `operations()`,
+when a command runs that needs it. See the package docstring.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper, build
-from watchkeeper.cli._client import Remote
 from watchkeeper.clock import FixedClock, SystemClock, parse_instant
 from watchkeeper.settings import Settings
+
+if TYPE_CHECKING:
+    from watchkeeper.access import Operations
+    from watchkeeper.app import Watchkeeper
+    from watchkeeper.charter import CharterService
+    from watchkeeper.cli._client import Remote
 
 OK, ATTENTION, INVALID = 0, 1, 2
 
@@ -44,6 +52,8 @@ def parse_now(value: str | None) -> datetime | None:
 @contextmanager
 def application(now: str | None = None) -> Iterator[Watchkeeper]:
     """The app for one command; `--now` pins its clock so results are reproducible."""
+    from watchkeeper.app import build
+
     instant = parse_now(now)
     clock = FixedClock(instant) if instant else SystemClock()
     app = build(Settings.from_env(), clock=clock)
@@ -51,6 +61,21 @@ def application(now: str | None = None) -> Iterator[Watchkeeper]:
         yield app
     finally:
         app.close()
+
+
+@contextmanager
+def charter_reader(now: str | None = None) -> Iterator[tuple[CharterService, datetime]]:
+    """The charter over the local store, and the instant to judge at, for commands that only
+    read it (`gate`): the store is all that opens, no other service is built or imported."""
+    from watchkeeper.charter import CharterService
+    from watchkeeper.store import Store
+
+    instant = parse_now(now) or SystemClock().now()
+    store = Store.open(Settings.from_env().db)
+    try:
+        yield CharterService(store), instant
+    finally:
+        store.close()
 
 
 @contextmanager
@@ -65,12 +90,16 @@ def operations(now: str | None = None) -> Iterator[Operations | Remote]:
                 "(unset WATCHKEEPER_URL to replay with --now)",
                 param_hint="--now",
             )
+        from watchkeeper.cli._client import Remote
+
         remote = Remote(settings.url, settings.token)
         try:
             yield remote
         finally:
             remote.close()
         return
+    from watchkeeper.access import Operations
+
     with application(now) as app:
         yield Operations(app, settings.actor(), app.clock.now(), enforce=False)
 

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 
-from watchkeeper.care import report as reports
-from watchkeeper.care.knowledge import KINDS, write_export
+from watchkeeper.care.knowledge import KINDS
 from watchkeeper.cli._common import (
     ATTENTION,
     OK,
@@ -51,6 +49,8 @@ def eval_run(
 ) -> int:
     """Run the golden set(s) through the target here, score, record, and diff against the last
     run; with WATCHKEEPER_URL set the run is uploaded for the server to record."""
+    from rich.progress import Progress
+
     with operations(now) as ops, Progress(console=err, transient=True) as bar:
         task = bar.add_task(f"eval {system}", total=None)
 
@@ -103,6 +103,8 @@ def report(
     now: NowOpt = None,
 ) -> int:
     """The period report an owner reviews; HTML is one self-contained file with charts."""
+    from watchkeeper.care import report as reports
+
     if format not in ("md", "html", "json"):
         raise typer.BadParameter("md, html or json", param_hint="--format")
     with operations(now) as ops:
@@ -227,6 +229,8 @@ def knowledge_export(
     now: NowOpt = None,
 ) -> int:
     """Write every record as Markdown (and an index) for the team to commit beside its code."""
+    from watchkeeper.care.knowledge import write_export
+
     with operations(now) as ops:
         records = ops.knowledge(system)
     for path in write_export(system, records, str(dir)):

@@ -16,7 +16,7 @@ from watchkeeper.cli._common import (
     OK,
     JsonOpt,
     NowOpt,
-    application,
+    charter_reader,
     mark,
     operations,
     out,
@@ -33,9 +33,9 @@ people_app = typer.Typer(
 
 def gate(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
     """Go-live readiness: every failed check named with why it matters and the fix."""
-    with application(now) as app:
-        loaded = app.charter.load(paths)
-        reports = app.charter.gate(loaded, app.clock.now())
+    with charter_reader(now) as (charter, instant):
+        loaded = charter.load(paths)
+        reports = charter.gate(loaded, instant)
     if json:
         print_json([r.to_dict() for r in reports])
     else:

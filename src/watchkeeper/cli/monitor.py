@@ -8,14 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
-from watchkeeper.access import Operations
-from watchkeeper.cli._client import Remote
 from watchkeeper.cli._common import (
     ATTENTION,
     INVALID,
@@ -30,6 +27,10 @@ from watchkeeper.cli._common import (
     print_json,
 )
 from watchkeeper.settings import Settings
+
+if TYPE_CHECKING:
+    from watchkeeper.access import Operations
+    from watchkeeper.cli._client import Remote
 
 ColumnsOpt = Annotated[
     list[str] | None, typer.Option("--column", help="Only these columns (repeatable).")
@@ -163,6 +164,8 @@ def ingest(
     now: NowOpt = None,
 ) -> int:
     """Backfill observations from a file; rejected rows go to the dead letters."""
+    from rich.progress import Progress
+
     if not file.is_file():
         err.print(f"no such file: {file}", markup=False)
         return INVALID
@@ -232,6 +235,8 @@ def _replaying(now: str | None) -> Iterator[Operations | Remote]:
         with operations(now) as ops:  # (which refuses --now against a server)
             yield ops
         return
+    from watchkeeper.access import Operations
+
     with application() as app:
         yield Operations(app, Settings.from_env().actor(), instant, enforce=False)
 

@@ -7,8 +7,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from watchkeeper.access import token_lifetime
-from watchkeeper.app import build
 from watchkeeper.cli._common import ATTENTION, OK, JsonOpt, answer, err, operations, out, print_json
 from watchkeeper.settings import Settings
 
@@ -38,6 +36,7 @@ def serve(
     Refuses to start (exit 2) when notifications would carry acknowledge links — a public URL
     is set — but WATCHKEEPER_SECRET is not.
     """
+    from watchkeeper.app import build
     from watchkeeper.server import serve as run_server
 
     app = build(Settings.from_env())
@@ -52,6 +51,8 @@ def serve(
 
 def _lifetime(value: str | None) -> str | None:
     if value is not None:
+        from watchkeeper.access import token_lifetime
+
         try:
             token_lifetime(value)
         except ValueError as exc:

@@ -9,16 +9,16 @@ from typing import Annotated
 import typer
 
 from watchkeeper.cli._common import INVALID, OK, err, out
-from watchkeeper.cli._templates import people_template, system_template
-from watchkeeper.manifest import json_schema, load_text
+from watchkeeper.cli._templates import Answers, people_template, system_template
 from watchkeeper.settings import Settings
-from watchkeeper.store import Store, current_revision, head_revision, migrate
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 def schema() -> int:
     """Print the JSON Schema of both manifest kinds (for editor completion)."""
+    from watchkeeper.manifest import json_schema
+
     out.print(jsonlib.dumps(json_schema(), indent=2), markup=False)
     return OK
 
@@ -26,6 +26,8 @@ def schema() -> int:
 @db_app.command("upgrade")
 def db_upgrade() -> int:
     """Apply pending schema migrations (also done automatically on first use)."""
+    from watchkeeper.store import Store, current_revision, head_revision, migrate
+
     settings = Settings.from_env()
     store = Store.open(settings.db, migrate=False)
     try:
@@ -67,7 +69,7 @@ def init(
     no_input: Annotated[bool, typer.Option(help="Never prompt; every answer by flag.")] = False,
 ) -> int:
     """Answer the four questions and write a manifest (and a people.yaml beside it)."""
-    from watchkeeper.cli._templates import Answers
+    from watchkeeper.manifest import load_text
 
     if out_path.exists() and not force:
         err.print(f"{out_path} exists; use --force to overwrite", markup=False)

@@ -10,7 +10,6 @@ import json as jsonlib
 from typing import Annotated, Any
 
 import typer
-from rich.panel import Panel
 
 from watchkeeper.cli._common import OK, JsonOpt, NowOpt, operations, out, print_json
 
@@ -18,6 +17,8 @@ KEYS = {"o": "ok", "w": "wrong", "h": "harmful", "u": "unclear"}
 
 
 def _show(item: dict[str, Any], position: int, total: int) -> None:
+    from rich.panel import Panel
+
     observation = item["observation"] or {}
     lines = [
         f"[bold]why:[/] {item['reason']} (rule {item['rule']}, priority {item['priority']})",

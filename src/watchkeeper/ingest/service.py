@@ -7,6 +7,7 @@ item is stored and the monitor reports it.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -14,16 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from watchkeeper.durations import parse_duration
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest.items import Rejected, clean_text, keepable, validate_batch
 from watchkeeper.ingest.retention import DEFAULT_RETENTION, Plan, next_run, plan
-from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import Store, Unit
 from watchkeeper.store._ingest import NewObservation
+from watchkeeper.store._systems import applied_manifest
 
 SYSTEM_NAME_MAX = 63  # the width of the system columns
-RETENTION_CLAIM = "retention"  # the lease that says today's retention run is taken
-PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per tick
+RETENTION_CLAIM = "retention"  # the lease of today's run for unapplied names; a prefix per system
+PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per run in a tick
+PURGED = ("observations", "feedback", "dead_letters")
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,13 @@ def _retention(store: Store, name: str) -> timedelta:
         record = unit.system(name)
     if record is None:
         raise ActionError("not_found", f"no system {name!r}; apply its manifest first")
-    return SystemManifest.model_validate(record.manifest).spec.retention
+    # Read from the stored document as it is: a manifest that a tightened rule made unreadable
+    # must not make its system's observations bounce (nothing a client sends is lost).
+    written = (record.manifest.get("spec") or {}).get("retention")
+    try:
+        return parse_duration(written) if written else DEFAULT_RETENTION
+    except ValueError:
+        return DEFAULT_RETENTION
 
 
 class IngestService:
@@ -134,25 +143,56 @@ class IngestService:
     def purge(
         self, now: datetime, *, batch: int = PURGE_BATCH, budget: int = PURGE_BUDGET
     ) -> dict[str, Any]:
-        """Apply each system's retention (`spec.retention`, default 180d; see `retention`), at
-        most once a day: the scheduler calls this every tick, and until tomorrow it costs one
-        claim. The work goes in write units of at most `batch` rows each, and stops once
-        `budget` rows went, so a huge backlog never holds one long write transaction nor one
-        long tick; an unfinished run gives its claim back and the next tick goes on."""
-        holder = f"{RETENTION_CLAIM}/{uuid.uuid4().hex}"
+        """Retention for the whole portfolio at once, sharing one `budget`: each system's
+        (`purge_system`), then the dead letters of names never applied (`purge_unapplied`).
+        It raises on the first system that fails; the scheduler calls the parts itself, so one
+        system's unreadable manifest never keeps the others' data past its retention."""
+        with self.store.read() as unit:
+            names = [record.name for record in unit.systems()]
+        runs: list[dict[str, Any]] = []
+        for name in names:
+            runs.append(self.purge_system(now, name, batch=batch, budget=budget - _spent(runs)))
+        runs.append(self.purge_unapplied(now, batch=batch, budget=budget - _spent(runs)))
+        return combine_purges(runs)
+
+    def purge_system(
+        self, now: datetime, system: str, *, batch: int = PURGE_BATCH, budget: int = PURGE_BUDGET
+    ) -> dict[str, Any]:
+        """Apply a system's retention (`spec.retention`, default 180d; see `retention`)."""
+
+        def steps(unit: Unit) -> list[PurgeStep]:
+            manifest = applied_manifest(unit, system)
+            return _purge_steps(plan(manifest, unit.first_observation_at(system), now), batch)
+
+        return self._purge(_claim(system), now, steps, budget)
+
+    def purge_unapplied(
+        self, now: datetime, *, batch: int = PURGE_BATCH, budget: int = PURGE_BUDGET
+    ) -> dict[str, Any]:
+        """Dead letters kept under names no system has, after the default retention."""
+
+        def steps(unit: Unit) -> list[PurgeStep]:
+            applied = [record.name for record in unit.systems()]
+            return [_unapplied_dead_letters(now - DEFAULT_RETENTION, applied, batch)]
+
+        return self._purge(RETENTION_CLAIM, now, steps, budget)
+
+    def _purge(
+        self, claim: str, now: datetime, steps: Callable[[Unit], list[PurgeStep]], budget: int
+    ) -> dict[str, Any]:
+        """One retention run, at most once a day: the scheduler calls it every tick, and until
+        tomorrow it costs one claim. The work goes in write units of at most a batch of rows
+        each, and stops once `budget` rows went, so a huge backlog never holds one long write
+        transaction nor one long tick; an unfinished run gives its claim back and the next
+        tick goes on. A plan that cannot be made (an unreadable manifest) takes no claim."""
+        removed = dict.fromkeys(PURGED, 0)
+        if budget <= 0:
+            return {"due": True, **removed, "finished": False}
+        holder = f"{claim}/{uuid.uuid4().hex}"
         with self.store.write() as unit:
-            if not unit.acquire_lease(RETENTION_CLAIM, holder, now, next_run(now)):
+            if not unit.acquire_lease(claim, holder, now, next_run(now)):
                 return {"due": False}
-            plans = [
-                plan(
-                    SystemManifest.model_validate(record.manifest),
-                    unit.first_observation_at(record.name),
-                    now,
-                )
-                for record in unit.systems()
-            ]
-        pending = deque(_purge_steps(plans, now, batch))
-        removed = dict.fromkeys(("observations", "feedback", "dead_letters"), 0)
+            pending = deque(steps(unit))
         while pending and sum(removed.values()) < budget:
             with self.store.write() as unit:
                 counts, done = pending[0](unit)
@@ -162,41 +202,55 @@ class IngestService:
                 pending.popleft()
         if pending:
             with self.store.write() as unit:
-                unit.release_lease(RETENTION_CLAIM, holder, now)
+                unit.release_lease(claim, holder, now)
         return {"due": True, **removed, "finished": not pending}
+
+
+def combine_purges(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several retention runs as one report: rows removed, and whether every due run finished."""
+    due = [run for run in runs if run["due"]]
+    if not due:
+        return {"due": False}
+    removed = {kind: sum(run[kind] for run in due) for kind in PURGED}
+    return {"due": True, **removed, "finished": all(run["finished"] for run in due)}
+
+
+def _spent(runs: Sequence[dict[str, Any]]) -> int:
+    return sum(run.get(kind, 0) for run in runs for kind in PURGED)
+
+
+def _claim(system: str) -> str:
+    """The lease that says today's retention run of this system is taken; a digest, so any
+    system name fits the lease's name."""
+    return f"{RETENTION_CLAIM}/{hashlib.blake2b(system.encode(), digest_size=16).hexdigest()}"
 
 
 # One retention step: a batch in the given unit -> (rows removed per kind, nothing left).
 PurgeStep = Callable[[Unit], tuple[dict[str, int], bool]]
 
 
-def _purge_steps(plans: Sequence[Plan], now: datetime, batch: int) -> list[PurgeStep]:
-    def observations(p: Plan) -> PurgeStep:
-        def step(unit: Unit) -> tuple[dict[str, int], bool]:
-            gone, feedback = unit.purge_observations(p.system, p.before, p.keep, batch)
-            return {"observations": gone, "feedback": feedback}, gone < batch
+def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
+    """A system's retention: its observations (with their feedback), feedback whose
+    observation never came, and its dead letters."""
 
-        return step
+    def observations(unit: Unit) -> tuple[dict[str, int], bool]:
+        gone, feedback = unit.purge_observations(p.system, p.before, p.keep, batch)
+        return {"observations": gone, "feedback": feedback}, gone < batch
 
-    def orphan_feedback(p: Plan) -> PurgeStep:
-        def step(unit: Unit) -> tuple[dict[str, int], bool]:
-            gone = unit.purge_orphan_feedback(p.system, p.before, batch)
-            return {"feedback": gone}, gone < batch
+    def orphan_feedback(unit: Unit) -> tuple[dict[str, int], bool]:
+        gone = unit.purge_orphan_feedback(p.system, p.before, batch)
+        return {"feedback": gone}, gone < batch
 
-        return step
-
-    def dead_letters(p: Plan) -> PurgeStep:
-        def step(unit: Unit) -> tuple[dict[str, int], bool]:
-            gone = unit.purge_dead_letters(p.before, batch, system=p.system)
-            return {"dead_letters": gone}, gone < batch
-
-        return step
-
-    applied = [p.system for p in plans]
-
-    def unapplied_dead_letters(unit: Unit) -> tuple[dict[str, int], bool]:
-        gone = unit.purge_dead_letters(now - DEFAULT_RETENTION, batch, system=None, applied=applied)
+    def dead_letters(unit: Unit) -> tuple[dict[str, int], bool]:
+        gone = unit.purge_dead_letters(p.before, batch, system=p.system)
         return {"dead_letters": gone}, gone < batch
 
-    steps = [make(p) for p in plans for make in (observations, orphan_feedback, dead_letters)]
-    return [*steps, unapplied_dead_letters]
+    return [observations, orphan_feedback, dead_letters]
+
+
+def _unapplied_dead_letters(before: datetime, applied: list[str], batch: int) -> PurgeStep:
+    def step(unit: Unit) -> tuple[dict[str, int], bool]:
+        gone = unit.purge_dead_letters(before, batch, system=None, applied=applied)
+        return {"dead_letters": gone}, gone < batch
+
+    return step

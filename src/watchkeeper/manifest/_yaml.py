@@ -26,7 +26,7 @@ from ruamel.yaml.events import AliasEvent
 from watchkeeper.manifest._errors import Location, ManifestError, Problem
 
 PathPart = str | int
-MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_MANIFEST_BYTES = 256 * 1024  # ~100 times a full manifest; parsing costs ~1 s per 30 KiB
 # What PostgreSQL text cannot hold (NUL) or UTF-8 cannot encode (a lone surrogate); YAML's
 # escapes ("\0", "\ud800") can produce both from harmless-looking text.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -113,7 +113,7 @@ def size_problem(file: str, size: int) -> Problem | None:
     return Problem(
         Location(file, 1, 1),
         f"the manifest is {size} bytes; the limit is {MAX_MANIFEST_BYTES} bytes "
-        f"({MAX_MANIFEST_BYTES // 2**20} MiB) per file: split it into several files",
+        f"({MAX_MANIFEST_BYTES // 1024} KiB) per file: split it into several files",
     )
 
 

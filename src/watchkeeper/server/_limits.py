@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MiB = 1024 * 1024
 DEFAULT_LIMIT = 1 * MiB
 INGEST_LIMIT = 10 * MiB
-APPLY_LIMIT = 10 * MiB  # up to ten 1 MiB manifest files, JSON-quoted
+APPLY_LIMIT = 4 * MiB  # a dozen manifest files at their 256 KiB limit, JSON-quoted
 _ALLOWANCES: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"/api/v1/systems/[^/]+/(observations|feedback)"), INGEST_LIMIT),
     (re.compile(r"/v1/traces"), INGEST_LIMIT),

@@ -53,20 +53,22 @@ class TriageService:
         self.courier = courier
 
     def scan(self, now: datetime) -> int:
-        """Queue what each system's rules pick from every completed, unscanned day."""
-        queued = 0
+        """`scan_system` for every applied system, raising on the first that fails (the
+        scheduler calls `scan_system` system by system, so one never stops the others)."""
         with self.store.read() as unit:
-            names = [r.name for r in unit.systems() if r.manifest["spec"]["lifecycle"] == "live"]
-        for name in names:
-            with self.store.write() as unit:
-                queued += self._scan_system(unit, name, now)
-        return queued
+            names = [record.name for record in unit.systems()]
+        return sum(self.scan_system(now, name) for name in names)
+
+    def scan_system(self, now: datetime, system: str) -> int:
+        """Queue what a live system's rules pick from every completed, unscanned day."""
+        with self.store.write() as unit:
+            return self._scan_system(unit, system, now)
 
     def _scan_system(self, unit: Unit, system: str, now: datetime) -> int:
         manifest = applied_manifest(unit, system)
         triage = manifest.spec.runbook.triage
         first = unit.first_observation_at(system)
-        if not triage.rules or first is None:
+        if manifest.spec.lifecycle != "live" or not triage.rules or first is None:
             return 0
         since = unit.last_signal_window(system, SCAN_KEY) or window_start(first, DAY)
         assignee = triage.assignee or manifest.spec.charter.quality_monitor

@@ -16,13 +16,13 @@ from typing import Any
 from watchkeeper.access import Operations, may
 from watchkeeper.care.ledger import CareEntry, by_month
 from watchkeeper.charter import system_vacuum, vacuum_report
-from watchkeeper.charter.roles import Directory, assignments, holding_roles
-from watchkeeper.charter.service import directory_of, manifest_of
+from watchkeeper.charter.roles import Assignment, Directory, assignments, holding_roles
+from watchkeeper.charter.service import directory_of, manifest_of, read_applied
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, SystemManifest
 from watchkeeper.monitor.engine import baseline_period
 from watchkeeper.server.dashboard._charts import Series, bounds_text, signal_chart
-from watchkeeper.store import Unit
+from watchkeeper.store import SystemRecord, Unit
 from watchkeeper.switch import state_of
 
 CHART_SPAN = timedelta(days=180)
@@ -46,7 +46,9 @@ def portfolio(ops: Operations) -> dict[str, Any]:
     `wk vacuum` prints — rather than the service validating it again in a read of its own.
     Reviews and care are judged by its checks, so their words come from there; the rest — who
     holds which role and whether they acknowledged (the same `assignments` `wk status` shows),
-    the switch, this month's care hours — is read for all systems at once.
+    the switch, this month's care hours — is read for all systems at once. A system whose
+    stored manifest this code no longer reads shows with its critical gap, never as an error
+    page for the whole portfolio.
     """
     now = ops.now
     incidents: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -55,8 +57,9 @@ def portfolio(ops: Operations) -> dict[str, Any]:
     rows = []
     with ops.app.store.read() as unit:
         directory = directory_of(unit)
-        applied = [(record, manifest_of(record)) for record in unit.systems()]
-        scores = {v.system: v.to_dict() for v in vacuum_report(unit, applied, directory, now)}
+        applied, unreadable = read_applied(unit.systems())
+        report = vacuum_report(unit, applied, directory, now, unreadable)
+        scores = {v.system: v.to_dict() for v in report}
         names = [record.name for record, _ in applied]
         switches = {s.system: s for s in unit.switches()}
         acks = unit.acks_by_system(names)
@@ -64,27 +67,45 @@ def portfolio(ops: Operations) -> dict[str, Any]:
             name: [CareEntry(e.at, e.hours, e.kind, e.by) for e in entries]
             for name, entries in unit.care_entries_by_system(names, since=_month_start(now)).items()
         }
+
+        def row(
+            record: SystemRecord,
+            title: str | None,
+            tier: str,
+            lifecycle: str,
+            held: list[Assignment],
+        ) -> dict[str, Any]:
+            score = scores.get(record.name)
+            return {
+                "system": record.name,
+                "title": title,
+                "tier": tier,
+                "lifecycle": lifecycle,
+                "roles": _roles([a.to_dict() for a in held], directory),
+                "vacuum": score,
+                "switch": state_of(record, switches.get(record.name)).state,
+                "incidents": incidents.get(record.name, []),
+                "review": _check(score, "review.on_time"),
+            }
+
         for record, manifest in applied:
             held = assignments(manifest.spec.charter, directory, acks[record.name], now)
-            score = scores.get(record.name)
             budget = manifest.spec.care.hours_per_month if manifest.spec.care else 0.0
+            meta = manifest.metadata
             rows.append(
-                {
-                    "system": record.name,
-                    "title": manifest.metadata.title,
-                    "tier": manifest.metadata.tier,
-                    "lifecycle": manifest.spec.lifecycle,
-                    "roles": _roles([a.to_dict() for a in held], directory),
-                    "vacuum": score,
-                    "switch": state_of(record, switches.get(record.name)).state,
-                    "incidents": incidents.get(record.name, []),
-                    "review": _check(score, "review.on_time"),
+                row(record, meta.title, meta.tier, manifest.spec.lifecycle, held)
+                | {
                     "care": {
                         "budget": budget,
                         "given": _given_this_month(care[record.name], budget, now),
-                        "check": _check(score, "care.budget_used"),
-                    },
+                        "check": _check(scores.get(record.name), "care.budget_used"),
+                    }
                 }
+            )
+        for broken in unreadable:  # no roles: the charter naming them does not validate
+            rows.append(
+                row(broken.record, broken.title, broken.tier, broken.lifecycle, [])
+                | {"care": {"budget": 0.0, "given": 0.0, "check": None}}
             )
     rows.sort(key=_attention)
     return {

@@ -1,0 +1,220 @@
+"""An incident's life through the real alerting service on both stores: `for:` holding an alert
+pending, an incident re-opening within its window, a graver alert raising it, and the Art. 73
+report's deadlines and reminders. Findings are handed in as the monitor would hand them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from watchkeeper.alerting.service import REOPEN_WITHIN
+from watchkeeper.app import Watchkeeper
+from watchkeeper.manifest import load_text
+from watchkeeper.monitor.engine import Evaluation
+from watchkeeper.monitor.findings import Finding, Severity
+from watchkeeper.store._alerting import IncidentRow
+from watchkeeper.testing import T0
+
+M, H, DAY, S = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(seconds=1)
+ANA, KIM = "ana@corp.example", "kim@corp.example"
+RULES = ("low", "slow", "worse")
+
+
+@pytest.fixture
+def desk(app: Watchkeeper) -> Watchkeeper:
+    people = {"apiVersion": "watchkeeper/v1", "kind": "People",
+              "people": [{"email": ANA}, {"email": KIM}]}  # fmt: skip
+    alert = {"signal": "quality", "below": 0.5, "playbook": "look"}
+    system = {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "AISystem",
+        "metadata": {"name": "bot"},
+        "spec": {
+            "lifecycle": "live",
+            "charter": {"owner": ANA, "kill_authority": [KIM]},
+            "runbook": {
+                "signals": {
+                    "quality": {"from": "observation", "field": "metadata.score", "window": "1h"}
+                },
+                "alerts": [
+                    {"name": "low", **alert},
+                    {"name": "slow", "for": "10m", **alert},
+                    {"name": "worse", **alert},
+                ],
+                "escalation": {
+                    "levels": [{"notify": [ANA]}, {"after": "30m", "notify": [KIM]}],
+                },
+                "playbooks": {"look": {"steps": ["look"]}},
+            },
+        },
+    }
+    text = "\n---\n".join(json.dumps(d) for d in (people, system))
+    app.charter.apply(load_text(text), "ops", T0 - DAY)
+    return app
+
+
+def seen(desk: Watchkeeper, now: datetime, *found: tuple[str, Severity]) -> list[int]:
+    """One evaluation of every rule at `now` that found `(rule, severity)` for each given."""
+    findings = [
+        Finding("bot", "threshold", "quality", severity, f"{rule} quality", now - H, now, rule)
+        for rule, severity in found
+    ]
+    evaluation = Evaluation("bot", 1, findings, findings, frozenset(RULES))
+    return desk.alerting.process(evaluation, now)
+
+
+def status(desk: Watchkeeper, rule: str) -> str:
+    with desk.store.read() as unit:
+        [alert] = [a for a in unit.alerts("bot") if a.rule == rule]
+        return alert.status
+
+
+def incident(desk: Watchkeeper, incident_id: int) -> IncidentRow:
+    with desk.store.read() as unit:
+        found = unit.incident(incident_id)
+    assert found is not None
+    return found
+
+
+def events(desk: Watchkeeper, incident_id: int) -> list[str]:
+    with desk.store.read() as unit:
+        return [e.kind for e in unit.incident_events(incident_id)]
+
+
+def resolved_at(desk: Watchkeeper, at: datetime) -> int:
+    """An incident from rule `low` that opened at `at` and resolved by itself at `at + 2h`."""
+    [opened] = seen(desk, at, ("low", "error"))
+    seen(desk, at + H)
+    seen(desk, at + 2 * H)
+    assert incident(desk, opened).resolved_at == at + 2 * H
+    return opened
+
+
+# --- for: --------------------------------------------------------------------------------------
+
+
+def test_an_alert_with_for_is_pending_until_it_persisted(desk: Watchkeeper) -> None:
+    assert seen(desk, T0, ("slow", "error")) == []
+    assert status(desk, "slow") == "pending"
+    assert seen(desk, T0 + 10 * M - S, ("slow", "error")) == []
+    assert status(desk, "slow") == "pending"
+    [opened] = seen(desk, T0 + 10 * M, ("slow", "error"))
+    assert status(desk, "slow") == "firing"
+    assert incident(desk, opened).opened_at == T0 + 10 * M
+
+
+def test_an_alert_without_for_fires_at_once(desk: Watchkeeper) -> None:
+    assert len(seen(desk, T0, ("low", "error"))) == 1
+    assert status(desk, "low") == "firing"
+
+
+def test_a_pending_alert_that_stops_clears_without_an_incident_and_starts_over(
+    desk: Watchkeeper,
+) -> None:
+    seen(desk, T0, ("slow", "error"))
+    seen(desk, T0 + 5 * M)
+    assert status(desk, "slow") == "pending"  # one clean evaluation is not yet a recovery
+    seen(desk, T0 + 6 * M)
+    assert status(desk, "slow") == "resolved"
+    assert seen(desk, T0 + 11 * M, ("slow", "error")) == []
+    assert status(desk, "slow") == "pending", "its 10 minutes count again from the return"
+    assert seen(desk, T0 + 20 * M, ("slow", "error")) == []
+    assert len(seen(desk, T0 + 21 * M, ("slow", "error"))) == 1
+    with desk.store.read() as unit:
+        assert len(unit.incidents("bot")) == 1
+
+
+# --- re-opening --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("after", [H, REOPEN_WITHIN])
+def test_the_same_alert_within_the_window_reopens_the_resolved_incident(
+    desk: Watchkeeper, after: timedelta
+) -> None:
+    first = resolved_at(desk, T0)
+    back = T0 + 2 * H + after
+    assert seen(desk, back, ("low", "error")) == []
+    again = incident(desk, first)
+    assert (again.status, again.reopened, again.resolved_at) == ("triggered", 1, None)
+    assert again.escalation_from == back
+    assert events(desk, first).count("reopened") == 1
+    assert desk.alerting.escalate(back, "bot") == 1, "the path starts over from level 1"
+
+
+def test_after_the_window_the_same_alert_opens_a_new_incident(desk: Watchkeeper) -> None:
+    first = resolved_at(desk, T0)
+    [second] = seen(desk, T0 + 2 * H + REOPEN_WITHIN + S, ("low", "error"))
+    assert second != first
+    assert incident(desk, first).status == "resolved"
+    assert incident(desk, second).reopened == 0
+
+
+def test_another_alert_within_the_window_opens_a_new_incident(desk: Watchkeeper) -> None:
+    first = resolved_at(desk, T0)
+    [second] = seen(desk, T0 + 3 * H, ("worse", "error"))
+    assert second != first and incident(desk, first).status == "resolved"
+
+
+# --- a graver alert ----------------------------------------------------------------------------
+
+
+def test_a_graver_alert_raises_the_open_incident_and_restarts_its_escalation(
+    desk: Watchkeeper,
+) -> None:
+    [opened] = seen(desk, T0, ("low", "warning"))
+    assert desk.alerting.escalate(T0 + 2 * H, "bot") == 1, "a warning tells level 1 only"
+    desk.alerting.acknowledge(opened, ANA, T0 + 2 * H)
+    raised_at = T0 + 3 * H
+    assert seen(desk, raised_at, ("low", "warning"), ("worse", "error")) == [opened]
+    raised = incident(desk, opened)
+    assert (raised.severity, raised.status, raised.title) == ("error", "triggered", "worse quality")
+    assert (raised.acknowledged_at, raised.escalation_from) == (None, raised_at)
+    assert "raised" in events(desk, opened)
+    assert desk.alerting.escalate(raised_at, "bot") == 1
+    assert desk.alerting.escalate(raised_at + 30 * M, "bot") == 1, "an error walks the path"
+
+
+def test_an_alert_as_grave_as_the_incident_joins_it_without_raising(desk: Watchkeeper) -> None:
+    [opened] = seen(desk, T0, ("low", "error"))
+    desk.alerting.acknowledge(opened, ANA, T0 + M)
+    assert seen(desk, T0 + H, ("low", "error"), ("worse", "error")) == []
+    joined = incident(desk, opened)
+    assert (joined.status, joined.acknowledged_by) == ("acknowledged", ANA)
+    assert "raised" not in events(desk, opened)
+
+
+# --- Art. 73 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "days"),
+    [("default", 15), ("widespread", 2), ("critical-infrastructure", 2), ("death", 10)],
+)
+def test_the_art_73_report_is_due_after_its_kinds_days_from_awareness(
+    desk: Watchkeeper, kind: str, days: int
+) -> None:
+    [opened] = seen(desk, T0, ("low", "error"))
+    aware = T0 - 6 * H
+    classified = desk.alerting.classify_serious(opened, kind, ANA, T0 + H, aware)
+    assert classified["report_due"] == (aware + days * DAY).isoformat()
+    assert incident(desk, opened).report_due == aware + days * DAY
+
+
+@pytest.mark.parametrize(("kind", "days"), [("default", 15), ("death", 10)])
+def test_reminders_at_four_fifths_of_the_window_and_when_overdue_once_each(
+    desk: Watchkeeper, kind: str, days: int
+) -> None:
+    [opened] = seen(desk, T0, ("low", "error"))
+    desk.alerting.classify_serious(opened, kind, ANA, T0, None)
+    due, soon = T0 + days * DAY, T0 + days * DAY * 4 / 5
+    assert desk.alerting.remind_serious(soon - S, "bot") == 0
+    assert desk.alerting.remind_serious(soon, "bot") == 1
+    assert desk.alerting.remind_serious(due - S, "bot") == 0, "due soon is said once"
+    assert desk.alerting.remind_serious(due, "bot") == 1
+    assert desk.alerting.remind_serious(due + DAY, "bot") == 0, "overdue is said once"
+    with desk.store.read() as unit:
+        stages = [e.detail["stage"] for e in unit.incident_events(opened)
+                  if e.kind == "serious.reminder"]  # fmt: skip
+    assert stages == ["due-soon", "overdue"]

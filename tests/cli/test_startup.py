@@ -1,0 +1,152 @@
+"""`wk` pays only for what it uses (issue 14 item 6): each command runs in a fresh interpreter and
+we look at which heavy libraries it left in `sys.modules`. Not timed: benchmarks/cli_startup.py
+measures the start-up itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATABASE = ("sqlalchemy", "alembic")
+SERVER = ("fastapi", "starlette", "uvicorn", "jinja2")
+NUMERIC = ("numpy", "scipy", "pyarrow")
+MODELS = ("torch", "sentence_transformers")
+HEAVY = DATABASE + SERVER + NUMERIC + MODELS
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+
+# Runs `wk ARGS...` in-process as the console script does, then reports the exit code and every
+# top-level package loaded, to stdout as the last line (after whatever the command printed).
+_PROBE = """
+import json, sys
+from watchkeeper.cli import run
+code = run(sys.argv[1:])
+sys.stdout.write("\\n" + json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in
+    sys.modules})}) + "\\n")
+"""
+
+
+def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    return probe["code"], set(probe["loaded"])
+
+
+def _env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHKEEPER_")}
+    env["WATCHKEEPER_DB"] = db_url or f"sqlite:///{tmp_path / 'never-created.db'}"
+    return env
+
+
+# Typer itself loads pydantic to parse a command's parameters, so only the bare `wk --help`
+# (which parses none) can do without it; manifests (ruamel) are read by no command's help.
+LIGHT = {
+    "--help": (*HEAVY, "pydantic", "httpx", "ruamel"),
+    "init --help": (*HEAVY, "httpx", "ruamel"),
+    "kill --help": (*HEAVY, "httpx", "ruamel"),
+    "drift --help": (*HEAVY, "httpx", "ruamel"),
+    "log decision --help": (*HEAVY, "httpx", "ruamel"),
+    "schema": (*HEAVY, "httpx"),
+}
+
+
+@pytest.mark.parametrize(("command", "absent"), LIGHT.items(), ids=list(LIGHT))
+def test_light_commands_load_no_heavy_library(
+    tmp_path: Path, command: str, absent: tuple[str, ...]
+) -> None:
+    code, loaded = _run(*command.split(), cwd=tmp_path, env=_env(tmp_path))
+    assert code == 0
+    assert sorted(loaded & set(absent)) == []
+    assert not (tmp_path / "never-created.db").exists()
+
+
+def test_init_writes_a_manifest_without_database_or_server(tmp_path: Path) -> None:
+    code, loaded = _run(
+        *("init", "--no-input", "--name", "svc", "--tier", "high"),
+        *("--owner", "ana@corp.example", "--quality-monitor", "ana@corp.example"),
+        *("--retraining-decider", "ben@corp.example"),
+        *("--data-liaison", "chen@corp.example", "--kill-authority", "ana@corp.example"),
+        *("--fail-mode", "closed", "--fallback", "Humans answer"),
+        cwd=tmp_path,
+        env=_env(tmp_path),
+    )
+    assert code == 0 and (tmp_path / "watchkeeper.yaml").is_file()
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_drift_loads_no_database_server_or_model(tmp_path: Path) -> None:
+    (tmp_path / "ref.csv").write_text("x,c\n" + "".join(f"{i},a\n" for i in range(50)))
+    (tmp_path / "cur.csv").write_text("x,c\n" + "".join(f"{i},a\n" for i in range(50)))
+    code, loaded = _run("drift", "ref.csv", "cur.csv", cwd=tmp_path, env=_env(tmp_path))
+    assert code == 0
+    assert "pyarrow" in loaded  # the probe sees what a real comparison loads
+    assert sorted(loaded & {*DATABASE, *SERVER, *MODELS}) == []
+
+
+def test_kill_through_the_server_loads_only_the_http_client(tmp_path: Path) -> None:
+    env = _env(tmp_path) | {"WATCHKEEPER_URL": "http://127.0.0.1:9", "WATCHKEEPER_TOKEN": "t"}
+    code, loaded = _run("kill", "bot", "--reason", "harm", cwd=tmp_path, env=env)
+    assert code == 1  # nothing listens on port 9: "cannot reach the Watchkeeper server"
+    assert "httpx" in loaded
+    assert sorted(loaded & {*HEAVY, "ruamel"}) == []
+
+
+def test_gate_reads_the_store_without_migrations_server_or_numeric_code(
+    tmp_path: Path, db_url: str
+) -> None:
+    from watchkeeper.store import Store
+
+    Store.open(db_url).close()  # at head already: nothing for Alembic to do
+    code, loaded = _run("gate", str(EXAMPLES), cwd=tmp_path, env=_env(tmp_path, db_url))
+    assert code == 1  # nobody has acknowledged the example's roles yet
+    assert "sqlalchemy" in loaded
+    assert sorted(loaded & {"alembic", *SERVER, *NUMERIC, *MODELS}) == []
+
+
+def test_opening_a_store_at_head_does_not_load_alembic(tmp_path: Path, db_url: str) -> None:
+    from watchkeeper.store import Store
+
+    Store.open(db_url).close()
+    probe = (
+        "import sys\nfrom watchkeeper.store import Store\n"
+        f"Store.open({db_url!r}).close()\nprint('alembic' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_head_revision_is_the_one_alembic_finds() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import watchkeeper.store
+    from watchkeeper.store import head_revision
+
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(watchkeeper.store.__file__).parent / "migrations")
+    )
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_the_head_is_the_revision_nobody_revises_and_a_fork_is_refused() -> None:
+    from watchkeeper.store._migrate import head_of
+
+    assert head_of({"1": None, "2": "1", "3": "2"}) == "3"
+    assert head_of({"1": None, "2a": "1", "2b": "1", "3": ("2a", "2b")}) == "3"
+    with pytest.raises(ValueError, match=r"exactly one head, found \['2a', '2b'\]"):
+        head_of({"1": None, "2a": "1", "2b": "1"})
