@@ -10,8 +10,10 @@ import pytest
 
 from watchkeeper.app import Watchkeeper
 from watchkeeper.audit import verify
+from watchkeeper.charter.roles import Directory, vacancy
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import load_text
+from watchkeeper.store import PersonRecord, TeamRecord
 from watchkeeper.testing import T0
 
 from .samples import PEOPLE, READY
@@ -103,13 +105,20 @@ def test_deactivation_makes_roles_vacant_at_once(app: Watchkeeper) -> None:
     ack_everyone(app)
     [before] = app.charter.vacuum(T0)
     assert not before.critical
-    change = app.charter.deactivate("ana@corp.example", "ops", T0)
+    left = T0 + timedelta(days=3)
+    change = app.charter.deactivate("ana@corp.example", "ops", left)
     assert "now vacant: bot:owner, bot:quality_monitor, bot:kill_authority" in change.details
-    [after] = app.charter.vacuum(T0)
+    [after] = app.charter.vacuum(left + timedelta(days=40))
     assert after.critical
     gaps = {g.id: g for g in after.gaps}
     assert "inactive" in gaps["owner.active"].detail
-    assert gaps["roles.filled"].detail == "vacant: owner, quality_monitor"
+    # who held each vacant role and when they left: what the successor's finder needs
+    assert gaps["roles.filled"].detail == (
+        "vacant: owner (held by ana@corp.example, who left on 2026-01-08), "
+        "quality_monitor (held by ana@corp.example, who left on 2026-01-08)"
+    )
+    [status] = app.charter.status(left + timedelta(days=40))
+    assert "vacant: owner (held by ana@corp.example, who left on 2026-01-08)" in status["missing"]
     assert after.score < before.score
 
 
@@ -121,7 +130,9 @@ def test_people_manifest_with_active_false_deactivates(app: Watchkeeper) -> None
     ben = next(c for c in changes if c.name == "ben@corp.example")
     assert "now vacant: bot:retraining_decider" in ben.details
     [report] = app.charter.vacuum(T0)
-    assert "vacant: retraining_decider" in {g.detail for g in report.gaps}
+    assert "vacant: retraining_decider (held by ben@corp.example, who left on 2026-01-05)" in {
+        g.detail for g in report.gaps
+    }
 
 
 def active(app: Watchkeeper, email: str) -> bool:
@@ -192,3 +203,22 @@ def test_review_due_since_go_live(app: Watchkeeper) -> None:
     [late] = app.charter.vacuum(T0 + timedelta(days=35))
     gap = next(g for g in late.gaps if g.id == "review.on_time")
     assert gap.detail == "never reviewed, overdue by 5d"
+
+
+def test_a_vacancy_says_who_held_it_or_that_nobody_was_named() -> None:
+    charter = load().systems[0].spec.charter
+    gone = PersonRecord("ana@corp.example", "Ana", False, left_at=T0)
+    unknown_date = PersonRecord("ben@corp.example", "Ben", False)
+    directory = Directory.of([gone, unknown_date], [TeamRecord("ops", ["ben@corp.example"])])
+    assert vacancy(charter, "owner", directory) == (
+        "owner (held by ana@corp.example, who left on 2026-01-05)"
+    )
+    assert vacancy(charter, "retraining_decider", directory) == (
+        "retraining_decider (held by ben@corp.example, who left)"
+    )
+    team = charter.model_copy(update={"data_liaison": "ops"})
+    assert vacancy(team, "data_liaison", directory) == (
+        "data_liaison (team ops has no active member: ben@corp.example left)"
+    )
+    nobody = charter.model_copy(update={"data_liaison": None})
+    assert vacancy(nobody, "data_liaison", directory) == "data_liaison (nobody named)"

@@ -126,6 +126,30 @@ def vacant_roles(charter: Charter, directory: Directory) -> list[str]:
     ]
 
 
+def vacancy(charter: Charter, role: str, directory: Directory) -> str:
+    """A vacant role as the person who must fill it needs it: who held it and when they left
+    (from the store), or that nobody was ever named."""
+    holders = charter.holders(role)
+    if not holders:
+        return f"{role} (nobody named)"
+    return f"{role} ({'; '.join(_gone(ref, directory) for ref in holders)})"
+
+
+def _gone(ref: str, directory: Directory) -> str:
+    team = directory.teams.get(ref)
+    if team is not None:
+        left = [f"{m} left{_when(directory, m)}" for m in team.members if m in directory.people]
+        return f"team {ref} has no active member" + (f": {', '.join(left)}" if left else "")
+    if ref not in directory.people:
+        return f"{ref} is not a known person"
+    return f"held by {ref}, who left{_when(directory, ref)}"
+
+
+def _when(directory: Directory, email: str) -> str:
+    left_at = directory.people[email].left_at
+    return f" on {left_at:%Y-%m-%d}" if left_at else ""
+
+
 def voided_by_change(old: Charter | None, new: Charter) -> list[tuple[str, str]]:
     """(role, holder) pairs whose acknowledgement no longer applies after the charter changed."""
     if old is None:

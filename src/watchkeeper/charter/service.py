@@ -21,6 +21,7 @@ from watchkeeper.charter.roles import (
     Directory,
     assignments,
     holding_roles,
+    vacancy,
     vacant_roles,
     voided_by_change,
 )
@@ -213,6 +214,8 @@ class CharterService:
         kept = _kept_out(person, unit.deactivation(person.email))
         if kept is not None:
             person = replace(person, active=False)
+        if old is not None:  # when someone left is the store's record, not the file's to say
+            person = replace(person, left_at=old.left_at)
         if old == person:
             return Change("person", person.email, "unchanged", [kept] if kept else [])
         before = _person_dict(old) if old else None
@@ -388,7 +391,10 @@ class CharterService:
             for record, manifest in applied:
                 charter = manifest.spec.charter
                 states = assignments(charter, directory, unit.acks(record.name), now)
-                missing = [f"{r}: vacant" for r in vacant_roles(charter, directory)]
+                missing = [
+                    f"vacant: {vacancy(charter, r, directory)}"
+                    for r in vacant_roles(charter, directory)
+                ]
                 missing += [
                     f"{a.role}: {a.holder} {a.ack}"
                     for a in states

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from watchkeeper.charter._rubric import Check, score
-from watchkeeper.charter.roles import Directory, ack_fix, assignments, vacant_roles
+from watchkeeper.charter.roles import Directory, ack_fix, assignments, vacancy, vacant_roles
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import AckRecord
 
@@ -91,7 +91,11 @@ def assess(
             not vacant,
             "Each of the four questions needs an answer by someone still here.",
             f"name active people for: {', '.join(vacant)}",
-            f"vacant: {', '.join(vacant)}" if vacant else "every role held by an active person",
+            (
+                f"vacant: {', '.join(vacancy(charter, role, directory) for role in vacant)}"
+                if vacant
+                else "every role held by an active person"
+            ),
             weight=3,
             severity="critical",
         )

@@ -14,6 +14,7 @@ class PersonRecord:
     active: bool
     admin: bool = False
     channels: list[dict[str, Any]] = field(default_factory=list)
+    left_at: datetime | None = None  # when they stopped being active, as the store saw it
 
 
 @dataclass(frozen=True)

@@ -255,6 +255,10 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
 
     def save_person(self, person: PersonRecord, now: datetime) -> None:
         row = self.session.get(PersonRow, person.email) or PersonRow(email=person.email)
+        if person.active:
+            row.left_at = None
+        elif row.active:  # active until now (a new row is None: when they left is unknown)
+            row.left_at = now
         row.name, row.active, row.admin = person.name, person.active, person.admin
         row.channels, row.updated_at = list(person.channels), now
         self.session.add(row)
@@ -541,7 +545,9 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
 
 
 def _person(row: PersonRow) -> PersonRecord:
-    return PersonRecord(row.email, row.name, row.active, row.admin, list(row.channels or []))
+    return PersonRecord(
+        row.email, row.name, row.active, row.admin, list(row.channels or []), row.left_at
+    )
 
 
 def _system(row: SystemRow) -> SystemRecord:

@@ -62,6 +62,7 @@ class PersonRow(Base):
     # set by a deliberate deactivation (`wk people deactivate`), which people.yaml cannot undo
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deactivated_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class TeamRow(Base):

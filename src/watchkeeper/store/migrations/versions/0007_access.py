@@ -19,6 +19,8 @@ def upgrade() -> None:
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.add_column(sa.Column("deactivated_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("deactivated_by", sa.String(length=254), nullable=True))
+        # when they left, however (people.yaml or `wk people deactivate`): vacancies name it
+        batch_op.add_column(sa.Column("left_at", UTCDateTime(), nullable=True))
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("revoked_at", UTCDateTime(), nullable=True))
@@ -38,5 +40,6 @@ def downgrade() -> None:
         batch_op.drop_column("revoked_at")
         batch_op.drop_column("expires_at")
     with op.batch_alter_table("people", schema=None) as batch_op:
+        batch_op.drop_column("left_at")
         batch_op.drop_column("deactivated_by")
         batch_op.drop_column("deactivated_at")
