@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile --durations=15
 
 format: install
 	$(BIN)/ruff format src tests benchmarks

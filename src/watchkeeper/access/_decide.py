@@ -134,10 +134,9 @@ def may_apply_anything(
     person = directory.people.get(actor)
     if person is None or not person.active:
         return Decision(False, f"{actor} is not an active person here")
-    if person.admin:
-        return Decision(True, "admin")
-    if actor in _members(directory, list(registrars)):
-        return Decision(True, "registrar (WATCHKEEPER_REGISTRARS)")
+    granted = _granted(actor, person.admin, directory, registrars)
+    if granted:
+        return granted
     if actor in _members(directory, list(owners)):
         return Decision(True, "owns a system")
     named = ", ".join(registrars) or "none set"
@@ -157,10 +156,9 @@ def _register(
 ) -> Decision:
     """A new system is a new thing for the portfolio to answer for (and, with evals, code a
     server may be asked about): the operator decides who may add one, not the manifest."""
-    if admin:
-        return Decision(True, "admin")
-    if actor in _members(directory, list(registrars)):
-        return Decision(True, "registrar (WATCHKEEPER_REGISTRARS)")
+    granted = _granted(actor, admin, directory, registrars)
+    if granted:
+        return granted
     named = ", ".join(registrars) or "none set"
     return Decision(
         False,
@@ -168,6 +166,17 @@ def _register(
         f"registrars named in WATCHKEEPER_REGISTRARS ({named}) may register systems; "
         "re-applying a system one owns needs no such right",
     )
+
+
+def _granted(
+    actor: str, admin: bool, directory: Directory, registrars: Sequence[str]
+) -> Decision | None:
+    """The operator's grants to add systems: admins, and the registrars named in settings."""
+    if admin:
+        return Decision(True, "admin")
+    if actor in _members(directory, list(registrars)):
+        return Decision(True, "registrar (WATCHKEEPER_REGISTRARS)")
+    return None
 
 
 def _silence(actor: str, admin: bool, system: SystemManifest, directory: Directory) -> Decision:
