@@ -6,16 +6,21 @@ PostgreSQL tests need a server at 127.0.0.1:5432; without one they skip locally 
 
 from __future__ import annotations
 
+import copy
 import gc
+import json
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.server._world import Api, World, api_for, build_world
 from watchkeeper.app import Watchkeeper, build
 from watchkeeper.clock import FixedClock
+from watchkeeper.server import create_app
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store
 from watchkeeper.testing import T0, PgDatabases, pg_available
@@ -73,6 +78,18 @@ def app(db_url: str, store: Store, clock: FixedClock) -> Watchkeeper:
     return build(Settings(db=db_url), store=store, clock=clock)
 
 
+@pytest.fixture
+def world(app: Watchkeeper, tmp_path: Path) -> World:
+    """The small organisation of tests/server/_world.py, applied to `app`."""
+    return build_world(app, tmp_path / "org")
+
+
+@pytest.fixture
+def api(world: World) -> Iterator[Api]:
+    """The real app over in-process HTTP."""
+    yield from api_for(create_app(world.app))
+
+
 class Cli:
     """Runs `wk` in-process against one database, returning (exit code, stdout, stderr)."""
 
@@ -114,3 +131,38 @@ def webhook_people(receiver: str, *emails: str) -> dict[str, Any]:
             for e in emails
         ],
     }
+
+
+def retention_systems(retention: dict[str, str]) -> str:
+    """One live system per entry, named by it, keeping observations as long as its value says
+    (owned by a@x.io, the only person)."""
+    people = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [{"email": "a@x.io"}]}
+    systems = [
+        {
+            "apiVersion": "watchkeeper/v1",
+            "kind": "AISystem",
+            "metadata": {"name": name},
+            "spec": {
+                "lifecycle": "live",
+                "charter": {"owner": "a@x.io"},
+                "runbook": {"baseline": {"first": "14d"}},
+                "retention": keep,
+            },
+        }
+        for name, keep in retention.items()
+    ]
+    return "\n---\n".join(json.dumps(d) for d in (people, *systems))
+
+
+def make_unreadable(app: Watchkeeper, name: str, now: datetime) -> None:
+    """The system's stored manifest gains a pattern this code refuses, written at `now` as an
+    older release would have stored it."""
+    with app.store.read() as unit:
+        record = unit.system(name)
+    assert record is not None
+    broken = copy.deepcopy(record.manifest)
+    broken["spec"]["runbook"]["signals"]["odd"] = {
+        "from": "output", "kind": "rate", "match": "(?=x)", "window": "1h"
+    }  # fmt: skip
+    with app.store.write() as unit:
+        unit.save_system(broken, digest="older", actor="ops", now=now, live_since=record.live_since)

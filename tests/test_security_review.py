@@ -5,35 +5,22 @@ failed on the code it was written against; the fix belongs in the product, not h
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
-from collections.abc import Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.server._world import ROLES, Api, World, api_for, build_world
+from tests.conftest import retention_systems
+from tests.server._world import ROLES, Api, World, eval_run
 from watchkeeper.app import Watchkeeper
 from watchkeeper.manifest import ManifestError, load_text
-from watchkeeper.server import create_app
 from watchkeeper.server._ingest_routes import BadBody, _inflate
 from watchkeeper.store import Store
 from watchkeeper.testing import T0
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def world(app: Watchkeeper, tmp_path: Path) -> World:
-    return build_world(app, tmp_path / "org")
-
-
-@pytest.fixture
-def api(world: World) -> Iterator[Api]:
-    yield from api_for(create_app(world.app))
 
 
 # --- finding 14 (gzip): many members cost work in proportion to the body -------------------
@@ -80,25 +67,6 @@ def test_a_body_of_many_gzip_members_is_inflated_in_linear_work(
 # --- finding 15 (retention) and 2 (isolation): one system's retention stops everyone's ------
 
 
-def _systems(retention: dict[str, str]) -> str:
-    people = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [{"email": "a@x.io"}]}
-    systems = [
-        {
-            "apiVersion": "watchkeeper/v1",
-            "kind": "AISystem",
-            "metadata": {"name": name},
-            "spec": {
-                "lifecycle": "live",
-                "charter": {"owner": "a@x.io"},
-                "runbook": {"baseline": {"first": "14d"}},
-                "retention": keep,
-            },
-        }
-        for name, keep in retention.items()
-    ]
-    return "\n---\n".join(json.dumps(d) for d in (people, *systems))
-
-
 def _observe(app: Watchkeeper, system: str, start: datetime, *days: int) -> None:
     for day in days:
         item = {"id": f"{system}-{day}", "ts": (start + day * DAY).isoformat(), "inputs": {}}
@@ -114,9 +82,9 @@ def test_one_systems_retention_cannot_stop_retention_for_every_system(
     every tick, for every system (the issue's finding 2, moved from the monitor to retention).
     Refusing such a manifest at apply, or isolating each system's plan, both pass."""
     start = T0.replace(hour=0)
-    app.charter.apply(load_text(_systems({"bot": "30d"})), "ops", start - DAY)
+    app.charter.apply(load_text(retention_systems({"bot": "30d"})), "ops", start - DAY)
     with suppress(ManifestError):
-        app.charter.apply(load_text(_systems({"forever": "999999w"})), "ops", start - DAY)
+        app.charter.apply(load_text(retention_systems({"forever": "999999w"})), "ops", start - DAY)
     _observe(app, "bot", start, 0, 40)
 
     app.clock.set(start + 75 * DAY)  # type: ignore[attr-defined]
@@ -185,28 +153,8 @@ def _failing_run() -> dict[str, Any]:
         "duration_ms": 1.0,
         "tags": [],
     }
-    return {
-        "format": 1,
-        "started_at": "2020-01-01T00:00:00+00:00",
-        "duration_ms": 3.0,
-        "dataset": "evals/golden.jsonl",
-        "dataset_sha256": "0" * 64,
-        "target": "triage.app:answer",
-        "scorer": "exact_match",
-        "scorer_options": {},
-        "model_version": None,
-        "summary": {
-            "count": 10,
-            "passed": 0,
-            "errors": 0,
-            "timeouts": 0,
-            "mean_score": 0.0,
-            "pass_rate": 0.0,
-            "by_tag": {},
-            "labels": None,
-        },
-        "cases": [{**case, "id": f"c{i}"} for i in range(10)],
-    }
+    cases = [{**case, "id": f"c{i}"} for i in range(10)]
+    return eval_run(cases, passed=0, mean_score=0.0, pass_rate=0.0)
 
 
 def test_someone_unrelated_cannot_kill_a_system_by_uploading_a_failing_eval_run(

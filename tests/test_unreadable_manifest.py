@@ -5,7 +5,6 @@ on for the other systems and names the broken one per job; `/metrics`, `wk vacuu
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, make_unreadable
 from tests.server._world import api_for
 from watchkeeper.app import Watchkeeper, build
 from watchkeeper.clock import FixedClock
@@ -104,15 +103,7 @@ def feed(app: Watchkeeper, name: str, start: datetime, score: float) -> None:
 def unreadable(app: Watchkeeper, name: str) -> None:
     """Its stored manifest gains a pattern this code refuses, written as an older release
     would have stored it."""
-    with app.store.read() as unit:
-        record = unit.system(name)
-    assert record is not None
-    broken = copy.deepcopy(record.manifest)
-    broken["spec"]["runbook"]["signals"]["odd"] = {
-        "from": "output", "kind": "rate", "match": "(?=x)", "window": "1h"
-    }  # fmt: skip
-    with app.store.write() as unit:
-        unit.save_system(broken, digest="older", actor="ops", now=T0, live_since=record.live_since)
+    make_unreadable(app, name, T0)
 
 
 def tick(app: Watchkeeper, now: datetime) -> TickReport:

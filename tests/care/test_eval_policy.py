@@ -19,7 +19,15 @@ from typing import Any
 
 import pytest
 
-from tests.server._world import SYSTEM, SYSTEM_YAML, Api, World, api_for, build_world
+from tests.server._world import (
+    SYSTEM,
+    SYSTEM_YAML,
+    Api,
+    World,
+    api_for,
+    build_world,
+    eval_run,
+)
 from tests.server.conftest import RemoteCli
 from watchkeeper.access import Operations
 from watchkeeper.app import Watchkeeper, build
@@ -387,28 +395,8 @@ def _run_record(**changes: Any) -> dict[str, Any]:
         "duration_ms": 1.0,
         "tags": ["t"],
     }
-    run = {
-        "format": 1,
-        "started_at": "2020-01-01T00:00:00+00:00",
-        "duration_ms": 3.0,
-        "dataset": "evals/golden.jsonl",
-        "dataset_sha256": "0" * 64,
-        "target": "triage.app:answer",
-        "scorer": "exact_match",
-        "scorer_options": {},
-        "model_version": None,
-        "summary": {
-            "count": 2,
-            "passed": 2,
-            "errors": 0,
-            "timeouts": 0,
-            "mean_score": 1.0,
-            "pass_rate": 1.0,
-            "by_tag": {},
-            "labels": None,
-        },
-        "cases": [case, {**case, "id": "b", "output": "no", "score": 0.0, "passed": False}],
-    }
+    cases = [case, {**case, "id": "b", "output": "no", "score": 0.0, "passed": False}]
+    run = eval_run(cases, passed=2, mean_score=1.0, pass_rate=1.0)
     for key, value in changes.items():
         run[key] = value
     return run

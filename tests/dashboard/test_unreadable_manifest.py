@@ -3,9 +3,9 @@ page still answers, shows the others as before, and shows that system's critical
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
+from tests.conftest import make_unreadable
 from tests.dashboard._world import OTHER, SYSTEM, World
 from tests.dashboard.conftest import Browser
 
@@ -13,21 +13,7 @@ from tests.dashboard.conftest import Browser
 def test_the_portfolio_shows_an_unreadable_manifest_as_that_systems_gap(
     browser: Callable[[], Browser], world: World
 ) -> None:
-    with world.app.store.read() as unit:
-        record = unit.system(OTHER)
-    assert record is not None
-    broken = copy.deepcopy(record.manifest)
-    broken["spec"]["runbook"]["signals"]["odd"] = {
-        "from": "output", "kind": "rate", "match": "(?=x)", "window": "1h"
-    }  # fmt: skip
-    with world.app.store.write() as unit:
-        unit.save_system(
-            broken,
-            digest="older",
-            actor="ops",
-            now=world.app.clock.now(),
-            live_since=record.live_since,
-        )
+    make_unreadable(world.app, OTHER, world.app.clock.now())
 
     ana = browser()
     assert ana.sign_in(world.token("ana@corp.example")).status_code == 303

@@ -4,12 +4,12 @@ baseline every later window is measured against stays, and the work is done once
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from tests.conftest import retention_systems
 from watchkeeper.app import Watchkeeper
 from watchkeeper.manifest import load_text
 from watchkeeper.store import Store
@@ -27,23 +27,7 @@ def at(day: float) -> datetime:
 
 def apply(app: Watchkeeper, retention: dict[str, str]) -> None:
     """One system per entry, named by it, keeping observations as long as its value says."""
-    people = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [{"email": "a@x.io"}]}
-    systems = [
-        {
-            "apiVersion": "watchkeeper/v1",
-            "kind": "AISystem",
-            "metadata": {"name": name},
-            "spec": {
-                "lifecycle": "live",
-                "charter": {"owner": "a@x.io"},
-                "runbook": {"baseline": {"first": "14d"}},
-                "retention": keep,
-            },
-        }
-        for name, keep in retention.items()
-    ]
-    text = "\n---\n".join(json.dumps(d) for d in (people, *systems))
-    app.charter.apply(load_text(text), "ops", START - DAY)
+    app.charter.apply(load_text(retention_systems(retention)), "ops", START - DAY)
 
 
 def observe(app: Watchkeeper, system: str, *days: float) -> None:

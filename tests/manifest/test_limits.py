@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.server._world import SYSTEM_YAML, Api, World, api_for, build_world
-from watchkeeper.app import Watchkeeper
+from tests.server._world import SYSTEM_YAML, Api, World
 from watchkeeper.manifest import ManifestError, load_paths, load_text
 from watchkeeper.manifest._yaml import MAX_MANIFEST_BYTES
-from watchkeeper.server import create_app
 
 from .test_errors import GOOD
 
@@ -147,16 +144,6 @@ def test_patterns_re2_cannot_run_are_located_and_explained(pattern: str, why: st
 
 
 # --- over the API, on both stores -----------------------------------------------------------
-
-
-@pytest.fixture
-def world(app: Watchkeeper, tmp_path: Path) -> World:
-    return build_world(app, tmp_path / "org")
-
-
-@pytest.fixture
-def api(world: World) -> Iterator[Api]:
-    yield from api_for(create_app(world.app))
 
 
 def apply(api: Api, world: World, text: str) -> tuple[int, dict[str, object]]:

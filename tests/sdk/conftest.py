@@ -6,17 +6,11 @@ from typing import Any
 
 import pytest
 
-from tests.server._world import World, build_world
+from tests.server._world import World
 from watchkeeper import Client
-from watchkeeper.app import Watchkeeper
 from watchkeeper.server import LiveServer
 
 MakeClient = Callable[..., Client]
-
-
-@pytest.fixture
-def world(app: Watchkeeper, tmp_path: Path) -> World:
-    return build_world(app, tmp_path / "org")
 
 
 @pytest.fixture

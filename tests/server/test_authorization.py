@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, Api, World, api_for
@@ -145,41 +146,28 @@ def test_a_refused_apply_changes_nothing(world: World, api: Api) -> None:
     assert status["version"] == 1
 
 
-def _new_system(name: str, owner: str) -> dict[str, Any]:
+def _register(api: Api, world: World, role: str, name: str, owner: str) -> httpx.Response:
+    """`role` applies a new system `name` (the example's, under that name) owned by `owner`."""
     text = SYSTEM_YAML.replace("name: triage-bot", f"name: {name}").replace(
         "owner: olga@corp.example", f"owner: {owner}"
     )
-    return {"files": [{"name": f"{name}.yaml", "text": text}]}
+    body = {"files": [{"name": f"{name}.yaml", "text": text}]}
+    return api("POST", "/api/v1/apply", world.token(role), json=body)
 
 
 def test_registering_a_new_system_is_a_right_the_operator_grants(world: World, api: Api) -> None:
     """Naming oneself owner no longer registers a system: only admins and the registrars of
     WATCHKEEPER_REGISTRARS may (none by default); each refusal says so and is audited."""
-    response = api(
-        "POST",
-        "/api/v1/apply",
-        world.token("unrelated"),
-        json=_new_system("uma-bot", ROLES["unrelated"]),
-    )
+    response = _register(api, world, "unrelated", "uma-bot", ROLES["unrelated"])
     assert response.status_code == 403
     detail = response.json()["detail"]
     assert "WATCHKEEPER_REGISTRARS" in detail and "may apply nothing" in detail
     assert refusals(world)[-1] == (ROLES["unrelated"], detail)
     with world.app.store.read() as unit:
         assert unit.system("uma-bot") is None
-    admin = api(
-        "POST",
-        "/api/v1/apply",
-        world.token("admin"),
-        json=_new_system("adam-bot", ROLES["unrelated"]),
-    )
+    admin = _register(api, world, "admin", "adam-bot", ROLES["unrelated"])
     assert admin.status_code == 200
-    again = api(
-        "POST",
-        "/api/v1/apply",
-        world.token("unrelated"),
-        json=_new_system("adam-bot", ROLES["unrelated"]),
-    )
+    again = _register(api, world, "unrelated", "adam-bot", ROLES["unrelated"])
     assert again.status_code == 200, "re-applying a system one owns keeps today's rule"
 
 
@@ -189,24 +177,12 @@ def test_registrars_are_people_or_teams_named_in_the_setting(world: World, store
     for api in api_for(create_app(app)):
         for role in ("unrelated", "kill_authority_via_team"):
             name = f"{role.replace('_', '-')}-bot"
-            response = api(
-                "POST", "/api/v1/apply", world.token(role), json=_new_system(name, ROLES["owner"])
-            )
+            response = _register(api, world, role, name, ROLES["owner"])
             assert response.status_code == 200, (role, response.text)
-        refused = api(
-            "POST",
-            "/api/v1/apply",
-            world.token("kill_authority"),
-            json=_new_system("kim-bot", ROLES["kill_authority"]),
-        )
+        refused = _register(api, world, "kill_authority", "kim-bot", ROLES["kill_authority"])
         assert refused.status_code == 403
         assert "WATCHKEEPER_REGISTRARS (oncall, uma@corp.example)" in refused.json()["detail"]
-        inactive = api(
-            "POST",
-            "/api/v1/apply",
-            world.token("inactive"),
-            json=_new_system("ivy-bot", ROLES["inactive"]),
-        )
+        inactive = _register(api, world, "inactive", "ivy-bot", ROLES["inactive"])
         assert inactive.status_code == 403
 
 
