@@ -188,14 +188,13 @@ def _silence(actor: str, admin: bool, system: SystemManifest, directory: Directo
         *(ref for role in _ANSWERABLE for ref in charter.holders(role)),
         *(ref for level in system.spec.runbook.escalation.levels for ref in level.notify),
     ]
-    if actor in _members(directory, answerable):
-        return Decision(True, f"answers for {system.name}")
-    if admin:
-        return Decision(True, "admin")
-    return Decision(
-        False,
-        f"{actor} may not silence {system.name}: only its owner, quality monitor, kill "
-        "authorities, the people on its escalation path, or an admin may",
+    return _one_of(
+        actor,
+        admin,
+        _members(directory, answerable),
+        f"answers for {system.name}",
+        f"silence {system.name}: only its owner, quality monitor, kill authorities, the people "
+        "on its escalation path, or an admin may",
     )
 
 
@@ -205,15 +204,23 @@ def _evaluate(actor: str, admin: bool, system: SystemManifest, directory: Direct
     and retraining decider (whose call it informs), or an admin."""
     charter = system.spec.charter
     evaluators = [ref for role in _EVALUATORS for ref in charter.holders(role)]
-    if actor in _members(directory, evaluators):
-        return Decision(True, f"answers for the quality of {system.name}")
+    return _one_of(
+        actor,
+        admin,
+        _members(directory, evaluators),
+        f"answers for the quality of {system.name}",
+        f"record eval runs of {system.name}: only its owner, quality monitor, retraining "
+        "decider or an admin may",
+    )
+
+
+def _one_of(actor: str, admin: bool, allowed: set[str], why: str, refusal: str) -> Decision:
+    """The people named for something, or an admin; `refusal` completes "<actor> may not ..."."""
+    if actor in allowed:
+        return Decision(True, why)
     if admin:
         return Decision(True, "admin")
-    return Decision(
-        False,
-        f"{actor} may not record eval runs of {system.name}: only its owner, quality monitor, "
-        "retraining decider or an admin may",
-    )
+    return Decision(False, f"{actor} may not {refusal}")
 
 
 def _own_tokens(actor: str, admin: bool, action: Action, subject: str | None) -> Decision:
