@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,10 @@ LABELS = ["shipping", "refund", "account", "other"]
 def observations(count: int, seed: int = 7) -> list[dict[str, Any]]:
     """Items as serving code logs them: ~300 bytes of JSON each."""
     rng = random.Random(seed)
-    start = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
+    # a day ago, at a whole hour: within the system's retention and never in the server's future
+    start = (
+        (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    ).timestamp()
     return [
         {
             "id": f"{rng.getrandbits(128):032x}",

@@ -78,8 +78,10 @@ async def read_body(request: Request) -> bytes:
         raise _too_large("the body") from None
     except ClientDisconnect:
         raise BadBody(400, "invalid", "the client went away before the body ended") from None
-    encoding = request.headers.get("content-encoding", "")
-    return await run_in_threadpool(_inflate, b"".join(chunks), encoding)
+    body, encoding = b"".join(chunks), request.headers.get("content-encoding", "")
+    if encoding.strip().lower() in ("", "identity"):
+        return body
+    return await run_in_threadpool(_inflate, body, encoding)  # CPU work: off the event loop
 
 
 def _inflate(data: bytes, encoding: str) -> bytes:
