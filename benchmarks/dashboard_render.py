@@ -32,8 +32,7 @@ from typing import Any
 
 import httpx
 
-from watchkeeper.access import Operations
-from watchkeeper.app import build
+from watchkeeper.app import Operations, build
 from watchkeeper.clock import FixedClock
 from watchkeeper.server import LiveServer
 from watchkeeper.server._run import settle_heap

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.monitor._texts import replies
 
-from watchkeeper.monitor._embedder import load_embedder
+from watchkeeper.monitor.embedder import load_embedder
 from watchkeeper.monitor.embedding import embedding_drift, embedding_profile
 
 SETTINGS = {"watchkeeper (p<0.01, 10%)": (0.01, 0.1), "evidently ratio (p<0.05, 20%)": (0.05, 0.2)}

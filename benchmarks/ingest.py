@@ -48,8 +48,7 @@ from typing import Any
 
 import httpx
 
-from watchkeeper.access import Operations
-from watchkeeper.app import build
+from watchkeeper.app import Operations, build
 from watchkeeper.ingest.items import validate_batch
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store
@@ -118,7 +117,7 @@ def stored(db: str) -> int:
     store = Store.open(db)
     try:
         with store.read() as unit:
-            return unit.observation_count(SYSTEM)
+            return unit.ingest.observation_count(SYSTEM)
     finally:
         store.close()
 
@@ -235,7 +234,7 @@ def run_store(db: str, rows: list[list[dict[str, Any]]]) -> float:
         started = time.perf_counter()
         for batch in rows:
             with store.write() as unit:
-                unit.add_observations(SYSTEM, batch, datetime.now(UTC))  # type: ignore[arg-type]
+                unit.ingest.add_observations(SYSTEM, batch, datetime.now(UTC))  # type: ignore[arg-type]
         return time.perf_counter() - started
     finally:
         store.close()

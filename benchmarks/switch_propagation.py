@@ -42,8 +42,7 @@ from typing import Any
 import httpx
 
 from watchkeeper import Client
-from watchkeeper.access import Operations
-from watchkeeper.app import build
+from watchkeeper.app import Operations, build
 from watchkeeper.settings import Settings
 from watchkeeper.testing import PgDatabases, pg_available
 

@@ -26,7 +26,7 @@ from watchkeeper.store import Store
 from watchkeeper.testing import T0, PgDatabases, pg_available
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-DEMO_MANIFESTS = Path(__file__).parent.parent / "src" / "watchkeeper" / "demo" / "manifests"
+DEMO_MANIFESTS = Path(__file__).parent.parent / "src" / "watchkeeper" / "cli" / "demo" / "manifests"
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

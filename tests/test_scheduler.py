@@ -13,14 +13,13 @@ import pytest
 
 from tests.conftest import Cli
 from tests.server._world import api_for
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest.items import FUTURE_SKEW
 from watchkeeper.manifest import load_text
 from watchkeeper.scheduler import Scheduler
 from watchkeeper.server import create_app
-from watchkeeper.store._ingest import NewObservation
+from watchkeeper.store import NewObservation
 from watchkeeper.testing import T0
 
 M = timedelta(minutes=1)
@@ -78,7 +77,7 @@ def legacy_observation(app: Watchkeeper, name: str, at: datetime, inputs: Any = 
         "meta": "{}",
     }
     with app.store.write() as unit:
-        unit.add_observations(name, [row], at)
+        unit.ingest.add_observations(name, [row], at)
 
 
 def break_manifest(app: Watchkeeper, name: str) -> None:
@@ -94,7 +93,7 @@ def break_manifest(app: Watchkeeper, name: str) -> None:
 
 def findings(app: Watchkeeper, name: str) -> list[dict[str, Any]]:
     with app.store.read() as unit:
-        return unit.findings(name, limit=1000)
+        return [f.to_dict() for f in unit.monitoring.findings(name, limit=1000)]
 
 
 # --- finding 2: one system's failure is its own -------------------------------------------------
@@ -111,7 +110,7 @@ def test_a_broken_system_is_reported_and_the_others_still_alert(app: Watchkeeper
 
     assert report.ran
     with app.store.read() as unit:
-        incidents = unit.incidents(open_only=True, limit=100)
+        incidents = unit.alerting.incidents(open_only=True, limit=100)
     assert [i.system for i in incidents] == ["good"]
     failed = {f["evidence"]["step"]: f for f in findings(app, "bad") if f["check"] == "failure"}
     steps = [f["step"] for f in report.to_dict()["failures"] if f["system"] == "bad"]
@@ -178,7 +177,7 @@ def test_stored_findings_left_unalerted_by_a_crash_are_alerted_next_tick(
     report = app.scheduler.tick(T0 + 2 * H)
     assert report.incidents_opened
     with app.store.read() as unit:
-        assert [i.system for i in unit.incidents(open_only=True, limit=10)] == ["good"]
+        assert [i.system for i in unit.alerting.incidents(open_only=True, limit=10)] == ["good"]
 
 
 def test_an_observation_from_1970_leaves_a_baseline_too_small_not_a_crash(
@@ -243,7 +242,9 @@ def test_a_tick_a_little_ahead_leaves_no_lease_and_marks_nothing_after_now(
     ahead = Operations(app, "ops@corp.example", T0 + 58 * M + FUTURE_SKEW, enforce=False)
     assert ahead.tick()["ran"]
     with app.store.read() as unit:
-        assert unit.last_signal_window("good", "quality") is None  # [T0, T0+1h) is not over
+        assert (
+            unit.monitoring.last_signal_window("good", "quality") is None
+        )  # [T0, T0+1h) is not over
     other = Scheduler(app.store, app.monitor, app.alerting, app.clock)
     assert other.tick(T0 + 58 * M).ran
 
@@ -279,7 +280,7 @@ def test_check_records_nothing_and_the_tick_then_alerts(app: Watchkeeper) -> Non
     assert result["recorded"] is False
     assert findings(app, "good") == []
     with app.store.read() as unit:
-        assert unit.last_signal_window("good", "quality") is None
+        assert unit.monitoring.last_signal_window("good", "quality") is None
     report = app.scheduler.tick(T0 + 2 * H)
     assert report.findings == 1 and report.incidents_opened
 

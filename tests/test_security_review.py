@@ -91,7 +91,7 @@ def test_one_systems_retention_cannot_stop_retention_for_every_system(
     report = app.scheduler.tick(start + 75 * DAY)
 
     with store.read() as unit:
-        kept = {o.id for o in unit.observations("bot", start - DAY, start + 100 * DAY)}
+        kept = {o.id for o in unit.ingest.observations("bot", start - DAY, start + 100 * DAY)}
     failed = [(f.system, f.step, f.error) for f in report.failures]
     assert kept == {"bot-0"}, f"bot's day-40 observation outlived its 30d retention: {failed}"
 

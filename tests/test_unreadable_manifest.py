@@ -24,7 +24,7 @@ from watchkeeper.store import Store
 from watchkeeper.testing import T0
 
 M, H, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-DEMO_EVALS = Path(__file__).parent.parent / "src" / "watchkeeper" / "demo" / "evals"
+DEMO_EVALS = Path(__file__).parent.parent / "src" / "watchkeeper" / "cli" / "demo" / "evals"
 ANA, KIM = "ana@corp.example", "kim@corp.example"
 HEALTHY, BROKEN = "healthy", "broken"
 INCIDENT_AT = T0 + 2 * DAY + 2 * H  # the first tick: both systems readable, incidents open
@@ -58,7 +58,7 @@ def system(name: str) -> dict[str, Any]:
                 {
                     "suite": "golden",
                     "dataset": str(DEMO_EVALS / "golden.jsonl"),
-                    "target": "watchkeeper.demo.evals.support_bot:answer",
+                    "target": "watchkeeper.cli.demo.evals.support_bot:answer",
                     "every": "7d",
                 }
             ],
@@ -81,7 +81,7 @@ def system(name: str) -> dict[str, Any]:
 def operated(db_url: str, store: Store, clock: FixedClock) -> Watchkeeper:
     """A server whose operator allows the demo's eval module and golden sets."""
     settings = Settings(
-        db=db_url, eval_modules=("watchkeeper.demo.evals",), eval_data=(str(DEMO_EVALS),)
+        db=db_url, eval_modules=("watchkeeper.cli.demo.evals",), eval_data=(str(DEMO_EVALS),)
     )
     return build(settings, store=store, clock=clock)
 
@@ -146,16 +146,16 @@ def test_every_job_goes_on_for_the_others_and_names_the_broken_one(
     assert not [f for f in report.failures if f.system != BROKEN], report.to_dict()["failures"]
 
     with app.store.read() as unit:
-        runs = unit.eval_runs(HEALTHY, "golden")
+        runs = unit.care.eval_runs(HEALTHY, "golden")
         assert [r.trigger for r in runs] == ["schedule", "schedule"], "evals ran again"
-        triaged = [i.observed_at for i in unit.triage_items(HEALTHY)]
+        triaged = [i.observed_at for i in unit.care.triage_items(HEALTHY)]
         assert any(at >= LATER - 2 * DAY for at in triaged), "the new day was scanned"
-        kept = {o.ts for o in unit.observations(HEALTHY, T0 - DAY, LATER)}
+        kept = {o.ts for o in unit.ingest.observations(HEALTHY, T0 - DAY, LATER)}
         assert min(kept) == T0 and not any(T0 + DAY <= ts < LATER - 3 * DAY for ts in kept), (
             "retention removed day 2 and kept the baseline"
         )
-        [incident] = unit.incidents(HEALTHY, open_only=True)
-        events = unit.incident_events(incident.id)
+        [incident] = unit.alerting.incidents(HEALTHY, open_only=True)
+        events = unit.alerting.incident_events(incident.id)
     assert any(e.kind == "serious.reminder" and e.detail["stage"] == "overdue" for e in events)
     assert any(e.kind == "escalated" and e.detail["level"] == 2 for e in events)
     assert audited(app, "review.reminded", HEALTHY), "the owner was reminded of the review"
@@ -170,8 +170,8 @@ def test_every_job_goes_on_for_the_others_and_names_the_broken_one(
     steps = {f.step for f in again.failures if f.system == BROKEN}
     assert {"monitor", "job:evals", "job:triage_queued"} <= steps, "reported every tick"
     with app.store.read() as unit:
-        failures = [f for f in unit.findings(BROKEN, limit=1000) if f["check"] == "failure"]
-    assert {f["evidence"]["step"] for f in failures} >= JOB_STEPS, "each its own finding"
+        failures = [f for f in unit.monitoring.findings(BROKEN, limit=1000) if f.check == "failure"]
+    assert {f.evidence["step"] for f in failures} >= JOB_STEPS, "each its own finding"
 
 
 def test_metrics_vacuum_and_status_show_the_broken_one_beside_the_rest(
@@ -216,4 +216,4 @@ def test_observations_of_the_broken_one_are_still_kept(app: Watchkeeper) -> None
     unreadable(app, BROKEN)
     feed(app, BROKEN, T0 + DAY, 0.9)
     with app.store.read() as unit:
-        assert unit.observation_count(BROKEN) == 3
+        assert unit.ingest.observation_count(BROKEN) == 3

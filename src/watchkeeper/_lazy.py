@@ -2,8 +2,8 @@
 
 For packages whose public names pull in libraries a caller may never touch: `import watchkeeper`
 runs before any `watchkeeper.<module>` (so before every `wk` command), and must not load httpx
-for the SDK; `watchkeeper.care` must not load pydantic and the manifest models for the care
-ledger's help text. Each such package also imports its names under TYPE_CHECKING, for type
+for the SDK; `watchkeeper.evals` must not load pydantic's run models for a caller that only
+names them. Each such package also imports its names under TYPE_CHECKING, for type
 checkers and editors.
 """
 

@@ -15,6 +15,7 @@ the job's line of the report.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -27,6 +28,8 @@ from typing import Any
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.monitor.checks import Failure
 from watchkeeper.store import Store
+
+__all__ = ["LEASE", "LEASE_TTL", "MAX_ERROR", "Scheduler", "TickReport"]
 
 LEASE = "scheduler"
 LEASE_TTL = timedelta(minutes=5)
@@ -106,13 +109,13 @@ class Scheduler:
         holder = f"{self.holder}/{uuid.uuid4().hex[:8]}"
         started = self.clock.now()
         with self.store.write() as unit:
-            if not unit.acquire_lease(LEASE, holder, started, started + LEASE_TTL):
+            if not unit.alerting.acquire_lease(LEASE, holder, started, started + LEASE_TTL):
                 return TickReport(now, ran=False)
         try:
             report = self._run(now)
         finally:
             with self.store.write() as unit:
-                unit.release_lease(LEASE, holder, self.clock.now())
+                unit.alerting.release_lease(LEASE, holder, self.clock.now())
         self.last = report
         return report
 
@@ -128,19 +131,22 @@ class Scheduler:
                 return None
 
         def each(step: str, job: SystemJob) -> list[Any]:
-            done = [guarded(name, step, lambda n=name: job(now, n)) for name in systems]
+            done = [guarded(name, step, functools.partial(job, now, name)) for name in systems]
             return [result for result in done if result is not None]
 
         with self.store.read() as unit:
             systems = [record.name for record in unit.systems()]
-        windows, new, opened = 0, 0, []
+        windows, new = 0, 0
+        opened: list[int] = []
         for system in self.monitor.live_systems():
-            evaluation = guarded(system, "monitor", lambda s=system: self.monitor.evaluate(s, now))
+            evaluation = guarded(
+                system, "monitor", functools.partial(self.monitor.evaluate, system, now)
+            )
             if evaluation is None:
                 continue
             windows, new = windows + evaluation.windows, new + len(evaluation.new)
             alerted = guarded(
-                system, "alerting", lambda e=evaluation: self.alerting.process(e, now)
+                system, "alerting", functools.partial(self.alerting.process, evaluation, now)
             )
             opened += alerted or []
         pages = sum(each("escalation", self.alerting.escalate))
@@ -148,7 +154,7 @@ class Scheduler:
             name: (
                 job.combine(each(f"job:{name}", job.job))
                 if isinstance(job, _EachSystem)
-                else guarded(None, f"job:{name}", lambda job=job: job(now))
+                else guarded(None, f"job:{name}", functools.partial(job, now))
             )
             for name, job in self.jobs.items()
         }

@@ -10,8 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server._world import Api, api_for
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.manifest import load_text
 from watchkeeper.server import create_app
 from watchkeeper.testing import T0, HttpReceiver, http_receiver

@@ -1,6 +1,7 @@
 """An incident's life through the real alerting service on both stores: `for:` holding an alert
-pending, an incident re-opening within its window, a graver alert raising it, and the Art. 73
-report's deadlines and reminders. Findings are handed in as the monitor would hand them."""
+pending, an incident re-opening within its window, a graver alert raising it, who may act on it,
+and the Art. 73 report's deadlines and reminders. Findings are handed in as the monitor would
+hand them. The same rules without a store: test_lifecycle_pure.py."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from watchkeeper.alerting.service import REOPEN_WITHIN
-from watchkeeper.app import Watchkeeper
+from watchkeeper.alerting.lifecycle import REOPEN_WITHIN
+from watchkeeper.app import Operations, Watchkeeper
+from watchkeeper.errors import ActionError
 from watchkeeper.manifest import load_text
 from watchkeeper.monitor.engine import Evaluation
 from watchkeeper.monitor.findings import Finding, Severity
-from watchkeeper.store._alerting import IncidentRow
+from watchkeeper.store import IncidentRecord
 from watchkeeper.testing import T0
 
 M, H, DAY, S = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(seconds=1)
@@ -67,20 +69,20 @@ def seen(desk: Watchkeeper, now: datetime, *found: tuple[str, Severity]) -> list
 
 def status(desk: Watchkeeper, rule: str) -> str:
     with desk.store.read() as unit:
-        [alert] = [a for a in unit.alerts("bot") if a.rule == rule]
+        [alert] = [a for a in unit.alerting.alerts("bot") if a.rule == rule]
         return alert.status
 
 
-def incident(desk: Watchkeeper, incident_id: int) -> IncidentRow:
+def incident(desk: Watchkeeper, incident_id: int) -> IncidentRecord:
     with desk.store.read() as unit:
-        found = unit.incident(incident_id)
+        found = unit.alerting.incident(incident_id)
     assert found is not None
     return found
 
 
 def events(desk: Watchkeeper, incident_id: int) -> list[str]:
     with desk.store.read() as unit:
-        return [e.kind for e in unit.incident_events(incident_id)]
+        return [e.kind for e in unit.alerting.incident_events(incident_id)]
 
 
 def resolved_at(desk: Watchkeeper, at: datetime) -> int:
@@ -123,7 +125,7 @@ def test_a_pending_alert_that_stops_clears_without_an_incident_and_starts_over(
     assert seen(desk, T0 + 20 * M, ("slow", "error")) == []
     assert len(seen(desk, T0 + 21 * M, ("slow", "error"))) == 1
     with desk.store.read() as unit:
-        assert len(unit.incidents("bot")) == 1
+        assert len(unit.alerting.incidents("bot")) == 1
 
 
 # --- re-opening --------------------------------------------------------------------------------
@@ -157,6 +159,32 @@ def test_another_alert_within_the_window_opens_a_new_incident(desk: Watchkeeper)
     assert second != first and incident(desk, first).status == "resolved"
 
 
+# --- flapping ----------------------------------------------------------------------------------
+
+
+def test_a_condition_alternating_every_window_keeps_one_incident_open(desk: Watchkeeper) -> None:
+    opened = [seen(desk, T0 + k * H, *([("low", "error")] if k % 2 == 0 else [])) for k in range(8)]
+    assert opened[0] and not any(opened[1:]), "one incident, opened once"
+    assert incident(desk, opened[0][0]).status == "triggered"
+    assert "resolved" not in events(desk, opened[0][0])
+    assert status(desk, "low") == "firing"
+
+
+def test_a_condition_back_after_two_clean_windows_reopens_its_incident_each_time(
+    desk: Watchkeeper,
+) -> None:
+    present = {0, 3, 6}
+    opened = [
+        seen(desk, T0 + k * H, *([("low", "error")] if k in present else [])) for k in range(7)
+    ]
+    assert opened[0] and not any(opened[1:])
+    again = incident(desk, opened[0][0])
+    assert (again.status, again.reopened) == ("triggered", 2)
+    assert events(desk, again.id).count("resolved") == 2
+    with desk.store.read() as unit:
+        assert len(unit.alerting.incidents("bot")) == 1
+
+
 # --- a graver alert ----------------------------------------------------------------------------
 
 
@@ -183,6 +211,34 @@ def test_an_alert_as_grave_as_the_incident_joins_it_without_raising(desk: Watchk
     joined = incident(desk, opened)
     assert (joined.status, joined.acknowledged_by) == ("acknowledged", ANA)
     assert "raised" not in events(desk, opened)
+
+
+# --- who may act ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["ack", "resolve", "serious"])
+def test_only_people_on_the_path_or_the_charter_act_on_an_incident(
+    desk: Watchkeeper, action: str
+) -> None:
+    """Decided by the one authority function, which Operations consults on every face."""
+    [opened] = seen(desk, T0, ("low", "error"))
+    stranger = Operations(desk, "stranger@corp.example", T0 + H, enforce=False)
+    act = {
+        "ack": lambda: stranger.incident_ack(opened),
+        "resolve": lambda: stranger.incident_resolve(opened, "not mine"),
+        "serious": lambda: stranger.incident_serious(opened, "default"),
+    }[action]
+    with pytest.raises(ActionError) as refused:
+        act()
+    assert refused.value.kind == "forbidden"
+    still = incident(desk, opened)
+    assert (still.status, still.serious) == ("triggered", False)
+
+
+def test_acting_on_an_unknown_incident_is_not_found(desk: Watchkeeper) -> None:
+    with pytest.raises(ActionError) as refused:
+        desk.alerting.acknowledge(404, ANA, T0)
+    assert refused.value.kind == "not_found"
 
 
 # --- Art. 73 -----------------------------------------------------------------------------------
@@ -215,6 +271,6 @@ def test_reminders_at_four_fifths_of_the_window_and_when_overdue_once_each(
     assert desk.alerting.remind_serious(due, "bot") == 1
     assert desk.alerting.remind_serious(due + DAY, "bot") == 0, "overdue is said once"
     with desk.store.read() as unit:
-        stages = [e.detail["stage"] for e in unit.incident_events(opened)
+        stages = [e.detail["stage"] for e in unit.alerting.incident_events(opened)
                   if e.kind == "serious.reminder"]  # fmt: skip
     assert stages == ["due-soon", "overdue"]

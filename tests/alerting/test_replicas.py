@@ -11,8 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from watchkeeper.access import Operations
-from watchkeeper.app import build
+from watchkeeper.app import Operations, build
 from watchkeeper.manifest import load_text
 from watchkeeper.settings import Settings
 from watchkeeper.testing import PgDatabases, http_receiver

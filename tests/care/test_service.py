@@ -13,15 +13,16 @@ import pytest
 
 from tests.conftest import webhook_people
 from watchkeeper.alerting.courier import Courier
-from watchkeeper.care.evals import EvalPolicy
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.care.service import CareService
 from watchkeeper.charter import CharterService
 from watchkeeper.errors import ActionError
+from watchkeeper.evals import EvalPolicy
 from watchkeeper.manifest import load_text
 from watchkeeper.store import Store
 from watchkeeper.testing import T0, HttpReceiver, http_receiver
 
-EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "demo" / "evals"
+EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "cli" / "demo" / "evals"
 DAY = timedelta(days=1)
 
 
@@ -98,8 +99,8 @@ def test_scheduled_eval_fires_at_the_right_tick_and_only_once(
 ) -> None:
     """The operator allows the demo's eval package and golden sets; the target is named by its
     installed module, since an unattended run searches no folder a manifest names."""
-    apply_target(store, receiver, "watchkeeper.demo.evals.support_bot:answer", T0)
-    policy = EvalPolicy.configure(["watchkeeper.demo.evals"], [EXAMPLES])
+    apply_target(store, receiver, "watchkeeper.cli.demo.evals.support_bot:answer", T0)
+    policy = EvalPolicy.configure(["watchkeeper.cli.demo.evals"], [EXAMPLES])
     operated = CareService(store, care.courier, policy)
     ran = [len(operated.scheduled_evals(T0 + days * DAY).outcomes) for days in (0, 6, 7, 7)]
     assert ran == [1, 0, 1, 0]
@@ -113,7 +114,9 @@ def test_scheduled_eval_the_operator_did_not_allow_stays_due(care: CareService) 
         assert "module 'support_bot' is not under" in scheduled.refused[0]["reason"]
 
 
-def test_review_overdue_reminds_then_escalates(care: CareService, receiver: HttpReceiver) -> None:
+def test_review_overdue_reminds_then_escalates(
+    care: CareService, receiver: HttpReceiver, app: Watchkeeper
+) -> None:
     assert care.review_reminders(T0 + 29 * DAY) == 0
     assert care.review_reminders(T0 + 31 * DAY) == 1
     assert [r.path for r in receiver.requests] == ["/ana"]
@@ -121,8 +124,11 @@ def test_review_overdue_reminds_then_escalates(care: CareService, receiver: Http
     assert care.review_reminders(T0 + 38 * DAY) == 1
     assert [r.path for r in receiver.requests] == ["/ana", "/ben"]
     assert "escalated" in receiver.requests[1].json()["title"]
-    with pytest.raises(ActionError):
-        care.review("bot", "healthy", "", "ben@corp.example", T0 + 39 * DAY, {})
+    with pytest.raises(ActionError) as refused:
+        Operations(app, "ben@corp.example", T0 + 39 * DAY, enforce=False).review(
+            "bot", "healthy", ""
+        )
+    assert refused.value.kind == "forbidden"
     care.review("bot", "concerns", "accuracy slipping", "ana@corp.example", T0 + 39 * DAY, {})
     assert care.review_reminders(T0 + 60 * DAY) == 0
     assert care.review_reminders(T0 + 70 * DAY) == 1
@@ -179,3 +185,42 @@ def test_decisions_close_and_export_as_markdown(care: CareService, tmp_path: Pat
         "- [Refund hallucination](failure-modes/0001-refund-hallucination.md)"
         in (tmp_path / "README.md").read_text()
     )
+
+
+def test_a_pending_decision_closes_once_with_the_fields_it_was_opened_with(
+    care: CareService, store: Store
+) -> None:
+    with store.write() as unit:
+        opened = unit.care.add_knowledge(
+            "bot",
+            "decision",
+            title="Retrain or replace bot?",
+            fields={"context": "Accuracy fell", "options": ["retrain", "replace"]},
+            status="pending",
+            by="watchkeeper",
+            now=T0,
+            assigned_to="ben@corp.example",
+        )
+    with store.read() as unit:
+        assert unit.care.knowledge_record("bot", "decision", opened.number) == opened
+    closed = care.record(
+        "decision",
+        "bot",
+        "",
+        {"decision": "retrain", "consequences": "Two days of labelling"},
+        "ben@corp.example",
+        T0 + DAY,
+        closes=opened.number,
+    )
+    assert (closed["status"], closed["title"], closed["closed_by"]) == (
+        "decided",
+        "Retrain or replace bot?",
+        "ben@corp.example",
+    )
+    assert closed["fields"]["context"] == "Accuracy fell"
+    assert closed["fields"]["decided_by"] == "ben@corp.example"
+    [stored] = care.knowledge("bot")
+    assert stored == closed
+    with pytest.raises(ActionError) as gone:
+        care.record("decision", "bot", "", {}, "ben@corp.example", T0, closes=opened.number)
+    assert gone.value.kind == "not_found"

@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from watchkeeper.charter import Directory
+from watchkeeper.access import Directory
 from watchkeeper.manifest import ROLES, SystemManifest, load_text
 from watchkeeper.store import AckRecord, PersonRecord, TeamRecord
 

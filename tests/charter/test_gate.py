@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from watchkeeper.charter import CHECK_IDS
+from watchkeeper.charter import CHECK_IDS, declared, evaluate_all
 from watchkeeper.charter.gate import evaluate
+from watchkeeper.manifest import load_text
 from watchkeeper.testing import T0
 
-from .samples import all_acks, directory, manifest
+from .samples import PEOPLE, READY, all_acks, directory, manifest
 
 
 def test_ready_manifest_passes_every_check() -> None:
@@ -167,3 +169,49 @@ def test_a_team_of_only_the_owner_reaches_only_the_owner() -> None:
 def _escalation(system: Any, teams: dict[str, list[str]]) -> Any:
     report = evaluate(system, directory(teams=teams), all_acks(system, T0), T0)
     return next(c for c in report.checks if c.id == "runbook.escalation")
+
+
+def test_acknowledgements_not_read_are_not_checked_rather_than_failed() -> None:
+    system = manifest()
+    report = evaluate(system, directory(), None, T0)
+    [unchecked] = report.not_checked()
+    assert unchecked.id == "charter.acknowledged" and not unchecked.checked
+    assert "without --offline" in unchecked.detail
+    assert report.failed() == [] and report.ready and report.score == 100
+    assert unchecked.to_dict()["passed"] is None and unchecked.to_dict()["fix"] == ""
+    assert report.to_dict()["not_checked"] == ["charter.acknowledged"]
+
+
+def test_a_check_not_checked_hides_no_other_failure_nor_counts_in_the_score() -> None:
+    system = manifest(BREAKS["kill_switch.defined"])  # weight 2 of 25 (27 with acknowledgements)
+    offline = evaluate(system, directory(), None, T0)
+    assert [c.id for c in offline.failed()] == ["kill_switch.defined"] and not offline.ready
+    assert offline.score == 92  # 23/25
+    online = evaluate(system, directory(), all_acks(system, T0), T0)
+    assert online.score == 93  # 25/27
+
+
+def test_the_gate_of_files_alone_judges_by_the_people_they_declare() -> None:
+    people = {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "People",
+        "people": [{"email": p, "active": p != OTHER} for p in PEOPLE],
+    }
+    loaded = load_text(json.dumps(people) + "\n---\n" + json.dumps(READY))
+    [report] = evaluate_all(loaded, declared(loaded), None, T0)
+    assert [c.id for c in report.failed()] == ["charter.retraining_decider"]
+    assert [c.id for c in report.not_checked()] == ["charter.acknowledged"]
+
+
+def test_a_system_without_recorded_acknowledgements_has_all_pending() -> None:
+    system = manifest()
+    other = manifest(_set("metadata.name", "other"))
+    loaded = load_text(
+        "\n---\n".join(
+            json.dumps(s.model_dump(mode="json", by_alias=True)) for s in (system, other)
+        ),
+        known_people=PEOPLE,
+    )
+    ready, pending = evaluate_all(loaded, directory(), {"bot": all_acks(system, T0)}, T0)
+    assert ready.ready and not pending.not_checked()
+    assert [c.id for c in pending.failed()] == ["charter.acknowledged"]

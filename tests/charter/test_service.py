@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from watchkeeper.access import Directory
 from watchkeeper.app import Watchkeeper
 from watchkeeper.audit import verify
-from watchkeeper.charter.roles import Directory, vacancy
+from watchkeeper.charter.roles import vacancy
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import load_text
 from watchkeeper.store import PersonRecord, TeamRecord

@@ -9,13 +9,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper
+from watchkeeper.access import directory_of
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.charter import system_vacuum, vacuum_report
-from watchkeeper.charter.service import directory_of, manifest_of
 from watchkeeper.manifest import load_text
-from watchkeeper.store._alerting import IncidentRow
-from watchkeeper.store._care import EvalRunRow, TriageItemRow
+from watchkeeper.store import manifest_of
 from watchkeeper.testing import T0
 
 DAY = timedelta(days=1)
@@ -110,7 +108,18 @@ def _portfolio(app: Watchkeeper) -> None:
     with app.store.write() as unit:
         for i in range(0, SYSTEMS, 2):
             for started in (T0 + timedelta(days=20), NOW - timedelta(days=2 if i % 4 else 30)):
-                unit.add(_eval_run(f"system-{i}", "golden", started))
+                unit.care.add_eval_run(
+                    f"system-{i}",
+                    "golden",
+                    started_at=started,
+                    actor="scheduler",
+                    trigger="schedule",
+                    model_version=None,
+                    dataset_sha256="0" * 64,
+                    pass_rate=1.0,
+                    mean_score=1.0,
+                    run={},
+                )
         for i, status, severity in [
             (0, "triggered", "critical"),
             (0, "triggered", "critical"),
@@ -119,7 +128,12 @@ def _portfolio(app: Watchkeeper) -> None:
             (2, "triggered", "warning"),
             (5, "triggered", "critical"),
         ]:
-            unit.add(_incident(f"system-{i}", status, severity))
+            opened = NOW - timedelta(days=3)
+            incident = unit.alerting.open_incident(
+                f"system-{i}", severity=severity, title="quality low", now=opened
+            )
+            resolved = opened + DAY if status == "resolved" else None
+            unit.alerting.update_incident(incident.id, status=status, resolved_at=resolved)
         for i, status, age in [
             (0, "open", timedelta(days=10)),
             (0, "open", timedelta(days=1)),
@@ -128,7 +142,23 @@ def _portfolio(app: Watchkeeper) -> None:
             (4, "open", timedelta(days=1)),
             (6, "open", timedelta(days=8)),
         ]:
-            unit.add(_triage_item(f"system-{i}", status, NOW - age))
+            queued = NOW - age
+            item = unit.care.queue_triage_item(
+                f"system-{i}",
+                f"obs-{status}-{queued.isoformat()}",
+                observed_at=queued,
+                rule="apology",
+                condition="match",
+                reason="matched",
+                priority=2,
+                assignee=None,
+                snapshot={},
+                now=queued,
+            )
+            if status == "done":
+                unit.care.set_triage_verdict(
+                    item.id, verdict="ok", label=None, tags=[], note=None, by="chen", now=queued
+                )
         for i in range(0, SYSTEMS, 3):
             for action, ago in [("eval.run", 10), ("system.applied", 10), ("eval.run", 200)]:
                 unit.audit(
@@ -139,50 +169,6 @@ def _portfolio(app: Watchkeeper) -> None:
                     system=f"system-{i}",
                 )
     app.charter.deactivate(LEFT, "ops", T0 + timedelta(days=60))
-
-
-def _eval_run(system: str, suite: str, started: Any) -> EvalRunRow:
-    return EvalRunRow(
-        system=system,
-        suite=suite,
-        started_at=started,
-        actor="scheduler",
-        trigger="schedule",
-        model_version=None,
-        dataset_sha256="0" * 64,
-        pass_rate=1.0,
-        mean_score=1.0,
-        run={},
-    )
-
-
-def _incident(system: str, status: str, severity: str) -> IncidentRow:
-    opened = NOW - timedelta(days=3)
-    return IncidentRow(
-        system=system,
-        status=status,
-        severity=severity,
-        title="quality low",
-        opened_at=opened,
-        escalation_from=opened,
-        resolved_at=opened + DAY if status == "resolved" else None,
-    )
-
-
-def _triage_item(system: str, status: str, queued: Any) -> TriageItemRow:
-    return TriageItemRow(
-        system=system,
-        observation_id=f"obs-{status}-{queued.isoformat()}",
-        observed_at=queued,
-        queued_at=queued,
-        rule="apology",
-        condition="match",
-        reason="matched",
-        priority=2,
-        snapshot={},
-        status=status,
-        tags=[],
-    )
 
 
 def test_batched_report_equals_each_system_read_alone(app: Watchkeeper) -> None:

@@ -50,6 +50,44 @@ def test_gate_exit_codes(wk: Cli, files: dict[str, str], tmp_path: Path) -> None
     assert f"{bad}:3:" in err and "Traceback" not in err
 
 
+def test_gate_offline_reads_no_store_and_leaves_none(
+    files: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    absent = tmp_path / "state" / "wk.db"
+    wk = Cli(f"sqlite:///{absent}", capsys, monkeypatch)
+    code, out, err = wk("gate", "--offline", files["people"], files["support-assistant"], "--json")
+    assert code == 0, err
+    [report] = json.loads(out)
+    assert report["ready"] and report["not_checked"] == ["charter.acknowledged"]
+    acknowledged = next(c for c in report["checks"] if c["id"] == "charter.acknowledged")
+    assert acknowledged["passed"] is None
+    code, out, _ = wk("gate", "--offline", files["people"], files["support-assistant"])
+    assert code == 0 and "READY" in out and "not checked" in out
+    code, _, err = wk("gate", "--offline", files["support-assistant"])
+    assert code == 2 and "unknown person" in err  # only the files say who is who
+    assert not absent.parent.exists() and not (tmp_path / ".watchkeeper").exists()
+
+
+def test_gate_without_a_store_judges_as_over_an_empty_one_and_creates_none(
+    files: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    absent = tmp_path / "state" / "wk.db"
+    wk = Cli(f"sqlite:///{absent}", capsys, monkeypatch)
+    code, out, err = wk("gate", files["people"], files["support-assistant"], "--json")
+    assert code == 1
+    [report] = json.loads(out)
+    assert [c["id"] for c in report["checks"] if c["passed"] is False] == ["charter.acknowledged"]
+    assert f"no store at sqlite:///{absent}" in err and "--offline" in err
+    assert not absent.parent.exists()
+
+
 def test_apply_and_status(wk: Cli, files: dict[str, str]) -> None:
     code, _, err = wk("status")
     assert code == 0 and err == ""
@@ -76,7 +114,7 @@ def test_ack_exit_codes(wk: Cli, files: dict[str, str]) -> None:
     code, _, err = wk("ack", "fraud-model", "boss", user="gus@corp.example")
     assert code == 2 and "unknown role" in err
     code, _, err = wk("ack", "fraud-model", "owner")
-    assert code == 2 and "not an active person" in err
+    assert code == 2 and "not a person known" in err
 
 
 def test_vacuum_and_deactivate(wk: Cli, files: dict[str, str]) -> None:

@@ -69,7 +69,16 @@ def test_care_knowledge_and_reports(wk: Cli, tmp_path: Path) -> None:
         user="gus@corp.example",
     )
     assert code == 0 and "Decision 1 of fraud-model" in out
-    code, _, err = wk("log", "near-miss", "fraud-model", "--title", "x", "-f", "what=typo")
+    code, _, err = wk(
+        "log",
+        "near-miss",
+        "fraud-model",
+        "--title",
+        "x",
+        "-f",
+        "what=typo",
+        user="gus@corp.example",
+    )
     assert code == 2 and "unknown field" in err
     code, out, _ = wk(
         "review", "fraud-model", "--verdict", "healthy", "--now", T, user="fay@corp.example"

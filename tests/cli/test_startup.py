@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
 DATABASE = ("sqlalchemy", "alembic")
 SERVER = ("fastapi", "starlette", "uvicorn", "jinja2")
@@ -57,6 +58,7 @@ LIGHT = {
     "init --help": (*HEAVY, "httpx", "ruamel"),
     "kill --help": (*HEAVY, "httpx", "ruamel"),
     "drift --help": (*HEAVY, "httpx", "ruamel"),
+    "gate --help": (*HEAVY, "httpx", "ruamel"),
     "log decision --help": (*HEAVY, "httpx", "ruamel"),
     "schema": (*HEAVY, "httpx"),
 }
@@ -101,6 +103,41 @@ def test_kill_through_the_server_loads_only_the_http_client(tmp_path: Path) -> N
     assert code == 1  # nothing listens on port 9: "cannot reach the Watchkeeper server"
     assert "httpx" in loaded
     assert sorted(loaded & {*HEAVY, "ruamel"}) == []
+
+
+def test_offline_gate_loads_no_database_server_numeric_or_http_code(tmp_path: Path) -> None:
+    code, loaded = _run("gate", "--offline", str(EXAMPLES), cwd=tmp_path, env=_env(tmp_path))
+    assert code == 0  # acknowledgements are not checked, and everything else passes
+    assert sorted(loaded & {*HEAVY, "httpx"}) == []
+    assert not (tmp_path / "never-created.db").exists()
+
+
+def test_gate_without_a_store_creates_none(tmp_path: Path) -> None:
+    code, loaded = _run("gate", str(EXAMPLES), cwd=tmp_path, env=_env(tmp_path))
+    assert code == 1  # as over an empty store: nobody has acknowledged anything
+    assert sorted(loaded & {"alembic", *SERVER, *NUMERIC, *MODELS}) == []
+    assert not (tmp_path / "never-created.db").exists()
+    assert not (tmp_path / ".watchkeeper").exists()
+
+
+# What a command on the store may not load: each builds only the services it uses (the charter
+# for vacuum and status, access and the switch for kill), so none pays for the monitor's numeric
+# code, the courier's HTTP client, the server, or migrations on a store at head.
+STORE_COMMANDS = {
+    "vacuum": (0, 1),
+    "status": (0, 1),
+    "kill support-assistant --reason harm": (0,),
+}
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=list(STORE_COMMANDS))
+def test_store_commands_build_only_what_they_use(tmp_path: Path, db_url: str, command: str) -> None:
+    env = _env(tmp_path, db_url) | {"WATCHKEEPER_USER": "ana@corp.example"}
+    assert _run("apply", str(EXAMPLES), cwd=tmp_path, env=env)[0] == 0
+    code, loaded = _run(*command.split(), cwd=tmp_path, env=env)
+    assert code in STORE_COMMANDS[command]
+    assert "sqlalchemy" in loaded  # the probe sees the store it read
+    assert sorted(loaded & {"alembic", "httpx", *SERVER, *NUMERIC, *MODELS}) == []
 
 
 def test_gate_reads_the_store_without_migrations_server_or_numeric_code(
@@ -150,3 +187,35 @@ def test_the_head_is_the_revision_nobody_revises_and_a_fork_is_refused() -> None
     assert head_of({"1": None, "2a": "1", "2b": "1", "3": ("2a", "2b")}) == "3"
     with pytest.raises(ValueError, match=r"exactly one head, found \['2a', '2b'\]"):
         head_of({"1": None, "2a": "1", "2b": "1"})
+
+
+def _paths() -> list[list[str]]:
+    from watchkeeper.cli import app
+
+    paths = []
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        paths.append([name])
+        paths += [[name, sub] for sub in getattr(command, "commands", {})]
+    return paths
+
+
+@pytest.mark.parametrize("tail", [["--help"], ["--no-such-option"]], ids=["help", "usage"])
+def test_each_command_helps_and_refuses_as_in_the_whole_app(
+    tail: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` builds only the command named (see `_narrowed`): what it prints must not change."""
+    from watchkeeper.cli import app, run
+
+    whole = typer.main.get_command(app)
+    for path in _paths():
+        capsys.readouterr()
+        code = run([*path, *tail])
+        narrowed = capsys.readouterr()
+        try:
+            whole.main(args=[*path, *tail], prog_name="wk", standalone_mode=False)
+        except typer.Exit:
+            pass
+        except typer.TyperException as exc:
+            exc.show()  # type: ignore[attr-defined]
+        assert capsys.readouterr() == narrowed, path
+        assert code == (0 if tail == ["--help"] else 2), path

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.clock import FixedClock
 
 DAY = timedelta(days=1)

@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 
 from watchkeeper.charter import CharterService
-from watchkeeper.demo import run
-from watchkeeper.demo.story import DAYS, START
+from watchkeeper.cli.demo import run
+from watchkeeper.cli.demo.story import DAYS, START
 from watchkeeper.store import Store
 
 END = START + timedelta(days=DAYS)
@@ -35,7 +35,9 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, str
 def deliveries(store: Store, purpose: str) -> list[Any]:
     with store.read() as unit:
         return [
-            d for d in unit.deliveries(limit=100_000) if d.purpose == purpose and d.status == "ok"
+            d
+            for d in unit.alerting.deliveries(limit=100_000)
+            if d.purpose == purpose and d.status == "ok"
         ]
 
 
@@ -50,13 +52,13 @@ def test_upstream_rename_reaches_the_contact_and_the_liaison(story: tuple[Store,
 def test_slow_decline_caught_as_a_trend_before_the_drop(story: tuple[Store, str]) -> None:
     store, _ = story
     with store.read() as unit:
-        found = unit.findings("fraud-model", limit=10_000)
+        found = [f.to_dict() for f in unit.monitoring.findings("fraud-model", limit=10_000)]
     trend = min(f["created_at"] for f in found if f["check"] == "trend")
     drop = min(f["created_at"] for f in found if f["check"] == "drop")
     assert trend < drop
     bound = 0.72
     with store.read() as unit:
-        series = unit.signal_series("fraud-model", "precision_at_review")
+        series = unit.monitoring.signal_series("fraud-model", "precision_at_review")
     at_trend = [v for s, e, v, n in series if e.isoformat() <= trend and v is not None][-1]
     assert at_trend > bound, "flagged before the healthy bound was crossed"
 
@@ -66,9 +68,11 @@ def test_drop_escalates_to_level_two_then_acknowledged_and_decided(
 ) -> None:
     store, _ = story
     with store.read() as unit:
-        [incident] = [i for i in unit.incidents("fraud-model") if i.severity == "critical"]
-        pages = [d for d in unit.deliveries(incident_id=incident.id) if d.purpose == "page"]
-        [decision] = unit.knowledge("fraud-model", "decision")
+        [incident] = [i for i in unit.alerting.incidents("fraud-model") if i.severity == "critical"]
+        pages = [
+            d for d in unit.alerting.deliveries(incident_id=incident.id) if d.purpose == "page"
+        ]
+        [decision] = unit.care.knowledge("fraud-model", "decision")
     raised = incident.escalation_from
     level1 = [d for d in pages if d.at == raised]
     level2 = [d for d in pages if (d.at - raised).total_seconds() == 1800]
@@ -97,7 +101,7 @@ def test_harmful_output_disables_then_restores_with_a_postmortem(story: tuple[St
     with store.read() as unit:
         flips = [e for e in unit.audit_entries(system="support-assistant")
                  if e.action == "switch.changed"]  # fmt: skip
-        [postmortem] = unit.knowledge("support-assistant", "postmortem")
+        [postmortem] = unit.care.knowledge("support-assistant", "postmortem")
     assert [(e.actor, e.after["state"]) for e in flips] == [
         ("dev@corp.example", "disabled"),
         ("dev@corp.example", "enabled"),
@@ -109,8 +113,8 @@ def test_harmful_output_disables_then_restores_with_a_postmortem(story: tuple[St
 def test_reviews_kept_for_one_system_and_escalated_for_another(story: tuple[Store, str]) -> None:
     store, _ = story
     with store.read() as unit:
-        assert len(unit.reviews("fraud-model")) >= 5
-        assert unit.reviews("claims-triage") == []
+        assert len(unit.care.reviews("fraud-model")) >= 5
+        assert unit.care.reviews("claims-triage") == []
     escalated = [d for d in deliveries(store, "review") if "escalated" in d.title]
     assert any(d.recipient == "ops@corp.example" and "claims-triage" in d.title for d in escalated)
 
@@ -118,7 +122,7 @@ def test_reviews_kept_for_one_system_and_escalated_for_another(story: tuple[Stor
 def test_weekly_evals_with_a_regression_diff_and_care(story: tuple[Store, str]) -> None:
     store, text = story
     with store.read() as unit:
-        runs = unit.eval_runs("support-assistant", "golden", limit=100)
+        runs = unit.care.eval_runs("support-assistant", "golden", limit=100)
     assert len(runs) >= 25
     assert "regressed: billing-" in text
 

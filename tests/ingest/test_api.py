@@ -19,11 +19,11 @@ PATH = f"/api/v1/systems/{SYSTEM}/observations"
 def counts(world: World) -> tuple[int, int]:
     """(observations, dead letters) stored for the system."""
     with world.app.store.read() as unit:
-        return unit.observation_count(SYSTEM), len(unit.dead_letters(SYSTEM, 10_000))
+        return unit.ingest.observation_count(SYSTEM), len(unit.ingest.dead_letters(SYSTEM, 10_000))
 
 
 def post(api: Api, world: World, body: Any, path: str = PATH, **kwargs: Any) -> Any:
-    return api("POST", path, world.token("unrelated"), json=body, **kwargs)
+    return api("POST", path, world.token("other_role_holder"), json=body, **kwargs)
 
 
 def test_a_batch_is_stored_once_and_bad_items_are_dead_letters(api: Api, world: World) -> None:
@@ -50,12 +50,14 @@ def test_a_batch_is_stored_once_and_bad_items_are_dead_letters(api: Api, world: 
     replay = post(api, world, items[:1] + items[3:4])  # a bare list works too
     assert replay.json() == {"accepted": 0, "duplicates": 2, "rejected": []}
     assert counts(world) == (2, 2)
-    letters = api("GET", f"/api/v1/systems/{SYSTEM}/dead-letters", world.token("unrelated")).json()
+    letters = api(
+        "GET", f"/api/v1/systems/{SYSTEM}/dead-letters", world.token("other_role_holder")
+    ).json()
     assert [(d["index"], d["source"]) for d in letters] == [(2, "api"), (1, "api")]
     assert letters[1]["raw"] == {"id": "b", "latency_ms": "fast"}
     assert letters[0]["raw"] == repr({"id": "c", "inputs": {"q": "nul\u0000"}})
     with world.app.store.read() as unit:
-        [a] = unit.observations_by_id(SYSTEM, ["a"])
+        [a] = unit.ingest.observations_by_id(SYSTEM, ["a"])
     assert (a.inputs, a.output, a.latency_ms) == ({"q": "where?"}, "here", 12.0)
 
 
@@ -69,8 +71,8 @@ def test_stored_times_fall_in_their_windows_to_the_microsecond(api: Api, world: 
     ]
     assert post(api, world, items).json()["accepted"] == 3
     with world.app.store.read() as unit:
-        inside = unit.observations(SYSTEM, t0, t0 + timedelta(seconds=1))
-        before = unit.observations(SYSTEM, t0 - timedelta(seconds=1), t0)
+        inside = unit.ingest.observations(SYSTEM, t0, t0 + timedelta(seconds=1))
+        before = unit.ingest.observations(SYSTEM, t0 - timedelta(seconds=1), t0)
     assert [o.id for o in inside] == ["on-the-second", "just-after"]
     assert [o.id for o in before] == ["just-before"]
     assert inside[0].ts == t0
@@ -81,7 +83,7 @@ def test_gzip_bodies_are_accepted(api: Api, world: World) -> None:
     answer = api(
         "POST",
         PATH,
-        world.token("unrelated"),
+        world.token("other_role_holder"),
         content=body,
         headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
     )
@@ -120,7 +122,7 @@ def test_gzip_bodies_are_accepted(api: Api, world: World) -> None:
 def test_bad_bodies_are_a_clear_4xx_and_store_nothing(
     api: Api, world: World, body: bytes, status: int, detail: str
 ) -> None:
-    answer = api("POST", PATH, world.token("unrelated"), content=body)
+    answer = api("POST", PATH, world.token("other_role_holder"), content=body)
     assert answer.status_code == status, answer.text
     assert detail in answer.json()["detail"]
     assert counts(world) == (0, 0)
@@ -138,7 +140,7 @@ def test_compressed_bodies_are_limited_after_inflating_and_must_be_whole(
         (b"[]", "br", 415, "Content-Encoding 'br': use gzip or none"),
     ]:
         answer = api(
-            "POST", PATH, world.token("unrelated"), content=content,
+            "POST", PATH, world.token("other_role_holder"), content=content,
             headers={"Content-Encoding": encoding},
         )  # fmt: skip
         assert (answer.status_code, answer.json()["detail"][: len(detail)]) == (status, detail)
@@ -148,7 +150,7 @@ def test_compressed_bodies_are_limited_after_inflating_and_must_be_whole(
 def test_every_gzip_member_is_read_and_nothing_may_follow_the_last(api: Api, world: World) -> None:
     def send(content: bytes) -> Any:
         headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
-        return api("POST", PATH, world.token("unrelated"), content=content, headers=headers)
+        return api("POST", PATH, world.token("other_role_holder"), content=content, headers=headers)
 
     first = gzip.compress(b'{"items": [{"id": "m1", "output": "one"},')
     second = gzip.compress(b' {"id": "m2", "output": "two"}]}')
@@ -196,10 +198,10 @@ def test_feedback_one_or_many_is_idempotent_and_joins_late(api: Api, world: Worl
     assert [r["index"] for r in bad["rejected"]] == [0, 1]
     post(api, world, [{"id": "later", "output": "came after its feedback"}])
     with world.app.store.read() as unit:
-        [observation] = unit.observations_by_id(SYSTEM, ["later"])
-        letters = unit.dead_letters(SYSTEM)
+        [observation] = unit.ingest.observations_by_id(SYSTEM, ["later"])
+        letters = unit.ingest.dead_letters(SYSTEM)
     assert observation.feedback == {"thumbs_up": False}
-    assert {d["source"] for d in letters} == {"api:feedback"}
+    assert {d.source for d in letters} == {"api:feedback"}
 
 
 def test_flags_queue_an_observation_once(api: Api, world: World) -> None:

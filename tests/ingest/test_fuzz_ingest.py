@@ -29,7 +29,7 @@ OURS = ("/observations", "/feedback", "/flags", "/dead-letters", "/v1/traces")
 
 def test_ingest_routes_never_fail_and_answer_as_documented(world: World) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(world.app))
-    headers = {"Authorization": f"Bearer {world.token('unrelated')}"}
+    headers = {"Authorization": f"Bearer {world.token('other_role_holder')}"}
     operations = [
         op for result in schema.get_all_operations() if (op := result.ok()).path.endswith(OURS)
     ]

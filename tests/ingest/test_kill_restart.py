@@ -74,7 +74,7 @@ def stored_ids(db: str) -> list[str]:
 def test_sigkill_and_restart_lose_nothing_and_double_nothing(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'wk.db'}"
     app = build(Settings(db=db))
-    token = build_world(app, tmp_path / "org").token("unrelated")
+    token = build_world(app, tmp_path / "org").token("other_role_holder")
     app.close()
     port, log = free_port(), tmp_path / "server.log"
     cache = tmp_path / "cache"

@@ -51,7 +51,7 @@ def dead_letter(app: Watchkeeper, system: str, day: float) -> None:
 
 def observation_ids(store: Store, system: str) -> set[str]:
     with store.read() as unit:
-        return {o.id for o in unit.observations(system, *EVER)}
+        return {o.id for o in unit.ingest.observations(system, *EVER)}
 
 
 def feedback_for(store: Store, system: str) -> set[str]:
@@ -65,10 +65,7 @@ def feedback_for(store: Store, system: str) -> set[str]:
 
 def dead_letter_days(store: Store, system: str) -> set[float]:
     with store.read() as unit:
-        return {
-            (datetime.fromisoformat(d["received_at"]) - START) / DAY
-            for d in unit.dead_letters(system)
-        }
+        return {(d.received_at - START) / DAY for d in unit.ingest.dead_letters(system)}
 
 
 def tick(app: Watchkeeper, day: float) -> dict[str, Any]:
@@ -106,7 +103,7 @@ def test_a_tick_removes_what_is_older_than_retention_and_keeps_the_rest(
     assert dead_letter_days(store, "bot") == {70}
     assert dead_letter_days(store, "not-applied") == {20}, "180 days for names never applied"
     with store.read() as unit:
-        (item,) = unit.triage_items("bot")
+        (item,) = unit.care.triage_items("bot")
     assert item.observation_id == "bot-20" and item.snapshot["inputs"] == {"q": "hi"}, (
         "a triage item is a person's record, with its own snapshot: kept"
     )

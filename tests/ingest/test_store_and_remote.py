@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from tests.server._world import ROLES, SYSTEM, World
-from watchkeeper.access import Operations
+from watchkeeper.app import Operations
 from watchkeeper.cli._client import Remote
 from watchkeeper.server import LiveServer
 from watchkeeper.store._ingest import ObservationRow, _time_binder
@@ -34,10 +34,10 @@ def test_the_fast_time_binder_writes_what_the_column_type_writes(dialect: Dialec
 
 
 def test_client_mode_ingests_like_local_mode(world: World) -> None:
-    local = Operations(world.app, ROLES["unrelated"], world.app.clock.now(), enforce=False)
+    local = Operations(world.app, ROLES["other_role_holder"], world.app.clock.now(), enforce=False)
     items = [{"id": "r1", "output": "remote"}, {"id": "r2", "latency_ms": -1}]
     with LiveServer(world.app) as live:
-        remote = Remote(live.url, world.token("unrelated"))
+        remote = Remote(live.url, world.token("other_role_holder"))
         try:
             assert remote.ingest(SYSTEM, items, source="file") == {
                 "accepted": 1,

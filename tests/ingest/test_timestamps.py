@@ -57,5 +57,5 @@ def test_the_service_dead_letters_them_against_the_systems_retention(world: Worl
     reasons = sorted(letter["reason"] for letter in letters)
     assert len(reasons) == 3 and all(".ts: " in r for r in reasons)
     with app.store.read() as unit:
-        assert unit.first_observation_at(SYSTEM) == T0
-        assert unit.last_observation_at(SYSTEM) == T0
+        assert unit.ingest.first_observation_at(SYSTEM) == T0
+        assert unit.ingest.last_observation_at(SYSTEM) == T0

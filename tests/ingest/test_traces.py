@@ -65,12 +65,12 @@ def test_the_real_exporter_delivers_llm_calls_as_observations(
     # The exporter stamps spans with the wall clock; the server's clock must not lag it by
     # months, or the spans are from its future and refused.
     world.app.clock.set(datetime.now(UTC))  # type: ignore[attr-defined]
-    provider = export(live.url, world.token("unrelated"), SYSTEM, compression)
+    provider = export(live.url, world.token("other_role_holder"), SYSTEM, compression)
     chat(provider, "Where is my order?", "It ships today.")
     chat(provider, "Can I return it?", "Within 30 days.")
     provider.shutdown()
     with world.app.store.read() as unit:
-        stored = unit.observations(SYSTEM, world.app.clock.now().replace(year=2000), _far())
+        stored = unit.ingest.observations(SYSTEM, world.app.clock.now().replace(year=2000), _far())
     assert [(o.inputs["prompt"], o.output) for o in stored] == [
         ("Where is my order?", "It ships today."),
         ("Can I return it?", "Within 30 days."),
@@ -87,17 +87,19 @@ def test_the_real_exporter_delivers_llm_calls_as_observations(
 def test_the_exporter_with_an_unknown_service_or_a_bad_token_stores_no_observation(
     world: World, live: LiveServer
 ) -> None:
-    provider = export(live.url, world.token("unrelated"), "not-applied-yet", Compression.Gzip)
+    provider = export(
+        live.url, world.token("other_role_holder"), "not-applied-yet", Compression.Gzip
+    )
     chat(provider, "Hello?", "Hi.")
     provider.shutdown()
     intruder = export(live.url, "wk_wrong", SYSTEM, Compression.NoCompression)
     chat(intruder, "Hello?", "Hi.")
     intruder.shutdown()
     with world.app.store.read() as unit:
-        assert unit.observation_count(SYSTEM) == 0
-        [letter] = unit.dead_letters("not-applied-yet")
-    assert letter["source"] == "otlp" and "unknown system 'not-applied-yet'" in letter["reason"]
-    assert letter["raw"]["name"] == "chat gpt-4o"
+        assert unit.ingest.observation_count(SYSTEM) == 0
+        [letter] = unit.ingest.dead_letters("not-applied-yet")
+    assert letter.source == "otlp" and "unknown system 'not-applied-yet'" in letter.reason
+    assert letter.raw["name"] == "chat gpt-4o"
 
 
 def _far() -> Any:
@@ -143,7 +145,7 @@ def test_otlp_json_answers_with_partial_success_and_keeps_what_it_refused(
             span("ccc19b7ec3c1b174", [attr("db.system", "postgresql")]),  # not an LLM call
         ],
     )
-    answer = api("POST", "/v1/traces", world.token("unrelated"), json=body)
+    answer = api("POST", "/v1/traces", world.token("other_role_holder"), json=body)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     partial = answer.json()["partialSuccess"]
     assert partial["rejectedSpans"] == "2"
@@ -152,18 +154,18 @@ def test_otlp_json_answers_with_partial_success_and_keeps_what_it_refused(
     )
     assert "span 'span bbb19b7ec3c1b174': not a valid OTLP span" in partial["errorMessage"]
     with world.app.store.read() as unit:
-        [stored] = unit.observations_by_id(
+        [stored] = unit.ingest.observations_by_id(
             SYSTEM, ["5b8efff798038103d269b633813fc60c:eee19b7ec3c1b174"]
         )
-        letters = unit.dead_letters(SYSTEM)
+        letters = unit.ingest.dead_letters(SYSTEM)
     assert (stored.inputs["prompt"], stored.output, stored.latency_ms) == ("Hi", "Yo", 250.0)
-    assert sorted(d["source"] for d in letters) == ["otlp", "otlp"]
-    clean = api("POST", "/v1/traces", world.token("unrelated"), json=otlp_json(SYSTEM, []))
+    assert sorted(d.source for d in letters) == ["otlp", "otlp"]
+    clean = api("POST", "/v1/traces", world.token("other_role_holder"), json=otlp_json(SYSTEM, []))
     assert clean.json() == {}
 
 
 def test_otlp_errors_come_in_the_request_content_type(api: Api, world: World) -> None:
-    token = world.token("unrelated")
+    token = world.token("other_role_holder")
     bad_json = api("POST", "/v1/traces", token, json={"resourceSpans": {"not": "a list"}})
     assert bad_json.status_code == 400
     assert bad_json.json() == {"code": 3, "message": "resourceSpans must be a list"}
@@ -181,4 +183,4 @@ def test_otlp_errors_come_in_the_request_content_type(api: Api, world: World) ->
     assert empty.status_code == 200
     assert json_format.MessageToDict(ExportTraceServiceResponse.FromString(empty.content)) == {}
     with world.app.store.read() as unit:
-        assert (unit.observation_count(SYSTEM), unit.dead_letters(SYSTEM)) == (0, [])
+        assert (unit.ingest.observation_count(SYSTEM), unit.ingest.dead_letters(SYSTEM)) == (0, [])

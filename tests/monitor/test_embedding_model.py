@@ -19,7 +19,7 @@ from tests.conftest import Cli
 from tests.monitor._texts import replies
 from tests.monitor.test_engine import DAY, START, World, system
 from watchkeeper.monitor import column_drift
-from watchkeeper.monitor._embedder import load_embedder
+from watchkeeper.monitor.embedder import load_embedder
 from watchkeeper.monitor.embedding import Embedder, embedding_drift, embedding_profile
 from watchkeeper.store import Store
 
@@ -108,7 +108,9 @@ def test_the_monitor_finds_a_change_of_subject_in_the_outputs(
     assert found[0].evidence["column"]["detail"]["model"] == embedder.name
     assert world.monitor.evaluate("bot", START + 12 * DAY).new == []
     with store.read() as unit:
-        assert set(unit.baseline_profiles("bot")) == {f"output_embedding@{embedder.name}"}
+        assert set(unit.monitoring.baseline_profiles("bot")) == {
+            f"output_embedding@{embedder.name}"
+        }
 
 
 def test_wk_drift_compares_a_text_column_by_what_it_says(

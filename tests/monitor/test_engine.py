@@ -13,7 +13,7 @@ import pytest
 from watchkeeper.charter import CharterService
 from watchkeeper.ingest.service import IngestService
 from watchkeeper.manifest import load_text
-from watchkeeper.monitor._embedder import load_embedder
+from watchkeeper.monitor.embedder import load_embedder
 from watchkeeper.monitor.embedding import Embedder
 from watchkeeper.monitor.engine import MonitorService
 from watchkeeper.store import Store
@@ -110,8 +110,8 @@ def test_a_twenty_percent_drop_fires_once(store: Store) -> None:
     assert drops[0].rule == "quality-alert" and drops[0].severity == "critical"
     assert world.monitor.evaluate("bot", START + 40 * DAY).new == []
     with store.read() as unit:
-        stored = unit.findings("bot", limit=1000)
-    assert len([f for f in stored if f["check"] == "drop"]) == len(drops)
+        stored = unit.monitoring.findings("bot", limit=1000)
+    assert len([f for f in stored if f.check == "drop"]) == len(drops)
 
 
 def test_slow_decline_caught_as_trend_before_the_bound(store: Store) -> None:

@@ -115,4 +115,4 @@ def test_the_switch_flips_while_the_tick_computes(app: Watchkeeper) -> None:
     assert ticked and ticked[0].ran
     assert model.writes_seen and not any(model.writes_seen)
     with app.store.read() as unit:
-        assert unit.baseline_profiles("bot")  # the results were stored after computing
+        assert unit.monitoring.baseline_profiles("bot")  # the results were stored after computing

@@ -22,14 +22,14 @@ def live(world: World) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def make_client(world: World, live: LiveServer, tmp_path: Path) -> Iterator[MakeClient]:
-    """SDK clients on the live server, reading as an unrelated person, caching under tmp_path;
-    all closed at the end."""
+    """SDK clients on the live server, as the quality monitor (whose token may write the
+    system's data), caching under tmp_path; all closed at the end."""
     made: list[Client] = []
 
     def make(**options: Any) -> Client:
         options = {
             "url": live.url,
-            "token": world.token("unrelated"),
+            "token": world.token("other_role_holder"),
             "system": "triage-bot",
             "cache_dir": tmp_path / "cache",
             **options,

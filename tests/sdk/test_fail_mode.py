@@ -15,7 +15,7 @@ import pytest
 from tests.sdk._wait import until
 from tests.sdk.conftest import MakeClient
 from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, World
-from watchkeeper.access import Operations
+from watchkeeper.app import Operations
 from watchkeeper.sdk._client import _cache_file
 from watchkeeper.sdk._switch import decide
 from watchkeeper.server import LiveServer
@@ -113,7 +113,7 @@ def test_a_killed_system_stays_off_when_its_token_is_refused(
     client = make_client(grace=GRACE)
     assert not client.enabled()
     Operations(world.app, "setup@corp.example", world.app.clock.now(), enforce=False).deactivate(
-        ROLES["unrelated"]
+        ROLES["other_role_holder"]
     )
     until(lambda: client.stale)
     time.sleep(0.2)

@@ -26,7 +26,7 @@ from watchkeeper.server import LiveServer
 
 def count(world: World) -> int:
     with world.app.store.read() as unit:
-        return unit.observation_count(SYSTEM)
+        return unit.ingest.observation_count(SYSTEM)
 
 
 def spooled(cache: Path) -> list[Path]:
@@ -52,8 +52,8 @@ def test_observations_feedback_and_flags_arrive_once(world: World, make_client: 
     assert client.flush(30) and named == "my-id" and len(set(ids)) == 1000
     assert count(world) == 1001
     with world.app.store.read() as unit:
-        found = {o.id: o for o in unit.observations_by_id(SYSTEM, [ids[0], "my-id"])}
-        queued = unit.queued_observation_ids(SYSTEM, [ids[1]])
+        found = {o.id: o for o in unit.ingest.observations_by_id(SYSTEM, [ids[0], "my-id"])}
+        queued = unit.care.queued_observation_ids(SYSTEM, [ids[1]])
     first, mine = found[ids[0]], found["my-id"]
     assert (first.inputs, first.output, first.model_version) == ({"n": 0}, "answer 0", "v1")
     assert first.feedback == {"thumbs_up": False, "label": "wrong"}
@@ -74,11 +74,11 @@ def test_values_json_lacks_are_sent_as_json_and_rejections_are_reported(
     with caplog.at_level(logging.WARNING, "watchkeeper.sdk"):
         assert client.flush(30)
     with world.app.store.read() as unit:
-        [stored] = unit.observations_by_id(SYSTEM, [odd])
-        letters = unit.dead_letters(SYSTEM)
+        [stored] = unit.ingest.observations_by_id(SYSTEM, [odd])
+        letters = unit.ingest.dead_letters(SYSTEM)
     assert stored.inputs == {"x": None, "when": when.isoformat(), "obj": "/tmp"}
     assert stored.output == [None]
-    assert letters[0]["source"] == "sdk" and "latency_ms" in letters[0]["reason"]
+    assert letters[0].source == "sdk" and "latency_ms" in letters[0].reason
     assert "1 item(s) rejected and kept as dead letters" in caplog.text
     assert client.dropped == 0
 
@@ -116,7 +116,7 @@ def test_an_outage_is_spooled_and_replayed_on_the_same_port(
         assert client.flush(30)
         until(lambda: count(world) == 4000 and not spooled(tmp_path / "cache"), timeout=30)
     with world.app.store.read() as unit:
-        stored = unit.observations_by_id(SYSTEM, before + during + after)
+        stored = unit.ingest.observations_by_id(SYSTEM, before + during + after)
     assert len(stored) == 4000 and client.dropped == 0
     assert next(o for o in stored if o.id == during[0]).feedback == {"score": 0.5}
 
@@ -133,7 +133,7 @@ def test_a_full_spool_drops_loudly_once_and_counts(
     port = free_port()  # nothing listens there yet
     client = Client(
         url=f"http://127.0.0.1:{port}",
-        token=world.token("unrelated"),
+        token=world.token("other_role_holder"),
         system=SYSTEM,
         cache_dir=tmp_path / "cache",
         start_timeout=0.1,
@@ -167,7 +167,7 @@ def test_a_dead_writers_segment_is_replayed_and_a_torn_line_skipped(
     with caplog.at_level(logging.WARNING, "watchkeeper.sdk"):
         client = Client(
             url=live.url,
-            token=world.token("unrelated"),
+            token=world.token("other_role_holder"),
             system=SYSTEM,
             cache_dir=tmp_path / "cache",
             interval=0.05,
@@ -199,7 +199,7 @@ def test_a_forked_child_logs_through_its_own_queue_and_thread(
     assert client.flush(30)
     until(lambda: count(world) == 1000)
     with world.app.store.read() as unit:
-        assert len(unit.observations_by_id(SYSTEM, parent)) == 300
+        assert len(unit.ingest.observations_by_id(SYSTEM, parent)) == 300
 
 
 def test_what_is_queued_at_exit_is_delivered(
@@ -214,7 +214,15 @@ def test_what_is_queued_at_exit_is_delivered(
         "    client.log({'n': i}, 'at exit')\n"
     )  # no flush, no close: the exit hook does it
     subprocess.run(
-        [sys.executable, "-c", script, live.url, world.token("unrelated"), SYSTEM, str(tmp_path)],
+        [
+            sys.executable,
+            "-c",
+            script,
+            live.url,
+            world.token("other_role_holder"),
+            SYSTEM,
+            str(tmp_path),
+        ],
         check=True,
         timeout=60,
     )

@@ -13,8 +13,7 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
 
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper
+from watchkeeper.app import Operations, Watchkeeper
 
 SYSTEM = "triage-bot"
 PEOPLE_YAML = """\

@@ -250,13 +250,13 @@ def test_altered_links_are_refused(paged: Paged) -> None:
 def test_a_link_is_claimed_once_in_the_store_and_expired_claims_are_pruned(store: Store) -> None:
     until = T0 + 24 * H
     with store.write() as unit:
-        assert unit.claim_ack_link("first", 1, ANA, until, T0)
+        assert unit.alerting.claim_ack_link("first", 1, ANA, until, T0)
     with store.write() as unit:
-        assert not unit.claim_ack_link("first", 1, ANA, until, T0 + H), "a second use"
+        assert not unit.alerting.claim_ack_link("first", 1, ANA, until, T0 + H), "a second use"
     with store.read() as unit:
-        assert unit.ack_link_used("first") and not unit.ack_link_used("second")
+        assert unit.alerting.ack_link_used("first") and not unit.alerting.ack_link_used("second")
     with store.write() as unit:
-        assert unit.claim_ack_link("second", 1, ANA, until + 24 * H, until)
+        assert unit.alerting.claim_ack_link("second", 1, ANA, until + 24 * H, until)
     with store.engine.connect() as conn:
         kept = conn.execute(text("SELECT link FROM ack_links_used")).scalars().all()
     assert kept == ["second"], "a claim past its link's expiry protects nothing any more"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.server._world import ROLES, SYSTEM, Api, World, api_for
-from watchkeeper.access import Operations
-from watchkeeper.app import build
+from watchkeeper.app import Operations, build
 from watchkeeper.server import create_app
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store

@@ -220,6 +220,34 @@ def test_a_silence_for_one_system_needs_someone_answerable_for_it(world: World, 
     assert len(made) == 6
 
 
+def test_a_systems_data_is_written_by_those_who_answer_for_it(world: World, api: Api) -> None:
+    """Observations, feedback and flags drive a system's alerts and playbooks, up to disabling
+    it: its role holders, its escalation path and admins write them, not any active person."""
+    writes = [
+        (f"/api/v1/systems/{SYSTEM}/observations", {"items": [{"id": "w1"}]}),
+        (f"/api/v1/systems/{SYSTEM}/feedback", {"observation_id": "w1", "label": "ok"}),
+        (f"/api/v1/systems/{SYSTEM}/flags", {"observation_id": "w1", "reason": "odd"}),
+    ]
+    for path, body in writes:
+        before = refusals(world)
+        refused = api("POST", path, world.token("unrelated"), json=body)
+        assert refused.status_code == 403, path
+        assert "may not" in refused.json()["detail"] and "escalation path" in refused.text
+        assert refusals(world)[len(before) :] == [(ROLES["unrelated"], refused.json()["detail"])]
+        for role in ("other_role_holder", "kill_authority_via_team", "admin"):
+            response = api("POST", path, world.token(role), json=body)
+            assert response.status_code in (200, 201), (path, role, response.text)
+
+
+def test_only_the_owner_signs_off_a_review(world: World, api: Api) -> None:
+    path, body = f"/api/v1/systems/{SYSTEM}/reviews", {"verdict": "healthy"}
+    refused = api("POST", path, world.token("other_role_holder"), json=body)
+    assert refused.status_code == 403
+    assert "only its owner (olga@corp.example) or an admin may" in refused.json()["detail"]
+    assert refusals(world)[-1] == (ROLES["other_role_holder"], refused.json()["detail"])
+    assert api("POST", path, world.token("owner"), json=body).status_code == 201
+
+
 def test_any_other_403_is_recorded_too(world: World) -> None:
     """A refusal raised by some other service (not decided by `access`) is audited by the
     server's error handling, so no 403 goes unrecorded whichever code path raised it."""

@@ -80,7 +80,7 @@ def test_ingest_routes_keep_their_larger_allowance(api: Api, world: World) -> No
     body = json.dumps(items).encode()
     assert DEFAULT_LIMIT < len(body) < INGEST_LIMIT
     path = f"/api/v1/systems/{SYSTEM}/observations"
-    answer = api("POST", path, world.token("unrelated"), content=body)
+    answer = api("POST", path, world.token("other_role_holder"), content=body)
     assert answer.json() == {"accepted": 2000, "duplicates": 0, "rejected": []}
     refused = api("POST", f"/api/v1/systems/{SYSTEM}/flags", world.token("unrelated"), content=body)
     assert refused.status_code == 413

@@ -9,8 +9,8 @@ from watchkeeper.testing import T0
 
 def test_an_escalation_step_is_taken_once(store: Store) -> None:
     with store.write() as unit:
-        first = unit.take_step(7, 0, 1, T0, "level 1 due")
+        first = unit.alerting.take_step(7, 0, 1, T0, "level 1 due")
     with store.write() as unit:
-        again = unit.take_step(7, 0, 1, T0, "level 1 due")
-        other_level = unit.take_step(7, 0, 2, T0, "level 2 due")
+        again = unit.alerting.take_step(7, 0, 1, T0, "level 1 due")
+        other_level = unit.alerting.take_step(7, 0, 2, T0, "level 2 due")
     assert (first, again, other_level) == (True, False, True)

@@ -8,9 +8,9 @@ import pytest
 
 from watchkeeper.manifest._models import TriageRule
 from watchkeeper.monitor.signals import Observation
+from watchkeeper.monitor.stats import reviewed_error_rate, wilson
 from watchkeeper.testing import T0
 from watchkeeper.triage.rules import evaluate, in_sample
-from watchkeeper.triage.stats import reviewed_error_rate, wilson
 
 
 def rule(**kw: object) -> TriageRule:

@@ -10,11 +10,12 @@ import httpx
 import pytest
 
 from tests.conftest import webhook_people
-from watchkeeper.alerting.courier import Courier
+from watchkeeper.app import Operations, Watchkeeper, build
 from watchkeeper.charter import CharterService
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest.service import IngestService
 from watchkeeper.manifest import load_text
+from watchkeeper.settings import Settings
 from watchkeeper.store import Store
 from watchkeeper.testing import T0, HttpReceiver, http_receiver
 from watchkeeper.triage.service import TriageService
@@ -53,11 +54,20 @@ def manifests(receiver: str) -> str:
 
 
 @pytest.fixture
-def world(store: Store) -> Iterator[tuple[TriageService, IngestService, HttpReceiver]]:
+def quality(db_url: str, store: Store) -> Iterator[tuple[Watchkeeper, HttpReceiver]]:
+    """The whole app: who may record a verdict is decided where every face acts, Operations."""
     with http_receiver() as receiver, httpx.Client(timeout=5) as http:
-        CharterService(store).apply(load_text(manifests(receiver.url)), "ops", START)
-        courier = Courier(store, public_url="http://wk.example", http=http, sleep=lambda _: None)
-        yield TriageService(store, courier), IngestService(store), receiver
+        app = build(Settings(db=db_url, public_url="http://wk.example"), store=store, http=http)
+        app.charter.apply(load_text(manifests(receiver.url)), "ops", START)
+        yield app, receiver
+
+
+@pytest.fixture
+def world(
+    quality: tuple[Watchkeeper, HttpReceiver],
+) -> tuple[TriageService, IngestService, HttpReceiver]:
+    app, receiver = quality
+    return app.triage, app.ingest, receiver
 
 
 def test_rules_queue_the_right_observations_once(world: tuple) -> None:
@@ -85,7 +95,7 @@ def test_rules_queue_the_right_observations_once(world: tuple) -> None:
 
 
 def test_harmful_verdict_reaches_every_kill_authority_and_is_audited(
-    world: tuple, store: Store
+    world: tuple, quality: tuple[Watchkeeper, HttpReceiver], store: Store
 ) -> None:
     triage, ingest, receiver = world
     ingest.observations(
@@ -93,8 +103,11 @@ def test_harmful_verdict_reaches_every_kill_authority_and_is_audited(
     )
     triage.scan(START + DAY)
     [item] = triage.queue("bot", START + DAY)
-    with pytest.raises(ActionError):
-        triage.verdict(item["id"], "harmful", "stranger@corp.example", START + DAY)
+    stranger = Operations(quality[0], "stranger@corp.example", START + DAY, enforce=False)
+    with pytest.raises(ActionError) as refused:
+        stranger.triage_verdict(item["id"], "harmful")
+    assert refused.value.kind == "forbidden"
+    assert triage.queue("bot", START + DAY) == [item] and receiver.requests == []
     triage.verdict(
         item["id"],
         "harmful",
@@ -111,7 +124,7 @@ def test_harmful_verdict_reaches_every_kill_authority_and_is_audited(
     with store.read() as unit:
         entry = [e for e in unit.audit_entries() if e.action == "triage.verdict"][-1]
         assert entry.actor == "qa@corp.example" and entry.after["verdict"] == "harmful"
-        [observation] = unit.observations_by_id("bot", ["bad"])
+        [observation] = unit.ingest.observations_by_id("bot", ["bad"])
         assert observation.feedback == {"label": "refusal"}
 
 
@@ -141,8 +154,6 @@ def test_manual_flag_is_queued_once(world: tuple) -> None:
 
 
 def test_failed_eval_cases_are_queued_once(world: tuple, store: Store) -> None:
-    from watchkeeper.store._care import EvalRunRow
-
     triage, ingest, _ = world
     with store.read() as unit:
         record = unit.system("bot")
@@ -165,19 +176,17 @@ def test_failed_eval_cases_are_queued_once(world: tuple, store: Store) -> None:
         {"id": "c2", "input": "q2", "expected": "b", "output": "z", "passed": False},
     ]
     with store.write() as unit:
-        unit.add(
-            EvalRunRow(
-                system="bot",
-                suite="golden",
-                started_at=START + timedelta(hours=3),
-                actor="ops",
-                trigger="manual",
-                model_version=None,
-                dataset_sha256="0" * 64,
-                pass_rate=0.5,
-                mean_score=0.5,
-                run={"cases": cases},
-            )
+        unit.care.add_eval_run(
+            "bot",
+            "golden",
+            started_at=START + timedelta(hours=3),
+            actor="ops",
+            trigger="manual",
+            model_version=None,
+            dataset_sha256="0" * 64,
+            pass_rate=0.5,
+            mean_score=0.5,
+            run={"cases": cases},
         )
     triage.scan(START + DAY + timedelta(hours=1))
     triage.scan(START + 2 * DAY)

@@ -12,8 +12,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from watchkeeper.access import Operations
-from watchkeeper.app import build
+from watchkeeper.app import Operations, build
 from watchkeeper.manifest import load_text
 from watchkeeper.settings import Settings
 from watchkeeper.testing import T0

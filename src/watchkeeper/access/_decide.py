@@ -1,39 +1,76 @@
 """Who may do what: one pure function over the people directory and a system's manifest.
 
-Every refusal names what is missing (the role, the person, the setting), because the message is
-shown to the refused person as is and stored in the audit trail.
+Every action a person or a playbook takes is decided here, whichever face asks (API, dashboard,
+local CLI) and whichever stage then acts. A service token (issue 19) will be a third kind of
+actor, decided before the people's rules as a playbook is. Teams stand for their active members,
+resolved in one place (`Directory.members`). Every refusal names what is missing (the role, the
+person, the setting), because the message is shown to the refused person as is and stored in
+the audit trail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-from watchkeeper.charter.roles import Directory, holding_roles
+from watchkeeper.access._directory import Directory, holding_roles
 from watchkeeper.manifest import ROLES, SystemManifest
 
 Action = Literal[
     "read",
     "system.apply",
     "system.register",
-    "system.silence",
-    "system.eval",
-    "portfolio.silence",
     "people.apply",
-    "role.ack",
-    "switch.disable",
-    "switch.enable",
     "person.deactivate",
     "person.reactivate",
     "token.create",
     "token.list",
     "token.revoke",
     "scheduler.tick",
+    "portfolio.silence",
+    "role.ack",
+    "switch.disable",
+    "switch.enable",
+    "system.silence",
+    "system.eval",
+    "incident.ack",
+    "incident.resolve",
+    "incident.serious",
+    "triage.verdict",
+    "review.sign",
+    "decision.close",
+    "care.log",
+    "knowledge.record",
+    "postmortem.write",
+    "observations.write",
+    "feedback.write",
+    "flag.write",
 ]
+ACTIONS: tuple[Action, ...] = get_args(Action)
 PLAYBOOK_PREFIX = "playbook:"
-_ANSWERABLE = ("owner", "quality_monitor", "kill_authority")
-_EVALUATORS = ("owner", "quality_monitor", "retraining_decider")
+
+# What a local CLI process (one that opens the database itself) does unchecked: whoever can open
+# the database can rewrite it anyway, and these are how it is set up (manifests, people, tokens,
+# a tick by hand) and fed (`wk ingest` files; the demo replays its systems' SDKs). Everything
+# else names a person's decision, so it is checked — and a refusal recorded — whichever face asks.
+TRUSTED_LOCALLY: frozenset[Action] = frozenset(
+    {
+        "read",
+        "system.apply",
+        "system.register",
+        "people.apply",
+        "person.deactivate",
+        "person.reactivate",
+        "token.create",
+        "token.list",
+        "token.revoke",
+        "scheduler.tick",
+        "observations.write",
+        "feedback.write",
+        "flag.write",
+    }
+)
 _ADMIN_ONLY = {
     "people.apply": "apply people and teams",
     "person.deactivate": "deactivate people",
@@ -41,6 +78,107 @@ _ADMIN_ONLY = {
     "portfolio.silence": "silence every system at once (name a system to silence only it)",
     "token.create": "issue API tokens",
     "scheduler.tick": "run the scheduler by hand (servers tick by themselves)",
+}
+
+# The names (people or teams) a system's manifest gives for an action, given the assignee of the
+# thing acted on (a triage item, a pending decision), if it has one.
+Names = Callable[[SystemManifest, Directory, str | None], list[str]]
+
+
+def _holding(*roles: str) -> Names:
+    def names(system: SystemManifest, directory: Directory, assignee: str | None) -> list[str]:
+        return [ref for role in roles for ref in system.spec.charter.holders(role)]
+
+    return names
+
+
+def _escalation_path(
+    system: SystemManifest, directory: Directory, assignee: str | None
+) -> list[str]:
+    return [ref for level in system.spec.runbook.escalation.levels for ref in level.notify]
+
+
+def _assignee(system: SystemManifest, directory: Directory, assignee: str | None) -> list[str]:
+    return [assignee] if assignee else []
+
+
+def _any_of(*parts: Names) -> Names:
+    def names(system: SystemManifest, directory: Directory, assignee: str | None) -> list[str]:
+        return [ref for part in parts for ref in part(system, directory, assignee)]
+
+    return names
+
+
+def _else(first: Names, fallback: Names) -> Names:
+    """`first` while it stands for someone active; once they left (or their team emptied), or
+    when nobody was named, `fallback` — so no decision is left that nobody may make."""
+
+    def names(system: SystemManifest, directory: Directory, assignee: str | None) -> list[str]:
+        named = first(system, directory, assignee)
+        return named if _members(directory, named) else fallback(system, directory, assignee)
+
+    return names
+
+
+@dataclass(frozen=True)
+class _Named:
+    """An action on one system for the people its manifest names for it, and for admins."""
+
+    names: Names
+    who: str  # those people, in words, for a refusal
+    doing: str  # completes "<actor> may not <doing> <system>"
+
+
+_ROLE_HOLDERS = _holding(*ROLES)
+
+
+def _answerable(doing: str) -> _Named:
+    """Those who answer for a system: its role holders and the people its alerts page. Its
+    incidents, care and knowledge are theirs; so is its data, which its alerts and playbooks act
+    on up to disabling it (a service token, issue 19, will be granted one system's data)."""
+    return _Named(
+        _any_of(_ROLE_HOLDERS, _escalation_path),
+        "someone holding a role in its charter or on its escalation path",
+        doing,
+    )
+
+
+_NAMED: dict[Action, _Named] = {
+    # re-applying a stored system: its current owner decides (registering one: the operator)
+    "system.apply": _Named(_holding("owner"), "its owner", "apply"),
+    # muting alerts keeps them from everyone they would page: those who act on them decide
+    "system.silence": _Named(
+        _any_of(_holding("owner", "quality_monitor", "kill_authority"), _escalation_path),
+        "its owner, quality monitor, kill authorities or the people on its escalation path",
+        "silence",
+    ),
+    # an eval run is a quality signal that alerts and playbooks act on
+    "system.eval": _Named(
+        _holding("owner", "quality_monitor", "retraining_decider"),
+        "its owner, quality monitor or retraining decider",
+        "record eval runs of",
+    ),
+    "incident.ack": _answerable("acknowledge incidents of"),
+    "incident.resolve": _answerable("resolve incidents of"),
+    "incident.serious": _answerable("classify as serious the incidents of"),
+    "care.log": _answerable("log care given to"),
+    "knowledge.record": _answerable("record knowledge about"),
+    "postmortem.write": _answerable("write postmortems of incidents of"),
+    "observations.write": _answerable("write observations of"),
+    "feedback.write": _answerable("write feedback on"),
+    "flag.write": _answerable("flag observations of"),
+    "triage.verdict": _Named(
+        _any_of(_ROLE_HOLDERS, _assignee),
+        "someone holding a role in its charter or the item's assignee",
+        "record triage verdicts on",
+    ),
+    # the periodic review is the owner's signature on the period report
+    "review.sign": _Named(_holding("owner"), "its owner", "sign off the review of"),
+    "decision.close": _Named(
+        _else(_assignee, _holding("retraining_decider")),
+        "the decision's assignee, else its retraining decider",
+        "close pending decisions of",
+    ),
 }
 
 
@@ -59,6 +197,7 @@ def may(
     role: str | None = None,
     registrars: Sequence[str] = (),
     subject: str | None = None,
+    assignee: str | None = None,
 ) -> Decision:
     """Whether `actor` may take `action` on `system`.
 
@@ -66,7 +205,8 @@ def may(
     decides); `system.register` records a new one (pass the submitted manifest): admins and
     the `registrars` (people or teams the operator named) may. For `role.ack`, `role` is the
     role (or `all`) being acknowledged; for `token.list` and `token.revoke`, `subject` is the
-    person whose tokens they are.
+    person whose tokens they are; for `triage.verdict` and `decision.close`, `assignee` is who
+    the item or the decision is assigned to (a person or a team), if anyone.
     """
     if actor.startswith(PLAYBOOK_PREFIX):
         return _playbook(actor.removeprefix(PLAYBOOK_PREFIX), action, system)
@@ -85,45 +225,15 @@ def may(
         return _own_tokens(actor, person.admin, action, subject)
     if system is None:
         raise ValueError(f"{action} needs the system's manifest")
-    charter = system.spec.charter
+    if action in _NAMED:
+        return _named(actor, person.admin, _NAMED[action], system, directory, assignee)
     if action == "system.register":
         return _register(actor, person.admin, system, directory, registrars)
-    if action == "system.silence":
-        return _silence(actor, person.admin, system, directory)
-    if action == "system.eval":
-        return _evaluate(actor, person.admin, system, directory)
-    if action == "system.apply":
-        if actor in _members(directory, [charter.owner] if charter.owner else []):
-            return Decision(True, f"owner of {system.name}")
-        if person.admin:
-            return Decision(True, "admin")
-        return Decision(
-            False,
-            f"{actor} may not apply {system.name}: only its owner "
-            f"({charter.owner or 'nobody named'}) or an admin may",
-        )
     if action == "role.ack":
-        held = [r for r, _ in holding_roles(charter, directory, actor) if role in (r, "all")]
-        if held:
-            return Decision(True, f"holds {', '.join(dict.fromkeys(held))} on {system.name}")
-        if role not in ROLES:
-            return Decision(False, f"{actor} holds no role on {system.name}")
-        named = ", ".join(charter.holders(role)) or "nobody"
-        return Decision(
-            False,
-            f"{actor} does not hold {role} on {system.name} (held by {named}); a role holder "
-            "acknowledges only their own role",
-        )
-    authorities = _members(directory, charter.kill_authority)
-    if actor in authorities:
-        return Decision(True, f"kill authority of {system.name}")
-    return Decision(
-        False,
-        f"{actor} is not a kill authority of {system.name}; only "
-        f"{', '.join(sorted(authorities)) or 'its kill authorities (none active)'} may "
-        f"{'disable' if action == 'switch.disable' else 'enable'} it "
-        "(spec.charter.kill_authority)",
-    )
+        return _acknowledge(actor, system, directory, role)
+    if action in ("switch.disable", "switch.enable"):
+        return _kill_authority(actor, action, system, directory)
+    raise ValueError(f"no rule decides {action!r}")
 
 
 def may_apply_anything(
@@ -144,6 +254,27 @@ def may_apply_anything(
         False,
         f"{actor} may apply nothing: only a system's owner, an admin or the registrars named "
         f"in WATCHKEEPER_REGISTRARS ({named}) may apply manifests",
+    )
+
+
+def _named(
+    actor: str,
+    admin: bool,
+    rule: _Named,
+    system: SystemManifest,
+    directory: Directory,
+    assignee: str | None,
+) -> Decision:
+    """The people named for it first (an admin who is named acts as named), then admins."""
+    refs = rule.names(system, directory, assignee)
+    if actor in _members(directory, refs):
+        return Decision(True, f"named for it in {system.name}'s manifest")
+    if admin:
+        return Decision(True, "admin")
+    named = ", ".join(dict.fromkeys(refs)) or "nobody named"
+    return Decision(
+        False,
+        f"{actor} may not {rule.doing} {system.name}: only {rule.who} ({named}) or an admin may",
     )
 
 
@@ -179,48 +310,40 @@ def _granted(
     return None
 
 
-def _silence(actor: str, admin: bool, system: SystemManifest, directory: Directory) -> Decision:
-    """Muting a system's alerts keeps them from everyone it would page, so only those who
-    answer for it may: the owner, the quality monitor, the kill authorities (who act on its
-    alerts) and the people on its escalation path (who receive them)."""
+def _acknowledge(
+    actor: str, system: SystemManifest, directory: Directory, role: str | None
+) -> Decision:
+    """An acknowledgement says "I know this is mine": nobody, not even an admin, gives it for
+    someone else."""
     charter = system.spec.charter
-    answerable = [
-        *(ref for role in _ANSWERABLE for ref in charter.holders(role)),
-        *(ref for level in system.spec.runbook.escalation.levels for ref in level.notify),
-    ]
-    return _one_of(
-        actor,
-        admin,
-        _members(directory, answerable),
-        f"answers for {system.name}",
-        f"silence {system.name}: only its owner, quality monitor, kill authorities, the people "
-        "on its escalation path, or an admin may",
+    held = [r for r, _ in holding_roles(charter, directory, actor) if role in (r, "all")]
+    if held:
+        return Decision(True, f"holds {', '.join(dict.fromkeys(held))} on {system.name}")
+    if role not in ROLES:
+        return Decision(False, f"{actor} holds no role on {system.name}")
+    named = ", ".join(charter.holders(role)) or "nobody"
+    return Decision(
+        False,
+        f"{actor} does not hold {role} on {system.name} (held by {named}); a role holder "
+        "acknowledges only their own role",
     )
 
 
-def _evaluate(actor: str, admin: bool, system: SystemManifest, directory: Directory) -> Decision:
-    """An eval run is a quality signal that alerts and playbooks act on — up to disabling the
-    system — so only those who answer for its quality record one: its owner, quality monitor
-    and retraining decider (whose call it informs), or an admin."""
-    charter = system.spec.charter
-    evaluators = [ref for role in _EVALUATORS for ref in charter.holders(role)]
-    return _one_of(
-        actor,
-        admin,
-        _members(directory, evaluators),
-        f"answers for the quality of {system.name}",
-        f"record eval runs of {system.name}: only its owner, quality monitor, retraining "
-        "decider or an admin may",
+def _kill_authority(
+    actor: str, action: Action, system: SystemManifest, directory: Directory
+) -> Decision:
+    """Taking a system offline (or back) is the kill authorities' call alone: the charter names
+    them so that nobody else, an admin included, flips it."""
+    authorities = _members(directory, system.spec.charter.kill_authority)
+    if actor in authorities:
+        return Decision(True, f"kill authority of {system.name}")
+    return Decision(
+        False,
+        f"{actor} is not a kill authority of {system.name}; only "
+        f"{', '.join(sorted(authorities)) or 'its kill authorities (none active)'} may "
+        f"{'disable' if action == 'switch.disable' else 'enable'} it "
+        "(spec.charter.kill_authority)",
     )
-
-
-def _one_of(actor: str, admin: bool, allowed: set[str], why: str, refusal: str) -> Decision:
-    """The people named for something, or an admin; `refusal` completes "<actor> may not ..."."""
-    if actor in allowed:
-        return Decision(True, why)
-    if admin:
-        return Decision(True, "admin")
-    return Decision(False, f"{actor} may not {refusal}")
 
 
 def _own_tokens(actor: str, admin: bool, action: Action, subject: str | None) -> Decision:

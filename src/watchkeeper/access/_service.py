@@ -1,7 +1,8 @@
 """Access's shell: reads who is who from the store, asks `may`, and writes every refusal to the
-audit trail before it is raised, so that a 403 is never silent. Refusals of callers without
-valid credentials go through the noise gate (counted per interval), except attempts on the kill
-switch, each of which is written."""
+audit trail before it is raised, so that a 403 is never silent. This is the one writer of
+refusals: `authorize` for every action (whichever face asks), `refuse` for any other refusal a
+face meets. Refusals of callers without valid credentials go through the noise gate (counted per
+interval), except attempts on the kill switch, each of which is written."""
 
 from __future__ import annotations
 
@@ -13,16 +14,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from watchkeeper.access._chain import verify_log
 from watchkeeper.access._decide import Action, Decision, may, may_apply_anything
+from watchkeeper.access._directory import Directory, directory_of
 from watchkeeper.access._noise import Key, Noise, NoiseGate
 from watchkeeper.access._tokens import new_token, token_digest, token_prefix
 from watchkeeper.audit import AuditEntry, Checkpoint, Verification, parse_checkpoints
-from watchkeeper.charter.roles import Directory
-from watchkeeper.charter.service import directory_of, manifest_of
 from watchkeeper.errors import ActionError
-from watchkeeper.manifest import Loaded
-from watchkeeper.store import Store, SystemRecord, TokenRecord, Unit
+from watchkeeper.manifest import Loaded, SystemManifest
+from watchkeeper.store import PersonRecord, Store, SystemRecord, TokenRecord, Unit, manifest_of
 
 MISSING_TOKEN = (
     "no API token: send `Authorization: Bearer <token>`; an admin issues one with "
@@ -96,9 +98,14 @@ class AccessService:
                 f"{when.isoformat() if when else 'an unknown time'}; ask an admin for a new one "
                 f"(`wk token create {person.email}`)",
             )
+        return self.admit(person, "api", now)
+
+    def admit(self, person: PersonRecord, where: str, now: datetime) -> str:
+        """The email of a person whose credentials were good, if they may act here at all (are
+        still active); else the refusal, recorded. `where` is the face: api, dashboard."""
         decision = may(person.email, "read", None, Directory.of([person]))
         if not decision.allowed:
-            raise self.refuse(person.email, "read", "api", None, decision.reason, now)
+            raise self.refuse(person.email, "read", where, None, decision.reason, now)
         return person.email
 
     def is_admin(self, email: str) -> bool:
@@ -116,11 +123,13 @@ class AccessService:
         role: str | None = None,
         target: str | None = None,
         subject: str | None = None,
+        assignee: str | None = None,
     ) -> Decision:
-        """Allow, or record the refusal and raise it."""
+        """Allow, or record the refusal and raise it. `target` names what was acted on in the
+        audit trail (default: the system)."""
         with self.store.read() as unit:
             directory = directory_of(unit)
-            manifest = manifest_of(_system(unit, system)) if system is not None else None
+            manifest = _answerable(_system(unit, system)) if system is not None else None
         decision = may(
             actor,
             action,
@@ -129,6 +138,7 @@ class AccessService:
             role=role,
             registrars=self.registrars,
             subject=subject,
+            assignee=assignee,
         )
         if not decision.allowed:
             where = target or system or "watchkeeper"
@@ -161,7 +171,7 @@ class AccessService:
             for submitted in loaded.systems:
                 stored = unit.system(submitted.name)
                 decision = (
-                    may(actor, "system.apply", manifest_of(stored), directory)
+                    may(actor, "system.apply", _answerable(stored), directory)
                     if stored
                     else may(
                         actor, "system.register", submitted, directory, registrars=self.registrars
@@ -334,6 +344,31 @@ def _checkpoints(path: Path | None) -> list[Checkpoint] | None:
         return parse_checkpoints(path.read_text(encoding="ascii", errors="replace"))
     except FileNotFoundError:
         return []
+
+
+def _answerable(record: SystemRecord) -> SystemManifest:
+    """The stored manifest as authority reads it. One that a tightened rule made unreadable still
+    names who answers for its system, so its owner may re-apply it and its data still flows:
+    its charter and escalation are read on their own, and a part that no longer validates
+    names nobody (admins decide)."""
+    try:
+        return manifest_of(record)
+    except ValidationError:
+        pass
+    spec = record.manifest.get("spec") or {}
+    charter = {"charter": spec.get("charter") or {}}
+    escalation = {"runbook": {"escalation": (spec.get("runbook") or {}).get("escalation") or {}}}
+    for salvaged in ({**charter, **escalation}, charter, escalation):
+        try:
+            return _manifest(record.name, salvaged)
+        except ValidationError:
+            continue
+    return _manifest(record.name, {})
+
+
+def _manifest(name: str, spec: dict[str, Any]) -> SystemManifest:
+    document = {"apiVersion": "watchkeeper/v1", "kind": "AISystem", "metadata": {"name": name}}
+    return SystemManifest.model_validate({**document, "spec": spec})
 
 
 def _system(unit: Unit, name: str) -> SystemRecord:

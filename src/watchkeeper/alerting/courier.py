@@ -178,7 +178,7 @@ class Courier:
         with self.store.write() as unit:
             for email, attempts in results.items():
                 for attempt in attempts:
-                    unit.record_delivery(
+                    unit.alerting.record_delivery(
                         system=message.system,
                         incident_id=incident_id,
                         at=now,

@@ -8,11 +8,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchkeeper.care.ledger import CareEntry, by_month
-from watchkeeper.charter.roles import Directory, assignments
+from watchkeeper.access import Directory
+from watchkeeper.charter.ledger import CareEntry, by_month
+from watchkeeper.charter.roles import assignments
 from watchkeeper.manifest import SystemManifest
+from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.store import Unit
-from watchkeeper.triage.stats import reviewed_error_rate
 
 
 def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, 
     directory = Directory.of(unit.people(), unit.teams())
     signals = []
     for name in runbook.signals:
-        series = unit.signal_series(system, name, since=start, until=end)
+        series = unit.monitoring.signal_series(system, name, since=start, until=end)
         bound = runbook.healthy.get(name)
         values = [v for _, _, v, _ in series if v is not None]
         signals.append(
@@ -37,20 +38,22 @@ def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, 
             }
         )
     findings = [
-        f
-        for f in unit.findings(system, limit=5000)
-        if start.isoformat() <= f["created_at"] < end.isoformat()
+        f for f in unit.monitoring.findings(system, limit=5000) if start <= f.created_at < end
     ]
-    incidents = [i for i in unit.incidents(system, limit=1000) if start <= i.opened_at < end]
-    evals = [r for r in unit.eval_runs(system, limit=1000) if start <= r.started_at < end]
+    incidents = [
+        i for i in unit.alerting.incidents(system, limit=1000) if start <= i.opened_at < end
+    ]
+    evals = [r for r in unit.care.eval_runs(system, limit=1000) if start <= r.started_at < end]
     switch = [
         e
         for e in unit.audit_entries(system=system, since=start)
         if e.action == "switch.changed" and e.at < end
     ]
-    entries = [CareEntry(e.at, e.hours, e.kind, e.by, e.note) for e in unit.care_entries(system)]
+    entries = [
+        CareEntry(e.at, e.hours, e.kind, e.by, e.note) for e in unit.care.care_entries(system)
+    ]
     budget = manifest.spec.care.hours_per_month if manifest.spec.care else 0.0
-    queue = unit.triage_items(system, limit=100_000)
+    queue = unit.care.triage_items(system, limit=100_000)
     done = [
         i for i in queue if i.status == "done" and i.reviewed_at and start <= i.reviewed_at < end
     ]
@@ -67,9 +70,14 @@ def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, 
         "signals": signals,
         "findings": {
             "count": len(findings),
-            "by_check": dict(Counter(f["check"] for f in findings)),
+            "by_check": dict(Counter(f.check for f in findings)),
             "latest": [
-                {k: f[k] for k in ("created_at", "check", "severity", "summary")}
+                {
+                    "created_at": f.created_at.isoformat(),
+                    "check": f.check,
+                    "severity": f.severity,
+                    "summary": f.summary,
+                }
                 for f in findings[:20]
             ],
         },
@@ -207,7 +215,8 @@ def svg_chart(signal: dict[str, Any], width: int = 560, height: int = 140) -> st
     points = [(p[0], p[1]) for p in signal["points"] if p[1] is not None]
     if not points:
         return f'<p class="empty">No values for {html.escape(signal["name"])} in this period.</p>'
-    values = [v for _, v in points] + [b for b in (signal["min"], signal["max"]) if b is not None]
+    values: list[float] = [v for _, v in points]
+    values += [b for b in (signal["min"], signal["max"]) if b is not None]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     pad = 6

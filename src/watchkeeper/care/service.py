@@ -17,7 +17,9 @@ from typing import Any
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.notifiers import Message
 from watchkeeper.care import knowledge
-from watchkeeper.care.evals import (
+from watchkeeper.charter.ledger import CareEntry, by_month, unspent_streak
+from watchkeeper.errors import ActionError
+from watchkeeper.evals import (
     EvalPolicy,
     EvalRun,
     choose_suites,
@@ -25,11 +27,7 @@ from watchkeeper.care.evals import (
     regression_diff,
     run_spec,
 )
-from watchkeeper.care.ledger import CareEntry, by_month, unspent_streak
-from watchkeeper.errors import ActionError
-from watchkeeper.store import Store, Unit
-from watchkeeper.store._care import CareEntryRow, EvalRunRow, KnowledgeRow, ReviewRow
-from watchkeeper.store._systems import applied_manifest
+from watchkeeper.store import KnowledgeRecord, Store, Unit, applied_manifest
 
 VERDICTS = ("healthy", "concerns", "action-needed")
 CARE_KINDS = ("maintenance", "eval", "review", "retraining", "triage")
@@ -149,24 +147,22 @@ class CareService:
         self, system: str, suite: str, run: EvalRun, actor: str, trigger: str, now: datetime
     ) -> EvalOutcome:
         with self.store.write() as unit:
-            previous = next(iter(unit.eval_runs(system, suite, limit=1)), None)
+            previous = next(iter(unit.care.eval_runs(system, suite, limit=1)), None)
             diff = regression_diff(previous.run, run).to_dict() if previous else None
-            unit.add(
-                EvalRunRow(
-                    system=system,
-                    suite=suite,
-                    started_at=run.started_at,
-                    actor=actor,
-                    trigger=trigger,
-                    model_version=run.model_version,
-                    dataset_sha256=run.dataset_sha256,
-                    pass_rate=run.summary.pass_rate,
-                    mean_score=run.summary.mean_score,
-                    run=run.to_dict(),
-                )
+            unit.care.add_eval_run(
+                system,
+                suite,
+                started_at=run.started_at,
+                actor=actor,
+                trigger=trigger,
+                model_version=run.model_version,
+                dataset_sha256=run.dataset_sha256,
+                pass_rate=run.summary.pass_rate,
+                mean_score=run.summary.mean_score,
+                run=run.to_dict(),
             )
             note = f"eval {suite}: pass rate {run.summary.pass_rate:.1%}"
-            unit.add(_care_entry(system, now, EVAL_CARE_HOURS, "eval", actor, note))
+            _log_care(unit, system, EVAL_CARE_HOURS, "eval", note, actor, now)
             unit.audit(
                 now=now,
                 actor=actor,
@@ -206,7 +202,7 @@ class CareService:
             for spec in manifest.spec.evals:
                 if spec.every is None:
                     continue
-                last = next(iter(unit.eval_runs(system, spec.suite, limit=1)), None)
+                last = next(iter(unit.care.eval_runs(system, spec.suite, limit=1)), None)
                 since = last.started_at if last else (record.live_since or record.applied_at)
                 if last is not None and now < since + spec.every:
                     continue
@@ -246,29 +242,17 @@ class CareService:
         now: datetime,
         report: dict[str, Any],
     ) -> dict[str, Any]:
+        """Record the owner's review; who may sign it off is decided before this is called
+        (`access.may`, action `review.sign`)."""
         if verdict not in VERDICTS:
             raise ActionError("invalid", f"verdict must be one of {', '.join(VERDICTS)}")
         with self.store.write() as unit:
-            manifest = applied_manifest(unit, system)
-            person = unit.person(actor)
-            if actor != manifest.spec.charter.owner and not (person and person.admin):
-                raise ActionError(
-                    "forbidden",
-                    f"only the owner of {system} ({manifest.spec.charter.owner or 'vacant'}) "
-                    "signs off its review",
-                )
-            unit.add(
-                ReviewRow(
-                    system=system,
-                    reviewed_at=now,
-                    reviewer=actor,
-                    verdict=verdict,
-                    notes=notes,
-                    report=report,
-                )
+            applied_manifest(unit, system)
+            unit.care.add_review(
+                system, verdict=verdict, notes=notes, report=report, by=actor, now=now
             )
             note = f"owner review: {verdict}"
-            unit.add(_care_entry(system, now, REVIEW_CARE_HOURS, "review", actor, note))
+            _log_care(unit, system, REVIEW_CARE_HOURS, "review", note, actor, now)
             unit.audit(
                 now=now,
                 actor=actor,
@@ -286,7 +270,7 @@ class CareService:
         }
 
     def last_review(self, unit: Unit, system: str) -> datetime | None:
-        reviews = unit.reviews(system)
+        reviews = unit.care.reviews(system)
         return reviews[-1].reviewed_at if reviews else None
 
     def review_reminders(self, now: datetime) -> int:
@@ -368,7 +352,7 @@ class CareService:
             raise ActionError("invalid", "hours must be more than 0 and at most 744 (a month)")
         with self.store.write() as unit:
             applied_manifest(unit, system)
-            unit.add(_care_entry(system, now, hours, kind, actor, note))
+            _log_care(unit, system, hours, kind, note, actor, now)
             unit.audit(
                 now=now,
                 actor=actor,
@@ -386,7 +370,8 @@ class CareService:
             record = unit.system(system)
             assert record is not None
             entries = [
-                CareEntry(e.at, e.hours, e.kind, e.by, e.note) for e in unit.care_entries(system)
+                CareEntry(e.at, e.hours, e.kind, e.by, e.note)
+                for e in unit.care.care_entries(system)
             ]
         budget = manifest.spec.care.hours_per_month if manifest.spec.care else 0.0
         start = record.live_since or record.applied_at
@@ -418,28 +403,25 @@ class CareService:
             if closes is not None:
                 return self._close_decision(unit, system, closes, title, fields, actor, now)
             clean = knowledge.validate(kind, title, fields)
-            number = unit.next_number(system, kind)
-            row = KnowledgeRow(
-                system=system,
-                kind=kind,
-                number=number,
+            added = unit.care.add_knowledge(
+                system,
+                kind,
                 title=title,
                 fields=clean,
                 status=clean.get("status", "accepted") if kind == "decision" else "recorded",
-                created_at=now,
-                created_by=actor,
+                by=actor,
+                now=now,
                 incident_id=incident_id,
             )
-            unit.add(row)
             unit.audit(
                 now=now,
                 actor=actor,
                 action="knowledge.recorded",
-                target=f"{system}/{kind}/{number}",
+                target=f"{system}/{kind}/{added.number}",
                 system=system,
                 after={"title": title},
             )
-            return _knowledge_dict(row)
+            return _knowledge_dict(added)
 
     def _close_decision(
         self,
@@ -451,17 +433,20 @@ class CareService:
         actor: str,
         now: datetime,
     ) -> dict[str, Any]:
-        rows = [k for k in unit.knowledge(system, "decision") if k.number == number]
-        if not rows or rows[0].status != "pending":
+        """Who may close it is decided before this is called (`access.may`, action
+        `decision.close`), from whom it is `assigned_to`."""
+        pending = unit.care.knowledge_record(system, "decision", number)
+        if pending is None or pending.status != "pending":
             raise ActionError("not_found", f"{system} has no pending decision {number}")
-        row = rows[0]
-        if row.assigned_to and actor != row.assigned_to:
-            raise ActionError("forbidden", f"decision {number} is for {row.assigned_to} to make")
-        merged = {**row.fields, **fields, "decided_by": actor, "status": "decided"}
-        row.fields = knowledge.validate("decision", title or row.title, merged)
-        row.status, row.closed_at, row.closed_by = "decided", now, actor
-        if title:
-            row.title = title
+        merged = {**pending.fields, **fields, "decided_by": actor, "status": "decided"}
+        closed = unit.care.close_decision(
+            system,
+            number,
+            title=title or pending.title,
+            fields=knowledge.validate("decision", title or pending.title, merged),
+            by=actor,
+            now=now,
+        )
         unit.audit(
             now=now,
             actor=actor,
@@ -470,12 +455,12 @@ class CareService:
             system=system,
             after={"decision": fields.get("decision")},
         )
-        return _knowledge_dict(row)
+        return _knowledge_dict(closed)
 
     def knowledge(self, system: str) -> list[dict[str, Any]]:
         with self.store.read() as unit:
             applied_manifest(unit, system)
-            return [_knowledge_dict(k) for k in unit.knowledge(system)]
+            return [_knowledge_dict(k) for k in unit.care.knowledge(system)]
 
     def export(self, system: str, directory: str) -> list[str]:
         """Markdown for every record, and an index, in `directory` (made if missing)."""
@@ -493,25 +478,25 @@ def _refused(system: str, reasons: list[str]) -> str:
     )
 
 
-def _care_entry(
-    system: str, now: datetime, hours: float, kind: str, actor: str, note: str
-) -> CareEntryRow:
+def _log_care(
+    unit: Unit, system: str, hours: float, kind: str, note: str, actor: str, now: datetime
+) -> None:
     """One ledger line; evals and reviews log theirs automatically, so care is never unrecorded."""
-    return CareEntryRow(system=system, at=now, hours=hours, kind=kind, by=actor, note=note)
+    unit.care.add_care_entry(system, hours=hours, kind=kind, note=note, by=actor, now=now)
 
 
-def _knowledge_dict(row: KnowledgeRow) -> dict[str, Any]:
+def _knowledge_dict(record: KnowledgeRecord) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "system": row.system,
-        "kind": row.kind,
-        "number": row.number,
-        "title": row.title,
-        "status": row.status,
-        "fields": row.fields,
-        "created_at": row.created_at.isoformat(),
-        "created_by": row.created_by,
-        "assigned_to": row.assigned_to,
-        "incident_id": row.incident_id,
-        "closed_by": row.closed_by,
+        "id": record.id,
+        "system": record.system,
+        "kind": record.kind,
+        "number": record.number,
+        "title": record.title,
+        "status": record.status,
+        "fields": record.fields,
+        "created_at": record.created_at.isoformat(),
+        "created_by": record.created_by,
+        "assigned_to": record.assigned_to,
+        "incident_id": record.incident_id,
+        "closed_by": record.closed_by,
     }

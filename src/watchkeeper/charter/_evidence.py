@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from watchkeeper.care.ledger import CareEntry, by_month, unspent_streak
+from watchkeeper.charter.ledger import CareEntry, by_month, unspent_streak
 from watchkeeper.charter.vacuum import BUS_FACTOR_WINDOW, Evidence
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import AckRecord, SystemRecord, Unit
@@ -65,15 +65,17 @@ def gather(unit: Unit, systems: Sequence[Applied], now: datetime) -> dict[str, E
     tables = _Tables(
         acks=unit.acks_by_system(names),
         actors=unit.actors_since(names, now - BUS_FACTOR_WINDOW, ACTED_ON_SYSTEM),
-        last_review=unit.last_reviews(names),
-        last_eval=unit.last_eval_runs(names),
-        last_data=unit.last_observations(names),
-        unacknowledged_critical=unit.incident_ids(names, status="triggered", severity="critical"),
+        last_review=unit.care.last_reviews(names),
+        last_eval=unit.care.last_eval_runs(names),
+        last_data=unit.ingest.last_observations(names),
+        unacknowledged_critical=unit.alerting.incident_ids(
+            names, status="triggered", severity="critical"
+        ),
         care={
             name: [CareEntry(e.at, e.hours, e.kind, e.by) for e in entries]
-            for name, entries in unit.care_entries_by_system(budgeted).items()
+            for name, entries in unit.care.care_entries_by_system(budgeted).items()
         },
-        triage_queued=unit.triage_queued_at(names, status="open"),
+        triage_queued=unit.care.triage_queued_at(names, status="open"),
     )
     return {record.name: _evidence(tables, record, manifest, now) for record, manifest in systems}
 

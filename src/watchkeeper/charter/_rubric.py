@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-Severity = Literal["critical", "warning"]
+from watchkeeper.manifest import Severity
 
 
 @dataclass(frozen=True)
@@ -19,23 +18,31 @@ class Check:
     detail: str = ""
     weight: int = 1
     severity: Severity = "warning"
+    # False when what the check needs was not at hand (acknowledgements, to a gate that reads
+    # no store): such a check neither passes nor fails, and counts towards no score.
+    checked: bool = True
+
+    @property
+    def failed(self) -> bool:
+        return self.checked and not self.passed
 
     def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "title": self.title,
-            "passed": self.passed,
+            "passed": self.passed if self.checked else None,
             "severity": self.severity,
             "weight": self.weight,
             "detail": self.detail,
             "why": self.why,
-            "fix": "" if self.passed else self.fix,
+            "fix": self.fix if self.failed else "",
         }
 
 
 def score(checks: Sequence[Check]) -> int:
-    """Weighted share of passing checks, 0–100; an empty rubric scores 100 (nothing to miss)."""
-    total = sum(c.weight for c in checks)
+    """Weighted share of passing checks among those checked, 0–100; a rubric with nothing to
+    check scores 100 (nothing to miss)."""
+    total = sum(c.weight for c in checks if c.checked)
     if not total:
         return 100
-    return round(100 * sum(c.weight for c in checks if c.passed) / total)
+    return round(100 * sum(c.weight for c in checks if c.checked and c.passed) / total)

@@ -1,15 +1,20 @@
 """The go-live readiness gate (SPEC §6.1): a pure rubric over a manifest, the people directory
-and the acknowledgements recorded so far. Every failed check says why it matters and the fix."""
+and the acknowledgements recorded so far. Every failed check says why it matters and the fix.
+
+Acknowledgements live in the store, not in the repo: a gate that reads no store (`wk gate
+--offline`, for CI) reports their check as not checked — neither passed nor failed — and judges
+the rest by the people and teams the files declare."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from watchkeeper.access import Directory
 from watchkeeper.charter._rubric import Check, score
-from watchkeeper.charter.roles import ROLE_TITLES, Assignment, Directory, ack_fix, assignments
-from watchkeeper.manifest import SystemManifest
+from watchkeeper.charter.roles import ROLE_TITLES, Assignment, ack_fix, assignments
+from watchkeeper.manifest import Loaded, SystemManifest
 from watchkeeper.store import AckRecord
 
 CHECK_IDS = (
@@ -64,34 +69,64 @@ class GateReport:
     checks: list[Check]
 
     def failed(self) -> list[Check]:
-        return [c for c in self.checks if not c.passed]
+        return [c for c in self.checks if c.failed]
+
+    def not_checked(self) -> list[Check]:
+        return [c for c in self.checks if not c.checked]
 
     def to_dict(self) -> dict[str, object]:
         return {
             "system": self.system,
             "ready": self.ready,
             "score": self.score,
+            "not_checked": [c.id for c in self.not_checked()],
             "checks": [c.to_dict() for c in self.checks],
         }
 
 
+def evaluate_all(
+    loaded: Loaded,
+    directory: Directory,
+    acks: Mapping[str, Iterable[AckRecord]] | None,
+    now: datetime,
+) -> list[GateReport]:
+    """A report for each system of `loaded`, with the acknowledgements recorded for it (none
+    for a system missing from `acks`), or with them not checked when `acks` is None."""
+    return [
+        evaluate(system, directory, None if acks is None else acks.get(system.name, ()), now)
+        for system in loaded.systems
+    ]
+
+
 def evaluate(
-    system: SystemManifest, directory: Directory, acks: Iterable[AckRecord], now: datetime
+    system: SystemManifest,
+    directory: Directory,
+    acks: Iterable[AckRecord] | None,
+    now: datetime,
 ) -> GateReport:
+    """One system's report; `acks` None when they could not be read (the acknowledgement check
+    is then not checked)."""
     spec = system.spec
     charter = spec.charter
     runbook = spec.runbook
     name = system.name
     checks: list[Check] = []
 
-    def add(check_id: str, passed: bool, fix: str, detail: str = "", weight: int = 1) -> None:
+    def add(
+        check_id: str,
+        passed: bool,
+        fix: str,
+        detail: str = "",
+        weight: int = 1,
+        checked: bool = True,
+    ) -> None:
         title = check_id.split(".", 1)[1].replace("_", " ")
         checks.append(
-            Check(check_id, title, passed, _WHY[check_id], fix, detail, weight, "critical")
+            Check(check_id, title, passed, _WHY[check_id], fix, detail, weight, "critical", checked)
         )
 
     owner = charter.owner
-    owner_ok = bool(owner) and owner in directory.people and directory.is_active(owner)
+    owner_ok = owner is not None and owner in directory.people and directory.is_active(owner)
     add(
         "charter.owner",
         owner_ok,
@@ -121,15 +156,26 @@ def evaluate(
         + ("" if high else f" (tier {system.metadata.tier}: one is enough)"),
         weight=2,
     )
-    states = assignments(charter, directory, acks, now)
-    missing = [a for a in states if a.ack != "acknowledged"]
-    add(
-        "charter.acknowledged",
-        bool(states) and not missing,
-        ack_fix(name, (a.holder for a in missing)) or "name the role holders first",
-        _ack_detail(missing, len(states)),
-        weight=2,
-    )
+    if acks is None:
+        add(
+            "charter.acknowledged",
+            False,
+            "",
+            "acknowledgements are recorded in the store, which this gate did not read (`wk gate` "
+            "without --offline checks them)",
+            weight=2,
+            checked=False,
+        )
+    else:
+        states = assignments(charter, directory, acks, now)
+        missing = [a for a in states if a.ack != "acknowledged"]
+        add(
+            "charter.acknowledged",
+            bool(states) and not missing,
+            ack_fix(name, (a.holder for a in missing)) or "name the role holders first",
+            _ack_detail(missing, len(states)),
+            weight=2,
+        )
     add(
         "runbook.healthy",
         bool(runbook.healthy),
@@ -196,7 +242,7 @@ def evaluate(
         f"fail_mode={switch.fail_mode or '-'}, fallback={'set' if switch.fallback else '-'}",
         weight=2,
     )
-    return GateReport(name, all(c.passed for c in checks), score(checks), checks)
+    return GateReport(name, not any(c.failed for c in checks), score(checks), checks)
 
 
 def _holders_detail(holders: list[str], directory: Directory) -> str:

@@ -3,12 +3,13 @@ acknowledgements say. Pure functions over plain data; `now` is always given."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from watchkeeper.manifest import ROLES, Charter
+from watchkeeper.access import Directory
+from watchkeeper.manifest import ROLES, Charter, Loaded, Person
 from watchkeeper.store import AckRecord, PersonRecord, TeamRecord
 
 ROLE_TITLES = {
@@ -18,41 +19,6 @@ ROLE_TITLES = {
     "data_liaison": "data liaison (who owns the relationship with the upstream data team?)",
     "kill_authority": "kill authority (who may take the system offline?)",
 }
-
-
-@dataclass(frozen=True)
-class Directory:
-    """People and teams at one moment: the store, overlaid with the files being checked."""
-
-    people: Mapping[str, PersonRecord] = field(default_factory=dict)
-    teams: Mapping[str, TeamRecord] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, people: Iterable[PersonRecord], teams: Iterable[TeamRecord] = ()) -> Directory:
-        return cls({p.email: p for p in people}, {t.name: t for t in teams})
-
-    def overlay(self, people: Iterable[PersonRecord], teams: Iterable[TeamRecord]) -> Directory:
-        return Directory(
-            {**self.people, **{p.email: p for p in people}},
-            {**self.teams, **{t.name: t for t in teams}},
-        )
-
-    def is_active(self, ref: str) -> bool:
-        """A person is active while employed here; a team while it has an active member."""
-        if ref in self.people:
-            return self.people[ref].active
-        team = self.teams.get(ref)
-        return bool(team) and any(self.is_active(m) for m in team.members if m in self.people)
-
-    def members(self, ref: str) -> list[str]:
-        """The people a name stands for (a team's active members, or the person)."""
-        if ref in self.teams:
-            return [m for m in self.teams[ref].members if self.is_active(m)]
-        return [ref] if ref in self.people else []
-
-    def display(self, ref: str) -> str:
-        person = self.people.get(ref)
-        return f"{person.name} <{ref}>" if person and person.name else ref
 
 
 AckStateName = Literal["acknowledged", "stale", "pending"]
@@ -82,15 +48,34 @@ class Assignment:
         }
 
 
+def declared(loaded: Loaded, known: Directory | None = None) -> Directory:
+    """Who is who as manifests being checked or applied say: the people and teams the files
+    declare, over those `known` already (the store's)."""
+    return (known or Directory()).overlay(
+        (person_record(p) for p in loaded.people),
+        (TeamRecord(t.name, list(t.members)) for t in loaded.teams),
+    )
+
+
+def person_record(person: Person) -> PersonRecord:
+    return PersonRecord(
+        person.email,
+        person.name,
+        person.active,
+        person.admin,
+        [c.model_dump(mode="json", exclude_none=True) for c in person.channels],
+    )
+
+
 def assignments(
     charter: Charter, directory: Directory, acks: Iterable[AckRecord], now: datetime
 ) -> list[Assignment]:
     """Every (role, holder) pair with its activity and acknowledgement state at `now`."""
     latest: dict[tuple[str, str], AckRecord] = {}
-    for ack in acks:
-        key = (ack.role, ack.holder)
-        if key not in latest or ack.acked_at >= latest[key].acked_at:
-            latest[key] = ack
+    for record in acks:
+        key = (record.role, record.holder)
+        if key not in latest or record.acked_at >= latest[key].acked_at:
+            latest[key] = record
     result = []
     for role in ROLES:
         for holder in charter.holders(role):
@@ -159,16 +144,6 @@ def voided_by_change(old: Charter | None, new: Charter) -> list[tuple[str, str]]
         for role in ROLES
         for holder in old.holders(role)
         if holder not in new.holders(role)
-    ]
-
-
-def holding_roles(charter: Charter, directory: Directory, email: str) -> list[tuple[str, str]]:
-    """(role, holder) pairs that `email` may acknowledge: held in person or through a team."""
-    return [
-        (role, holder)
-        for role in ROLES
-        for holder in charter.holders(role)
-        if holder == email or email in directory.members(holder)
     ]
 
 

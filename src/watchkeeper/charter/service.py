@@ -14,13 +14,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from watchkeeper.access import Directory, directory_of, holding_roles
 from watchkeeper.charter import gate, vacuum
 from watchkeeper.charter._evidence import Applied, gather
 from watchkeeper.charter.roles import (
     Assignment,
-    Directory,
     assignments,
-    holding_roles,
+    declared,
+    person_record,
     vacancy,
     vacant_roles,
     voided_by_change,
@@ -35,6 +36,7 @@ from watchkeeper.store import (
     SystemRecord,
     TeamRecord,
     Unit,
+    manifest_of,
 )
 
 
@@ -52,10 +54,6 @@ class Change:
             "action": self.action,
             "details": self.details,
         }
-
-
-def manifest_of(record: SystemRecord) -> SystemManifest:
-    return SystemManifest.model_validate(record.manifest)
 
 
 @dataclass(frozen=True)
@@ -108,10 +106,6 @@ def _stored(document: Any, *path: str) -> str | None:
     for key in path:
         document = document.get(key) if isinstance(document, dict) else None
     return document if isinstance(document, str) else None
-
-
-def directory_of(unit: Unit) -> Directory:
-    return Directory.of(unit.people(), unit.teams())
 
 
 def vacuum_report(
@@ -187,14 +181,9 @@ class CharterService:
 
     def gate(self, loaded: Loaded, now: datetime) -> list[gate.GateReport]:
         with self.store.read() as unit:
-            directory = directory_of(unit).overlay(
-                (_person_record(p) for p in loaded.people),
-                (TeamRecord(t.name, list(t.members)) for t in loaded.teams),
-            )
-            return [
-                gate.evaluate(system, directory, unit.acks(system.name), now)
-                for system in loaded.systems
-            ]
+            directory = declared(loaded, directory_of(unit))
+            acks = {system.name: unit.acks(system.name) for system in loaded.systems}
+        return gate.evaluate_all(loaded, directory, acks, now)
 
     # --- changes ----------------------------------------------------------------------------
 
@@ -202,7 +191,7 @@ class CharterService:
         changes: list[Change] = []
         with self.store.write() as unit:
             for person in loaded.people:
-                changes.append(self._apply_person(unit, _person_record(person), actor, now))
+                changes.append(self._apply_person(unit, person_record(person), actor, now))
             for team in loaded.teams:
                 changes.append(self._apply_team(unit, team.name, list(team.members), actor, now))
             for system in loaded.systems:
@@ -454,16 +443,6 @@ def _kept_out(person: PersonRecord, deactivation: Deactivation | None) -> str | 
         f"not reactivated: deactivated by {deactivation.by} at {deactivation.at.isoformat()} "
         f"with `wk people deactivate`; only `wk people reactivate {person.email}` (an admin) "
         "reverses that"
-    )
-
-
-def _person_record(person: Any) -> PersonRecord:
-    return PersonRecord(
-        person.email,
-        person.name,
-        person.active,
-        person.admin,
-        [c.model_dump(mode="json", exclude_none=True) for c in person.channels],
     )
 
 

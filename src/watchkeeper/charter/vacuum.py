@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from watchkeeper.access import Directory
 from watchkeeper.charter._rubric import Check, score
-from watchkeeper.charter.roles import Directory, ack_fix, assignments, vacancy, vacant_roles
+from watchkeeper.charter.roles import ack_fix, assignments, vacancy, vacant_roles
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.store import AckRecord
 

@@ -73,8 +73,8 @@ class QualityRemote:
     ) -> list[dict[str, Any]]:
         """The applied manifest's suites, run on this checkout (targets imported from it, golden
         sets read from it) and each uploaded as it finishes, as local mode records each."""
-        from watchkeeper.care.evals import choose_suites, run_spec
-        from watchkeeper.manifest._models import EvalSuite
+        from watchkeeper.evals import choose_suites, run_spec
+        from watchkeeper.manifest import EvalSuite
 
         suites = [EvalSuite.model_validate(s) for s in self.eval_suites(system)]
         base = base_dir or os.getcwd()

@@ -1,8 +1,8 @@
 """What every command shares: building the app, the acting person, printing, exit codes.
 
 Nothing heavy is imported at module level here or in any command module: the application (and
-with it the store, the server's services, numpy…) loads inside `application()` / `operations()`,
-when a command runs that needs it. See the package docstring.
+with it the store, the server's services, numpy…) loads inside `application()` / `operations()`
+/ `existing_store()`, when a command runs that needs it. See the package docstring.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -21,10 +22,9 @@ from watchkeeper.clock import FixedClock, SystemClock, parse_instant
 from watchkeeper.settings import Settings
 
 if TYPE_CHECKING:
-    from watchkeeper.access import Operations
-    from watchkeeper.app import Watchkeeper
-    from watchkeeper.charter import CharterService
+    from watchkeeper.app import Operations, Watchkeeper
     from watchkeeper.cli._client import Remote
+    from watchkeeper.store import Store
 
 OK, ATTENTION, INVALID = 0, 1, 2
 
@@ -64,18 +64,37 @@ def application(now: str | None = None) -> Iterator[Watchkeeper]:
 
 
 @contextmanager
-def charter_reader(now: str | None = None) -> Iterator[tuple[CharterService, datetime]]:
-    """The charter over the local store, and the instant to judge at, for commands that only
-    read it (`gate`): the store is all that opens, no other service is built or imported."""
-    from watchkeeper.charter import CharterService
+def existing_store(url: str) -> Iterator[Store | None]:
+    """The store at `url` for a command that only reads it (`gate`), or None when it is a SQLite
+    file that does not exist: such a command must not leave a database behind in whatever
+    directory it ran in. (A server database exists before any command; opening it brings the
+    schema to head, as on any first use.)"""
     from watchkeeper.store import Store
 
-    instant = parse_now(now) or SystemClock().now()
-    store = Store.open(Settings.from_env().db)
+    if _missing_sqlite_file(url):
+        yield None
+        return
+    store = Store.open(url)
     try:
-        yield CharterService(store), instant
+        yield store
     finally:
         store.close()
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False  # not ours to judge: opening it says what is wrong
+    database = parsed.database
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and database not in (None, "", ":memory:")
+        and not Path(database).exists()
+    )
 
 
 @contextmanager
@@ -98,7 +117,7 @@ def operations(now: str | None = None) -> Iterator[Operations | Remote]:
         finally:
             remote.close()
         return
-    from watchkeeper.access import Operations
+    from watchkeeper.app import Operations
 
     with application(now) as app:
         yield Operations(app, settings.actor(), app.clock.now(), enforce=False)

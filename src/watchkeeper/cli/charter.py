@@ -1,12 +1,14 @@
 """Commands about the charter: gate, apply, ack, status, vacuum, people.
 
 All but `gate` (which checks files before anything is recorded) work in both modes: on the
-database directly, or through the server when WATCHKEEPER_URL is set.
+database directly, or through the server when WATCHKEEPER_URL is set. `gate` reads the local
+store for acknowledgements when there is one and never creates it; `gate --offline` reads no
+store at all.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,14 +18,31 @@ from watchkeeper.cli._common import (
     OK,
     JsonOpt,
     NowOpt,
-    charter_reader,
+    err,
+    existing_store,
     mark,
     operations,
     out,
+    parse_now,
     print_json,
 )
+from watchkeeper.clock import SystemClock
+from watchkeeper.settings import Settings
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from watchkeeper.charter import GateReport
 
 Paths = Annotated[list[str], typer.Argument(help="Manifest files or directories.")]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Check only what the files prove, reading no store (for CI): people and teams as "
+        "the files declare them; acknowledgements reported as not checked, not failed.",
+    ),
+]
 
 people_app = typer.Typer(
     help="People: deactivate someone who left, reactivate someone who is back.",
@@ -31,26 +50,58 @@ people_app = typer.Typer(
 )
 
 
-def gate(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
+def gate(
+    paths: Paths, offline: OfflineOpt = False, json: JsonOpt = False, now: NowOpt = None
+) -> int:
     """Go-live readiness: every failed check named with why it matters and the fix."""
-    with charter_reader(now) as (charter, instant):
-        loaded = charter.load(paths)
-        reports = charter.gate(loaded, instant)
+    instant = parse_now(now) or SystemClock().now()
+    reports = _offline_gate(paths, instant) if offline else _gate(paths, instant)
     if json:
         print_json([r.to_dict() for r in reports])
     else:
         for report in reports:
             verdict = "[green]READY[/]" if report.ready else "[red]NOT READY[/]"
-            out.print(f"\n[bold]{report.system}[/]  {verdict}  score {report.score}/100")
+            unchecked = len(report.not_checked())
+            aside = f", {unchecked} check(s) not checked" if unchecked else ""
+            out.print(f"\n[bold]{report.system}[/]  {verdict}  score {report.score}/100{aside}")
             table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
             for column in ("check", "result", "detail"):
                 table.add_column(column)
             for check in report.checks:
-                table.add_row(check.id, mark(check.passed), check.detail)
+                result = mark(check.passed) if check.checked else "[dim]– not checked[/]"
+                table.add_row(check.id, result, check.detail)
             out.print(table)
             for check in report.failed():
                 out.print(f"  [red]✘[/] [bold]{check.id}[/]: {check.why}\n    fix: {check.fix}")
     return OK if all(r.ready for r in reports) else ATTENTION
+
+
+def _offline_gate(paths: list[str], now: datetime) -> list[GateReport]:
+    from watchkeeper.charter import declared, evaluate_all
+    from watchkeeper.manifest import load_paths
+
+    loaded = load_paths(paths)
+    return evaluate_all(loaded, declared(loaded), None, now)
+
+
+def _gate(paths: list[str], now: datetime) -> list[GateReport]:
+    """The gate over the local store; with none, as over an empty one (nothing acknowledged),
+    leaving none behind."""
+    from watchkeeper.charter import CharterService, declared, evaluate_all
+    from watchkeeper.manifest import load_paths
+
+    db = Settings.from_env().db
+    with existing_store(db) as store:
+        if store is not None:
+            charter = CharterService(store)
+            return charter.gate(charter.load(paths), now)
+    err.print(
+        f"no store at {db}: nothing is acknowledged yet (none was created). "
+        "`wk gate --offline` checks only what the files prove.",
+        markup=False,
+    )
+    loaded = load_paths(paths)
+    return evaluate_all(loaded, declared(loaded), {}, now)
 
 
 def apply(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:

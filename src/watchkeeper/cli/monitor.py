@@ -29,7 +29,7 @@ from watchkeeper.cli._common import (
 from watchkeeper.settings import Settings
 
 if TYPE_CHECKING:
-    from watchkeeper.access import Operations
+    from watchkeeper.app import Operations
     from watchkeeper.cli._client import Remote
 
 ColumnsOpt = Annotated[
@@ -58,8 +58,8 @@ def drift(
     json: JsonOpt = False,
 ) -> int:
     """Per-column drift between two files; exit 1 when the dataset drifted."""
-    from watchkeeper.monitor._embedder import INSTALL_HINT, load_embedder
     from watchkeeper.monitor.drift import Override
+    from watchkeeper.monitor.embedder import INSTALL_HINT, load_embedder
     from watchkeeper.monitor.tables import compare_files
 
     overrides: dict[str, Override] = {}
@@ -235,7 +235,7 @@ def _replaying(now: str | None) -> Iterator[Operations | Remote]:
         with operations(now) as ops:  # (which refuses --now against a server)
             yield ops
         return
-    from watchkeeper.access import Operations
+    from watchkeeper.app import Operations
 
     with application() as app:
         yield Operations(app, Settings.from_env().actor(), instant, enforce=False)

@@ -26,13 +26,13 @@ def schema() -> int:
 @db_app.command("upgrade")
 def db_upgrade() -> int:
     """Apply pending schema migrations (also done automatically on first use)."""
-    from watchkeeper.store import Store, current_revision, head_revision, migrate
+    from watchkeeper.store import Store, current_revision, head_revision, upgrade
 
     settings = Settings.from_env()
     store = Store.open(settings.db, migrate=False)
     try:
         before = current_revision(store.engine)
-        migrate(store.engine)
+        upgrade(store.engine)
         out.print(f"schema at {head_revision()} (was {before or 'empty'})")
     finally:
         store.close()
@@ -145,6 +145,6 @@ def demo(
     ] = None,
 ) -> int:
     """Walk through three example systems: ready, unanswered, and owner gone."""
-    from watchkeeper.demo import run
+    from watchkeeper.cli.demo import run
 
     return run(workdir, out)

@@ -117,8 +117,9 @@ def _json_messages(text: Any) -> list[dict[str, Any]]:
 
 def message_text(message: Mapping[str, Any]) -> str:
     """The text of a message whether it carries `content` or GenAI `parts`."""
-    if isinstance(message.get("content"), str):
-        return message["content"]
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
     parts = message.get("parts") or []
     texts = [p.get("content", "") for p in parts if isinstance(p, dict) and p.get("type") == "text"]
     return "".join(str(t) for t in texts)
@@ -303,7 +304,8 @@ def from_protobuf(body: bytes) -> dict[str, Any]:
         message = ExportTraceServiceRequest.FromString(body)
     except DecodeError as exc:
         raise NotOtlp(f"not a protobuf ExportTraceServiceRequest: {exc}") from None
-    return json_format.MessageToDict(message)
+    document: dict[str, Any] = json_format.MessageToDict(message)
+    return document
 
 
 def export_response(rejected: int, message: str, *, protobuf: bool) -> bytes:
@@ -319,7 +321,8 @@ def export_response(rejected: int, message: str, *, protobuf: bool) -> bytes:
             answer.partial_success.CopyFrom(
                 ExportTracePartialSuccess(rejected_spans=rejected, error_message=message)
             )
-        return answer.SerializeToString()
+        encoded: bytes = answer.SerializeToString()
+        return encoded
     body: dict[str, Any] = {}
     if rejected or message:
         body["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": message}

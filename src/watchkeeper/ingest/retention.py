@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from watchkeeper.clock import as_utc
-from watchkeeper.manifest import SystemManifest
-from watchkeeper.manifest._models import SystemSpec
+from watchkeeper.manifest import SystemManifest, SystemSpec
 from watchkeeper.monitor.engine import baseline_period
 
 # items kept under a name that no applied system has (e.g. OTLP spans of a system not applied)

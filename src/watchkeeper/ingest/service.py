@@ -19,9 +19,7 @@ from watchkeeper.durations import parse_duration
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest.items import Rejected, clean_text, keepable, validate_batch
 from watchkeeper.ingest.retention import DEFAULT_RETENTION, Plan, next_run, plan
-from watchkeeper.store import Store, Unit
-from watchkeeper.store._ingest import NewObservation
-from watchkeeper.store._systems import applied_manifest
+from watchkeeper.store import NewObservation, Store, Unit, applied_manifest
 
 SYSTEM_NAME_MAX = 63  # the width of the system columns
 RETENTION_CLAIM = "retention"  # the lease of today's run for unapplied names; a prefix per system
@@ -87,8 +85,8 @@ class IngestService:
                 }
         with self.store.write() as unit:
             _require_system(unit, system)
-            new = unit.add_observations(system, rows.values(), now)
-            unit.add_dead_letters(
+            new = unit.ingest.add_observations(system, rows.values(), now)
+            unit.ingest.add_dead_letters(
                 system, source, [(r.index, r.raw, r.error) for r in rejected], now
             )
         return BatchResult(new, len(accepted) - new, rejected)
@@ -113,8 +111,8 @@ class IngestService:
         ]
         with self.store.write() as unit:
             _require_system(unit, system)
-            new = unit.add_feedback(system, rows, now)
-            unit.add_dead_letters(
+            new = unit.ingest.add_feedback(system, rows, now)
+            unit.ingest.add_dead_letters(
                 system, f"{source}:feedback", [(r.index, r.raw, r.error) for r in rejected], now
             )
         return BatchResult(new, len(rows) - new, rejected)
@@ -127,7 +125,7 @@ class IngestService:
         name = clean_text(system)[:SYSTEM_NAME_MAX]
         kept = [(None, keepable(raw), clean_text(why)) for raw, why in reasons]
         with self.store.write() as unit:
-            unit.add_dead_letters(name, source, kept, now)
+            unit.ingest.add_dead_letters(name, source, kept, now)
 
     def known_systems(self, names: Iterable[str]) -> set[str]:
         """Which of these names are applied systems."""
@@ -138,7 +136,7 @@ class IngestService:
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         with self.store.read() as unit:
             _require_system(unit, system)
-            return unit.dead_letters(system, limit)
+            return [letter.to_dict() for letter in unit.ingest.dead_letters(system, limit)]
 
     def purge(
         self, now: datetime, *, batch: int = PURGE_BATCH, budget: int = PURGE_BUDGET
@@ -162,7 +160,9 @@ class IngestService:
 
         def steps(unit: Unit) -> list[PurgeStep]:
             manifest = applied_manifest(unit, system)
-            return _purge_steps(plan(manifest, unit.first_observation_at(system), now), batch)
+            return _purge_steps(
+                plan(manifest, unit.ingest.first_observation_at(system), now), batch
+            )
 
         return self._purge(_claim(system), now, steps, budget)
 
@@ -190,7 +190,7 @@ class IngestService:
             return {"due": True, **removed, "finished": False}
         holder = f"{claim}/{uuid.uuid4().hex}"
         with self.store.write() as unit:
-            if not unit.acquire_lease(claim, holder, now, next_run(now)):
+            if not unit.alerting.acquire_lease(claim, holder, now, next_run(now)):
                 return {"due": False}
             pending = deque(steps(unit))
         while pending and sum(removed.values()) < budget:
@@ -202,7 +202,7 @@ class IngestService:
                 pending.popleft()
         if pending:
             with self.store.write() as unit:
-                unit.release_lease(claim, holder, now)
+                unit.alerting.release_lease(claim, holder, now)
         return {"due": True, **removed, "finished": not pending}
 
 
@@ -234,15 +234,15 @@ def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
     observation never came, and its dead letters."""
 
     def observations(unit: Unit) -> tuple[dict[str, int], bool]:
-        gone, feedback = unit.purge_observations(p.system, p.before, p.keep, batch)
+        gone, feedback = unit.ingest.purge_observations(p.system, p.before, p.keep, batch)
         return {"observations": gone, "feedback": feedback}, gone < batch
 
     def orphan_feedback(unit: Unit) -> tuple[dict[str, int], bool]:
-        gone = unit.purge_orphan_feedback(p.system, p.before, batch)
+        gone = unit.ingest.purge_orphan_feedback(p.system, p.before, batch)
         return {"feedback": gone}, gone < batch
 
     def dead_letters(unit: Unit) -> tuple[dict[str, int], bool]:
-        gone = unit.purge_dead_letters(p.before, batch, system=p.system)
+        gone = unit.ingest.purge_dead_letters(p.before, batch, system=p.system)
         return {"dead_letters": gone}, gone < batch
 
     return [observations, orphan_feedback, dead_letters]
@@ -250,7 +250,7 @@ def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
 
 def _unapplied_dead_letters(before: datetime, applied: list[str], batch: int) -> PurgeStep:
     def step(unit: Unit) -> tuple[dict[str, int], bool]:
-        gone = unit.purge_dead_letters(before, batch, system=None, applied=applied)
+        gone = unit.ingest.purge_dead_letters(before, batch, system=None, applied=applied)
         return {"dead_letters": gone}, gone < batch
 
     return step

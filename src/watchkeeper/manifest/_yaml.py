@@ -96,7 +96,7 @@ class _AliasFound(Exception):
         self.mark, self.anchor = mark, anchor
 
 
-class _NoAliases(Composer):  # type: ignore[misc]
+class _NoAliases(Composer):
     """Stops at the first alias, before anything is expanded."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:

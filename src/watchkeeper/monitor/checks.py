@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from watchkeeper.manifest._models import AlertRule, Bound, Upstream
+from watchkeeper.manifest import AlertRule, Bound, Severity, Upstream
 from watchkeeper.monitor.contract import Break, renames
 from watchkeeper.monitor.drift import ColumnDrift, DriftReport
-from watchkeeper.monitor.findings import Finding, Severity
+from watchkeeper.monitor.findings import Finding
 from watchkeeper.monitor.trend import detect_trend
 
 

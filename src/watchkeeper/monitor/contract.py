@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from watchkeeper.manifest._models import ContractField
+from watchkeeper.manifest import ContractField
 
 BreakKind = Literal[
     "missing_field", "new_field", "type_change", "null_rate", "unseen_category", "out_of_range"

@@ -35,10 +35,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from watchkeeper.jsonvalue import plain
+
 Kind = Literal["numeric", "categorical"]
 Method = Literal["ks", "wasserstein", "chisquare", "z", "jensenshannon", "psi"]
-# Verdicts also cover embedded text (see `embedding`), tested as the share of drifted components.
-VerdictKind = Kind | Literal["embedding"]
+# Verdicts also cover embedded text (see `embedding`), tested as the share of drifted components,
+# and columns whose kind is unknown because their baseline is too small to tell.
+VerdictKind = Kind | Literal["embedding", "unknown"]
 VerdictMethod = Method | Literal["ratio"]
 ColumnValues: TypeAlias = np.ndarray | pa.Array | pa.ChunkedArray
 
@@ -89,12 +92,12 @@ class ColumnDrift:
             "column": self.column,
             "kind": self.kind,
             "method": self.method,
-            "score": _json_float(self.score),
+            "score": plain(self.score),
             "threshold": self.threshold,
             "drifted": self.drifted,
             "reference_n": self.reference_n,
             "current_n": self.current_n,
-            "detail": {k: _json_float(v) for k, v in self.detail.items()},
+            "detail": {k: plain(v) for k, v in self.detail.items()},
         }
 
 
@@ -446,9 +449,11 @@ def as_float64(values: ColumnValues) -> np.ndarray:
         if values.dtype.kind in "iufb":
             return values.astype(np.float64, copy=False)
     try:
-        return pc.cast(_as_arrow(values), pa.float64()).to_numpy(zero_copy_only=False)
+        cast = pc.cast(_as_arrow(values), pa.float64())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         raise ValueError("values are not all numbers") from exc
+    numbers: np.ndarray = cast.to_numpy(zero_copy_only=False)
+    return numbers
 
 
 def _finite_sorted(values: ColumnValues, side: str) -> tuple[np.ndarray, int]:
@@ -530,9 +535,3 @@ def no_verdict(
 
 def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) else str(value)
-
-
-def _json_float(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

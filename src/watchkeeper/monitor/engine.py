@@ -18,27 +18,27 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
 
-from watchkeeper.care.evals import EvalRun
 from watchkeeper.clock import as_utc
 from watchkeeper.errors import ActionError
-from watchkeeper.manifest import SystemManifest
-from watchkeeper.manifest._models import AlertRule, Signal
+from watchkeeper.evals import EvalRun
+from watchkeeper.jsonvalue import plain
+from watchkeeper.manifest import AlertRule, Severity, Signal, SystemManifest
 from watchkeeper.monitor import checks
-from watchkeeper.monitor._embedder import INSTALL_HINT, load_embedder
 from watchkeeper.monitor.contract import check_contract
 from watchkeeper.monitor.drift import ColumnDrift, no_verdict, summarize
+from watchkeeper.monitor.embedder import INSTALL_HINT, load_embedder
 from watchkeeper.monitor.embedding import (
     Embedder,
     EmbeddingProfile,
     embedding_drift,
     embedding_profile,
 )
-from watchkeeper.monitor.findings import Finding
+from watchkeeper.monitor.findings import CheckKind, Finding
 from watchkeeper.monitor.profiles import from_dict, profile, profile_drift
 from watchkeeper.monitor.signals import (
     Observation,
@@ -47,8 +47,8 @@ from watchkeeper.monitor.signals import (
     fields_of,
     window_start,
 )
-from watchkeeper.store import Store, SystemRecord, Unit
-from watchkeeper.triage.stats import reviewed_error_rate
+from watchkeeper.monitor.stats import reviewed_error_rate
+from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit
 
 DAY = timedelta(days=1)
 MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
@@ -147,11 +147,13 @@ class MonitorService:
         earlier but never taken in by alerting (their tick failed in between)."""
         evaluation, results = self._compute(system, now)
         with self.store.write() as unit:
-            unit.save_signal_values(system, results.values, now)
+            unit.monitoring.save_signal_values(system, results.values, now)
             if results.profiles and results.period:
-                unit.save_baseline_profiles(system, results.profiles, *results.period, now)
-            flags = unit.save_findings([_row(f) for f in evaluation.findings], now)
-            owed = [_finding(row) for row in unit.unalerted_findings(system)]
+                unit.monitoring.save_baseline_profiles(
+                    system, results.profiles, *results.period, now
+                )
+            flags = unit.monitoring.save_findings([_row(f) for f in evaluation.findings], now)
+            owed = [_finding(f) for f in unit.monitoring.unalerted_findings(system)]
         new = [f for f, is_new in zip(evaluation.findings, flags, strict=True) if is_new]
         current = {f.fingerprint for f in evaluation.findings}
         stale = [f for f in owed if f.fingerprint not in current]
@@ -164,8 +166,8 @@ class MonitorService:
         if not found:
             return
         with self.store.write() as unit:
-            unit.save_findings([_row(f) for f in found], now)
-            unit.mark_alerted([(f.fingerprint, f.window_start) for f in found], now)
+            unit.monitoring.save_findings([_row(f) for f in found], now)
+            unit.monitoring.mark_alerted([(f.fingerprint, f.window_start) for f in found], now)
 
     def _compute(self, system: str, now: datetime) -> tuple[Evaluation, _Results]:
         """Every read and every judgement, in a read unit: user expressions and regexes, drift
@@ -197,8 +199,8 @@ class _Run:
         self.manifest = SystemManifest.model_validate(record.manifest)
         self.name = record.name
         self.runbook = self.manifest.spec.runbook
-        self.first = unit.first_observation_at(self.name)
-        runs = unit.eval_runs(self.name, limit=1_000_000)
+        self.first = unit.ingest.first_observation_at(self.name)
+        runs = unit.care.eval_runs(self.name, limit=1_000_000)
         if runs and (self.first is None or runs[-1].started_at < self.first):
             self.first = runs[-1].started_at
         self.baseline = baseline_period(self.manifest, self.first)
@@ -212,7 +214,7 @@ class _Run:
     def _observations(self, start: datetime, end: datetime) -> list[Observation]:
         key = (start, end)
         if key not in self._cache:
-            self._cache[key] = self.unit.observations(self.name, start, end)
+            self._cache[key] = self.unit.ingest.observations(self.name, start, end)
         return self._cache[key]
 
     def _rules(self, signal: str) -> list[AlertRule]:
@@ -220,7 +222,7 @@ class _Run:
 
     def signals(self) -> None:
         for name, signal in self.runbook.signals.items():
-            since = self.unit.last_signal_window(self.name, name)
+            since = self.unit.monitoring.last_signal_window(self.name, name)
             if signal.source == "eval":
                 rows = self._eval_rows(name, signal, since)
             elif self.first is None:
@@ -248,7 +250,7 @@ class _Run:
         metric = signal.field or "pass_rate"
         runs = [
             r
-            for r in reversed(self.unit.eval_runs(self.name, signal.suite, limit=MAX_WINDOWS))
+            for r in reversed(self.unit.care.eval_runs(self.name, signal.suite, limit=MAX_WINDOWS))
             if since is None or r.started_at > since
         ]
         rows = []
@@ -261,7 +263,7 @@ class _Run:
         """The reviewed error rate of the random sample, per window, once the window is older
         than the triage deadline — by then its items should have verdicts."""
         settled = self.now - self.runbook.triage.deadline
-        items = self.unit.triage_items(self.name, status="done", limit=100_000)
+        items = self.unit.care.triage_items(self.name, status="done", limit=100_000)
         rows = []
         for start, end in list(complete_windows(since, settled, signal.window))[-MAX_WINDOWS:]:
             verdicts = [
@@ -280,7 +282,7 @@ class _Run:
             # A window without data clears nothing: silence is judged on its own.
             self.evaluated.update(r.name for r in self._rules(name))
         series = _with_pending(
-            self.unit.signal_series(self.name, name, until=rows[-1]["window_end"]), rows
+            self.unit.monitoring.signal_series(self.name, name, until=rows[-1]["window_end"]), rows
         )
         baseline = self._baseline_value(name, series)
         for row in rows:
@@ -320,7 +322,7 @@ class _Run:
         if bound is not None:
             plain = [r for r in rules if r.condition_free]
             for finding in checks.bounds(window, name, bound, value):
-                for rule in plain or [None]:
+                for rule in _or_none(plain):
                     self.findings.append(_with_rule(finding, rule))
         numbers = [np.nan if v is None else v for v in series]
         for rule in rules:
@@ -352,7 +354,7 @@ class _Run:
 
     def _due_days(self, key: str) -> list[tuple[datetime, datetime]]:
         assert self.baseline is not None
-        since = self.unit.last_signal_window(self.name, key) or self.baseline[1]
+        since = self.unit.monitoring.last_signal_window(self.name, key) or self.baseline[1]
         return list(complete_windows(since, self.now, DAY))[-MAX_WINDOWS:]
 
     def _daily(self, key: str, rules: list[str], check: Any) -> None:
@@ -384,7 +386,7 @@ class _Run:
         fewer than MIN_BASELINE_VALUES values in the period gets none — a finding says so — and
         is made again on later runs, so late data or a corrected period can still fill it."""
         assert self.baseline is not None
-        stored = self.unit.baseline_profiles(self.name)
+        stored = self.unit.monitoring.baseline_profiles(self.name)
         wanted = self._columns()
         missing = [c for c in wanted if c not in stored]
         embedder = self.model()
@@ -392,7 +394,7 @@ class _Run:
         # model gets a baseline of its own.
         embedded = _baseline_key(embedder) if embedder else None
         if missing or (embedded and embedded not in stored):
-            observations = self.unit.observations(self.name, *self.baseline)
+            observations = self.unit.ingest.observations(self.name, *self.baseline)
             made = {}
             for column in missing:
                 numeric = wanted[column]
@@ -482,7 +484,7 @@ class _Run:
         for column in upstream.contract:
             ref = reference.get(column)
             total = (ref.count + ref.null_count) if ref is not None else 0
-            null_rates[column] = ref.null_count / total if total else 0.0
+            null_rates[column] = ref.null_count / total if ref is not None and total else 0.0
         breaks = check_contract(
             upstream.contract,
             [(o.ts, o.inputs) for o in observations],
@@ -499,7 +501,7 @@ class _Run:
         for suite in self.manifest.spec.evals:
             if suite.every is None:
                 continue
-            last = next(iter(self.unit.eval_runs(self.name, suite.suite, limit=1)), None)
+            last = next(iter(self.unit.care.eval_runs(self.name, suite.suite, limit=1)), None)
             self.findings += checks.eval_overdue(
                 self.name,
                 suite.suite,
@@ -515,9 +517,9 @@ class _Run:
         if not rules and not sources & {"observation", "output", "feedback"}:
             return
         since = self.record.live_since or self.record.applied_at
-        last = self.unit.last_observation_at(self.name, until=self.now)
+        last = self.unit.ingest.last_observation_at(self.name, until=self.now)
         self.evaluated.update(r.name for r in rules)
-        for rule in rules or [None]:
+        for rule in _or_none(rules):
             allowed = rule.absent if rule and rule.absent else DEFAULT_SILENCE
             self.findings += checks.silence(
                 self.name,
@@ -568,6 +570,11 @@ def _value_row(
     return {"signal": signal, "window_start": start, "window_end": end, "value": value, "n": n}
 
 
+def _or_none(rules: Sequence[AlertRule]) -> Sequence[AlertRule | None]:
+    """The rules a finding is reported under; with none, it is still reported, under no rule."""
+    return rules or [None]
+
+
 def _with_rule(finding: Finding, rule: AlertRule | None) -> Finding:
     if rule is None:
         return finding
@@ -587,10 +594,12 @@ def _with_pending(
     return [series[start] for start in sorted(series)]
 
 
-def _finding(row: dict[str, Any]) -> Finding:
+def _finding(stored: FindingRecord) -> Finding:
+    """A stored finding as the monitor made it (the store keeps its kind and severity as text)."""
     return Finding(
-        row["system"], row["check"], row["subject"], row["severity"], row["summary"],
-        row["window_start"], row["window_end"], rule=row["rule"], evidence=row["evidence"] or {},
+        stored.system, cast(CheckKind, stored.check), stored.subject,
+        cast(Severity, stored.severity), stored.summary, stored.window_start, stored.window_end,
+        rule=stored.rule, evidence=stored.evidence or {},
     )  # fmt: skip
 
 
@@ -605,19 +614,5 @@ def _row(finding: Finding) -> dict[str, Any]:
         "summary": finding.summary,
         "window_start": finding.window_start,
         "window_end": finding.window_end,
-        "evidence": _jsonable(finding.evidence),
+        "evidence": plain(finding.evidence),
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from watchkeeper.manifest import Severity
+
 CheckKind = Literal[
     "bounds",
     "drop",
@@ -20,7 +22,6 @@ CheckKind = Literal[
     "baseline",
     "failure",
 ]
-Severity = Literal["info", "warning", "error", "critical"]
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from watchkeeper.expr import compile_expr, compile_regex, resolve
-from watchkeeper.manifest._models import Signal
-from watchkeeper.store import ObservationRecord as Observation
+from watchkeeper.manifest import Signal
+from watchkeeper.store import ObservationRecord
 
+# What signals are computed over, under the name the monitor and triage rules use for it.
+Observation = ObservationRecord
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -67,10 +69,11 @@ def _values(signal: Signal, observations: Sequence[Observation]) -> list[Any]:
         path = f"feedback.{signal.field or 'score'}"
         return [resolve(fields_of(o), path) for o in observations if o.feedback]
     if signal.source == "output":
-        path = f"output.{signal.field}" if signal.field and signal.field != "length" else None
         if signal.field == "length":
-            path = "output_length"
-        return [resolve(fields_of(o), path) if path else o.output for o in observations]
+            return [resolve(fields_of(o), "output_length") for o in observations]
+        if not signal.field:
+            return [o.output for o in observations]
+        return [resolve(fields_of(o), f"output.{signal.field}") for o in observations]
     return [resolve(fields_of(o), signal.field or "latency_ms") for o in observations]
 
 

@@ -58,9 +58,9 @@ def read_columns(
     drift on them means little; naming one in `columns` raises a ValueError that says why.
     """
     kinds = dict(kinds or {})
-    for name, kind in kinds.items():
-        if kind not in KINDS:
-            raise ValueError(f"column {name!r}: unknown kind {kind!r}; expected one of {KINDS}")
+    for name, forced in kinds.items():
+        if forced not in KINDS:
+            raise ValueError(f"column {name!r}: unknown kind {forced!r}; expected one of {KINDS}")
     table = _read(Path(path), columns, kinds)
     result: dict[str, Column] = {}
     for name in table.column_names:
@@ -119,8 +119,7 @@ def compare_files(
         return report
     assert embedder is not None
     texts = [
-        text_drift(name, *(_texts(path, name) for path in (reference, current)), embedder)
-        for name in embed
+        text_drift(name, _texts(reference, name), _texts(current, name), embedder) for name in embed
     ]
     return summarize([*report.columns, *texts], drift_share=drift_share)
 
@@ -129,7 +128,7 @@ def _texts(path: Path, column: str) -> list[str | None]:
     """A column's values as text (None where empty); a file without the column has none."""
     if column not in _schema(path).names:
         return []
-    data = read_columns(path, columns=[column], kinds={column: "categorical"})[column].values
+    data = _read(path, [column], {column: "categorical"}).column(column)
     return [None if v is None else str(v) for v in data.to_pylist()]
 
 
@@ -159,7 +158,7 @@ def _read(path: Path, columns: Sequence[str] | None, kinds: Mapping[str, Kind]) 
         return pq.read_table(path, columns=wanted, read_dictionary=text)
     # CSV categories are always read as text: codes like "007" keep their leading zeros, and a
     # column guessed boolean in one file and text in the other still compares value for value.
-    text = {
+    as_text = {
         name: pa.string()
         for name in wanted
         if (kinds.get(name) or kind_of_type(schema.field(name).type)) == "categorical"
@@ -169,7 +168,7 @@ def _read(path: Path, columns: Sequence[str] | None, kinds: Mapping[str, Kind]) 
         parse_options=_csv_parse_options(path),
         convert_options=pacsv.ConvertOptions(
             include_columns=wanted,
-            column_types=text,
+            column_types=as_text,
             strings_can_be_null=True,
         ),
     )
@@ -207,4 +206,4 @@ def _values(data: pa.ChunkedArray, kind: Kind) -> ColumnValues:
 
 
 def _is_text(data_type: pa.DataType) -> bool:
-    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
+    return bool(pa.types.is_string(data_type) or pa.types.is_large_string(data_type))

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 import httpx
@@ -220,7 +220,7 @@ def _latest(*states: dict[str, Any] | None) -> dict[str, Any] | None:
     return max(known, key=lambda state: state["version"]) if known else None
 
 
-def _valid(answer: Any) -> bool:
+def _valid(answer: Any) -> TypeGuard[dict[str, Any]]:
     return (
         isinstance(answer, dict)
         and answer.get("state") in _STATES

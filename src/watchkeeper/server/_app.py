@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from watchkeeper.access import Refused
 from watchkeeper.app import Watchkeeper
-from watchkeeper.errors import ActionError
+from watchkeeper.errors import HTTP_STATUS, ActionError
 from watchkeeper.manifest import ManifestError
 from watchkeeper.server._heartbeat import Heartbeat
 from watchkeeper.server._ingest_routes import ingest
@@ -35,19 +35,15 @@ from watchkeeper.server.dashboard import dashboard
 from watchkeeper.store import StoreError
 from watchkeeper.switch import SwitchFeed
 
-STATUS = {
-    "invalid": 400,
-    "unauthenticated": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "conflict": 409,
-}
-KIND = {v: k for k, v in STATUS.items()}
+KIND = {v: k for k, v in HTTP_STATUS.items()}
 DESCRIPTION = """\
 Watchkeeper keeps AI systems owned after go-live. Authenticate with a person's API token
 (`Authorization: Bearer wk_...`, issued by `wk token create EMAIL`). Any active person reads;
-changes are authorised per system (owner, role holders, kill authorities) and admins manage
-people and tokens. Every change and every refusal is appended to a hash-chained audit trail.
+every change is decided by one rule per action over the system's charter and escalation path
+(the README's "Who may do what" table): owners apply, kill authorities flip the switch, those
+who answer for a system write its data, acknowledge its incidents and record its care, and
+admins manage people and tokens. Every change and every refusal is appended to a hash-chained
+audit trail.
 """
 
 
@@ -105,7 +101,7 @@ def _handle_errors(server: FastAPI) -> None:
     async def action_error(request: Request, exc: ActionError) -> JSONResponse:
         if exc.kind == "forbidden" and not isinstance(exc, Refused):
             await run_in_threadpool(record_refusal, request, exc.message)
-        return _error(STATUS[exc.kind], exc.message)
+        return _error(HTTP_STATUS[exc.kind], exc.message)
 
     @server.exception_handler(ManifestError)
     async def manifest_error(_: Request, exc: ManifestError) -> JSONResponse:

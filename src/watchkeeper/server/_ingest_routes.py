@@ -22,11 +22,17 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from watchkeeper.access import Operations
-from watchkeeper.errors import ActionError
+from watchkeeper.app import Operations
+from watchkeeper.errors import HTTP_STATUS, ActionError
 from watchkeeper.ingest import otlp
 from watchkeeper.server._limits import INGEST_LIMIT, BodyTooLarge
-from watchkeeper.server._models import NO_NUL, ErrorOut
+from watchkeeper.server._models import (
+    NO_NUL,
+    BatchOut,
+    DeadLetterOut,
+    ErrorOut,
+    TriageItemOut,
+)
 from watchkeeper.server._routes import Acting, SystemName, _bearer, acting
 from watchkeeper.store import StoreError
 
@@ -36,13 +42,6 @@ FIRST_SLICE, MAX_SLICE = 256, 64 * 1024  # bytes handed to zlib at a time
 MAX_ITEMS = 10_000
 _MiB = MAX_BODY // (1024 * 1024)
 _GRPC = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 413: 8, 415: 3, 503: 14}
-_STATUS = {
-    "invalid": 400,
-    "unauthenticated": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "conflict": 409,
-}
 _PROTOBUF = ("application/x-protobuf", "application/protobuf")
 
 ingest = APIRouter()
@@ -183,30 +182,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class RejectedOut(BaseModel):
-    index: int = Field(description="Position in the batch")
-    error: str = Field(description="items[i].field: what is wrong")
-
-
-class BatchOut(BaseModel):
-    accepted: int = Field(description="Stored now")
-    duplicates: int = Field(description="Already stored (same id): replays are harmless")
-    rejected: list[RejectedOut] = Field(description="Kept as dead letters with their reason")
-
-
 class FlagIn(BaseModel):
     model_config = {"extra": "forbid"}
     observation_id: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     reason: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
-
-
-class DeadLetterOut(BaseModel):
-    id: int
-    received_at: str
-    source: str
-    index: int | None
-    reason: str
-    raw: Any
 
 
 def _items_doc(item: dict[str, Any], *, single: bool) -> dict[str, Any]:
@@ -299,7 +278,7 @@ async def feedback(name: SystemName, request: Request, ops: Acting) -> Any:
 
 @ingest.post(
     "/api/v1/systems/{name}/flags",
-    response_model=dict[str, Any],
+    response_model=TriageItemOut,
     responses=_ERRORS,
     tags=["observations"],
 )
@@ -444,7 +423,7 @@ async def traces(
     except BadBody as exc:
         return _status(exc.status, exc.detail, protobuf)
     except ActionError as exc:
-        return _status(_STATUS.get(exc.kind, 400), exc.message, protobuf)
+        return _status(HTTP_STATUS.get(exc.kind, 400), exc.message, protobuf)
     except StoreError as exc:
         return _status(503, str(exc), protobuf)
     return Response(answer, media_type=_PROTOBUF[0] if protobuf else "application/json")

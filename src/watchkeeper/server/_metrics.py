@@ -47,15 +47,15 @@ def render_metrics(watchkeeper: Watchkeeper, now: datetime) -> str:
     with watchkeeper.store.read() as unit:
         for record in unit.systems():
             for name in record.manifest["spec"]["runbook"]["signals"]:
-                series = unit.signal_series(record.name, name)
+                series = unit.monitoring.signal_series(record.name, name)
                 values = [v for _, _, v, _ in series if v is not None]
                 if values:
                     signal.labels(record.name, name).set(values[-1])
             state = watchkeeper.switch.state(record.name)
             switch.labels(record.name).set(1 if state.state == "enabled" else 0)
-        for incident in unit.incidents(open_only=True, limit=10_000):
+        for incident in unit.alerting.incidents(open_only=True, limit=10_000):
             incidents.labels(incident.system, incident.severity).inc()
-        for delivery in unit.deliveries(limit=1_000_000):
+        for delivery in unit.alerting.deliveries(limit=1_000_000):
             if delivery.status != "ok":
                 failures.labels(delivery.system, delivery.channel).inc()
     return generate_latest(registry).decode()

@@ -1,6 +1,8 @@
 """The API's documented shapes. Inputs forbid unknown fields, so a typo is a 400 naming the
 field, never silently ignored; outputs mirror the services' `to_dict()` exactly, so the CLI's
-client mode gets the same dicts as local mode."""
+client mode gets the same dicts as local mode. Outputs let unknown keys through rather than drop
+them: a key a service adds reaches clients, and tests/server/test_openapi_models.py fails until
+the model here declares it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from watchkeeper.access._tokens import token_lifetime
+from watchkeeper.access import token_lifetime
+from watchkeeper.evals import CaseResult, Diff, Summary
+from watchkeeper.manifest import Severity
 
 Instant = Annotated[str, Field(description="ISO 8601 instant, UTC")]
 # PostgreSQL text cannot hold NUL: refuse it here, naming the field, rather than fail in the store
@@ -21,37 +25,41 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FieldError(BaseModel):
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FieldError(_Out):
     field: str = Field(description="Where the problem is, e.g. body.files[0].text")
     message: str
 
 
-class ManifestProblem(BaseModel):
+class ManifestProblem(_Out):
     file: str
     line: int
     column: int
     message: str
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(_Out):
     kind: str = Field(description="invalid, unauthenticated, forbidden, not_found, conflict, ...")
     detail: str = Field(description="What is wrong and where; shown to people as is")
     errors: list[FieldError] = Field(default_factory=list)
     problems: list[ManifestProblem] = Field(default_factory=list)
 
 
-class HealthOut(BaseModel):
+class HealthOut(_Out):
     status: Literal["ok"]
 
 
-class ReadyOut(BaseModel):
+class ReadyOut(_Out):
     status: Literal["ready", "degraded"]
     database: str
     schema_revision: str
     detail: str | None = None
 
 
-class AssignmentOut(BaseModel):
+class AssignmentOut(_Out):
     role: str
     holder: str
     active: bool
@@ -61,7 +69,7 @@ class AssignmentOut(BaseModel):
     expires_at: Instant | None
 
 
-class StatusOut(BaseModel):
+class StatusOut(_Out):
     system: str
     title: str
     tier: str
@@ -74,7 +82,7 @@ class StatusOut(BaseModel):
     missing: list[str]
 
 
-class CheckOut(BaseModel):
+class CheckOut(_Out):
     id: str
     title: str
     passed: bool
@@ -85,7 +93,7 @@ class CheckOut(BaseModel):
     fix: str
 
 
-class SystemVacuumOut(BaseModel):
+class SystemVacuumOut(_Out):
     system: str
     lifecycle: str
     owner: str | None
@@ -95,7 +103,7 @@ class SystemVacuumOut(BaseModel):
     checks: list[CheckOut]
 
 
-class VacuumOut(BaseModel):
+class VacuumOut(_Out):
     critical: bool = Field(description="Whether any live system has a critical gap")
     systems: list[SystemVacuumOut]
 
@@ -115,7 +123,7 @@ class ApplyIn(_In):
     files: list[ManifestFile] = Field(min_length=1, max_length=200)
 
 
-class ChangeOut(BaseModel):
+class ChangeOut(_Out):
     kind: str
     name: str
     action: Literal["created", "updated", "unchanged"]
@@ -131,7 +139,7 @@ class AckIn(_In):
     )
 
 
-class SwitchOut(BaseModel):
+class SwitchOut(_Out):
     system: str
     state: Literal["enabled", "disabled"]
     version: int = Field(description="Moves by one with every flip; 0 = never flipped")
@@ -167,7 +175,7 @@ class TokenIn(_In):
         return value
 
 
-class TokenInfoOut(BaseModel):
+class TokenInfoOut(_Out):
     id: int
     person: str
     prefix: str = Field(description="The token's first characters, to recognise it by")
@@ -183,7 +191,7 @@ class TokenOut(TokenInfoOut):
     token: str = Field(description="Shown once; only its digest is stored")
 
 
-class VerificationOut(BaseModel):
+class VerificationOut(_Out):
     ok: bool
     state: Literal["intact", "altered", "truncated", "unkeyed"] = Field(
         description="unkeyed: no WATCHKEEPER_SECRET on the server, so integrity only"
@@ -197,7 +205,7 @@ class VerificationOut(BaseModel):
     checkpoint: int | None = Field(description="seq of the newest signed checkpoint")
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(_Out):
     seq: int
     at: Instant
     actor: str
@@ -273,3 +281,361 @@ class EvalRunRecordIn(_In):
 class EvalUploadIn(_In):
     suite: str = Field(min_length=1, max_length=63, pattern=NO_NUL, description="Which suite ran")
     run: EvalRunRecordIn
+
+
+# --- observations ------------------------------------------------------------------------------
+
+
+class RejectedOut(_Out):
+    index: int = Field(description="Position in the batch")
+    error: str = Field(description="items[i].field: what is wrong")
+
+
+class BatchOut(_Out):
+    accepted: int = Field(description="Stored now")
+    duplicates: int = Field(description="Already stored (same id): replays are harmless")
+    rejected: list[RejectedOut] = Field(description="Kept as dead letters with their reason")
+
+
+class DeadLetterOut(_Out):
+    id: int
+    received_at: Instant
+    source: str
+    index: int | None = Field(description="Its place in the batch, when it came in one")
+    reason: str
+    raw: Any = Field(description="The item as it came")
+
+
+# --- monitoring and the scheduler -------------------------------------------------------------
+
+
+class FindingOut(_Out):
+    """What a check concluded for one window (`Finding.to_dict()`)."""
+
+    system: str
+    check: str = Field(description="bounds, drop, rise, threshold, trend, drift, contract, ...")
+    subject: str = Field(description="The signal, column, contract or stream looked at")
+    severity: Severity
+    summary: str
+    window_start: Instant
+    window_end: Instant
+    rule: str | None = Field(description="The runbook alert it answers to, if any")
+    fingerprint: str = Field(description="Stable across windows: one ongoing problem, one alert")
+    evidence: dict[str, Any]
+
+
+class StoredFindingOut(FindingOut):
+    id: int
+    created_at: Instant
+
+
+class CheckReportOut(_Out):
+    system: str
+    recorded: Literal[False] = Field(description="A check records and alerts nothing")
+    note: str
+    windows: int = Field(description="Complete windows evaluated")
+    findings: list[FindingOut]
+
+
+class FailureOut(_Out):
+    system: str | None = Field(description="None for a portfolio-wide job")
+    step: str
+    error: str = Field(description="`Class: message`")
+
+
+class RefusedEvalOut(_Out):
+    system: str
+    suite: str
+    reason: str
+
+
+class ScheduledEvalsOut(_Out):
+    ran: int
+    refused: list[RefusedEvalOut] = Field(
+        description="Due suites the operator's policy keeps from running here; they stay due"
+    )
+
+
+class RetentionOut(_Out):
+    """Rows removed; only `due` when the run was not due (already done today)."""
+
+    due: bool
+    observations: int = 0
+    feedback: int = 0
+    dead_letters: int = 0
+    finished: bool = Field(default=False, description="False: the rest waits for the next tick")
+
+
+_JOB = "Absent when the tick did not run"
+_PORTFOLIO_JOB = f"{_JOB}; null when it failed"
+
+
+class TickOut(_Out):
+    """A job done system by system always has its line (a system that failed is in
+    `failures`); a portfolio-wide job that failed has null."""
+
+    now: Instant
+    ran: bool = Field(description="False: another process holds the tick; nothing ran")
+    windows: int
+    findings: int
+    incidents_opened: list[int]
+    pages: int
+    evals: ScheduledEvalsOut = Field(
+        default_factory=lambda: ScheduledEvalsOut(ran=0, refused=[]), description=_JOB
+    )
+    review_reminders: int = Field(default=0, description=_JOB)
+    serious_reminders: int = Field(default=0, description=_JOB)
+    triage_queued: int = Field(default=0, description=_JOB)
+    audit_noise: int | None = Field(default=None, description=_PORTFOLIO_JOB)
+    retention: RetentionOut = Field(
+        default_factory=lambda: RetentionOut(due=False), description=_JOB
+    )
+    retention_unapplied: RetentionOut | None = Field(default=None, description=_PORTFOLIO_JOB)
+    failures: list[FailureOut]
+
+
+# --- incidents ---------------------------------------------------------------------------------
+
+
+class IncidentOut(_Out):
+    id: int
+    system: str
+    status: Literal["triggered", "acknowledged", "resolved"]
+    severity: Severity
+    title: str
+    opened_at: Instant
+    acknowledged_at: Instant | None
+    acknowledged_by: str | None
+    resolved_at: Instant | None
+    resolved_by: str | None
+    serious: bool = Field(description="A serious incident under EU AI Act Art. 3(49)")
+    serious_kind: Literal["default", "widespread", "critical-infrastructure", "death"] | None
+    report_due: Instant | None = Field(description="The Art. 73 reporting deadline")
+    reopened: int = Field(description="How many times it was reopened")
+
+
+class AlertOut(_Out):
+    fingerprint: str
+    rule: str
+    severity: Severity
+    status: str = Field(description="firing or resolved")
+    summary: str
+    first_seen: Instant
+
+
+class IncidentEventOut(_Out):
+    at: Instant
+    kind: str = Field(description="opened, alert, playbook, escalated, acknowledged, ...")
+    actor: str
+    detail: Any
+
+
+class DeliveryOut(_Out):
+    at: Instant
+    purpose: str
+    event: str
+    recipient: str
+    channel: str
+    status: str
+    detail: str
+
+
+class IncidentDetailOut(IncidentOut):
+    alerts: list[AlertOut]
+    timeline: list[IncidentEventOut]
+    deliveries: list[DeliveryOut] = Field(description="Every delivery attempt")
+
+
+class SilenceOut(_Out):
+    id: int
+    system: str | None = Field(description="None: every system")
+    kind: Literal["silence", "maintenance"]
+    hours: float
+
+
+# --- care: evals, reviews, the report, the ledger, knowledge ----------------------------------
+
+
+class EvalSuiteOut(_Out):
+    suite: str
+    dataset: str
+    target: str = Field(description="package.module:function")
+    scorer: str
+    every: str | None = Field(description="How often it is due, e.g. 1w")
+
+
+class EvalRunOut(_Out):
+    """A run as `EvalRun.to_dict()` writes it."""
+
+    format: Literal[1]
+    started_at: Instant
+    duration_ms: float
+    dataset: str
+    dataset_sha256: str
+    target: str
+    scorer: str
+    scorer_options: dict[str, Any]
+    model_version: str | None
+    summary: Summary
+    cases: list[CaseResult]
+
+
+class EvalOutcomeOut(_Out):
+    system: str
+    suite: str
+    started_at: Instant
+    pass_rate: float
+    mean_score: float
+    count: int
+    diff: Diff | None = Field(description="Against the previous run; None for the first")
+    run: EvalRunOut
+
+
+class PeriodOut(_Out):
+    start: Instant
+    end: Instant
+
+
+class SignalSeriesOut(_Out):
+    name: str
+    points: list[tuple[Instant, float | None]] = Field(description="[window start, value]")
+    min: float | None = Field(description="The healthy bound, if any")
+    max: float | None = Field(description="The healthy bound, if any")
+    latest: float | None
+    mean: float | None
+
+
+class FindingBriefOut(_Out):
+    created_at: Instant
+    check: str
+    severity: Severity
+    summary: str
+
+
+class FindingsSummaryOut(_Out):
+    count: int
+    by_check: dict[str, int]
+    latest: list[FindingBriefOut] = Field(description="The newest 20")
+
+
+class ReportIncidentOut(_Out):
+    id: int
+    severity: Severity
+    status: Literal["triggered", "acknowledged", "resolved"]
+    title: str
+    opened_at: Instant
+    minutes_to_ack: int | None
+
+
+class ReportEvalOut(_Out):
+    suite: str
+    started_at: Instant
+    pass_rate: float
+
+
+class ReportSwitchOut(_Out):
+    at: Instant
+    actor: str
+    state: Literal["enabled", "disabled"] | None
+    reason: str | None
+
+
+class CareMonthOut(_Out):
+    month: str = Field(description="YYYY-MM")
+    planned: float = Field(description="Hours")
+    given: float = Field(description="Hours")
+    share: float = Field(description="given / planned")
+    unspent: bool = Field(description="Less care given than the charter promised")
+
+
+class ReportCareOut(_Out):
+    budget: float = Field(description="Hours per month (spec.care)")
+    months: list[CareMonthOut]
+
+
+class ErrorRateOut(_Out):
+    rate: float | None
+    low: float | None = Field(description="95% Wilson interval")
+    high: float | None = Field(description="95% Wilson interval")
+    errors: int
+    reviewed: int
+
+
+class ReportTriageOut(_Out):
+    open: int
+    oldest_days: float
+    verdicts: dict[str, int]
+    sample_error_rate: ErrorRateOut = Field(description="Of the sampled outputs reviewed")
+
+
+class ReportOut(_Out):
+    system: str
+    title: str
+    period: PeriodOut
+    charter: list[AssignmentOut]
+    signals: list[SignalSeriesOut]
+    findings: FindingsSummaryOut
+    incidents: list[ReportIncidentOut]
+    evals: list[ReportEvalOut]
+    switch: list[ReportSwitchOut]
+    care: ReportCareOut
+    triage: ReportTriageOut
+
+
+class ReviewOut(_Out):
+    system: str
+    verdict: Literal["healthy", "concerns", "action-needed"]
+    reviewed_at: Instant
+    reviewer: str
+
+
+class CareEntryOut(_Out):
+    system: str
+    hours: float
+    kind: str
+    at: Instant
+
+
+class CareLedgerOut(_Out):
+    system: str
+    budget: float = Field(description="Hours per month (spec.care)")
+    months: list[CareMonthOut]
+    unspent_streak: int = Field(description="Complete months in a row with care unspent")
+
+
+class KnowledgeOut(_Out):
+    id: int
+    system: str
+    kind: Literal["decision", "failure-mode", "near-miss", "postmortem"]
+    number: int = Field(description="Numbered per system and kind")
+    title: str
+    status: str = Field(description="Decisions: pending, accepted or decided; else recorded")
+    fields: dict[str, Any]
+    created_at: Instant
+    created_by: str
+    assigned_to: str | None = Field(description="Whose call a pending decision is")
+    incident_id: int | None
+    closed_by: str | None
+
+
+# --- triage ------------------------------------------------------------------------------------
+
+
+class TriageItemOut(_Out):
+    id: int
+    system: str
+    observation_id: str
+    observed_at: Instant
+    queued_at: Instant
+    age_days: float
+    rule: str
+    condition: str
+    reason: str
+    priority: int
+    assignee: str | None = Field(description="The person or team the queue names")
+    status: Literal["open", "done"]
+    verdict: Literal["ok", "wrong", "harmful", "unclear"] | None
+    label: str | None
+    tags: list[str]
+    note: str | None
+    observation: Any = Field(description="The observation as it was when queued")

@@ -14,17 +14,32 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from watchkeeper.access import Operations
 from watchkeeper.alerting.courier import AckLink, ack_link_refusal, used_link_refusal
-from watchkeeper.app import Watchkeeper
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.care import report as reports
 from watchkeeper.errors import ActionError
 from watchkeeper.scheduler import TickReport
 from watchkeeper.server._metrics import render_metrics
-from watchkeeper.server._models import NO_NUL, EvalUploadIn
+from watchkeeper.server._models import (
+    NO_NUL,
+    CareEntryOut,
+    CareLedgerOut,
+    CheckReportOut,
+    EvalOutcomeOut,
+    EvalSuiteOut,
+    EvalUploadIn,
+    IncidentDetailOut,
+    IncidentOut,
+    KnowledgeOut,
+    ReportOut,
+    ReviewOut,
+    SilenceOut,
+    StoredFindingOut,
+    TickOut,
+    TriageItemOut,
+)
 from watchkeeper.server._routes import _ERRORS, Acting, SystemName
-from watchkeeper.server.dashboard._pages import page
-from watchkeeper.server.dashboard._session import FormTooLarge, read_form
+from watchkeeper.server.dashboard import FormTooLarge, page, read_form
 
 quality = APIRouter(prefix="/api/v1", responses=_ERRORS)
 metrics = APIRouter(tags=["health"])
@@ -72,8 +87,8 @@ class RecordIn(_In):
     kind: Literal["decision", "failure-mode", "near-miss", "postmortem"]
     title: Short
     fields: dict[Short, Text | list[Text]] = Field(default_factory=dict, max_length=30)
-    closes: int | None = Field(default=None, ge=1)
-    incident_id: int | None = Field(default=None, ge=1)
+    closes: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    incident_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class VerdictIn(_In):
@@ -87,39 +102,42 @@ IncidentId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="An incide
 ItemId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="A triage item's number")]
 
 
-@quality.get("/findings", tags=["monitoring"])
+@quality.get("/findings", response_model=list[StoredFindingOut], tags=["monitoring"])
 def findings(
     ops: Acting, system: Short | None = None, limit: int = Query(200, ge=1, le=5000)
-) -> Any:
+) -> list[dict[str, Any]]:
     """What the checks found, newest first, with evidence."""
     return ops.findings(system, limit)
 
 
-@quality.post("/systems/{name}/check", tags=["monitoring"])
+@quality.post("/systems/{name}/check", response_model=CheckReportOut, tags=["monitoring"])
 def check(name: SystemName, ops: Acting) -> dict[str, Any]:
     """What the checks conclude for one system's current windows. Read-only: nothing is
     recorded or alerted (the scheduler's tick does that)."""
     return ops.check(name)
 
 
-@quality.post("/tick", tags=["monitoring"])
+# a tick that did not run (another process holds it) has no job lines: they stay absent
+@quality.post(
+    "/tick", response_model=TickOut, response_model_exclude_unset=True, tags=["monitoring"]
+)
 def tick(ops: Acting) -> dict[str, Any]:
     """Run the scheduler once (admins; servers tick by themselves)."""
     return ops.tick()
 
 
-@quality.get("/incidents", tags=["incidents"])
-def incidents(ops: Acting, system: Short | None = None, open: bool = False) -> Any:
+@quality.get("/incidents", response_model=list[IncidentOut], tags=["incidents"])
+def incidents(ops: Acting, system: Short | None = None, open: bool = False) -> list[dict[str, Any]]:
     return ops.incidents(system, open)
 
 
-@quality.get("/incidents/{incident_id}", tags=["incidents"])
+@quality.get("/incidents/{incident_id}", response_model=IncidentDetailOut, tags=["incidents"])
 def incident(incident_id: IncidentId, ops: Acting) -> dict[str, Any]:
     """An incident with its alerts, escalation timeline and every delivery attempt."""
     return ops.incident(incident_id)
 
 
-@quality.post("/incidents/{incident_id}/ack", tags=["incidents"])
+@quality.post("/incidents/{incident_id}/ack", response_model=IncidentOut, tags=["incidents"])
 def incident_ack(incident_id: IncidentId, ops: Acting) -> dict[str, Any]:
     """Acknowledge: stops the escalation. Anyone on the path or in the charter may."""
     return ops.incident_ack(incident_id)
@@ -155,7 +173,7 @@ def _checked_link(
     link = AckLink(incident_id, fields.by, fields.exp, fields.link)
     with watchkeeper.store.read() as unit:
         person = unit.person(link.recipient)
-        used = unit.ack_link_used(link.link)
+        used = unit.alerting.ack_link_used(link.link)
     active = person is not None and person.active
     secret = watchkeeper.courier.secret
     refusal = ack_link_refusal(link, fields.sig, secret, now, active=active, used=used)
@@ -214,7 +232,9 @@ def incident_ack_confirm(
     now = watchkeeper.clock.now()
     link = _checked_link(watchkeeper, incident_id, fields, now)
     with watchkeeper.store.write() as unit:
-        claimed = unit.claim_ack_link(link.link, incident_id, link.recipient, link.expires_at, now)
+        claimed = unit.alerting.claim_ack_link(
+            link.link, incident_id, link.recipient, link.expires_at, now
+        )
     if not claimed:
         raise ActionError("forbidden", used_link_refusal(link))
     row = Operations(watchkeeper, link.recipient, now, enforce=False).incident_ack(incident_id)
@@ -222,29 +242,29 @@ def incident_ack_confirm(
     return _ack_page(watchkeeper, link, fields.sig, done)
 
 
-@quality.post("/incidents/{incident_id}/resolve", tags=["incidents"])
+@quality.post("/incidents/{incident_id}/resolve", response_model=IncidentOut, tags=["incidents"])
 def incident_resolve(incident_id: IncidentId, body: ResolveIn, ops: Acting) -> dict[str, Any]:
     return ops.incident_resolve(incident_id, body.reason)
 
 
-@quality.post("/incidents/{incident_id}/serious", tags=["incidents"])
+@quality.post("/incidents/{incident_id}/serious", response_model=IncidentOut, tags=["incidents"])
 def incident_serious(incident_id: IncidentId, body: SeriousIn, ops: Acting) -> dict[str, Any]:
     """Classify as serious (EU AI Act Art. 3(49)); the Art. 73 deadline is computed."""
     return ops.incident_serious(incident_id, body.kind)
 
 
-@quality.post("/silences", tags=["incidents"], status_code=201)
+@quality.post("/silences", response_model=SilenceOut, tags=["incidents"], status_code=201)
 def silence(body: SilenceIn, ops: Acting) -> dict[str, Any]:
     return ops.silence(body.system, dict(body.matchers), body.hours, body.reason, body.kind)
 
 
-@quality.get("/systems/{name}/evals", tags=["care"])
+@quality.get("/systems/{name}/evals", response_model=list[EvalSuiteOut], tags=["care"])
 def eval_suites(name: SystemName, ops: Acting) -> list[dict[str, Any]]:
     """The applied manifest's eval suites, which `wk eval run` runs where the code lives."""
     return ops.eval_suites(name)
 
 
-@quality.post("/systems/{name}/evals", tags=["care"])
+@quality.post("/systems/{name}/evals", response_model=list[EvalOutcomeOut], tags=["care"])
 def eval_run(name: SystemName, body: EvalRunIn, ops: Acting) -> list[dict[str, Any]]:
     """Run the system's golden set(s) on the server and diff against the previous run — only
     targets under WATCHKEEPER_EVAL_MODULES with golden sets under WATCHKEEPER_EVAL_DATA (403
@@ -252,14 +272,16 @@ def eval_run(name: SystemName, body: EvalRunIn, ops: Acting) -> list[dict[str, A
     return ops.eval_run(name, body.suite)
 
 
-@quality.post("/systems/{name}/evals/runs", tags=["care"], status_code=201)
+@quality.post(
+    "/systems/{name}/evals/runs", response_model=EvalOutcomeOut, tags=["care"], status_code=201
+)
 def eval_upload(name: SystemName, body: EvalUploadIn, ops: Acting) -> dict[str, Any]:
     """Record a run made where the system's code lives (`wk eval run` in client mode), as a run
     made here would be: dated on arrival, diffed against the previous run, logged, audited."""
     return ops.eval_upload(name, body.suite, body.run.model_dump(mode="json"))
 
 
-@quality.post("/systems/{name}/reviews", tags=["care"], status_code=201)
+@quality.post("/systems/{name}/reviews", response_model=ReviewOut, tags=["care"], status_code=201)
 def review(name: SystemName, body: ReviewIn, ops: Acting) -> dict[str, Any]:
     """The owner signs off the period report with a verdict."""
     return ops.review(name, body.verdict, body.notes, body.days)
@@ -267,6 +289,7 @@ def review(name: SystemName, body: ReviewIn, ops: Acting) -> dict[str, Any]:
 
 @quality.get(
     "/systems/{name}/report",
+    response_model=ReportOut,
     tags=["care"],
     responses={
         200: {
@@ -289,33 +312,35 @@ def report(
     return data
 
 
-@quality.post("/systems/{name}/care", tags=["care"], status_code=201)
+@quality.post("/systems/{name}/care", response_model=CareEntryOut, tags=["care"], status_code=201)
 def care_log(name: SystemName, body: CareIn, ops: Acting) -> dict[str, Any]:
     return ops.care_log(name, body.hours, body.kind, body.note)
 
 
-@quality.get("/systems/{name}/care", tags=["care"])
+@quality.get("/systems/{name}/care", response_model=CareLedgerOut, tags=["care"])
 def care_ledger(name: SystemName, ops: Acting) -> dict[str, Any]:
     return ops.care_ledger(name)
 
 
-@quality.get("/systems/{name}/knowledge", tags=["care"])
+@quality.get("/systems/{name}/knowledge", response_model=list[KnowledgeOut], tags=["care"])
 def knowledge(name: SystemName, ops: Acting) -> list[dict[str, Any]]:
     return ops.knowledge(name)
 
 
-@quality.post("/systems/{name}/knowledge", tags=["care"], status_code=201)
+@quality.post(
+    "/systems/{name}/knowledge", response_model=KnowledgeOut, tags=["care"], status_code=201
+)
 def record(name: SystemName, body: RecordIn, ops: Acting) -> dict[str, Any]:
     """A decision, failure mode, near-miss or postmortem; `closes` settles a pending decision."""
     return ops.record(body.kind, name, body.title, dict(body.fields), body.incident_id, body.closes)
 
 
-@quality.get("/systems/{name}/triage", tags=["triage"])
+@quality.get("/systems/{name}/triage", response_model=list[TriageItemOut], tags=["triage"])
 def triage_queue(name: SystemName, ops: Acting, all: bool = False) -> list[dict[str, Any]]:
     return ops.triage_queue(name, None if all else "open")
 
 
-@quality.post("/triage/{item_id}/verdict", tags=["triage"])
+@quality.post("/triage/{item_id}/verdict", response_model=TriageItemOut, tags=["triage"])
 def triage_verdict(item_id: ItemId, body: VerdictIn, ops: Acting) -> dict[str, Any]:
     """ok, wrong, harmful (tells every kill authority at once) or unclear."""
     return ops.triage_verdict(item_id, body.verdict, body.label, list(body.tags), body.note)

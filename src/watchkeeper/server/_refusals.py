@@ -1,5 +1,8 @@
-"""Refusals a service raised without recording them (acknowledging an incident one is not paged
-for, a bad link signature) reach the audit trail here, for the API and the dashboard alike."""
+"""The faces' safety net: a 403 that `access` did not decide (an acknowledge link's bad signature,
+an eval the operator does not allow the server to run) reaches the audit trail through
+`AccessService` here, for the API and the dashboard alike. Every person's action is decided and
+its refusal written by `AccessService.authorize` itself, so it arrives here already recorded
+(`Refused`) and is not written twice."""
 
 from __future__ import annotations
 

@@ -14,8 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import Location, ManifestError, Problem
 from watchkeeper.server._models import (
@@ -203,7 +202,10 @@ async def get_switch(
 ) -> Response:
     """The switch; with `wait` and `after_version`, answers the moment the version moves (or
     when the wait — capped by the server — runs out, with the unchanged state)."""
-    read = functools.partial(run_in_threadpool, ops.app.switch.state, name)
+
+    async def read() -> SwitchState:
+        return await run_in_threadpool(ops.app.switch.state, name)
+
     if wait > 0 and after_version is not None:
         timeout = min(wait, request.app.state.max_wait)
         state = await request.app.state.waiters.wait(name, after_version, timeout, read)

@@ -1,35 +1,110 @@
-"""Persistence: one Store (SQLite by default, PostgreSQL in production), units of work, records."""
+"""Persistence: one Store (SQLite by default, PostgreSQL in production), units of work, records.
 
-from watchkeeper.store._migrate import current_revision, head_revision
-from watchkeeper.store._migrate import upgrade as migrate
-from watchkeeper.store._records import (
-    AckRecord,
-    AuditHead,
-    Deactivation,
-    ObservationRecord,
-    PersonRecord,
-    SwitchRecord,
-    SystemRecord,
-    TeamRecord,
-    TokenRecord,
-)
-from watchkeeper.store._store import Listener, Store, StoreError, Unit
+Its names load on first use: a caller that only names a record (the offline gate, the charter's
+pure rubrics) gets the plain dataclasses without SQLAlchemy, which only `Store`, `Unit`,
+`StoreError`, `Listener` and the migration helpers bring.
+"""
+
+import typing
+
+from watchkeeper._lazy import exports as _exports
+
+if typing.TYPE_CHECKING:
+    from watchkeeper.store._alerting import (
+        AlertRecord,
+        DeliveryRecord,
+        IncidentEventRecord,
+        IncidentRecord,
+        SilenceRecord,
+    )
+    from watchkeeper.store._migrate import current_revision, head_revision, upgrade
+    from watchkeeper.store._records import (
+        AckRecord,
+        AuditHead,
+        CareEntryRecord,
+        Deactivation,
+        DeadLetterRecord,
+        EvalRunRecord,
+        FindingRecord,
+        KnowledgeRecord,
+        NewObservation,
+        ObservationRecord,
+        PersonRecord,
+        ReviewRecord,
+        SwitchRecord,
+        SystemRecord,
+        TeamRecord,
+        TokenRecord,
+        TriageItemRecord,
+    )
+    from watchkeeper.store._store import Listener, Store, StoreError, Unit
+    from watchkeeper.store._systems import applied_manifest, manifest_of
 
 __all__ = [
     "AckRecord",
+    "AlertRecord",
     "AuditHead",
+    "CareEntryRecord",
     "Deactivation",
+    "DeadLetterRecord",
+    "DeliveryRecord",
+    "EvalRunRecord",
+    "FindingRecord",
+    "IncidentEventRecord",
+    "IncidentRecord",
+    "KnowledgeRecord",
     "Listener",
+    "NewObservation",
     "ObservationRecord",
     "PersonRecord",
+    "ReviewRecord",
+    "SilenceRecord",
     "Store",
     "StoreError",
     "SwitchRecord",
     "SystemRecord",
     "TeamRecord",
     "TokenRecord",
+    "TriageItemRecord",
     "Unit",
+    "applied_manifest",
     "current_revision",
     "head_revision",
-    "migrate",
+    "manifest_of",
+    "upgrade",
 ]
+
+__getattr__, __dir__ = _exports(
+    __name__,
+    {
+        "watchkeeper.store._alerting": [
+            "AlertRecord",
+            "DeliveryRecord",
+            "IncidentEventRecord",
+            "IncidentRecord",
+            "SilenceRecord",
+        ],
+        "watchkeeper.store._migrate": ["current_revision", "head_revision", "upgrade"],
+        "watchkeeper.store._records": [
+            "AckRecord",
+            "AuditHead",
+            "CareEntryRecord",
+            "Deactivation",
+            "DeadLetterRecord",
+            "EvalRunRecord",
+            "FindingRecord",
+            "KnowledgeRecord",
+            "NewObservation",
+            "ObservationRecord",
+            "PersonRecord",
+            "ReviewRecord",
+            "SwitchRecord",
+            "SystemRecord",
+            "TeamRecord",
+            "TokenRecord",
+            "TriageItemRecord",
+        ],
+        "watchkeeper.store._store": ["Listener", "Store", "StoreError", "Unit"],
+        "watchkeeper.store._systems": ["applied_manifest", "manifest_of"],
+    },
+)

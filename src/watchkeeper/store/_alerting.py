@@ -8,11 +8,16 @@ Also the two ways a person acts without presenting a token each time, both check
 here so they can end: acknowledge links used (keyed by the link's id, so two replicas cannot both
 accept one) and dashboard sessions (keyed by the digest of the session id in the cookie, deleted
 on sign-out and when the person is deactivated).
+
+Alerts, incidents, their timeline, deliveries and silences are handed out as frozen records and
+changed only through methods here, so the alerting shell never sets a row's attribute behind the
+store's back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +36,91 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._ingest import BigId
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime, per_system
+from watchkeeper.store._tables import Base, JSONType, UTCDateTime, per_system, record_of
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """An alert by fingerprint: `firing` or `resolved` (or `pending` while its rule's `for:`
+    runs), and the incident it last joined."""
+
+    id: int
+    system: str
+    fingerprint: str
+    rule: str
+    severity: str
+    status: str
+    summary: str
+    evidence: Any
+    first_seen: datetime
+    last_seen: datetime
+    cleared: int
+    muted_by: str | None
+    incident_id: int | None
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    id: int
+    system: str
+    status: str  # triggered | acknowledged | resolved
+    severity: str
+    title: str
+    opened_at: datetime
+    escalation_from: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    serious: bool
+    serious_kind: str | None
+    aware_at: datetime | None
+    report_due: datetime | None
+    reopened: int
+
+
+@dataclass(frozen=True)
+class IncidentEventRecord:
+    """One line of an incident's timeline."""
+
+    id: int
+    incident_id: int
+    at: datetime
+    kind: str
+    actor: str
+    detail: Any
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One attempt to tell one recipient on one channel, and how it went."""
+
+    id: int
+    system: str
+    incident_id: int | None
+    at: datetime
+    purpose: str
+    event: str
+    recipient: str
+    channel: str
+    attempt: int
+    status: str
+    detail: str
+    title: str
+
+
+@dataclass(frozen=True)
+class SilenceRecord:
+    """A silence or maintenance window (`kind`) of one system, or of all when `system` is None."""
+
+    id: int
+    system: str | None
+    kind: str
+    matchers: Any
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    reason: str
 
 
 class AlertRow(Base):
@@ -152,43 +241,73 @@ def _dialect_insert(session: Session) -> Any:
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 
-class AlertingQueries:
-    """Alerting's part of the one Unit API (rows are handed out for the service to update)."""
+class AlertingRepository:
+    """Alerting's part of the one Unit API."""
 
-    session: Session
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-    def alert(self, fingerprint: str) -> AlertRow | None:
+    # --- alerts ----------------------------------------------------------------------------
+
+    def alert(self, fingerprint: str) -> AlertRecord | None:
+        row = self._alert_row(fingerprint)
+        return record_of(AlertRecord, row) if row else None
+
+    def _alert_row(self, fingerprint: str) -> AlertRow | None:
         return self.session.scalars(
             select(AlertRow).where(AlertRow.fingerprint == fingerprint)
         ).first()
 
-    def alerts(self, system: str, *, status: str | None = None) -> list[AlertRow]:
+    def alerts(self, system: str, *, status: str | None = None) -> list[AlertRecord]:
         query = select(AlertRow).where(AlertRow.system == system)
         if status is not None:
             query = query.where(AlertRow.status == status)
-        return list(self.session.scalars(query.order_by(AlertRow.id)))
+        return [
+            record_of(AlertRecord, r) for r in self.session.scalars(query.order_by(AlertRow.id))
+        ]
 
-    def incident_alerts(self, incident_id: int) -> list[AlertRow]:
+    def incident_alerts(self, incident_id: int) -> list[AlertRecord]:
+        return [record_of(AlertRecord, r) for r in self._incident_alert_rows(incident_id)]
+
+    def _incident_alert_rows(self, incident_id: int) -> list[AlertRow]:
         return list(
             self.session.scalars(select(AlertRow).where(AlertRow.incident_id == incident_id))
         )
 
-    def add(self, row: Base) -> None:
-        self.session.add(row)
+    def save_alert(self, system: str, fingerprint: str, **changes: Any) -> AlertRecord:
+        """Change the alert of `fingerprint`, storing it first when it is new (its first save
+        then gives at least `first_seen`)."""
+        row = self._alert_row(fingerprint)
+        if row is None:
+            row = AlertRow(system=system, fingerprint=fingerprint)
+            self.session.add(row)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        self.session.flush()
+        return record_of(AlertRecord, row)
+
+    def resolve_alerts(self, incident_id: int) -> None:
+        """Every alert of an incident that was resolved."""
+        for row in self._incident_alert_rows(incident_id):
+            row.status = "resolved"
         self.session.flush()
 
-    def incident(self, incident_id: int) -> IncidentRow | None:
-        return self.session.get(IncidentRow, incident_id)
+    # --- incidents -------------------------------------------------------------------------
+
+    def incident(self, incident_id: int) -> IncidentRecord | None:
+        row = self.session.get(IncidentRow, incident_id)
+        return record_of(IncidentRecord, row) if row else None
 
     def incidents(
         self, system: str | None = None, *, open_only: bool = False, limit: int = 200
-    ) -> list[IncidentRow]:
+    ) -> list[IncidentRecord]:
         query = select(IncidentRow)
         if system is not None:
             query = query.where(IncidentRow.system == system)
         if open_only:
             query = query.where(IncidentRow.status != "resolved")
-        return list(self.session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit)))
+        rows = self.session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit))
+        return [record_of(IncidentRecord, r) for r in rows]
 
     def incident_ids(
         self, systems: Sequence[str], *, status: str, severity: str
@@ -206,13 +325,41 @@ class AlertingQueries:
         )
         return per_system(systems, rows)
 
-    def last_resolved_incident(self, system: str) -> IncidentRow | None:
-        return self.session.scalars(
+    def last_resolved_incident(self, system: str) -> IncidentRecord | None:
+        row = self.session.scalars(
             select(IncidentRow)
             .where(IncidentRow.system == system, IncidentRow.status == "resolved")
             .order_by(IncidentRow.resolved_at.desc())
             .limit(1)
         ).first()
+        return record_of(IncidentRecord, row) if row else None
+
+    def open_incident(
+        self, system: str, *, severity: str, title: str, now: datetime
+    ) -> IncidentRecord:
+        """A new triggered incident, its escalation path starting `now`."""
+        row = IncidentRow(
+            system=system,
+            status="triggered",
+            severity=severity,
+            title=title,
+            opened_at=now,
+            escalation_from=now,
+            serious=False,
+            reopened=0,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return record_of(IncidentRecord, row)
+
+    def update_incident(self, incident_id: int, **changes: Any) -> IncidentRecord:
+        row = self.session.get(IncidentRow, incident_id)
+        if row is None:
+            raise ValueError(f"no incident {incident_id}")
+        for name, value in changes.items():
+            setattr(row, name, value)
+        self.session.flush()
+        return record_of(IncidentRecord, row)
 
     def incident_event(
         self, incident_id: int, at: datetime, kind: str, actor: str, detail: dict[str, Any]
@@ -221,14 +368,15 @@ class AlertingQueries:
             IncidentEventRow(incident_id=incident_id, at=at, kind=kind, actor=actor, detail=detail)
         )
 
-    def incident_events(self, incident_id: int) -> list[IncidentEventRow]:
-        return list(
-            self.session.scalars(
-                select(IncidentEventRow)
-                .where(IncidentEventRow.incident_id == incident_id)
-                .order_by(IncidentEventRow.at, IncidentEventRow.id)
-            )
+    def incident_events(self, incident_id: int) -> list[IncidentEventRecord]:
+        rows = self.session.scalars(
+            select(IncidentEventRow)
+            .where(IncidentEventRow.incident_id == incident_id)
+            .order_by(IncidentEventRow.at, IncidentEventRow.id)
         )
+        return [record_of(IncidentEventRecord, r) for r in rows]
+
+    # --- escalation and deliveries ---------------------------------------------------------
 
     def steps_taken(self, incident_id: int) -> set[tuple[int, int]]:
         rows = self.session.execute(
@@ -264,19 +412,49 @@ class AlertingQueries:
 
     def deliveries(
         self, *, system: str | None = None, incident_id: int | None = None, limit: int = 500
-    ) -> list[DeliveryRow]:
+    ) -> list[DeliveryRecord]:
         query = select(DeliveryRow)
         if system is not None:
             query = query.where(DeliveryRow.system == system)
         if incident_id is not None:
             query = query.where(DeliveryRow.incident_id == incident_id)
-        return list(self.session.scalars(query.order_by(DeliveryRow.id).limit(limit)))
+        rows = self.session.scalars(query.order_by(DeliveryRow.id).limit(limit))
+        return [record_of(DeliveryRecord, r) for r in rows]
 
-    def silences(self, system: str | None = None) -> list[SilenceRow]:
+    # --- silences --------------------------------------------------------------------------
+
+    def silences(self, system: str | None = None) -> list[SilenceRecord]:
         query = select(SilenceRow)
         if system is not None:
             query = query.where((SilenceRow.system == system) | SilenceRow.system.is_(None))
-        return list(self.session.scalars(query.order_by(SilenceRow.id)))
+        rows = self.session.scalars(query.order_by(SilenceRow.id))
+        return [record_of(SilenceRecord, r) for r in rows]
+
+    def add_silence(
+        self,
+        system: str | None,
+        *,
+        kind: str,
+        matchers: dict[str, str],
+        starts_at: datetime,
+        ends_at: datetime,
+        created_by: str,
+        reason: str,
+    ) -> SilenceRecord:
+        row = SilenceRow(
+            system=system,
+            kind=kind,
+            matchers=matchers,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_by=created_by,
+            reason=reason,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return record_of(SilenceRecord, row)
+
+    # --- leases, acknowledge links and dashboard sessions ----------------------------------
 
     def acquire_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
         """Take or renew a lease; False while someone else holds an unexpired one."""

@@ -1,5 +1,8 @@
 """Persistence for care: eval runs, owner reviews, the care ledger, knowledge records (decisions,
-failure modes, near-misses, postmortems) and the triage queue."""
+failure modes, near-misses, postmortems) and the triage queue.
+
+Reads hand out frozen records and every change is a method here, so no service holds a live row
+whose attributes it could set behind the store's back."""
 
 from __future__ import annotations
 
@@ -11,7 +14,21 @@ from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, fu
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._ingest import BigId
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime, per_system
+from watchkeeper.store._records import (
+    CareEntryRecord,
+    EvalRunRecord,
+    KnowledgeRecord,
+    ReviewRecord,
+    TriageItemRecord,
+)
+from watchkeeper.store._tables import (
+    MAX_INTEGER,
+    Base,
+    JSONType,
+    UTCDateTime,
+    per_system,
+    record_of,
+)
 
 
 class EvalRunRow(Base):
@@ -96,12 +113,20 @@ class TriageItemRow(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
-class CareQueries:
+class CareRepository:
     """Care's and triage's part of the one Unit API."""
 
-    session: Session
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-    def next_number(self, system: str, kind: str) -> int:
+    def _added(self, row: Base) -> None:
+        """Store a new row now, so its id is known to the record handed back."""
+        self.session.add(row)
+        self.session.flush()
+
+    # --- knowledge -------------------------------------------------------------------------
+
+    def _next_number(self, system: str, kind: str) -> int:
         current = self.session.scalar(
             select(func.max(KnowledgeRow.number)).where(
                 KnowledgeRow.system == system, KnowledgeRow.kind == kind
@@ -109,32 +134,140 @@ class CareQueries:
         )
         return int(current or 0) + 1
 
-    def knowledge(self, system: str, kind: str | None = None) -> list[KnowledgeRow]:
+    def knowledge(self, system: str, kind: str | None = None) -> list[KnowledgeRecord]:
         query = select(KnowledgeRow).where(KnowledgeRow.system == system)
         if kind is not None:
             query = query.where(KnowledgeRow.kind == kind)
-        return list(self.session.scalars(query.order_by(KnowledgeRow.kind, KnowledgeRow.number)))
+        rows = self.session.scalars(query.order_by(KnowledgeRow.kind, KnowledgeRow.number))
+        return [record_of(KnowledgeRecord, r) for r in rows]
 
-    def knowledge_by_id(self, record_id: int) -> KnowledgeRow | None:
-        return self.session.get(KnowledgeRow, record_id)
+    def knowledge_record(self, system: str, kind: str, number: int) -> KnowledgeRecord | None:
+        row = self._knowledge_row(system, kind, number)
+        return record_of(KnowledgeRecord, row) if row else None
+
+    def _knowledge_row(self, system: str, kind: str, number: int) -> KnowledgeRow | None:
+        if not 0 < number <= MAX_INTEGER:  # PostgreSQL refuses to compare one it cannot hold
+            return None
+        return self.session.scalar(
+            select(KnowledgeRow).where(
+                KnowledgeRow.system == system,
+                KnowledgeRow.kind == kind,
+                KnowledgeRow.number == number,
+            )
+        )
+
+    def add_knowledge(
+        self,
+        system: str,
+        kind: str,
+        *,
+        title: str,
+        fields: dict[str, Any],
+        status: str,
+        by: str,
+        now: datetime,
+        assigned_to: str | None = None,
+        incident_id: int | None = None,
+    ) -> KnowledgeRecord:
+        """Record the system's next record of `kind` (numbered here, one after the highest)."""
+        row = KnowledgeRow(
+            system=system,
+            kind=kind,
+            number=self._next_number(system, kind),
+            title=title,
+            fields=fields,
+            status=status,
+            created_at=now,
+            created_by=by,
+            assigned_to=assigned_to,
+            incident_id=incident_id,
+        )
+        self._added(row)
+        return record_of(KnowledgeRecord, row)
+
+    def close_decision(
+        self,
+        system: str,
+        number: int,
+        *,
+        title: str,
+        fields: dict[str, Any],
+        by: str,
+        now: datetime,
+    ) -> KnowledgeRecord:
+        """Mark a decision decided by `by`, with its final title and fields."""
+        row = self._knowledge_row(system, "decision", number)
+        if row is None:
+            raise ValueError(f"{system} has no decision {number}")
+        row.title, row.fields, row.status = title, fields, "decided"
+        row.closed_at, row.closed_by = now, by
+        self.session.flush()
+        return record_of(KnowledgeRecord, row)
+
+    # --- eval runs and reviews -------------------------------------------------------------
 
     def eval_runs(
         self, system: str, suite: str | None = None, limit: int = 100
-    ) -> list[EvalRunRow]:
+    ) -> list[EvalRunRecord]:
         query = select(EvalRunRow).where(EvalRunRow.system == system)
         if suite is not None:
             query = query.where(EvalRunRow.suite == suite)
         # newest first; runs recorded at the same instant (two uploads within one tick of the
         # clock) in the order they were stored, so the previous run of a diff is well defined
         newest = (EvalRunRow.started_at.desc(), EvalRunRow.id.desc())
-        return list(self.session.scalars(query.order_by(*newest).limit(limit)))
+        rows = self.session.scalars(query.order_by(*newest).limit(limit))
+        return [record_of(EvalRunRecord, r) for r in rows]
 
-    def reviews(self, system: str) -> list[ReviewRow]:
-        return list(
-            self.session.scalars(
-                select(ReviewRow).where(ReviewRow.system == system).order_by(ReviewRow.reviewed_at)
-            )
+    def add_eval_run(
+        self,
+        system: str,
+        suite: str,
+        *,
+        started_at: datetime,
+        actor: str,
+        trigger: str,
+        model_version: str | None,
+        dataset_sha256: str,
+        pass_rate: float,
+        mean_score: float,
+        run: dict[str, Any],
+    ) -> EvalRunRecord:
+        row = EvalRunRow(
+            system=system,
+            suite=suite,
+            started_at=started_at,
+            actor=actor,
+            trigger=trigger,
+            model_version=model_version,
+            dataset_sha256=dataset_sha256,
+            pass_rate=pass_rate,
+            mean_score=mean_score,
+            run=run,
         )
+        self._added(row)
+        return record_of(EvalRunRecord, row)
+
+    def reviews(self, system: str) -> list[ReviewRecord]:
+        rows = self.session.scalars(
+            select(ReviewRow).where(ReviewRow.system == system).order_by(ReviewRow.reviewed_at)
+        )
+        return [record_of(ReviewRecord, r) for r in rows]
+
+    def add_review(
+        self,
+        system: str,
+        *,
+        verdict: str,
+        notes: str,
+        report: dict[str, Any],
+        by: str,
+        now: datetime,
+    ) -> ReviewRecord:
+        row = ReviewRow(
+            system=system, reviewed_at=now, reviewer=by, verdict=verdict, notes=notes, report=report
+        )
+        self._added(row)
+        return record_of(ReviewRecord, row)
 
     def last_eval_runs(self, systems: Sequence[str]) -> dict[tuple[str, str], datetime]:
         """When each (system, suite) last ran, for many systems in one query."""
@@ -155,31 +288,41 @@ class CareQueries:
         )
         return {system: last for system, last in rows}
 
-    def care_entries(self, system: str) -> list[CareEntryRow]:
+    # --- the care ledger -------------------------------------------------------------------
+
+    def care_entries(self, system: str) -> list[CareEntryRecord]:
         return self.care_entries_by_system([system])[system]
 
     def care_entries_by_system(
         self, systems: Sequence[str], *, since: datetime | None = None
-    ) -> dict[str, list[CareEntryRow]]:
+    ) -> dict[str, list[CareEntryRecord]]:
         """Care logged on each system (from `since`), oldest first, for many systems in one
         query."""
         query = select(CareEntryRow).where(CareEntryRow.system.in_(list(systems)))
         if since is not None:
             query = query.where(CareEntryRow.at >= since)
         rows = self.session.scalars(query.order_by(CareEntryRow.at, CareEntryRow.id))
-        return per_system(systems, ((row.system, row) for row in rows))
+        return per_system(systems, ((row.system, record_of(CareEntryRecord, row)) for row in rows))
+
+    def add_care_entry(
+        self, system: str, *, hours: float, kind: str, note: str, by: str, now: datetime
+    ) -> CareEntryRecord:
+        row = CareEntryRow(system=system, at=now, hours=hours, kind=kind, by=by, note=note)
+        self._added(row)
+        return record_of(CareEntryRecord, row)
+
+    # --- the triage queue ------------------------------------------------------------------
 
     def triage_items(
         self, system: str, *, status: str | None = None, limit: int = 500
-    ) -> list[TriageItemRow]:
+    ) -> list[TriageItemRecord]:
         query = select(TriageItemRow).where(TriageItemRow.system == system)
         if status is not None:
             query = query.where(TriageItemRow.status == status)
-        return list(
-            self.session.scalars(
-                query.order_by(TriageItemRow.priority.desc(), TriageItemRow.queued_at).limit(limit)
-            )
+        rows = self.session.scalars(
+            query.order_by(TriageItemRow.priority.desc(), TriageItemRow.queued_at).limit(limit)
         )
+        return [_triage_item(r) for r in rows]
 
     def triage_queued_at(self, systems: Sequence[str], *, status: str) -> dict[str, list[datetime]]:
         """When each item of a status was queued, per system, for many systems in one query:
@@ -191,8 +334,9 @@ class CareQueries:
         )
         return per_system(systems, rows)
 
-    def triage_item(self, item_id: int) -> TriageItemRow | None:
-        return self.session.get(TriageItemRow, item_id)
+    def triage_item(self, item_id: int) -> TriageItemRecord | None:
+        row = self.session.get(TriageItemRow, item_id)
+        return _triage_item(row) if row else None
 
     def queued_observation_ids(self, system: str, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -206,3 +350,59 @@ class CareQueries:
                 )
             )
         return found
+
+    def queue_triage_item(
+        self,
+        system: str,
+        observation_id: str,
+        *,
+        observed_at: datetime,
+        rule: str,
+        condition: str,
+        reason: str,
+        priority: int,
+        assignee: str | None,
+        snapshot: dict[str, Any],
+        now: datetime,
+    ) -> TriageItemRecord:
+        """Queue an observation (or a failed eval case) for a person to judge."""
+        row = TriageItemRow(
+            system=system,
+            observation_id=observation_id,
+            observed_at=observed_at,
+            queued_at=now,
+            rule=rule,
+            condition=condition,
+            reason=reason,
+            priority=priority,
+            assignee=assignee,
+            status="open",
+            tags=[],
+            snapshot=snapshot,
+        )
+        self._added(row)
+        return _triage_item(row)
+
+    def set_triage_verdict(
+        self,
+        item_id: int,
+        *,
+        verdict: str,
+        label: str | None,
+        tags: list[str],
+        note: str | None,
+        by: str,
+        now: datetime,
+    ) -> TriageItemRecord:
+        """Close an item with a person's verdict (a later verdict replaces an earlier one)."""
+        row = self.session.get(TriageItemRow, item_id)
+        if row is None:
+            raise ValueError(f"no triage item {item_id}")
+        row.status, row.verdict, row.reviewed_at, row.reviewed_by = "done", verdict, now, by
+        row.label, row.tags, row.note = label, tags, note
+        self.session.flush()
+        return _triage_item(row)
+
+
+def _triage_item(row: TriageItemRow) -> TriageItemRecord:
+    return record_of(TriageItemRecord, row, tags=list(row.tags or []))

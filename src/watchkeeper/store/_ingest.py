@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from watchkeeper.store._records import ObservationRecord
-from watchkeeper.store._tables import Base, JSONType, SystemRow, UTCDateTime
+from watchkeeper.store._records import DeadLetterRecord, NewObservation, ObservationRecord
+from watchkeeper.store._tables import Base, JSONType, SystemRow, UTCDateTime, record_of
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -81,18 +81,6 @@ class DeadLetterRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class NewObservation(TypedDict):
-    """One row for `add_observations`; `inputs`, `output` and `meta` are JSON text."""
-
-    obs_id: str
-    ts: datetime
-    inputs: str
-    output: str
-    latency_ms: float | None
-    model_version: str | None
-    meta: str
-
-
 _COLUMNS = "system, obs_id, ts, received_at, inputs, output, latency_ms, model_version, meta"
 
 
@@ -120,10 +108,11 @@ def _time_binder(dialect: Dialect) -> Callable[[datetime], Any]:
     return process if process is not None else (lambda value: value)
 
 
-class IngestQueries:
+class IngestRepository:
     """The ingest stage's part of the one Unit API."""
 
-    session: Session
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def add_observations(self, system: str, rows: Iterable[NewObservation], now: datetime) -> int:
         """Insert new observations; ids already stored are skipped. Returns how many were new."""
@@ -185,24 +174,15 @@ class IngestQueries:
         self.session.add_all(rows)
         return len(rows)
 
-    def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
+    def dead_letters(self, system: str, limit: int = 100) -> list[DeadLetterRecord]:
+        """The newest first."""
         rows = self.session.scalars(
             select(DeadLetterRow)
             .where(DeadLetterRow.system == system)
             .order_by(DeadLetterRow.id.desc())
             .limit(limit)
         )
-        return [
-            {
-                "id": r.id,
-                "received_at": r.received_at.isoformat(),
-                "source": r.source,
-                "index": r.item_index,
-                "reason": r.reason,
-                "raw": r.raw,
-            }
-            for r in rows
-        ]
+        return [record_of(DeadLetterRecord, r) for r in rows]
 
     def observations(
         self, system: str, start: datetime, end: datetime, *, limit: int | None = None

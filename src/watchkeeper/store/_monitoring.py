@@ -26,7 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._ingest import BigId
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime
+from watchkeeper.store._records import FindingRecord
+from watchkeeper.store._tables import Base, JSONType, UTCDateTime, record_of
 
 
 class SignalValueRow(Base):
@@ -81,12 +82,6 @@ class BaselineRow(Base):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-_FINDING_FIELDS = (
-    "system", "fingerprint", "check", "subject", "rule", "severity", "summary", "window_start",
-    "window_end", "evidence",
-)  # fmt: skip
-
-
 def _insert_ignore(
     session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
 ) -> None:
@@ -94,10 +89,11 @@ def _insert_ignore(
     session.execute(module.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
-class MonitoringQueries:
+class MonitoringRepository:
     """The monitor's part of the one Unit API."""
 
-    session: Session
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def save_signal_values(
         self, system: str, rows: Sequence[dict[str, Any]], now: datetime
@@ -153,15 +149,15 @@ class MonitoringQueries:
             fresh.append(exists is None)
         return fresh
 
-    def unalerted_findings(self, system: str) -> list[dict[str, Any]]:
+    def unalerted_findings(self, system: str) -> list[FindingRecord]:
         """Findings stored but not yet taken in by alerting (their tick failed in between),
-        oldest first, as `save_findings` takes them."""
+        oldest first."""
         rows = self.session.scalars(
             select(FindingRow)
             .where(FindingRow.system == system, FindingRow.alerted_at.is_(None))
             .order_by(FindingRow.id)
         )
-        return [{column: getattr(r, column) for column in _FINDING_FIELDS} for r in rows]
+        return [record_of(FindingRecord, r) for r in rows]
 
     def mark_alerted(self, keys: Sequence[tuple[str, datetime]], now: datetime) -> None:
         """Alerting took in these findings, by (fingerprint, window_start)."""
@@ -179,30 +175,15 @@ class MonitoringQueries:
 
     def findings(
         self, system: str | None = None, *, since: datetime | None = None, limit: int = 200
-    ) -> list[dict[str, Any]]:
+    ) -> list[FindingRecord]:
+        """The newest first."""
         query = select(FindingRow)
         if system is not None:
             query = query.where(FindingRow.system == system)
         if since is not None:
             query = query.where(FindingRow.created_at >= since)
         rows = self.session.scalars(query.order_by(FindingRow.id.desc()).limit(limit))
-        return [
-            {
-                "id": r.id,
-                "system": r.system,
-                "fingerprint": r.fingerprint,
-                "check": r.check,
-                "subject": r.subject,
-                "rule": r.rule,
-                "severity": r.severity,
-                "summary": r.summary,
-                "window_start": r.window_start.isoformat(),
-                "window_end": r.window_end.isoformat(),
-                "evidence": r.evidence,
-                "created_at": r.created_at.isoformat(),
-            }
-            for r in rows
-        ]
+        return [record_of(FindingRecord, r) for r in rows]
 
     def baseline_profiles(self, system: str) -> dict[str, dict[str, Any]]:
         rows = self.session.scalars(select(BaselineRow).where(BaselineRow.system == system))

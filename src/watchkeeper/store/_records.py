@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,160 @@ class ObservationRecord:
     model_version: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     feedback: dict[str, Any] | None = None
+
+
+class NewObservation(TypedDict):
+    """One observation for `add_observations`, as validation left it: `inputs`, `output` and
+    `meta` already JSON text, since the insert skips the ORM (it is the one high-volume write)."""
+
+    obs_id: str
+    ts: datetime
+    inputs: str
+    output: str
+    latency_ms: float | None
+    model_version: str | None
+    meta: str
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    """An item refused at ingest, kept as it came so that nothing a client sent is lost."""
+
+    id: int
+    system: str
+    received_at: datetime
+    source: str
+    item_index: int | None  # its place in the batch, when it came in one
+    raw: Any
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "received_at": self.received_at.isoformat(),
+            "source": self.source,
+            "index": self.item_index,
+            "reason": self.reason,
+            "raw": self.raw,
+        }
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """A finding as stored: what the monitor concluded for one window, and when it said so."""
+
+    id: int
+    system: str
+    fingerprint: str
+    check: str
+    subject: str
+    rule: str | None
+    severity: str
+    summary: str
+    window_start: datetime
+    window_end: datetime
+    evidence: Any
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "system": self.system,
+            "fingerprint": self.fingerprint,
+            "check": self.check,
+            "subject": self.subject,
+            "rule": self.rule,
+            "severity": self.severity,
+            "summary": self.summary,
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "evidence": self.evidence,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class EvalRunRecord:
+    """A stored eval run: the summary columns queries need, and the whole run (`run`) as
+    `EvalRun.to_dict` wrote it."""
+
+    id: int
+    system: str
+    suite: str
+    started_at: datetime
+    actor: str
+    trigger: str  # manual | schedule | upload
+    model_version: str | None
+    dataset_sha256: str
+    pass_rate: float
+    mean_score: float
+    run: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    id: int
+    system: str
+    reviewed_at: datetime
+    reviewer: str
+    verdict: str
+    notes: str
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CareEntryRecord:
+    """One line of the care ledger."""
+
+    id: int
+    system: str
+    at: datetime
+    hours: float
+    kind: str
+    by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class KnowledgeRecord:
+    """A decision, failure mode, near-miss or postmortem, numbered per system and kind. A
+    pending decision is `assigned_to` the person or team whose call it is."""
+
+    id: int
+    system: str
+    kind: str
+    number: int
+    title: str
+    fields: dict[str, Any]
+    status: str
+    created_at: datetime
+    created_by: str
+    assigned_to: str | None
+    incident_id: int | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+@dataclass(frozen=True)
+class TriageItemRecord:
+    """One queued output and, once someone judged it, their verdict. `assignee` is the person
+    or team the queue names; `snapshot` is the observation as it was when queued."""
+
+    id: int
+    system: str
+    observation_id: str
+    observed_at: datetime
+    queued_at: datetime
+    rule: str
+    condition: str
+    reason: str
+    priority: int
+    assignee: str | None
+    snapshot: Any
+    status: str  # open | done
+    verdict: str | None
+    label: str | None
+    tags: list[str]
+    note: str | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None

@@ -25,11 +25,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from watchkeeper.audit import GENESIS, AuditEntry, AuditSeal, entry_hash
-from watchkeeper.store._alerting import AlertingQueries
-from watchkeeper.store._care import CareQueries
-from watchkeeper.store._ingest import IngestQueries
+from watchkeeper.store._alerting import AlertingRepository
+from watchkeeper.store._care import CareRepository
+from watchkeeper.store._ingest import IngestRepository
 from watchkeeper.store._migrate import upgrade
-from watchkeeper.store._monitoring import MonitoringQueries
+from watchkeeper.store._monitoring import MonitoringRepository
 from watchkeeper.store._records import (
     AckRecord,
     AuditHead,
@@ -228,13 +228,17 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
+class Unit:
     """One transaction's worth of reads and writes. Methods return plain records."""
 
     def __init__(self, session: Session, seal: AuditSeal | None = None) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
         self._seal = seal or AuditSeal()
+        self.ingest = IngestRepository(session)
+        self.monitoring = MonitoringRepository(session)
+        self.alerting = AlertingRepository(session)
+        self.care = CareRepository(session)
 
     def notify(self, channel: str, payload: str = "") -> None:
         """Announce a change on `channel`; listeners hear it only once this unit commits."""
@@ -263,7 +267,7 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
         row.channels, row.updated_at = list(person.channels), now
         self.session.add(row)
         if not person.active:  # however they left, their dashboard sessions end with it
-            self.end_sessions(person.email)
+            self.alerting.end_sessions(person.email)
 
     def deactivation(self, email: str) -> Deactivation | None:
         row = self.session.get(PersonRow, email)
@@ -398,6 +402,8 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
         return [_switch(r) for r in self.session.scalars(select(SwitchRow))]
 
     def save_switch(self, switch: SwitchRecord) -> None:
+        if switch.changed_by is None or switch.changed_at is None:
+            raise ValueError("a stored switch says who flipped it and when")
         row = self.session.get(SwitchRow, switch.system) or SwitchRow(system=switch.system)
         row.state, row.version, row.reason = switch.state, switch.version, switch.reason
         row.changed_by, row.changed_at = switch.changed_by, switch.changed_at
@@ -537,7 +543,8 @@ class Unit(IngestQueries, MonitoringQueries, AlertingQueries, CareQueries):
             )
             .group_by(AuditRow.system, AuditRow.actor)
         )
-        return {name: set(actors) for name, actors in per_system(systems, rows).items()}
+        pairs = [(system, actor) for system, actor in rows if system is not None]
+        return {name: set(actors) for name, actors in per_system(systems, pairs).items()}
 
     def count(self, table: str) -> int:
         model = {"audit_log": AuditRow, "systems": SystemRow, "people": PersonRow}[table]

@@ -4,8 +4,9 @@ these mappings must match them (a test compares the two)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -23,8 +24,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+MAX_INTEGER = 2**31 - 1
+"""The largest number an INTEGER column holds on PostgreSQL (ids, record numbers)."""
 T = TypeVar("T")
+R = TypeVar("R", bound="DataclassInstance")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -44,7 +51,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        stored: datetime = value
+        return stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -165,3 +173,10 @@ def per_system(systems: Iterable[str], pairs: Iterable[tuple[str, T]]) -> dict[s
     for system, value in pairs:
         found[system].append(value)
     return found
+
+
+def record_of(cls: type[R], row: Base, **given: Any) -> R:
+    """A row as the frozen record whose fields are named as its columns; `given` supplies the
+    fields that are not read as they are stored."""
+    stored = {f.name: getattr(row, f.name) for f in fields(cls) if f.name not in given}
+    return cls(**stored, **given)

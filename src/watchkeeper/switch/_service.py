@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from watchkeeper.access import PLAYBOOK_PREFIX, AccessService
+from watchkeeper.access import PLAYBOOK_PREFIX, AccessService, Action
 from watchkeeper.errors import ActionError
 from watchkeeper.store import Store, SwitchRecord
 from watchkeeper.switch._state import CHANNEL, STATES, SwitchChange, SwitchState, state_of
@@ -34,7 +34,7 @@ class SwitchService:
         """Flip as a person: only the system's active kill authorities may, always with a
         reason. Local mode goes through here too, so the authority holds on either face."""
         reason = _valid(state, reason)
-        action = "switch.disable" if state == "disabled" else "switch.enable"
+        action: Action = "switch.disable" if state == "disabled" else "switch.enable"
         self.access.authorize(actor, action, now, system=system, target=f"{system}/switch")
         return self._flip(system, state, reason, actor, now, {})
 

@@ -8,12 +8,12 @@ converges on the rate — an unbiased base for the reviewed error rate.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from watchkeeper.expr import compile_expr, compile_regex, resolve
-from watchkeeper.manifest._models import TriageRule
+from watchkeeper.expr import Fields, compile_expr, compile_regex, resolve
+from watchkeeper.manifest import TriageRule
 from watchkeeper.monitor.signals import Observation, fields_of
 
 
@@ -66,7 +66,7 @@ def _reason(
     rule: TriageRule,
     obs: Observation,
     fields: dict[str, object],
-    compiled: dict[str, object],
+    compiled: dict[str, Callable[[Fields], Any]],
     patterns: dict[str, Any],
     system: str,
     violations: frozenset[str],
@@ -77,7 +77,7 @@ def _reason(
     if condition == "below":
         value = resolve(fields, rule.field or "")
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return f"{rule.field} = {value} below {rule.below:g}" if ok and value < rule.below else None  # type: ignore[operator]
+        return f"{rule.field} = {value} below {rule.below:g}" if ok and value < rule.below else None
     if condition == "match":
         text = resolve(fields, rule.field or "output")
         text = text if isinstance(text, str) else ("" if text is None else str(text))
@@ -90,5 +90,5 @@ def _reason(
         return f"random sample ({rate:.1%})" if in_sample(obs.id, rate, system) else None
     if condition == "expr":
         run = compiled[rule.name]
-        return f"{rule.expr}" if run(fields) is True else None  # type: ignore[operator]
+        return f"{rule.expr}" if run(fields) is True else None
     return None

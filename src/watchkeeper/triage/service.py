@@ -11,39 +11,48 @@ from typing import Any
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.notifiers import Message
 from watchkeeper.errors import ActionError
-from watchkeeper.manifest import ROLES, SystemManifest
+from watchkeeper.manifest import SystemManifest
 from watchkeeper.monitor.contract import check_contract
 from watchkeeper.monitor.signals import complete_windows, window_start
-from watchkeeper.store import Store, Unit
-from watchkeeper.store._care import TriageItemRow
-from watchkeeper.store._systems import applied_manifest
+from watchkeeper.monitor.stats import reviewed_error_rate
+from watchkeeper.store import ObservationRecord, Store, TriageItemRecord, Unit, applied_manifest
 from watchkeeper.triage.rules import evaluate
-from watchkeeper.triage.stats import reviewed_error_rate
 
 DAY = timedelta(days=1)
 VERDICTS = ("ok", "wrong", "harmful", "unclear")
 SCAN_KEY = "triage:scan"
 
 
-def item_dict(row: TriageItemRow, now: datetime) -> dict[str, Any]:
+def item_dict(item: TriageItemRecord, now: datetime) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "system": row.system,
-        "observation_id": row.observation_id,
-        "observed_at": row.observed_at.isoformat(),
-        "queued_at": row.queued_at.isoformat(),
-        "age_days": round((now - row.queued_at) / DAY, 1),
-        "rule": row.rule,
-        "condition": row.condition,
-        "reason": row.reason,
-        "priority": row.priority,
-        "assignee": row.assignee,
-        "status": row.status,
-        "verdict": row.verdict,
-        "label": row.label,
-        "tags": row.tags or [],
-        "note": row.note,
-        "observation": row.snapshot,
+        "id": item.id,
+        "system": item.system,
+        "observation_id": item.observation_id,
+        "observed_at": item.observed_at.isoformat(),
+        "queued_at": item.queued_at.isoformat(),
+        "age_days": round((now - item.queued_at) / DAY, 1),
+        "rule": item.rule,
+        "condition": item.condition,
+        "reason": item.reason,
+        "priority": item.priority,
+        "assignee": item.assignee,
+        "status": item.status,
+        "verdict": item.verdict,
+        "label": item.label,
+        "tags": item.tags,
+        "note": item.note,
+        "observation": item.snapshot,
+    }
+
+
+def _snapshot(observation: ObservationRecord) -> dict[str, Any]:
+    """What a person judging the item sees, kept as it was when queued."""
+    return {
+        "inputs": observation.inputs,
+        "output": observation.output,
+        "metadata": observation.metadata,
+        "feedback": observation.feedback,
+        "model_version": observation.model_version,
     }
 
 
@@ -67,15 +76,15 @@ class TriageService:
     def _scan_system(self, unit: Unit, system: str, now: datetime) -> int:
         manifest = applied_manifest(unit, system)
         triage = manifest.spec.runbook.triage
-        first = unit.first_observation_at(system)
+        first = unit.ingest.first_observation_at(system)
         if manifest.spec.lifecycle != "live" or not triage.rules or first is None:
             return 0
-        since = unit.last_signal_window(system, SCAN_KEY) or window_start(first, DAY)
+        since = unit.monitoring.last_signal_window(system, SCAN_KEY) or window_start(first, DAY)
         assignee = triage.assignee or manifest.spec.charter.quality_monitor
         queued = 0
         rows = []
         for start, end in complete_windows(since, now, DAY):
-            observations = unit.observations(system, start, end)
+            observations = unit.ingest.observations(system, start, end)
             violations = frozenset(
                 o.id
                 for o in observations
@@ -89,33 +98,23 @@ class TriageService:
             matches = evaluate(
                 triage.rules, observations, system=system, contract_violations=violations
             )
-            seen = unit.queued_observation_ids(system, [m.observation_id for m in matches])
+            seen = unit.care.queued_observation_ids(system, [m.observation_id for m in matches])
             by_id = {o.id: o for o in observations}
             for match in matches:
                 if match.observation_id in seen:
                     continue
                 obs = by_id[match.observation_id]
-                unit.add(
-                    TriageItemRow(
-                        system=system,
-                        observation_id=obs.id,
-                        observed_at=obs.ts,
-                        queued_at=now,
-                        rule=match.rule,
-                        condition=match.condition,
-                        reason=match.reason,
-                        priority=match.priority,
-                        assignee=assignee,
-                        status="open",
-                        tags=[],
-                        snapshot={
-                            "inputs": obs.inputs,
-                            "output": obs.output,
-                            "metadata": obs.metadata,
-                            "feedback": obs.feedback,
-                            "model_version": obs.model_version,
-                        },
-                    )
+                unit.care.queue_triage_item(
+                    system,
+                    obs.id,
+                    observed_at=obs.ts,
+                    rule=match.rule,
+                    condition=match.condition,
+                    reason=match.reason,
+                    priority=match.priority,
+                    assignee=assignee,
+                    snapshot=_snapshot(obs),
+                    now=now,
                 )
                 queued += 1
             queued += self._queue_eval_failures(unit, manifest, start, end, now, assignee)
@@ -128,7 +127,7 @@ class TriageService:
                     "n": len(observations),
                 }
             )
-        unit.save_signal_values(system, rows, now)
+        unit.monitoring.save_signal_values(system, rows, now)
         return queued
 
     def _queue_eval_failures(
@@ -145,33 +144,29 @@ class TriageService:
         if rule is None:
             return 0
         queued = 0
-        for run in unit.eval_runs(manifest.name, limit=1000):
+        for run in unit.care.eval_runs(manifest.name, limit=1000):
             if not start <= run.started_at < end:
                 continue
             for case in run.run.get("cases", []):
                 key = f"eval:{run.suite}:{run.started_at:%Y%m%dT%H%M}:{case['id']}"
-                if case.get("passed") or unit.queued_observation_ids(manifest.name, [key]):
+                if case.get("passed") or unit.care.queued_observation_ids(manifest.name, [key]):
                     continue
-                unit.add(
-                    TriageItemRow(
-                        system=manifest.name,
-                        observation_id=key,
-                        observed_at=run.started_at,
-                        queued_at=now,
-                        rule=rule.name,
-                        condition="eval_failures",
-                        reason=f"failed eval case {case['id']} of {run.suite}",
-                        priority=rule.priority,
-                        assignee=assignee,
-                        status="open",
-                        tags=[],
-                        snapshot={
-                            "inputs": case.get("input"),
-                            "output": case.get("output"),
-                            "expected": case.get("expected"),
-                            "error": case.get("error"),
-                        },
-                    )
+                unit.care.queue_triage_item(
+                    manifest.name,
+                    key,
+                    observed_at=run.started_at,
+                    rule=rule.name,
+                    condition="eval_failures",
+                    reason=f"failed eval case {case['id']} of {run.suite}",
+                    priority=rule.priority,
+                    assignee=assignee,
+                    snapshot={
+                        "inputs": case.get("input"),
+                        "output": case.get("output"),
+                        "expected": case.get("expected"),
+                        "error": case.get("error"),
+                    },
+                    now=now,
                 )
                 queued += 1
         return queued
@@ -184,38 +179,29 @@ class TriageService:
             raise ActionError("invalid", "a flag needs a reason")
         with self.store.write() as unit:
             manifest = applied_manifest(unit, system)
-            existing = unit.queued_observation_ids(system, [observation_id])
+            existing = unit.care.queued_observation_ids(system, [observation_id])
             if existing:
-                row = next(
-                    r for r in unit.triage_items(system) if r.observation_id == observation_id
+                queued = next(
+                    i for i in unit.care.triage_items(system) if i.observation_id == observation_id
                 )
-                return item_dict(row, now)
-            found = unit.observations_by_id(system, [observation_id])
+                return item_dict(queued, now)
+            found = unit.ingest.observations_by_id(system, [observation_id])
             obs = found[0] if found else None
-            row = TriageItemRow(
-                system=system,
-                observation_id=observation_id,
+            item = unit.care.queue_triage_item(
+                system,
+                observation_id,
                 observed_at=obs.ts if obs else now,
-                queued_at=now,
                 rule="manual",
                 condition="flag",
                 reason=f"flagged by {actor}: {reason}",
                 priority=5,
                 assignee=manifest.spec.runbook.triage.assignee
                 or manifest.spec.charter.quality_monitor,
-                status="open",
-                tags=[],
-                snapshot={
-                    "inputs": obs.inputs,
-                    "output": obs.output,
-                    "metadata": obs.metadata,
-                    "feedback": obs.feedback,
-                    "model_version": obs.model_version,
-                }
+                snapshot=_snapshot(obs)
                 if obs
                 else {"missing": "the observation has not arrived (yet)"},
+                now=now,
             )
-            unit.add(row)
             unit.audit(
                 now=now,
                 actor=actor,
@@ -224,14 +210,14 @@ class TriageService:
                 system=system,
                 reason=reason,
             )
-            return item_dict(row, now)
+            return item_dict(item, now)
 
     def queue(
         self, system: str, now: datetime, *, status: str | None = "open"
     ) -> list[dict[str, Any]]:
         with self.store.read() as unit:
             applied_manifest(unit, system)
-            return [item_dict(r, now) for r in unit.triage_items(system, status=status)]
+            return [item_dict(i, now) for i in unit.care.triage_items(system, status=status)]
 
     def verdict(
         self,
@@ -244,22 +230,27 @@ class TriageService:
         tags: list[str] | None = None,
         note: str | None = None,
     ) -> dict[str, Any]:
+        """Record a person's verdict; who may judge the item is decided before this is called
+        (`access.may`, action `triage.verdict`)."""
         if verdict not in VERDICTS:
             raise ActionError("invalid", f"verdict must be one of {', '.join(VERDICTS)}")
         with self.store.write() as unit:
-            row = unit.triage_item(item_id)
-            if row is None:
-                raise ActionError("not_found", f"no triage item #{item_id}")
-            manifest = applied_manifest(unit, row.system)
-            self._may_review(unit, manifest, actor, row)
-            row.status, row.verdict, row.reviewed_at, row.reviewed_by = "done", verdict, now, actor
-            row.label, row.tags, row.note = label, sorted(set(tags or [])), note
+            manifest = applied_manifest(unit, _item(unit, item_id).system)
+            item = unit.care.set_triage_verdict(
+                item_id,
+                verdict=verdict,
+                label=label,
+                tags=sorted(set(tags or [])),
+                note=note,
+                by=actor,
+                now=now,
+            )
             if label is not None:
-                unit.add_feedback(
-                    row.system,
+                unit.ingest.add_feedback(
+                    item.system,
                     [
                         {
-                            "observation_id": row.observation_id,
+                            "observation_id": item.observation_id,
                             "ts": now,
                             "label": label,
                             "score": None,
@@ -273,35 +264,16 @@ class TriageService:
                 now=now,
                 actor=actor,
                 action="triage.verdict",
-                target=f"{row.system}/triage/{item_id}",
-                system=row.system,
-                after={"verdict": verdict, "label": label, "tags": row.tags},
+                target=f"{item.system}/triage/{item_id}",
+                system=item.system,
+                after={"verdict": verdict, "label": label, "tags": item.tags},
                 reason=note,
             )
-            result = item_dict(row, now)
+            result = item_dict(item, now)
             charter = manifest.spec.charter
         if verdict == "harmful":
             self._harmful(result, charter.kill_authority, actor, now)
         return result
-
-    def _may_review(
-        self, unit: Unit, manifest: SystemManifest, actor: str, row: TriageItemRow
-    ) -> None:
-        teams = {t.name: t.members for t in unit.teams()}
-        holders = {
-            m
-            for role in ROLES
-            for h in manifest.spec.charter.holders(role)
-            for m in teams.get(h, [h])
-        }
-        assignees = set(teams.get(row.assignee or "", [row.assignee or ""]))
-        person = unit.person(actor)
-        if actor not in holders | assignees and not (person and person.admin):
-            raise ActionError(
-                "forbidden",
-                f"{actor} holds no role on {manifest.name}, so may not "
-                "record triage verdicts for it",
-            )
 
     def _harmful(
         self, item: dict[str, Any], authorities: list[str], actor: str, now: datetime
@@ -315,7 +287,7 @@ class TriageService:
             f"To take {system} offline now:\n  wk kill {system} --reason "
             f'"harmful output {item["observation_id"]}"'
         )
-        links = ()
+        links: tuple[tuple[str, str], ...] = ()
         if self.courier.public_url:
             links = (
                 (
@@ -341,7 +313,7 @@ class TriageService:
         with self.store.read() as unit:
             verdicts = [
                 r.verdict
-                for r in unit.triage_items(system, status="done", limit=100_000)
+                for r in unit.care.triage_items(system, status="done", limit=100_000)
                 if r.condition == "sample" and r.verdict and start <= r.observed_at < end
             ]
         return reviewed_error_rate(verdicts).to_dict()
@@ -350,10 +322,10 @@ class TriageService:
         """Per tag: how often seen per month, the linked failure-mode record, or a proposal."""
         with self.store.read() as unit:
             manifest = applied_manifest(unit, system)
-            items = unit.triage_items(system, status="done", limit=100_000)
+            items = unit.care.triage_items(system, status="done", limit=100_000)
             records = {
                 (k.fields or {}).get("tag") or k.title: k
-                for k in unit.knowledge(system, "failure-mode")
+                for k in unit.care.knowledge(system, "failure-mode")
             }
         per_month: dict[str, Counter[str]] = {}
         for item in items:
@@ -375,6 +347,13 @@ class TriageService:
             deadline = applied_manifest(unit, system).spec.runbook.triage.deadline
             return [
                 item_dict(r, now)
-                for r in unit.triage_items(system, status="open", limit=100_000)
+                for r in unit.care.triage_items(system, status="open", limit=100_000)
                 if now - r.queued_at > deadline
             ]
+
+
+def _item(unit: Unit, item_id: int) -> TriageItemRecord:
+    found = unit.care.triage_item(item_id)
+    if found is None:
+        raise ActionError("not_found", f"no triage item #{item_id}")
+    return found

@@ -5,6 +5,8 @@ Plain HTML rendered on the server (Jinja2 templates and one stylesheet inside th
 as inline SVG): it works offline, without JavaScript, and on a phone.
 """
 
+from watchkeeper.server.dashboard._pages import page
 from watchkeeper.server.dashboard._routes import dashboard
+from watchkeeper.server.dashboard._session import FormTooLarge, read_form
 
-__all__ = ["dashboard"]
+__all__ = ["FormTooLarge", "dashboard", "page", "read_form"]

@@ -20,10 +20,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from watchkeeper.access import Operations, Refused, may
-from watchkeeper.app import Watchkeeper
-from watchkeeper.charter.roles import Directory
-from watchkeeper.errors import ActionError
+from watchkeeper.access import Action, Refused
+from watchkeeper.app import Operations, Watchkeeper
+from watchkeeper.errors import HTTP_STATUS, ActionError
 from watchkeeper.server._refusals import record_refusal
 from watchkeeper.server.dashboard import _views as views
 from watchkeeper.server.dashboard._pages import STATIC, page
@@ -42,7 +41,6 @@ from watchkeeper.server.dashboard._session import (
 from watchkeeper.store import StoreError
 from watchkeeper.switch import STATES
 
-STATUS = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "not_found": 404}
 DONE = {
     "ack": "Acknowledged: your role on this system is on record.",
     "incident-ack": "Incident acknowledged: escalation has stopped.",
@@ -124,15 +122,13 @@ def signed_in(request: Request) -> Viewer:
     if session is None:
         raise NotSignedIn
     with app.store.read() as unit:
-        holder = unit.session_holder(session.key, now)
+        holder = unit.alerting.session_holder(session.key, now)
         person = unit.token_holder(session.digest, now)
     if holder != session.email or person is None or person.email != session.email:
         raise NotSignedIn
     request.state.actor = person.email
-    decision = may(person.email, "read", None, Directory.of([person]))
-    if not decision.allowed:
-        raise app.access.refuse(person.email, "read", "dashboard", None, decision.reason, now)
-    return Viewer(Operations(app, person.email, now, enforce=True), session)
+    email = app.access.admit(person, "dashboard", now)
+    return Viewer(Operations(app, email, now, enforce=True), session)
 
 
 async def form_body(request: Request) -> dict[str, str]:
@@ -171,7 +167,7 @@ def _error(
 def _action_error(request: Request, exc: ActionError) -> Response:
     if exc.kind == "unauthenticated":
         return RedirectResponse("/signin", status_code=303)
-    status = STATUS.get(exc.kind, 409)
+    status = HTTP_STATUS.get(exc.kind, 409)
     title = {400: "That did not work", 403: "Refused", 404: "Not found"}.get(status, "Conflict")
     return _error(request, status, title, exc.message, audited=status == 403)
 
@@ -307,7 +303,7 @@ def flip_switch(request: Request, name: str, form: Form) -> Response:
         raise ActionError("invalid", f"state must be enabled or disabled, not {state!r}")
     if form.get("confirm") != "yes":
         app, now = viewer.ops.app, viewer.ops.now
-        action = "switch.disable" if state == "disabled" else "switch.enable"
+        action: Action = "switch.disable" if state == "disabled" else "switch.enable"
         app.access.authorize(viewer.email, action, now, system=name, target=f"{name}/switch")
         if not reason:
             raise ActionError("invalid", NO_REASON)

@@ -119,7 +119,7 @@ def start_session(
     )
     app: Watchkeeper = request.app.state.watchkeeper
     with app.store.write() as unit:
-        unit.start_session(session.key, email, now, session.expires)
+        unit.alerting.start_session(session.key, email, now, session.expires)
     payload = {
         "sub": session.email,
         "tok": session.digest,
@@ -135,7 +135,7 @@ def end_session(request: Request, response: Response, session: Session) -> None:
     """Sign-out: the session ends in the store, so a copy of the cookie is worth nothing."""
     app: Watchkeeper = request.app.state.watchkeeper
     with app.store.write() as unit:
-        unit.end_session(session.key)
+        unit.alerting.end_session(session.key)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

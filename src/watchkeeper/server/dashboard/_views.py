@@ -13,16 +13,17 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchkeeper.access import Operations, may
-from watchkeeper.care.ledger import CareEntry, by_month
+from watchkeeper.access import Action, Directory, directory_of, holding_roles, may
+from watchkeeper.app import Operations
 from watchkeeper.charter import system_vacuum, vacuum_report
-from watchkeeper.charter.roles import Assignment, Directory, assignments, holding_roles
-from watchkeeper.charter.service import directory_of, manifest_of, read_applied
+from watchkeeper.charter.ledger import CareEntry, by_month
+from watchkeeper.charter.roles import Assignment, assignments
+from watchkeeper.charter.service import read_applied
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, SystemManifest
 from watchkeeper.monitor.engine import baseline_period
 from watchkeeper.server.dashboard._charts import Series, bounds_text, signal_chart
-from watchkeeper.store import SystemRecord, Unit
+from watchkeeper.store import SystemRecord, Unit, manifest_of
 from watchkeeper.switch import state_of
 
 CHART_SPAN = timedelta(days=180)
@@ -65,7 +66,9 @@ def portfolio(ops: Operations) -> dict[str, Any]:
         acks = unit.acks_by_system(names)
         care = {
             name: [CareEntry(e.at, e.hours, e.kind, e.by) for e in entries]
-            for name, entries in unit.care_entries_by_system(names, since=_month_start(now)).items()
+            for name, entries in unit.care.care_entries_by_system(
+                names, since=_month_start(now)
+            ).items()
         }
 
         def row(
@@ -181,11 +184,11 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
         charts = _charts(unit, manifest, now)
         reviews = [
             {"at": r.reviewed_at, "by": r.reviewer, "verdict": r.verdict, "notes": r.notes}
-            for r in reversed(unit.reviews(name))
+            for r in reversed(unit.care.reviews(name))
         ]
         switch = state_of(record, unit.switch(name))
         history = [e for e in unit.audit_entries(system=name) if e.action == "switch.changed"]
-    flip = "switch.disable" if switch.state == "enabled" else "switch.enable"
+    flip: Action = "switch.disable" if switch.state == "enabled" else "switch.enable"
     authority = may(ops.actor, flip, manifest, directory)
     mine = set(holding_roles(manifest.spec.charter, directory, ops.actor))
     findings = ops.findings(name, limit=100)
@@ -235,7 +238,7 @@ def _charts(unit: Unit, manifest: SystemManifest, now: datetime) -> list[dict[st
     start = now - CHART_SPAN
     charts = []
     for signal in runbook.signals:
-        series = unit.signal_series(name, signal)
+        series = unit.monitoring.signal_series(name, signal)
         bound = runbook.healthy.get(signal)
         baseline = None
         if period is not None and now >= period[1]:
@@ -275,8 +278,8 @@ def _charts(unit: Unit, manifest: SystemManifest, now: datetime) -> list[dict[st
 def _first_data(unit: Unit, system: str) -> datetime | None:
     """When the system's data began — observations or eval runs, whichever came first — which is
     where the monitor starts a `first: 14d` baseline."""
-    firsts = [unit.first_observation_at(system)]
-    runs = unit.eval_runs(system, limit=1_000_000)
+    firsts = [unit.ingest.first_observation_at(system)]
+    runs = unit.care.eval_runs(system, limit=1_000_000)
     if runs:
         firsts.append(runs[-1].started_at)
     found = [f for f in firsts if f is not None]

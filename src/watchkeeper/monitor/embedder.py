@@ -45,7 +45,7 @@ class SentenceEmbedder:
         if not texts:
             return np.empty((0, self._model.get_embedding_dimension()), np.float32)
         distinct = list(dict.fromkeys(texts))
-        vectors = self._model.encode(
+        vectors: np.ndarray = self._model.encode(
             distinct,
             batch_size=self._batch_size,
             normalize_embeddings=True,

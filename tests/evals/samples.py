@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from watchkeeper.care import Case, Dataset
+from watchkeeper.evals import Case, Dataset
 
 WriteModule = Callable[[str, str], Path]
 """write_module(relative path, source) -> the file written."""
 
-EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "demo" / "evals"
+EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "cli" / "demo" / "evals"
 
 
 def dataset(*cases: tuple[str, Any, Any] | tuple[str, Any, Any, tuple[str, ...]]) -> Dataset:

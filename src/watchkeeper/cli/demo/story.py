@@ -21,10 +21,9 @@ from typing import Any
 from rich.console import Console
 from rich.rule import Rule
 
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper
-from watchkeeper.care.evals import EvalRun, regression_diff
+from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.clock import FixedClock
+from watchkeeper.evals import EvalRun, regression_diff
 
 START = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
 DAY = timedelta(days=1)
@@ -81,7 +80,7 @@ class Story:
     def tell_news(self) -> None:
         """Print who was told what since last time (from the delivery records)."""
         with self.app.store.read() as unit:
-            rows = unit.deliveries(limit=100_000)[self.seen_deliveries :]
+            rows = unit.alerting.deliveries(limit=100_000)[self.seen_deliveries :]
         self.seen_deliveries += len(rows)
         told: dict[tuple[str, str], list[str]] = {}
         for row in rows:
@@ -94,13 +93,12 @@ class Story:
         self.at(instant)
         report = self.ops("watchkeeper").tick()
         with self.app.store.read() as unit:
-            fresh = [f for f in unit.findings(limit=200) if f["created_at"] == instant.isoformat()]
+            fresh = [f for f in unit.monitoring.findings(limit=200) if f.created_at == instant]
         for finding in reversed(fresh):
-            key = f"{finding['fingerprint']}"
-            if finding["rule"] and key not in self.seen_findings:
-                self.seen_findings.add(key)
-                self.say("found", f"{finding['system']}: {finding['summary']}")
-                self.checks.setdefault(finding["check"], []).append(finding)
+            if finding.rule and finding.fingerprint not in self.seen_findings:
+                self.seen_findings.add(finding.fingerprint)
+                self.say("found", f"{finding.system}: {finding.summary}")
+                self.checks.setdefault(finding.check, []).append(finding.to_dict())
         self._eval_news(instant)
         for incident in report["incidents_opened"]:
             detail = self.ops("watchkeeper").incident(incident)
@@ -111,7 +109,7 @@ class Story:
     def _eval_news(self, instant: datetime) -> None:
         with self.app.store.read() as unit:
             for system in ("support-assistant", "fraud-model"):
-                runs = unit.eval_runs(system, limit=2)
+                runs = unit.care.eval_runs(system, limit=2)
                 if not runs or runs[0].started_at != instant:
                     continue
                 latest = runs[0]

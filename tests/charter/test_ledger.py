@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from watchkeeper.care.ledger import CareEntry, by_month, months_between, unspent_streak
+from watchkeeper.charter.ledger import CareEntry, by_month, months_between, unspent_streak
 
 
 def at(year: int, month: int, day: int = 15) -> datetime:

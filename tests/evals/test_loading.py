@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from watchkeeper.care import Case, EvalError, import_target, load_dataset
+from watchkeeper.evals import Case, EvalError, import_target, load_dataset
 
 from .samples import EXAMPLES, WriteModule
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from watchkeeper.care import CaseResult, EvalError, EvalRun, get_scorer, run_suite
+from watchkeeper.evals import CaseResult, EvalError, EvalRun, get_scorer, run_suite
 from watchkeeper.testing import T0
 
 from .samples import dataset
@@ -127,7 +127,7 @@ def test_a_case_the_scorer_cannot_score_is_an_error_with_the_output_kept() -> No
     assert run.cases[1].error is not None
     assert run.cases[1].error.startswith(
         "scorer 'numeric_close': ValueError: numeric_close needs a number as expected value, "
-        f"not 'n/a' (at {sys.modules['watchkeeper.care.scorers'].__file__}:"
+        f"not 'n/a' (at {sys.modules['watchkeeper.evals.scorers'].__file__}:"
     )
     assert run.cases[2].output == "{1, 2}" and run.cases[2].error is None
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from watchkeeper.care import (
+from watchkeeper.errors import ActionError
+from watchkeeper.evals import (
     BUILTIN_SCORERS,
     Case,
     EvalError,
@@ -15,8 +16,7 @@ from watchkeeper.care import (
     get_scorer,
     label_metrics,
 )
-from watchkeeper.care.scorers import contains, exact_match, json_valid, numeric_close, regex
-from watchkeeper.errors import ActionError
+from watchkeeper.evals.scorers import contains, exact_match, json_valid, numeric_close, regex
 
 from .samples import WriteModule
 
@@ -208,7 +208,7 @@ def test_options_are_bound_and_kept_for_the_run_record() -> None:
 
 
 JUDGES = """
-from watchkeeper.care import Score
+from watchkeeper.evals import Score
 
 def as_float(output, expected, case):
     return {"good": 0.9, "meh": 0.5, "bad": 0.2}[output]

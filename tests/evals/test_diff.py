@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from watchkeeper.care import (
+from watchkeeper.evals import (
     EvalRun,
     get_scorer,
     import_target,

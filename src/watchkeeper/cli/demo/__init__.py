@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
-from watchkeeper.demo.story import START, Story, go_live, replay, write_workspace
+from watchkeeper.cli.demo.story import START, Story, go_live, replay, write_workspace
 
 HERE = Path(__file__).parent
 SYSTEMS = ("support-assistant", "fraud-model", "claims-triage")
@@ -76,7 +76,7 @@ def run(workdir: Path | None, console: Console) -> int:
             db=db,
             public_url="http://127.0.0.1:8000",
             secret="demo",
-            eval_modules=("watchkeeper.demo.evals",),
+            eval_modules=("watchkeeper.cli.demo.evals",),
             eval_data=(str(HERE / "evals"),),
         )
         app = build(settings, clock=clock)

@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from watchkeeper.care._importing import EvalError, SearchPath, import_object
+from watchkeeper.evals._importing import EvalError, SearchPath, import_object
 
 if TYPE_CHECKING:
-    from watchkeeper.care.evals import Case
+    from watchkeeper.evals._case import Case
 
 Label = str | int | bool
 """What counts as a class label: a JSON scalar that is not a float."""

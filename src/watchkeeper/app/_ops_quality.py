@@ -1,9 +1,8 @@
 """Operations on quality: observations in, the scheduler, findings, incidents, evals, reviews,
 care, knowledge and triage — as plain dicts, for the CLI and the server alike.
 
-Every change is made as `actor`; services apply their own rules (only the owner signs a review,
-only people on the path acknowledge an incident, ...). With `enforce` the acting person must also
-be an active person, so a token alone is never enough.
+Every change is made as `actor` and decided first by `access` (`_authorize`, see `Operations`):
+the stage services below trust the person they are handed.
 """
 
 from __future__ import annotations
@@ -12,12 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from watchkeeper.access import TRUSTED_LOCALLY, Action
 from watchkeeper.care import report as reports
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest.items import FUTURE_SKEW
 
 if TYPE_CHECKING:
-    from watchkeeper.app import Watchkeeper
+    from watchkeeper.app._build import Watchkeeper
 
 
 class QualityOperations:
@@ -26,24 +26,45 @@ class QualityOperations:
     now: datetime
     enforce: bool
 
-    def _may_read(self) -> None:
-        if self.enforce:
-            self.app.access.authorize(self.actor, "read", self.now)
+    def _checked(self, action: Action) -> bool:
+        """Whether `action` is decided for this face: always over the API and the dashboard;
+        on the database directly (the local CLI), all but what TRUSTED_LOCALLY lists."""
+        return self.enforce or action not in TRUSTED_LOCALLY
 
-    def _may_evaluate(self, system: str) -> None:
-        if self.enforce:
+    def _authorize(
+        self,
+        action: Action,
+        system: str | None = None,
+        *,
+        target: str | None = None,
+        role: str | None = None,
+        subject: str | None = None,
+        assignee: str | None = None,
+    ) -> None:
+        """Ask `access`, which records a refusal in the audit trail before raising it."""
+        if self._checked(action):
             self.app.access.authorize(
-                self.actor, "system.eval", self.now, system=system, target=system
+                self.actor,
+                action,
+                self.now,
+                system=system,
+                target=target,
+                role=role,
+                subject=subject,
+                assignee=assignee,
             )
+
+    def _may_read(self) -> None:
+        self._authorize("read")
 
     # --- observations ----------------------------------------------------------------------
 
     def ingest(self, system: str, items: Sequence[Any], source: str = "api") -> dict[str, Any]:
-        self._may_read()
+        self._authorize("observations.write", system, target=f"{system}/observations")
         return self.app.ingest.observations(system, items, self.now, source=source).to_dict()
 
     def feedback(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
-        self._may_read()
+        self._authorize("feedback.write", system, target=f"{system}/feedback")
         return self.app.ingest.feedback(system, items, self.now).to_dict()
 
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -51,7 +72,7 @@ class QualityOperations:
         return self.app.ingest.dead_letters(system, limit)
 
     def flag(self, system: str, observation_id: str, reason: str) -> dict[str, Any]:
-        self._may_read()
+        self._authorize("flag.write", system, target=f"{system}/observation/{observation_id}")
         return self.app.triage.flag(system, observation_id, reason, self.actor, self.now)
 
     # --- the scheduler and what it finds ---------------------------------------------------
@@ -60,8 +81,7 @@ class QualityOperations:
         """Tick as of `now`, which may replay the past but not run ahead of the clock: windows
         not over yet would be marked evaluated. A `now` up to FUTURE_SKEW ahead (a client's
         clock drifts) ticks as of the clock."""
-        if self.enforce:
-            self.app.access.authorize(self.actor, "scheduler.tick", self.now)
+        self._authorize("scheduler.tick")
         real = self.app.clock.now()
         if self.now > real + FUTURE_SKEW:
             raise ActionError(
@@ -87,7 +107,7 @@ class QualityOperations:
     def findings(self, system: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         self._may_read()
         with self.app.store.read() as unit:
-            return unit.findings(system, limit=limit)
+            return [f.to_dict() for f in unit.monitoring.findings(system, limit=limit)]
 
     # --- incidents ---------------------------------------------------------------------------
 
@@ -100,25 +120,30 @@ class QualityOperations:
         return self.app.alerting.incident_detail(incident_id)
 
     def incident_ack(self, incident_id: int) -> dict[str, Any]:
+        self._on_incident("incident.ack", incident_id)
         return self.app.alerting.acknowledge(incident_id, self.actor, self.now)
 
     def incident_resolve(self, incident_id: int, reason: str) -> dict[str, Any]:
+        self._on_incident("incident.resolve", incident_id)
         return self.app.alerting.resolve(incident_id, self.actor, self.now, reason)
 
     def incident_serious(self, incident_id: int, kind: str) -> dict[str, Any]:
+        self._on_incident("incident.serious", incident_id)
         return self.app.alerting.classify_serious(incident_id, kind, self.actor, self.now, None)
+
+    def _on_incident(self, action: Action, incident_id: int) -> None:
+        """An incident is its system's: that system's manifest says who may act on it."""
+        system = self.app.alerting.incident_detail(incident_id)["system"]
+        self._authorize(action, system, target=f"incident/{incident_id}")
 
     def silence(
         self, system: str | None, matchers: dict[str, str], hours: float, reason: str, kind: str
     ) -> dict[str, Any]:
         """One system's silence: those who answer for it; every system's: admins only."""
-        if self.enforce:
-            if system is None:
-                self.app.access.authorize(self.actor, "portfolio.silence", self.now, target=kind)
-            else:
-                self.app.access.authorize(
-                    self.actor, "system.silence", self.now, system=system, target=system
-                )
+        if system is None:
+            self._authorize("portfolio.silence", target=kind)
+        else:
+            self._authorize("system.silence", system)
         if hours <= 0:
             raise ActionError("invalid", "a silence lasts a positive number of hours")
         silence_id = self.app.alerting.add_silence(
@@ -148,7 +173,7 @@ class QualityOperations:
     ) -> list[dict[str, Any]]:
         """Attended only in local mode, a person running their system's code on their own
         machine: a request over the API names code the server must not choose to run."""
-        self._may_evaluate(system)
+        self._authorize("system.eval", system)
         outcomes = self.app.care.run_evals(
             system,
             self.now,
@@ -162,7 +187,7 @@ class QualityOperations:
 
     def eval_upload(self, system: str, suite: str, run: dict[str, Any]) -> dict[str, Any]:
         """A run made where the system's code lives; whoever may run evals may upload one."""
-        self._may_evaluate(system)
+        self._authorize("system.eval", system)
         return self.app.care.record_upload(system, suite, run, self.actor, self.now).to_dict()
 
     def report(self, system: str, days: int = 30) -> dict[str, Any]:
@@ -173,11 +198,12 @@ class QualityOperations:
             return reports.build(unit, system, self.now - timedelta(days=days), self.now)
 
     def review(self, system: str, verdict: str, notes: str, days: int = 30) -> dict[str, Any]:
+        self._authorize("review.sign", system, target=f"{system}/review")
         period = self.report(system, days)
         return self.app.care.review(system, verdict, notes, self.actor, self.now, period)
 
     def care_log(self, system: str, hours: float, kind: str, note: str) -> dict[str, Any]:
-        self._may_read()
+        self._authorize("care.log", system, target=f"{system}/care")
         return self.app.care.log_care(system, hours, kind, note, self.actor, self.now)
 
     def care_ledger(self, system: str) -> dict[str, Any]:
@@ -193,7 +219,17 @@ class QualityOperations:
         incident_id: int | None = None,
         closes: int | None = None,
     ) -> dict[str, Any]:
-        self._may_read()
+        """A knowledge record; with `closes`, the pending decision numbered so is made."""
+        if closes is not None:
+            self._authorize(
+                "decision.close",
+                system,
+                target=f"{system}/decision/{closes}",
+                assignee=self._decision_assignee(system, closes),
+            )
+        else:
+            action: Action = "postmortem.write" if kind == "postmortem" else "knowledge.record"
+            self._authorize(action, system, target=f"{system}/{kind}")
         return self.app.care.record(
             kind,
             system,
@@ -213,6 +249,16 @@ class QualityOperations:
         self._may_read()
         return self.app.care.knowledge(system)
 
+    def _decision_assignee(self, system: str, number: int) -> str | None:
+        """Who a pending decision is for; None when nobody is, or when there is no such
+        decision (the care service says so once the actor may close the system's decisions)."""
+        pending = [
+            k["assigned_to"]
+            for k in self.app.care.knowledge(system)
+            if (k["kind"], k["number"], k["status"]) == ("decision", number, "pending")
+        ]
+        return pending[0] if pending else None
+
     # --- triage ------------------------------------------------------------------------------
 
     def triage_queue(self, system: str, status: str | None = "open") -> list[dict[str, Any]]:
@@ -227,7 +273,14 @@ class QualityOperations:
         tags: list[str] | None = None,
         note: str | None = None,
     ) -> dict[str, Any]:
-        self._may_read()
+        with self.app.store.read() as unit:
+            item = unit.care.triage_item(item_id)
+            if item is None:
+                raise ActionError("not_found", f"no triage item #{item_id}")
+            system, assignee = item.system, item.assignee
+        self._authorize(
+            "triage.verdict", system, target=f"{system}/triage/{item_id}", assignee=assignee
+        )
         return self.app.triage.verdict(
             item_id, verdict, self.actor, self.now, label=label, tags=tags, note=note
         )

@@ -29,17 +29,16 @@ from tests.server._world import (
     eval_run,
 )
 from tests.server.conftest import RemoteCli
-from watchkeeper.access import Operations
-from watchkeeper.app import Watchkeeper, build
-from watchkeeper.care.evals import EvalPolicy, module_allowed, within
+from watchkeeper.app import Operations, Watchkeeper, build
 from watchkeeper.clock import FixedClock
 from watchkeeper.errors import ActionError
+from watchkeeper.evals import EvalPolicy, module_allowed, within
 from watchkeeper.server import LiveServer, create_app
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store
 
-EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "demo" / "evals"
-DEMO_TARGET = "watchkeeper.demo.evals.support_bot:answer"
+EXAMPLES = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "cli" / "demo" / "evals"
+DEMO_TARGET = "watchkeeper.cli.demo.evals.support_bot:answer"
 EVALS = "/api/v1/systems/triage-bot/evals"
 UPLOAD = "/api/v1/systems/triage-bot/evals/runs"
 DAY = timedelta(days=1)
@@ -96,7 +95,7 @@ class Served:
 
     def stored_runs(self) -> list[Any]:
         with self.app.store.read() as unit:
-            return unit.eval_runs(SYSTEM)
+            return unit.care.eval_runs(SYSTEM)
 
 
 @pytest.fixture
@@ -139,7 +138,7 @@ def default(store: Store, clock: FixedClock, tmp_path: Path) -> Iterator[Served]
 @pytest.fixture
 def operated(store: Store, clock: FixedClock, tmp_path: Path) -> Iterator[Served]:
     """A server whose operator allows the demo's eval package and its golden sets."""
-    yield from serve(store, clock, tmp_path / "org", ("watchkeeper.demo.evals",), (EXAMPLES,))
+    yield from serve(store, clock, tmp_path / "org", ("watchkeeper.cli.demo.evals",), (EXAMPLES,))
 
 
 # --- the policy as plain data --------------------------------------------------------------------
@@ -217,8 +216,8 @@ def test_the_scheduler_leaves_a_refused_eval_due_and_says_why(
     later = default.app.scheduler.tick(now + 9 * DAY)
     assert later.ran and not probe.marker.exists()
     with default.app.store.read() as unit:
-        overdue = [f for f in unit.findings(SYSTEM) if f["check"] == "eval_overdue"]
-    assert overdue and "golden" in overdue[0]["summary"]
+        overdue = [f for f in unit.monitoring.findings(SYSTEM) if f.check == "eval_overdue"]
+    assert overdue and "golden" in overdue[0].summary
 
 
 def test_a_dataset_outside_the_allowed_roots_is_refused_alike_whether_it_exists_or_not(
@@ -236,7 +235,7 @@ def test_a_dataset_outside_the_allowed_roots_is_refused_alike_whether_it_exists_
         "symlink out of the root": allowed / "escape.jsonl",
         "dot-dot out of the root": allowed / ".." / "outside" / "secret.jsonl",
     }
-    modules = ("watchkeeper.demo.evals",)
+    modules = ("watchkeeper.cli.demo.evals",)
     for served in serve(store, clock, tmp_path / "org", modules, (allowed,)):
         details = {}
         for name, path in paths.items():
@@ -377,7 +376,7 @@ def test_client_mode_runs_here_and_uploads_a_run_stored_with_its_diff(
     assert all(r.started_at == default.app.clock.now() for r in runs)
     with default.app.store.read() as unit:
         audit = [e for e in unit.audit_entries(system=SYSTEM) if e.action == "eval.run"]
-        care = [e for e in unit.care_entries(SYSTEM) if e.kind == "eval"]
+        care = [e for e in unit.care.care_entries(SYSTEM) if e.kind == "eval"]
     assert [e.after["regressions"] for e in audit] == [0, 3] and len(care) == 2
 
 

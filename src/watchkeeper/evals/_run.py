@@ -35,7 +35,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from watchkeeper.care._importing import (
+from watchkeeper.clock import as_utc
+from watchkeeper.errors import ActionError
+from watchkeeper.evals._case import Case
+from watchkeeper.evals._importing import (
     DOTTED,
     EvalError,
     SearchPath,
@@ -44,7 +47,7 @@ from watchkeeper.care._importing import (
     module_allowed,
     outside_allowed,
 )
-from watchkeeper.care.scorers import (
+from watchkeeper.evals.scorers import (
     LabelMetrics,
     Score,
     Scorer,
@@ -52,9 +55,8 @@ from watchkeeper.care.scorers import (
     is_label,
     label_metrics,
 )
-from watchkeeper.clock import as_utc
-from watchkeeper.errors import ActionError
-from watchkeeper.manifest._models import EvalSuite
+from watchkeeper.jsonvalue import plain
+from watchkeeper.manifest import EvalSuite
 
 RUN_FORMAT = 1
 """Bumped when `EvalRun.to_dict` changes shape, so stored runs are read knowingly."""
@@ -66,14 +68,6 @@ _KEYS = ("id", "input", "expected", "tags")
 _MAX_PROBLEMS = 50
 
 # --- golden sets ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    input: Any
-    expected: Any
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -446,7 +440,7 @@ async def _run_cases(
                 id=case.id,
                 input=case.input,
                 expected=case.expected,
-                output=_jsonable(output),
+                output=plain(output),
                 score=score.value if score else 0.0,
                 passed=score is not None and score.passed,
                 detail=score.detail if score else "",
@@ -512,8 +506,9 @@ def _in_thread(
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
-    # `__call__` covers an instance whose class defines `async def __call__`
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(fn.__call__)
+    # `__call__` covers an instance whose class defines `async def __call__` (looked up on the
+    # type, as calling the instance does)
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
 
 
 def _summarise(results: Sequence[CaseResult], labels: bool) -> Summary:
@@ -637,15 +632,6 @@ def _group(regressions: Sequence[Flip], fixes: Sequence[Flip]) -> dict[str, TagF
 def _refuse_constant(name: str) -> Any:
     """Python's JSON reader accepts NaN and Infinity; JSON (and PostgreSQL) do not."""
     raise ValueError(f"{name} is not JSON")
-
-
-def _jsonable(value: Any) -> Any:
-    """What the run record keeps of an output: the value as JSON would carry it, or its repr
-    when JSON cannot (scoring already saw the real object)."""
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError, RecursionError):
-        return repr(value)
 
 
 def _name_of(target: Callable[..., Any]) -> str:

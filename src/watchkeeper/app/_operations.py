@@ -1,10 +1,17 @@
 """What one person does at one instant, as plain dicts.
 
 The local CLI and the server both act through this object, so the logic has one code path
-whichever face is used; the CLI's client mode is an HTTP object with the same methods. With
-`enforce` (the server) every change is authorised first. Without it (the CLI on the database
-directly) the acting person is trusted — whoever can open the database can change anything in it
-— except for the kill switch, whose authority check lives in the switch service itself.
+whichever face is used; the CLI's client mode is an HTTP object with the same methods.
+
+Each method asks `access` (`AccessService.authorize`, deciding with `may`) before it calls a
+stage service; access writes a refusal to the audit trail before raising it, so every refusal is
+recorded in one place whichever face asked. With `enforce` (the API and the dashboard) every
+action is decided. Without it (the CLI on the database directly) every action that names a
+person's decision is decided too — acknowledging roles and incidents, silences, eval runs,
+triage verdicts, reviews, decisions, care, knowledge and postmortems, the kill switch (decided in
+the switch service, which playbooks reach directly) — while what sets the database up and feeds
+it is trusted: reads, applying manifests, people and tokens, a tick by hand, and observations,
+feedback and flags (`access.TRUSTED_LOCALLY`; whoever can open the database can rewrite it).
 """
 
 from __future__ import annotations
@@ -13,14 +20,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from watchkeeper.access._ops_quality import QualityOperations
-from watchkeeper.access._tokens import token_lifetime
+from watchkeeper.access import token_lifetime
+from watchkeeper.app._ops_quality import QualityOperations
 from watchkeeper.charter import portfolio_critical
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES
 
 if TYPE_CHECKING:
-    from watchkeeper.app import Watchkeeper
+    from watchkeeper.app._build import Watchkeeper
 
 
 class Operations(QualityOperations):
@@ -51,10 +58,11 @@ class Operations(QualityOperations):
     # --- changes ---------------------------------------------------------------------------
 
     def apply(self, paths: Sequence[str]) -> list[dict[str, Any]]:
-        if self.enforce:
+        checked = self._checked("system.apply")
+        if checked:
             self.app.access.authorize_applying(self.actor, self.now)
         loaded = self.app.charter.load(paths)
-        if self.enforce:
+        if checked:
             self.app.access.authorize_apply(self.actor, loaded, self.now)
         return [c.to_dict() for c in self.app.charter.apply(loaded, self.actor, self.now)]
 
@@ -63,26 +71,16 @@ class Operations(QualityOperations):
             raise ActionError(
                 "invalid", f"unknown role {role!r}; one of: {', '.join(ROLES)}, or all"
             )
-        if self.enforce:
-            self.app.access.authorize(
-                self.actor,
-                "role.ack",
-                self.now,
-                system=system,
-                role=role,
-                target=f"{system}/{role}",
-            )
+        self._authorize("role.ack", system, role=role, target=f"{system}/{role}")
         states = self.app.charter.acknowledge(system, role, self.actor, self.now)
         return [s.to_dict() for s in states]
 
     def deactivate(self, email: str) -> dict[str, Any]:
-        if self.enforce:
-            self.app.access.authorize(self.actor, "person.deactivate", self.now, target=email)
+        self._authorize("person.deactivate", target=email)
         return self.app.charter.deactivate(email, self.actor, self.now).to_dict()
 
     def reactivate(self, email: str) -> dict[str, Any]:
-        if self.enforce:
-            self.app.access.authorize(self.actor, "person.reactivate", self.now, target=email)
+        self._authorize("person.reactivate", target=email)
         return self.app.charter.reactivate(email, self.actor, self.now).to_dict()
 
     def create_token(self, email: str, expires: str | None = None) -> dict[str, Any]:
@@ -90,32 +88,25 @@ class Operations(QualityOperations):
             lifetime = token_lifetime(expires) if expires is not None else None
         except ValueError as exc:
             raise ActionError("invalid", f"expires: {exc}") from None
-        if self.enforce:
-            self.app.access.authorize(self.actor, "token.create", self.now, target=email)
+        self._authorize("token.create", target=email)
         return self.app.access.create_token(email, self.actor, self.now, lifetime).to_dict()
 
     def tokens(self, person: str | None = None) -> list[dict[str, Any]]:
         """Everyone's tokens (admins), or one person's (admins, and that person)."""
         person = person.strip().lower() if person else None
-        if self.enforce and person is None and not self.app.access.is_admin(self.actor):
+        if (
+            self._checked("token.list")
+            and person is None
+            and not self.app.access.is_admin(self.actor)
+        ):
             person = self.actor
-        if self.enforce:
-            self.app.access.authorize(
-                self.actor, "token.list", self.now, target=person or "tokens", subject=person
-            )
+        self._authorize("token.list", target=person or "tokens", subject=person)
         return self.app.access.tokens(person, self.now)
 
     def revoke_token(self, ref: str) -> dict[str, Any]:
         """Revoke a token by id or prefix (admins, and the token's holder)."""
         token = self.app.access.find_token(ref)
-        if self.enforce:
-            self.app.access.authorize(
-                self.actor,
-                "token.revoke",
-                self.now,
-                target=f"token/{token.prefix}",
-                subject=token.person,
-            )
+        self._authorize("token.revoke", target=f"token/{token.prefix}", subject=token.person)
         return self.app.access.revoke_token(token, self.actor, self.now)
 
     def set_switch(self, system: str, state: str, reason: str) -> dict[str, Any]:

@@ -1,0 +1,283 @@
+"""Incidents as people act on them and read them: acknowledging, resolving, classifying one as a
+serious incident under the EU AI Act Art. 73 (with the report's deadline and reminders), and the
+page that asks for help.
+
+Each change is made in the unit of work its caller opened, with its timeline event and audit
+entry in the same transaction, and hands back the incident as it now stands; what it would tell
+people goes to the caller's outbox. Who may act
+on an incident is decided before these are called (`access.may`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from watchkeeper.alerting.notifiers import Message
+from watchkeeper.alerting.outbox import Notice, Outbox
+from watchkeeper.errors import ActionError
+from watchkeeper.manifest import SystemManifest
+from watchkeeper.store import AlertRecord, IncidentRecord, Unit, applied_manifest
+
+SERIOUS_DEADLINES = {
+    "default": timedelta(days=15),
+    "widespread": timedelta(days=2),
+    "critical-infrastructure": timedelta(days=2),
+    "death": timedelta(days=10),
+}
+
+
+def find(unit: Unit, incident_id: int) -> IncidentRecord:
+    incident = unit.alerting.incident(incident_id)
+    if incident is None:
+        raise ActionError("not_found", f"no incident #{incident_id}")
+    return incident
+
+
+def incident_dict(incident: IncidentRecord) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "system": incident.system,
+        "status": incident.status,
+        "severity": incident.severity,
+        "title": incident.title,
+        "opened_at": incident.opened_at.isoformat(),
+        "acknowledged_at": incident.acknowledged_at.isoformat()
+        if incident.acknowledged_at
+        else None,
+        "acknowledged_by": incident.acknowledged_by,
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "resolved_by": incident.resolved_by,
+        "serious": incident.serious,
+        "serious_kind": incident.serious_kind,
+        "report_due": incident.report_due.isoformat() if incident.report_due else None,
+        "reopened": incident.reopened,
+    }
+
+
+def detail(unit: Unit, incident_id: int) -> dict[str, Any]:
+    """The incident with its alerts, its timeline and every delivery attempt."""
+    incident = find(unit, incident_id)
+    return {
+        **incident_dict(incident),
+        "alerts": [
+            {
+                "fingerprint": a.fingerprint,
+                "rule": a.rule,
+                "severity": a.severity,
+                "status": a.status,
+                "summary": a.summary,
+                "first_seen": a.first_seen.isoformat(),
+            }
+            for a in unit.alerting.incident_alerts(incident_id)
+        ],
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
+            for e in unit.alerting.incident_events(incident_id)
+        ],
+        "deliveries": [
+            {
+                "at": d.at.isoformat(),
+                "purpose": d.purpose,
+                "event": d.event,
+                "recipient": d.recipient,
+                "channel": d.channel,
+                "status": d.status,
+                "detail": d.detail,
+            }
+            for d in unit.alerting.deliveries(incident_id=incident_id)
+        ],
+    }
+
+
+def dedup_key(incident: IncidentRecord) -> str:
+    """One key for every message about an incident, so PagerDuty treats them as one."""
+    return f"watchkeeper/{incident.system}/incident/{incident.id}"
+
+
+def page(
+    manifest: SystemManifest, incident: IncidentRecord, alerts: Sequence[AlertRecord]
+) -> Message:
+    """What an escalation step sends: the firing alerts and their playbooks' steps."""
+    runbook = manifest.spec.runbook
+    lines = [f"- [{a.severity}] {a.summary}" for a in alerts if a.status == "firing"]
+    rules = {a.rule for a in alerts}
+    for name in sorted({r.playbook for r in runbook.alerts if r.playbook and r.name in rules}):
+        book = runbook.playbooks[name]
+        lines.append(f"\nPlaybook {name}: {book.summary}")
+        lines += [f"  {n}. {step}" for n, step in enumerate(book.steps, 1)]
+    lines.append(f"\nAcknowledge: wk incident ack {incident.id}")
+    return Message(
+        "trigger",
+        manifest.name,
+        incident.title,
+        incident.severity,
+        "\n".join(lines),
+        "",
+        dedup_key=dedup_key(incident),
+        details={"incident": incident.id, "system": manifest.name},
+    )
+
+
+def _paged(unit: Unit, incident_id: int) -> list[str]:
+    """Everyone a page of the incident went to: they hear how it ends."""
+    return sorted(
+        {
+            d.recipient
+            for d in unit.alerting.deliveries(incident_id=incident_id)
+            if d.purpose == "page"
+        }
+    )
+
+
+def acknowledge(
+    unit: Unit, incident: IncidentRecord, actor: str, now: datetime, outbox: Outbox
+) -> IncidentRecord:
+    """Stop the escalation of a triggered incident (acknowledging twice changes nothing)."""
+    if incident.status != "triggered":
+        return incident
+    incident = unit.alerting.update_incident(
+        incident.id, status="acknowledged", acknowledged_at=now, acknowledged_by=actor
+    )
+    unit.alerting.incident_event(incident.id, now, "acknowledged", actor, {})
+    unit.audit(
+        now=now,
+        actor=actor,
+        action="incident.acknowledged",
+        target=f"incident/{incident.id}",
+        system=incident.system,
+    )
+    message = Message(
+        "acknowledge",
+        incident.system,
+        incident.title,
+        incident.severity,
+        f"Acknowledged by {actor}",
+        "",
+        dedup_key=dedup_key(incident),
+    )
+    outbox.notices.append(Notice(message, _paged(unit, incident.id), incident.id, "ack"))
+    return incident
+
+
+def resolve(
+    unit: Unit, incident: IncidentRecord, actor: str, now: datetime, reason: str, outbox: Outbox
+) -> IncidentRecord:
+    """Resolve by hand (resolving a resolved incident changes nothing)."""
+    if incident.status == "resolved":
+        return incident
+    incident = close(unit, incident, actor, now, reason or "resolved by hand", outbox)
+    unit.audit(
+        now=now,
+        actor=actor,
+        action="incident.resolved",
+        target=f"incident/{incident.id}",
+        system=incident.system,
+        reason=reason,
+    )
+    return incident
+
+
+def close(
+    unit: Unit, incident: IncidentRecord, actor: str, now: datetime, reason: str, outbox: Outbox
+) -> IncidentRecord:
+    """Resolve the incident and all its alerts, and tell everyone it paged."""
+    incident = unit.alerting.update_incident(
+        incident.id, status="resolved", resolved_at=now, resolved_by=actor
+    )
+    unit.alerting.incident_event(incident.id, now, "resolved", actor, {"reason": reason})
+    unit.alerting.resolve_alerts(incident.id)
+    message = Message(
+        "resolve",
+        incident.system,
+        incident.title,
+        incident.severity,
+        f"Resolved by {actor}: {reason}",
+        "",
+        dedup_key=dedup_key(incident),
+    )
+    outbox.notices.append(Notice(message, _paged(unit, incident.id), incident.id, "resolve"))
+    return incident
+
+
+def report_due(kind: str, aware: datetime) -> datetime:
+    """EU AI Act Art. 73: the report is due 15 days from awareness (2 for widespread
+    infringement or critical infrastructure, 10 for a death)."""
+    if kind not in SERIOUS_DEADLINES:
+        raise ActionError(
+            "invalid", f"unknown kind {kind!r}; one of: {', '.join(SERIOUS_DEADLINES)}"
+        )
+    return aware + SERIOUS_DEADLINES[kind]
+
+
+def classify_serious(
+    unit: Unit,
+    incident: IncidentRecord,
+    kind: str,
+    aware: datetime,
+    due: datetime,
+    actor: str,
+    now: datetime,
+) -> IncidentRecord:
+    """Record the kind, the moment of awareness and the report's deadline (`report_due`)."""
+    incident = unit.alerting.update_incident(
+        incident.id, serious=True, serious_kind=kind, aware_at=aware, report_due=due
+    )
+    unit.alerting.incident_event(
+        incident.id, now, "serious", actor, {"kind": kind, "report_due": due.isoformat()}
+    )
+    unit.audit(
+        now=now,
+        actor=actor,
+        action="incident.serious",
+        target=f"incident/{incident.id}",
+        system=incident.system,
+        after={"kind": kind, "report_due": due.isoformat()},
+    )
+    return incident
+
+
+def reminder_stage(
+    due: datetime, aware: datetime, now: datetime, said: Collection[str]
+) -> str | None:
+    """Which reminder of a serious-incident report is owed at `now`, given those already `said`:
+    "due-soon" once within the last fifth of its window (3 days of 15), "overdue" once it has
+    passed."""
+    if now >= due:
+        stage = "overdue"
+    elif now >= due - (due - aware) / 5:
+        stage = "due-soon"
+    else:
+        return None
+    return None if stage in said else stage
+
+
+def remind_serious(unit: Unit, incident_id: int, now: datetime, outbox: Outbox) -> None:
+    """Tell the owner and the kill authorities when a serious-incident report is due soon and
+    when it is overdue, once each."""
+    incident = find(unit, incident_id)
+    assert incident.report_due and incident.aware_at
+    said = {
+        e.detail.get("stage")
+        for e in unit.alerting.incident_events(incident_id)
+        if e.kind == "serious.reminder"
+    }
+    stage = reminder_stage(incident.report_due, incident.aware_at, now, said)
+    if stage is None:
+        return
+    unit.alerting.incident_event(
+        incident_id, now, "serious.reminder", "watchkeeper", {"stage": stage}
+    )
+    charter = applied_manifest(unit, incident.system).spec.charter
+    message = Message(
+        "notice",
+        incident.system,
+        f"Serious-incident report {stage.replace('-', ' ')}: #{incident_id}",
+        "critical",
+        f"The EU AI Act Art. 73 report for incident #{incident_id} "
+        f"is due {incident.report_due:%Y-%m-%d %H:%M} UTC.",
+        "",
+    )
+    refs = [r for r in (charter.owner, *charter.kill_authority) if r]
+    outbox.notices.append(Notice(message, refs, incident_id, "serious"))
