@@ -137,7 +137,8 @@ def test_store_commands_build_only_what_they_use(tmp_path: Path, db_url: str, co
     code, loaded = _run(*command.split(), cwd=tmp_path, env=env)
     assert code in STORE_COMMANDS[command]
     assert "sqlalchemy" in loaded  # the probe sees the store it read
-    assert sorted(loaded & {"alembic", "httpx", *SERVER, *NUMERIC, *MODELS}) == []
+    # stored manifests are read as models: the YAML parser is for files, which these never read
+    assert sorted(loaded & {"alembic", "httpx", "ruamel", *SERVER, *NUMERIC, *MODELS}) == []
 
 
 def test_gate_reads_the_store_without_migrations_server_or_numeric_code(

@@ -27,7 +27,7 @@ from watchkeeper.charter.roles import (
     voided_by_change,
 )
 from watchkeeper.errors import ActionError
-from watchkeeper.manifest import ROLES, Loaded, SystemManifest, load_paths
+from watchkeeper.manifest import ROLES, Loaded, SystemManifest
 from watchkeeper.store import (
     AckRecord,
     Deactivation,
@@ -177,6 +177,8 @@ class CharterService:
         with self.store.read() as unit:
             people = [p.email for p in unit.people()]
             teams = [t.name for t in unit.teams()]
+        from watchkeeper.manifest import load_paths  # the YAML reader, only when reading files
+
         return load_paths(paths, known_people=people, known_teams=teams)
 
     def gate(self, loaded: Loaded, now: datetime) -> list[gate.GateReport]:

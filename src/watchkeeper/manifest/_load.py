@@ -10,35 +10,23 @@ import difflib
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from watchkeeper.manifest._errors import Location, ManifestError, Problem
+from watchkeeper.manifest._loaded import Loaded
 from watchkeeper.manifest._models import (
     EMAIL_RE,
     ROLES,
     PeopleManifest,
-    Person,
     SystemManifest,
-    Team,
 )
 from watchkeeper.manifest._yaml import SourceDoc, read_documents, size_problem, unstorable
 
 KINDS: dict[str, type[BaseModel]] = {"AISystem": SystemManifest, "People": PeopleManifest}
 MANIFEST_NAMES = ("watchkeeper.yaml", "watchkeeper.yml", "people.yaml", "people.yml")
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """Everything read from a set of paths, plus where each system was declared."""
-
-    systems: list[SystemManifest] = field(default_factory=list)
-    people: list[Person] = field(default_factory=list)
-    teams: list[Team] = field(default_factory=list)
-    origins: dict[str, Location] = field(default_factory=dict)
 
 
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:

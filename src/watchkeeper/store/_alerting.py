@@ -32,11 +32,17 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._ingest import BigId
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime, per_system, record_of
+from watchkeeper.store._tables import (
+    Base,
+    JSONType,
+    UTCDateTime,
+    dialect_insert,
+    per_system,
+    record_of,
+)
 
 
 @dataclass(frozen=True)
@@ -237,10 +243,6 @@ class DashboardSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-def _dialect_insert(session: Session) -> Any:
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-
-
 class AlertingRepository:
     """Alerting's part of the one Unit API."""
 
@@ -390,7 +392,7 @@ class AlertingRepository:
         self, incident_id: int, cycle: int, level: int, at: datetime, reason: str
     ) -> bool:
         """Claim a step; False when another process already took it."""
-        insert = _dialect_insert(self.session)
+        insert = dialect_insert(self.session)
         result = self.session.execute(
             insert(EscalationStepRow)
             .values(incident_id=incident_id, cycle=cycle, level=level, taken_at=at, reason=reason)
@@ -458,7 +460,7 @@ class AlertingRepository:
 
     def acquire_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
         """Take or renew a lease; False while someone else holds an unexpired one."""
-        insert = _dialect_insert(self.session)
+        insert = dialect_insert(self.session)
         self.session.execute(
             insert(LeaseRow)
             .values(name=name, holder=holder, expires_at=now)
@@ -487,7 +489,7 @@ class AlertingRepository:
         """Mark a link used; False when it already was (by this process or another replica).
         Claims of links past their expiry are pruned first: those links are refused anyway."""
         self.session.execute(delete(AckLinkUseRow).where(AckLinkUseRow.expires_at <= now))
-        insert = _dialect_insert(self.session)
+        insert = dialect_insert(self.session)
         result = self.session.execute(
             insert(AckLinkUseRow)
             .values(

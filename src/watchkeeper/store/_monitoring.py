@@ -22,12 +22,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._ingest import BigId
 from watchkeeper.store._records import FindingRecord
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime, record_of
+from watchkeeper.store._tables import Base, JSONType, UTCDateTime, dialect_insert, record_of
 
 
 class SignalValueRow(Base):
@@ -85,8 +84,8 @@ class BaselineRow(Base):
 def _insert_ignore(
     session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
 ) -> None:
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(module.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
+    insert = dialect_insert(session)
+    session.execute(insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
 class MonitoringRepository:

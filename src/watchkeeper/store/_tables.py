@@ -3,6 +3,7 @@ these mappings must match them (a test compares the two)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -19,15 +20,35 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+class JSONType(TypeDecorator[Any]):
+    """JSON, kept as JSONB on PostgreSQL. The PostgreSQL dialect is imported only when a
+    PostgreSQL connection asks, so a command on SQLite does not pay for it at start-up."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+def dialect_insert(session: Session) -> Any:
+    """The INSERT construct of the session's database (for ON CONFLICT), imported on use."""
+    name = session.get_bind().dialect.name
+    return importlib.import_module(f"sqlalchemy.dialects.{name}").insert
+
+
 MAX_INTEGER = 2**31 - 1
 """The largest number an INTEGER column holds on PostgreSQL (ids, record numbers)."""
 T = TypeVar("T")
