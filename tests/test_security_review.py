@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import retention_systems
-from tests.server._world import ROLES, Api, World, eval_run
+from tests.server._world import ROLES, Api, World, failing_run
 from watchkeeper.app import Watchkeeper
 from watchkeeper.manifest import ManifestError, load_text
 from watchkeeper.server._ingest_routes import BadBody, _inflate
@@ -140,23 +140,6 @@ def test_someone_who_may_apply_nothing_is_refused_before_their_yaml_is_parsed(
 # --- finding 1's new door: an uploaded eval run is believed whoever sends it -----------------
 
 
-def _failing_run() -> dict[str, Any]:
-    case = {
-        "input": "ticket",
-        "expected": "billing",
-        "output": "spam",
-        "score": 0.0,
-        "passed": False,
-        "detail": "",
-        "error": None,
-        "timed_out": False,
-        "duration_ms": 1.0,
-        "tags": [],
-    }
-    cases = [{**case, "id": f"c{i}"} for i in range(10)]
-    return eval_run(cases, passed=0, mean_score=0.0, pass_rate=0.0)
-
-
 def test_someone_unrelated_cannot_kill_a_system_by_uploading_a_failing_eval_run(
     world: World, api: Api
 ) -> None:
@@ -169,7 +152,7 @@ def test_someone_unrelated_cannot_kill_a_system_by_uploading_a_failing_eval_run(
         "POST",
         "/api/v1/systems/triage-bot/evals/runs",
         world.token("unrelated"),
-        json={"suite": "golden", "run": _failing_run()},
+        json={"suite": "golden", "run": failing_run()},
     )
     assert uploaded.status_code in (201, 403), uploaded.text
     world.app.scheduler.tick(world.app.clock.now())

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_unreadable
-from tests.server._world import eval_run
+from tests.server._world import failing_run
 from watchkeeper.access import ACTIONS, TRUSTED_LOCALLY, Action, Refused
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.testing import T0
@@ -72,21 +72,7 @@ BOT = {
         "evals": [{"suite": "golden", "dataset": "evals/golden.jsonl", "target": "bot.app:answer"}],
     },
 }
-CASE = {
-    "input": "ticket",
-    "expected": "billing",
-    "output": "spam",
-    "score": 0.0,
-    "passed": False,
-    "detail": "",
-    "error": None,
-    "timed_out": False,
-    "duration_ms": 1.0,
-    "tags": [],
-}
-FAILING = eval_run(
-    [{**CASE, "id": f"c{i}"} for i in range(3)], passed=0, mean_score=0.0, pass_rate=0.0
-)
+FAILING = failing_run(3)
 OBSERVATION = {"id": "o1", "ts": T0.isoformat(), "output": "spam"}
 POSTMORTEM = {"summary": "labels were off", "impact": "a day", "root_causes": ["a bad export"]}
 

@@ -166,3 +166,21 @@ def eval_run(
         },
         "cases": cases,
     }
+
+
+def failing_run(count: int = 10, tags: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A run of `count` cases that all failed (the model answered "spam" to a billing ticket)."""
+    case = {
+        "input": "ticket",
+        "expected": "billing",
+        "output": "spam",
+        "score": 0.0,
+        "passed": False,
+        "detail": "",
+        "error": None,
+        "timed_out": False,
+        "duration_ms": 1.0,
+        "tags": list(tags),
+    }
+    cases = [{**case, "id": f"c{i}"} for i in range(count)]
+    return eval_run(cases, passed=0, mean_score=0.0, pass_rate=0.0)

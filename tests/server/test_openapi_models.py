@@ -23,7 +23,7 @@ from tests.server._world import (
     World,
     api_for,
     build_world,
-    eval_run,
+    failing_run,
 )
 from watchkeeper.app import build
 from watchkeeper.clock import FixedClock
@@ -128,23 +128,6 @@ def checked(store: Store, clock: FixedClock, tmp_path: Path) -> Iterator[Checked
         yield Checked(api, world, api("GET", "/openapi.json").json())
 
 
-def _failing_run() -> dict[str, Any]:
-    case = {
-        "input": "ticket",
-        "expected": "billing",
-        "output": "spam",
-        "score": 0.0,
-        "passed": False,
-        "detail": "",
-        "error": None,
-        "timed_out": False,
-        "duration_ms": 1.0,
-        "tags": ["billing"],
-    }
-    cases = [{**case, "id": f"c{i}"} for i in range(10)]
-    return eval_run(cases, passed=0, mean_score=0.0, pass_rate=0.0)
-
-
 def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: FixedClock) -> None:
     call = checked
     call("GET", "/healthz", None)
@@ -172,7 +155,7 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
     call("GET", "/api/v1/systems/{name}/evals", "owner", name=SYSTEM)
     call("POST", "/api/v1/systems/{name}/evals", "owner", name=SYSTEM, json={})
     clock.set(clock.now() + timedelta(hours=1))
-    upload = {"suite": "golden", "run": _failing_run()}
+    upload = {"suite": "golden", "run": failing_run(tags=("billing",))}
     call("POST", "/api/v1/systems/{name}/evals/runs", "owner", name=SYSTEM, json=upload)
 
     # observations in, one of them refused
