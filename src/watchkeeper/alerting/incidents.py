@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from watchkeeper.alerting.notifiers import Message
 from watchkeeper.alerting.outbox import Notice, Outbox
@@ -148,16 +148,7 @@ def acknowledge(
         target=f"incident/{incident.id}",
         system=incident.system,
     )
-    message = Message(
-        "acknowledge",
-        incident.system,
-        incident.title,
-        incident.severity,
-        f"Acknowledged by {actor}",
-        "",
-        dedup_key=dedup_key(incident),
-    )
-    outbox.notices.append(Notice(message, _paged(unit, incident.id), incident.id, "ack"))
+    _tell_paged(unit, incident, "acknowledge", f"Acknowledged by {actor}", "ack", outbox)
     return incident
 
 
@@ -188,17 +179,30 @@ def close(
     )
     unit.alerting.incident_event(incident.id, now, "resolved", actor, {"reason": reason})
     unit.alerting.resolve_alerts(incident.id)
+    _tell_paged(unit, incident, "resolve", f"Resolved by {actor}: {reason}", "resolve", outbox)
+    return incident
+
+
+def _tell_paged(
+    unit: Unit,
+    incident: IncidentRecord,
+    event: Literal["acknowledge", "resolve"],
+    text: str,
+    purpose: str,
+    outbox: Outbox,
+) -> None:
+    """Everyone the incident paged hears that it was acknowledged or resolved, once this unit
+    commits (the outbox sends after the transaction)."""
     message = Message(
-        "resolve",
+        event,
         incident.system,
         incident.title,
         incident.severity,
-        f"Resolved by {actor}: {reason}",
+        text,
         "",
         dedup_key=dedup_key(incident),
     )
-    outbox.notices.append(Notice(message, _paged(unit, incident.id), incident.id, "resolve"))
-    return incident
+    outbox.notices.append(Notice(message, _paged(unit, incident.id), incident.id, purpose))
 
 
 def report_due(kind: str, aware: datetime) -> datetime:
