@@ -18,16 +18,21 @@ SERVER = ("fastapi", "starlette", "uvicorn", "jinja2")
 NUMERIC = ("numpy", "scipy", "pyarrow")
 MODELS = ("torch", "sentence_transformers")
 HEAVY = DATABASE + SERVER + NUMERIC + MODELS
+STAGE_TABLES = tuple(
+    f"watchkeeper.store._{stage}" for stage in ("ingest", "monitoring", "alerting", "care")
+)
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 
-# Runs `wk ARGS...` in-process as the console script does, then reports the exit code and every
-# top-level package loaded, to stdout as the last line (after whatever the command printed).
+# Runs `wk ARGS...` in-process as the console script does, then reports the exit code and what
+# it loaded: every top-level package, and the store's own modules by name (a stage's module maps
+# its tables), to stdout as the last line (after whatever the command printed).
 _PROBE = """
 import json, sys
 from watchkeeper.cli import run
 code = run(sys.argv[1:])
-sys.stdout.write("\\n" + json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in
-    sys.modules})}) + "\\n")
+loaded = {m.split(".")[0] for m in sys.modules} | {m for m in sys.modules if m.startswith(
+    "watchkeeper.store.")}
+sys.stdout.write("\\n" + json.dumps({"code": code, "loaded": sorted(loaded)}) + "\\n")
 """
 
 
@@ -122,11 +127,13 @@ def test_gate_without_a_store_creates_none(tmp_path: Path) -> None:
 
 # What a command on the store may not load: each builds only the services it uses (the charter
 # for vacuum and status, access and the switch for kill), so none pays for the monitor's numeric
-# code, the courier's HTTP client, the server, or migrations on a store at head.
+# code, the courier's HTTP client, the server, or migrations on a store at head; and each maps
+# only the tables it reads: the core's, and for the vacuum the evidence of ingest, alerting and
+# care, never the monitor's.
 STORE_COMMANDS = {
-    "vacuum": (0, 1),
-    "status": (0, 1),
-    "kill support-assistant --reason harm": (0,),
+    "vacuum": ((0, 1), ("watchkeeper.store._monitoring",)),
+    "status": ((0, 1), STAGE_TABLES),
+    "kill support-assistant --reason harm": ((0,), STAGE_TABLES),
 }
 
 
@@ -135,13 +142,15 @@ def test_store_commands_build_only_what_they_use(tmp_path: Path, db_url: str, co
     env = _env(tmp_path, db_url) | {"WATCHKEEPER_USER": "ana@corp.example"}
     assert _run("apply", str(EXAMPLES), cwd=tmp_path, env=env)[0] == 0
     code, loaded = _run(*command.split(), cwd=tmp_path, env=env)
-    assert code in STORE_COMMANDS[command]
-    assert "sqlalchemy" in loaded  # the probe sees the store it read
+    exits, unmapped = STORE_COMMANDS[command]
+    assert code in exits
+    assert {"sqlalchemy", "watchkeeper.store._rows"} <= loaded  # the probe sees the store read
     # stored manifests are read as models: the YAML parser is for files, which these never read
     assert sorted(loaded & {"alembic", "httpx", "ruamel", *SERVER, *NUMERIC, *MODELS}) == []
+    assert sorted(loaded & set(unmapped)) == []
 
 
-def test_gate_reads_the_store_without_migrations_server_or_numeric_code(
+def test_gate_reads_the_store_without_migrations_server_numeric_code_or_stage_tables(
     tmp_path: Path, db_url: str
 ) -> None:
     from watchkeeper.store import Store
@@ -150,7 +159,26 @@ def test_gate_reads_the_store_without_migrations_server_or_numeric_code(
     code, loaded = _run("gate", str(EXAMPLES), cwd=tmp_path, env=_env(tmp_path, db_url))
     assert code == 1  # nobody has acknowledged the example's roles yet
     assert "sqlalchemy" in loaded
-    assert sorted(loaded & {"alembic", *SERVER, *NUMERIC, *MODELS}) == []
+    assert sorted(loaded & {"alembic", *SERVER, *NUMERIC, *MODELS, *STAGE_TABLES}) == []
+
+
+def test_the_tables_module_maps_every_table_the_migrations_create(db_url: str) -> None:
+    """Stage tables map on first use; `_tables` (read by the migrations' environment and the
+    test comparing mappings with migrations) must still gather them all, in a fresh process."""
+    from watchkeeper.store import Store
+
+    Store.open(db_url).close()
+    probe = (
+        "import json, sqlalchemy\nfrom watchkeeper.store._tables import Base\n"
+        f"engine = sqlalchemy.create_engine({db_url!r})\n"
+        "print(json.dumps([sorted(Base.metadata.tables), "
+        "sorted(sqlalchemy.inspect(engine).get_table_names())]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    mapped, migrated = json.loads(result.stdout)
+    assert mapped == sorted(set(migrated) - {"alembic_version"})
 
 
 def test_opening_a_store_at_head_does_not_load_alembic(tmp_path: Path, db_url: str) -> None:
@@ -179,6 +207,23 @@ def test_head_revision_is_the_one_alembic_finds() -> None:
         "script_location", str(Path(watchkeeper.store.__file__).parent / "migrations")
     )
     assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_scripts_links_are_read_from_their_own_lines() -> None:
+    from watchkeeper.store._migrate import _links
+
+    alembic_style = 'revision: str = "0002"\ndown_revision: Union[str, None] = "0001"  # x\n'
+    assert _links(alembic_style, "f") == ("0002", "0001")
+    merge = 'revision = "3"\ndown_revision = ("2a", "2b")\n\ndef upgrade():\n    revision = 4\n'
+    assert _links(merge, "f") == ("3", ("2a", "2b"))
+    assert _links('"""Revision ID: 1"""\nrevision = "1"\ndown_revision = None\n', "f") == (
+        "1",
+        None,
+    )
+    with pytest.raises(ValueError, match=r"f: `down_revision` is not a literal on one line"):
+        _links('revision = "3"\ndown_revision = (\n    "2a",\n)\n', "f")
+    with pytest.raises(ValueError, match=r"f: no literal `revision` / `down_revision`"):
+        _links('down_revision = "1"\n', "f")
 
 
 def test_the_head_is_the_revision_nobody_revises_and_a_fork_is_refused() -> None:

@@ -12,8 +12,9 @@ inside its own function, or reaches through `_common.application()` / `operation
 So `wk --help`, `wk init`, `wk schema`, `wk gate --offline` and `wk drift` load no database or
 server code, `wk gate` opens the store (if there is one) and builds no application, `wk vacuum`
 and `wk status` build the charter alone, `wk kill` the switch and access, and `wk kill` through
-a server loads only httpx on top. tests/cli/test_startup.py keeps it so;
-benchmarks/cli_startup.py measures it.
+a server loads only httpx on top. On the store, each maps only the tables it reads: the core's,
+and for `wk vacuum` the evidence of ingest, alerting and care. tests/cli/test_startup.py keeps
+it so; benchmarks/cli_startup.py measures it.
 """
 
 import copy

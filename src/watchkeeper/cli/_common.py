@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -65,36 +64,18 @@ def application(now: str | None = None) -> Iterator[Watchkeeper]:
 
 @contextmanager
 def existing_store(url: str) -> Iterator[Store | None]:
-    """The store at `url` for a command that only reads it (`gate`), or None when it is a SQLite
-    file that does not exist: such a command must not leave a database behind in whatever
-    directory it ran in. (A server database exists before any command; opening it brings the
-    schema to head, as on any first use.)"""
+    """The store at `url` for a command that only reads it (`gate`), or None when there is none
+    (see `Store.open_existing`), closed when the command is done."""
     from watchkeeper.store import Store
 
-    if _missing_sqlite_file(url):
+    store = Store.open_existing(url)
+    if store is None:
         yield None
         return
-    store = Store.open(url)
     try:
         yield store
     finally:
         store.close()
-
-
-def _missing_sqlite_file(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return False  # not ours to judge: opening it says what is wrong
-    database = parsed.database
-    return (
-        parsed.get_backend_name() == "sqlite"
-        and database not in (None, "", ":memory:")
-        and not Path(database).exists()
-    )
 
 
 @contextmanager

@@ -34,9 +34,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from watchkeeper.store._ingest import BigId
-from watchkeeper.store._tables import (
+from watchkeeper.store._rows import (
     Base,
+    BigId,
     JSONType,
     UTCDateTime,
     dialect_insert,
@@ -327,15 +327,6 @@ class AlertingRepository:
         )
         return per_system(systems, rows)
 
-    def last_resolved_incident(self, system: str) -> IncidentRecord | None:
-        row = self.session.scalars(
-            select(IncidentRow)
-            .where(IncidentRow.system == system, IncidentRow.status == "resolved")
-            .order_by(IncidentRow.resolved_at.desc())
-            .limit(1)
-        ).first()
-        return record_of(IncidentRecord, row) if row else None
-
     def open_incident(
         self, system: str, *, severity: str, title: str, now: datetime
     ) -> IncidentRecord:
@@ -404,7 +395,7 @@ class AlertingRepository:
         return result.first() is not None
 
     def reset_steps(self, incident_id: int) -> None:
-        """A re-opened incident walks its escalation path again from the start."""
+        """A raised incident walks its escalation path again from the start."""
         self.session.execute(
             delete(EscalationStepRow).where(EscalationStepRow.incident_id == incident_id)
         )

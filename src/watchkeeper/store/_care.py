@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from watchkeeper.store._ingest import BigId
 from watchkeeper.store._records import (
     CareEntryRecord,
     EvalRunRecord,
@@ -21,9 +20,10 @@ from watchkeeper.store._records import (
     ReviewRecord,
     TriageItemRecord,
 )
-from watchkeeper.store._tables import (
+from watchkeeper.store._rows import (
     MAX_INTEGER,
     Base,
+    BigId,
     JSONType,
     UTCDateTime,
     per_system,

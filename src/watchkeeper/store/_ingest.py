@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Float,
     Index,
@@ -32,9 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._records import DeadLetterRecord, NewObservation, ObservationRecord
-from watchkeeper.store._tables import Base, JSONType, SystemRow, UTCDateTime, record_of
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from watchkeeper.store._rows import Base, BigId, JSONType, SystemRow, UTCDateTime, record_of
 
 
 class ObservationRow(Base):

@@ -8,6 +8,7 @@ comes from one query of the version table against the head read from the scripts
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -19,20 +20,20 @@ _VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 _PG_LOCK = 0x5741_544B  # "WATK": one migrator at a time across server replicas
 
 Parents = str | tuple[str, ...] | None
+_LINK = re.compile(r"^(revision|down_revision)\b(?:\s*:[^=\n]*)?\s*=([^#\n]*)", re.MULTILINE)
 
 
 def _links(source: str, file: str) -> tuple[str, Parents]:
-    """A script's `revision` and `down_revision`, read as literals without running it."""
+    """A script's `revision` and `down_revision`, read as literals without running it. Only
+    their own top-level lines are read (as Alembic writes them, one line each, optionally
+    annotated): parsing every script whole cost each command on the store more than the query
+    that tells whether the schema is behind."""
     found: dict[str, object] = {}
-    for node in ast.parse(source, file).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
-        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-            found[target.id] = ast.literal_eval(value)
+    for name, value in _LINK.findall(source):
+        try:
+            found[name] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise ValueError(f"{file}: `{name}` is not a literal on one line") from None
     revision, parents = found.get("revision"), found.get("down_revision")
     if not isinstance(revision, str) or not isinstance(parents, str | tuple | type(None)):
         raise ValueError(f"{file}: no literal `revision` / `down_revision`")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     func,
     select,
     tuple_,
@@ -24,9 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from watchkeeper.store._ingest import BigId
 from watchkeeper.store._records import FindingRecord
-from watchkeeper.store._tables import Base, JSONType, UTCDateTime, dialect_insert, record_of
+from watchkeeper.store._rows import Base, BigId, JSONType, UTCDateTime, dialect_insert, record_of
 
 
 class SignalValueRow(Base):
@@ -77,6 +77,23 @@ class BaselineRow(Base):
     column: Mapped[str] = mapped_column(String(200))
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    profile: Mapped[Any] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WindowProfileRow(Base):
+    """A watched column's mergeable profile over one window (a day): drift pools recent windows
+    and calibrates on the baseline's, without reading their observations again."""
+
+    __tablename__ = "window_profiles"
+    __table_args__ = (
+        UniqueConstraint("system", "column", "window_start", name="uq_window_profile"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    column: Mapped[str] = mapped_column(String(200))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
     profile: Mapped[Any] = mapped_column(JSONType)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -199,3 +216,43 @@ class MonitoringRepository:
         ]  # fmt: skip
         if rows:
             _insert_ignore(self.session, BaselineRow, rows, ["system", "column"])
+
+    def window_profiles(
+        self, system: str, since: datetime, until: datetime
+    ) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
+        """Each column's window profiles starting in [since, until), oldest first."""
+        rows = self.session.execute(
+            select(WindowProfileRow.column, WindowProfileRow.window_start, WindowProfileRow.profile)
+            .where(
+                WindowProfileRow.system == system,
+                WindowProfileRow.window_start >= since,
+                WindowProfileRow.window_start < until,
+            )
+            .order_by(WindowProfileRow.window_start)
+        )
+        found: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+        for column, start, profile in rows:
+            found.setdefault(column, []).append((start, profile))
+        return found
+
+    def save_window_profiles(
+        self, system: str, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> None:
+        """Store profiles (column, window_start, window_end, profile) once per window."""
+        if rows:
+            _insert_ignore(
+                self.session,
+                WindowProfileRow,
+                [{**r, "system": system, "computed_at": now} for r in rows],
+                ["system", "column", "window_start"],
+            )
+
+    def purge_window_profiles(self, system: str, before: datetime, keep_from: datetime) -> int:
+        """Drop window profiles older than `before`, except the baseline's (from `keep_from`
+        until `before`, which calibration needs for as long as the baseline stands)."""
+        query = delete(WindowProfileRow).where(
+            WindowProfileRow.system == system,
+            WindowProfileRow.window_start < before,
+            WindowProfileRow.window_start >= keep_from,
+        )
+        return int(getattr(self.session.execute(query), "rowcount", 0) or 0)

@@ -17,19 +17,17 @@ import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import ColumnElement, Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from watchkeeper.audit import GENESIS, AuditEntry, AuditSeal, entry_hash
-from watchkeeper.store._alerting import AlertingRepository
-from watchkeeper.store._care import CareRepository
-from watchkeeper.store._ingest import IngestRepository
 from watchkeeper.store._migrate import upgrade
-from watchkeeper.store._monitoring import MonitoringRepository
 from watchkeeper.store._records import (
     AckRecord,
     AuditHead,
@@ -40,7 +38,7 @@ from watchkeeper.store._records import (
     TeamRecord,
     TokenRecord,
 )
-from watchkeeper.store._tables import (
+from watchkeeper.store._rows import (
     AckRow,
     AuditHeadRow,
     AuditRow,
@@ -52,6 +50,12 @@ from watchkeeper.store._tables import (
     TokenRow,
     per_system,
 )
+
+if TYPE_CHECKING:
+    from watchkeeper.store._alerting import AlertingRepository
+    from watchkeeper.store._care import CareRepository
+    from watchkeeper.store._ingest import IngestRepository
+    from watchkeeper.store._monitoring import MonitoringRepository
 
 _AUDIT_LOCK = 0x5741_4144  # "WAAD"
 _NOTIFY_KEY = "watchkeeper.notify"
@@ -171,6 +175,14 @@ class Store:
             raise StoreError(f"cannot open the store at {_safe(url)}: {exc}") from exc
         return cls(engine)
 
+    @classmethod
+    def open_existing(cls, url: str) -> Store | None:
+        """`open`, for a caller that only reads: None when `url` is a SQLite file that does not
+        exist, since a read must not leave an empty database in whatever directory it ran in.
+        (A server database exists before any caller; opening it brings the schema to head, as
+        on any first use.)"""
+        return None if _missing_sqlite_file(url) else cls.open(url)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -224,21 +236,59 @@ class Store:
         return listener
 
 
+def _missing_sqlite_file(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False  # not ours to judge here: opening it says what is wrong
+    database = parsed.database
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and database not in (None, "", ":memory:")
+        and not Path(database).exists()
+    )
+
+
 def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
 class Unit:
-    """One transaction's worth of reads and writes. Methods return plain records."""
+    """One transaction's worth of reads and writes. Methods return plain records.
+
+    The core's tables (people, systems, acknowledgements, switches, tokens, audit) are read here;
+    each stage's through its repository, which imports (and so maps) that stage's tables when a
+    unit first asks for it: `wk kill`, `wk status` and the gate never map the twenty-odd tables
+    of observations, alerts and care records they do not read."""
 
     def __init__(self, session: Session, seal: AuditSeal | None = None) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
         self._seal = seal or AuditSeal()
-        self.ingest = IngestRepository(session)
-        self.monitoring = MonitoringRepository(session)
-        self.alerting = AlertingRepository(session)
-        self.care = CareRepository(session)
+
+    @cached_property
+    def ingest(self) -> IngestRepository:
+        from watchkeeper.store._ingest import IngestRepository
+
+        return IngestRepository(self.session)
+
+    @cached_property
+    def monitoring(self) -> MonitoringRepository:
+        from watchkeeper.store._monitoring import MonitoringRepository
+
+        return MonitoringRepository(self.session)
+
+    @cached_property
+    def alerting(self) -> AlertingRepository:
+        from watchkeeper.store._alerting import AlertingRepository
+
+        return AlertingRepository(self.session)
+
+    @cached_property
+    def care(self) -> CareRepository:
+        from watchkeeper.store._care import CareRepository
+
+        return CareRepository(self.session)
 
     def notify(self, channel: str, payload: str = "") -> None:
         """Announce a change on `channel`; listeners hear it only once this unit commits."""
