@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python benchmarks/switch_propagation.py --clients 200 --flips 20 --client-processes 8
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/cli_startup.py --runs 15
+	$(BIN)/python benchmarks/alarm_budget.py --seeds 5
 
 # Mutation testing of the pure decision modules ([tool.mutmut] in pyproject.toml), kept out of
 # `make test`. Lists the survivors; `mutmut show <name>` shows one. Results stay in mutants/, so

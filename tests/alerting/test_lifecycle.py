@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from watchkeeper.alerting.lifecycle import REOPEN_WITHIN
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import load_text
@@ -22,10 +21,18 @@ from watchkeeper.testing import T0
 M, H, DAY, S = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(seconds=1)
 ANA, KIM = "ana@corp.example", "kim@corp.example"
 RULES = ("low", "slow", "worse")
+# The desk's runbook, unlike the defaults (3, 7d): a test passes only if the service reads them.
+RESOLVE_AFTER, REOPEN_WITHIN = 2, DAY
 
 
 @pytest.fixture
-def desk(app: Watchkeeper) -> Watchkeeper:
+def flapping() -> dict[str, object]:
+    """The runbook's `resolve_after` and `reopen_within` (a test parametrizes it to change them)."""
+    return {"resolve_after": RESOLVE_AFTER, "reopen_within": "1d"}
+
+
+@pytest.fixture
+def desk(app: Watchkeeper, flapping: dict[str, object]) -> Watchkeeper:
     people = {"apiVersion": "watchkeeper/v1", "kind": "People",
               "people": [{"email": ANA}, {"email": KIM}]}  # fmt: skip
     alert = {"signal": "quality", "below": 0.5, "playbook": "look"}
@@ -49,6 +56,7 @@ def desk(app: Watchkeeper) -> Watchkeeper:
                     "levels": [{"notify": [ANA]}, {"after": "30m", "notify": [KIM]}],
                 },
                 "playbooks": {"look": {"steps": ["look"]}},
+                **flapping,
             },
         },
     }
@@ -86,12 +94,21 @@ def events(desk: Watchkeeper, incident_id: int) -> list[str]:
 
 
 def resolved_at(desk: Watchkeeper, at: datetime) -> int:
-    """An incident from rule `low` that opened at `at` and resolved by itself at `at + 2h`."""
+    """An incident from rule `low` that opened at `at`, paged both levels (the second at
+    `at + 1h`) and resolved by itself at `at + 2h`."""
     [opened] = seen(desk, at, ("low", "error"))
+    assert desk.alerting.escalate(at, "bot") == 1
     seen(desk, at + H)
+    assert desk.alerting.escalate(at + H, "bot") == 1
     seen(desk, at + 2 * H)
     assert incident(desk, opened).resolved_at == at + 2 * H
     return opened
+
+
+def told(desk: Watchkeeper, incident_id: int) -> list[tuple[str, str]]:
+    """(purpose, recipient) of every message about the incident, in the order they went."""
+    with desk.store.read() as unit:
+        return [(d.purpose, d.recipient) for d in unit.alerting.deliveries(incident_id=incident_id)]
 
 
 # --- for: --------------------------------------------------------------------------------------
@@ -132,31 +149,90 @@ def test_a_pending_alert_that_stops_clears_without_an_incident_and_starts_over(
 
 
 @pytest.mark.parametrize("after", [H, REOPEN_WITHIN])
-def test_the_same_alert_within_the_window_reopens_the_resolved_incident(
+def test_the_same_alert_within_the_window_reopens_the_resolved_incident_without_a_page(
     desk: Watchkeeper, after: timedelta
 ) -> None:
+    """Both levels were paged before it resolved: nobody is paged again, and both hear it is
+    back. Its escalation clock stood still while it was resolved."""
     first = resolved_at(desk, T0)
     back = T0 + 2 * H + after
     assert seen(desk, back, ("low", "error")) == []
     again = incident(desk, first)
     assert (again.status, again.reopened, again.resolved_at) == ("triggered", 1, None)
-    assert again.escalation_from == back
+    assert again.escalation_from == T0 + after
     assert events(desk, first).count("reopened") == 1
-    assert desk.alerting.escalate(back, "bot") == 1, "the path starts over from level 1"
+    assert desk.alerting.escalate(back + H, "bot") == 0
+    assert told(desk, first) == [
+        *[("page", ANA), ("page", KIM)],
+        *[("resolve", ANA), ("resolve", KIM)],
+        *[("reopen", ANA), ("reopen", KIM)],
+    ]
 
 
-def test_after_the_window_the_same_alert_opens_a_new_incident(desk: Watchkeeper) -> None:
+def test_after_the_window_the_same_alert_opens_a_new_incident_and_is_still_one_alert(
+    desk: Watchkeeper,
+) -> None:
     first = resolved_at(desk, T0)
     [second] = seen(desk, T0 + 2 * H + REOPEN_WITHIN + S, ("low", "error"))
     assert second != first
     assert incident(desk, first).status == "resolved"
     assert incident(desk, second).reopened == 0
+    with desk.store.read() as unit:
+        [alert] = unit.alerting.alerts("bot")
+    assert alert.incident_id == second
 
 
 def test_another_alert_within_the_window_opens_a_new_incident(desk: Watchkeeper) -> None:
     first = resolved_at(desk, T0)
     [second] = seen(desk, T0 + 3 * H, ("worse", "error"))
     assert second != first and incident(desk, first).status == "resolved"
+
+
+def test_an_alert_reopens_its_own_incident_though_another_resolved_since(
+    desk: Watchkeeper,
+) -> None:
+    first = resolved_at(desk, T0)
+    [other] = seen(desk, T0 + 3 * H, ("worse", "error"))
+    seen(desk, T0 + 4 * H)
+    seen(desk, T0 + 5 * H)
+    assert incident(desk, other).status == "resolved"
+    assert seen(desk, T0 + 6 * H, ("low", "error")) == []
+    assert (incident(desk, first).status, incident(desk, other).status) == ("triggered", "resolved")
+
+
+def test_a_reopened_incident_that_was_acknowledged_stays_with_its_acknowledger(
+    desk: Watchkeeper,
+) -> None:
+    [opened] = seen(desk, T0, ("low", "error"))
+    desk.alerting.escalate(T0, "bot")
+    desk.alerting.acknowledge(opened, KIM, T0 + M)
+    seen(desk, T0 + H)
+    seen(desk, T0 + 2 * H)
+    assert seen(desk, T0 + 3 * H, ("low", "error")) == []
+    again = incident(desk, opened)
+    assert (again.status, again.acknowledged_by, again.reopened) == ("acknowledged", KIM, 1)
+    assert desk.alerting.escalate(T0 + 5 * H, "bot") == 0
+    assert [who for why, who in told(desk, opened) if why == "reopen"] == [ANA, KIM]
+    with desk.store.read() as unit:
+        notices = [d for d in unit.alerting.deliveries(incident_id=opened) if d.purpose == "reopen"]
+    assert {(d.event, d.title) for d in notices} == {("notice", "Re-opened: low quality")}
+
+
+@pytest.mark.parametrize("acknowledged", [False, True])
+def test_a_graver_alert_reopening_its_incident_raises_it_and_pages(
+    desk: Watchkeeper, acknowledged: bool
+) -> None:
+    [opened] = seen(desk, T0, ("low", "warning"))
+    desk.alerting.escalate(T0, "bot")
+    if acknowledged:
+        desk.alerting.acknowledge(opened, ANA, T0 + M)
+    seen(desk, T0 + H)
+    seen(desk, T0 + 2 * H)
+    assert seen(desk, T0 + 3 * H, ("low", "critical")) == [opened]
+    raised = incident(desk, opened)
+    assert (raised.status, raised.severity, raised.reopened) == ("triggered", "critical", 1)
+    assert desk.alerting.escalate(T0 + 3 * H, "bot") == 1, "level 1 is paged anew"
+    assert [who for why, who in told(desk, opened) if why == "page"] == [ANA, ANA]
 
 
 # --- flapping ----------------------------------------------------------------------------------
@@ -183,6 +259,53 @@ def test_a_condition_back_after_two_clean_windows_reopens_its_incident_each_time
     assert events(desk, again.id).count("resolved") == 2
     with desk.store.read() as unit:
         assert len(unit.alerting.incidents("bot")) == 1
+
+
+@pytest.mark.parametrize(
+    "flapping",
+    [{"resolve_after": 1}, {"resolve_after": 3}],
+    ids=["resolving-each-time", "never-resolving"],
+)
+def test_a_flapping_rule_makes_one_incident_and_one_page(desk: Watchkeeper) -> None:
+    """Ten evaluations alternating found / not found, escalation ticking at each. Whether each
+    clean one resolves the incident (resolve_after: 1) or none does (3), it is one incident,
+    paged once, acknowledged once, and it stays with the one who acknowledged it."""
+    for k in range(10):
+        now = T0 + k * H
+        seen(desk, now, *([("low", "error")] if k % 2 == 0 else []))
+        desk.alerting.escalate(now, "bot")
+        if k == 0:
+            [only] = desk.alerting.list_incidents("bot", open_only=True)
+            desk.alerting.acknowledge(only["id"], ANA, now + M)
+    with desk.store.read() as unit:
+        [flapped] = unit.alerting.incidents("bot")
+        assert len(unit.alerting.alerts("bot")) == 1
+    assert flapped.acknowledged_by == ANA
+    assert [who for why, who in told(desk, flapped.id) if why == "page"] == [ANA]
+
+
+@pytest.mark.parametrize("flapping", [{"resolve_after": 1}])
+def test_an_unacknowledged_flapping_incident_escalates_on_open_time_alone(
+    desk: Watchkeeper,
+) -> None:
+    """Found every other 10 minutes, resolving in between: level 1 is paged once, and level 2
+    (30m) once the incident has been open 30 minutes in all, at 60m. Restarting the path at
+    each re-open would page level 1 five times; counting the resolved time would page level 2
+    at 40m."""
+    for k in range(10):
+        now = T0 + k * 10 * M
+        seen(desk, now, *([("low", "error")] if k % 2 == 0 else []))
+        desk.alerting.escalate(now, "bot")
+    with desk.store.read() as unit:
+        [flapped] = unit.alerting.incidents("bot")
+        paged = [
+            (d.at, d.recipient)
+            for d in unit.alerting.deliveries(incident_id=flapped.id)
+            if d.purpose == "page"
+        ]
+    assert flapped.reopened == 4
+    assert paged == [(T0, ANA), (T0 + 60 * M, KIM)]
+    assert [who for why, who in told(desk, flapped.id) if why == "reopen"] == [ANA] * 3 + [ANA, KIM]
 
 
 # --- a graver alert ----------------------------------------------------------------------------

@@ -14,8 +14,6 @@ from watchkeeper.alerting.incidents import reminder_stage, report_due
 from watchkeeper.alerting.lifecycle import (
     AUTO_RESOLVED,
     NEW,
-    REOPEN_WITHIN,
-    RESOLVE_AFTER,
     AlertAttached,
     AlertCleared,
     AlertFiring,
@@ -34,6 +32,7 @@ from watchkeeper.alerting.lifecycle import (
     fold,
 )
 from watchkeeper.alerting.mute import Silence
+from watchkeeper.durations import format_duration
 from watchkeeper.errors import ActionError
 from watchkeeper.monitor.engine import Evaluation
 from watchkeeper.monitor.findings import Finding, Severity
@@ -43,6 +42,8 @@ S, M, H, DAY = (timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1),
                 timedelta(days=1))  # fmt: skip
 RULES = {"low": timedelta(0), "slow": 10 * M, "worse": timedelta(0)}
 NOBODY = Standing([], [])
+# The runbook of these tests, unlike the defaults (3, 7d), so nothing passes by leaning on them.
+RESOLVE_AFTER, REOPEN_WITHIN = 2, DAY
 
 
 def fp(rule: str) -> str:
@@ -55,8 +56,10 @@ def alert(
     return AlertState(fp(rule), rule, status, since, cleared, incident)
 
 
-def found(rule: str, severity: Severity = "error") -> Finding:
-    return Finding("bot", "threshold", "quality", severity, f"{rule} quality", T0, T0 + H, rule)
+def found(rule: str, severity: Severity = "error", window_end: datetime = T0 + H) -> Finding:
+    return Finding(
+        "bot", "threshold", "quality", severity, f"{rule} quality", window_end - H, window_end, rule
+    )
 
 
 def fold_at(
@@ -65,9 +68,30 @@ def fold_at(
     *findings: Finding,
     silences: Sequence[Silence] = (),
     evaluated: frozenset[str] = frozenset(RULES),
+    resolve_after: int = RESOLVE_AFTER,
+    reopen_within: timedelta = REOPEN_WITHIN,
 ) -> list[Transition]:
     evaluation = Evaluation("bot", 1, list(findings), list(findings), evaluated)
-    return fold(standing, evaluation, silences, RULES, now)
+    return fold(
+        standing,
+        evaluation,
+        silences,
+        RULES,
+        now,
+        resolve_after=resolve_after,
+        reopen_within=reopen_within,
+    )
+
+
+def resolved_incident(
+    incident: int = 3, at: datetime = T0 + H, severity: str = "error", by: str | None = None
+) -> Standing:
+    """Rule `low`'s alert resolved, and with it incident `incident` at `at`."""
+    return Standing(
+        [alert("low", "resolved", incident=incident)],
+        [],
+        {incident: IncidentState(incident, severity, at, by)},
+    )
 
 
 def kinds(transitions: Sequence[Transition]) -> list[str]:
@@ -139,16 +163,25 @@ def test_findings_of_rules_the_runbook_does_not_name_are_no_alerts() -> None:
 # --- resolving ---------------------------------------------------------------------------------
 
 
-def test_an_alert_resolves_after_its_rule_ran_twice_without_it_and_its_incident_with_it() -> None:
-    firing = Standing([alert("low", "firing", incident=7)], [IncidentState(7, "error")])
-    assert without_reasons(fold_at(T0 + H, firing)) == [AlertCleared(fp("low"), 1, "")]
-    once = Standing([alert("low", "firing", cleared=1, incident=7)], [IncidentState(7, "error")])
-    assert without_reasons(fold_at(T0 + 2 * H, once)) == [
-        AlertCleared(fp("low"), RESOLVE_AFTER, ""),
-        AlertResolved(fp("low"), 7, RESOLVE_AFTER, ""),
-        IncidentAutoResolved(7, ""),
-    ]
-    assert fold_at(T0 + 2 * H, once)[-1].reason == AUTO_RESOLVED
+@pytest.mark.parametrize("resolve_after", [1, 4])
+def test_an_alert_resolves_only_after_its_rule_ran_resolve_after_times_without_it(
+    resolve_after: int,
+) -> None:
+    """The runbook's `resolve_after`, counted in evaluations of the rule in a row; its incident
+    resolves with its last alert."""
+    incident = [IncidentState(7, "error")]
+    for clean in range(1, resolve_after + 1):
+        standing = Standing([alert("low", "firing", cleared=clean - 1, incident=7)], incident)
+        transitions = fold_at(T0 + clean * H, standing, resolve_after=resolve_after)
+        resolved = [
+            AlertCleared(fp("low"), clean, ""),
+            AlertResolved(fp("low"), 7, clean, ""),
+            IncidentAutoResolved(7, ""),
+        ]
+        last = clean == resolve_after
+        assert without_reasons(transitions) == (resolved if last else resolved[:1]), clean
+    assert transitions[0].reason == f"rule low was evaluated without it ({clean} of {clean})"
+    assert transitions[-1].reason == AUTO_RESOLVED
 
 
 def test_an_incident_stays_open_while_one_of_its_alerts_fires() -> None:
@@ -168,79 +201,160 @@ def test_a_rule_not_evaluated_this_time_leaves_its_alerts_alone() -> None:
     assert fold_at(T0 + H, firing, evaluated=frozenset({"worse"})) == []
 
 
+# --- one cause, one alert ----------------------------------------------------------------------
+
+
+def test_one_cause_found_several_times_in_one_evaluation_is_one_alert_at_its_gravest() -> None:
+    """Windows caught up on in one evaluation each find it: still one alert, saying the worst
+    (and of equally grave findings, the latest)."""
+    findings = [
+        found("low", "error", T0 + H),
+        found("low", "critical", T0 + 2 * H),
+        found("low", "warning", T0 + 3 * H),
+    ]
+    transitions = fold_at(T0 + 3 * H, NOBODY, *findings)
+    assert kinds(transitions).count("AlertSeen") == 1
+    assert kinds(transitions).count("IncidentOpened") == 1
+    [seen] = [t for t in transitions if isinstance(t, AlertSeen)]
+    assert seen.severity == "critical"
+    later = replace(found("low", "error", T0 + 2 * H), summary="later")
+    latest = fold_at(T0 + 3 * H, NOBODY, later, found("low"))
+    assert [t.summary for t in latest if isinstance(t, AlertSeen)] == ["later"]
+
+
+def test_a_firing_alert_found_again_is_not_news() -> None:
+    firing = Standing([alert("low", "firing", cleared=1, incident=1)], [IncidentState(1, "error")])
+    assert kinds(fold_at(T0 + 2 * H, firing, found("low"))) == ["AlertSeen"]
+
+
 # --- flapping ----------------------------------------------------------------------------------
 
 
-def test_a_condition_that_alternates_every_window_keeps_one_open_incident() -> None:
-    """Today's rule (issue 15 may change it): one clean evaluation is not a recovery, and a
-    firing alert seen again is not news. So from firing, a window without the finding and a
-    window with it bring it back to where it was, never paging nor resolving."""
+@pytest.mark.parametrize("resolve_after", [2, 4])
+def test_a_condition_that_comes_back_before_resolve_after_keeps_its_alert_firing(
+    resolve_after: int,
+) -> None:
+    """Short of `resolve_after` clean evaluations it has not recovered: seen again, its count
+    starts over and nothing else happens (no page, no incident)."""
     incident = [IncidentState(1, "error")]
-    firing = Standing([alert("low", "firing", incident=1)], incident)
-    assert without_reasons(fold_at(T0 + H, firing)) == [AlertCleared(fp("low"), 1, "")]
-    once_clean = Standing([alert("low", "firing", cleared=1, incident=1)], incident)
-    assert kinds(fold_at(T0 + 2 * H, once_clean, found("low"))) == ["AlertSeen"]
-
-
-def test_a_condition_that_returns_after_two_clean_windows_reopens_its_incident() -> None:
-    """Alternating every two windows resolves the incident each time, and each return within
-    REOPEN_WITHIN re-opens that same incident rather than opening another."""
-    resolved = Standing(
-        [alert("low", "resolved", cleared=2, incident=1)], [], IncidentState(1, "error", T0)
-    )
-    assert without_reasons(fold_at(T0 + H, resolved, found("low"))) == [
-        AlertPending(fp("low"), ""),
-        AlertFiring(fp("low"), ""),
-        IncidentReopened(1, fp("low"), ""),
-        AlertAttached(fp("low"), 1, "low quality", ""),
+    almost = Standing([alert("low", "firing", cleared=resolve_after - 2, incident=1)], incident)
+    assert kinds(fold_at(T0 + H, almost, resolve_after=resolve_after)) == ["AlertCleared"]
+    cleared = Standing([alert("low", "firing", cleared=resolve_after - 1, incident=1)], incident)
+    assert kinds(fold_at(T0 + 2 * H, cleared, found("low"), resolve_after=resolve_after)) == [
+        "AlertSeen"
     ]
 
 
 # --- re-opening --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("after", [S, REOPEN_WITHIN])
-def test_the_same_alert_within_the_window_reopens_the_incident_it_belonged_to(
-    after: timedelta,
+@pytest.mark.parametrize("reopen_within", [H, REOPEN_WITHIN, 7 * DAY])
+@pytest.mark.parametrize("early", [True, False])
+def test_the_same_alert_back_within_reopen_within_reopens_its_incident_after_it_a_new_one(
+    reopen_within: timedelta, early: bool
 ) -> None:
-    resolved = Standing(
-        [alert("low", "resolved", incident=3)], [], IncidentState(3, "error", T0 + H)
-    )
-    transitions = fold_at(T0 + H + after, resolved, found("low"))
+    """Within the cool-down (to the second, inclusive) the same cause re-opens the incident it
+    was in; a second later it is a new incident."""
+    back = T0 + H + (reopen_within if early else reopen_within + S)
+    transitions = fold_at(back, resolved_incident(), found("low"), reopen_within=reopen_within)
+    window = format_duration(reopen_within)
+    if early:
+        assert without_reasons(transitions) == [
+            AlertPending(fp("low"), ""),
+            AlertFiring(fp("low"), ""),
+            IncidentReopened(3, fp("low"), "triggered", reopen_within, ""),
+            AlertAttached(fp("low"), 3, "low quality", ""),
+        ]
+        [reopened] = [t for t in transitions if isinstance(t, IncidentReopened)]
+        assert reopened.reason == (
+            f"#3 held this alert and resolved {window} ago, within {window}; nobody "
+            "acknowledged it, so its escalation goes on where it stood"
+        )
+    else:
+        assert without_reasons(transitions)[2:] == [
+            IncidentOpened(fp("low"), "error", "low quality", ""),
+            AlertAttached(fp("low"), NEW, "low quality", ""),
+        ]
+        [opened] = [t for t in transitions if isinstance(t, IncidentOpened)]
+        assert f"longer than {window} (reopen_within)" in opened.reason
+
+
+def test_a_reopened_incident_pages_nobody_anew() -> None:
+    """Neither opened nor raised: the only transitions that page. The escalation clock stops
+    for as long as the incident was resolved, so its path goes on where it stood."""
+    transitions = fold_at(T0 + 3 * H, resolved_incident(at=T0 + H), found("low"))
+    assert not [t for t in transitions if isinstance(t, IncidentOpened | IncidentRaised)]
     [reopened] = [t for t in transitions if isinstance(t, IncidentReopened)]
-    assert (reopened.incident, reopened.fingerprint) == (3, fp("low"))
-    assert "#3 resolved" in reopened.reason and "within 1d" in reopened.reason
-    assert not [t for t in transitions if isinstance(t, IncidentOpened)]
+    assert (reopened.status, reopened.paused) == ("triggered", 2 * H)
 
 
-def test_after_the_window_the_same_alert_opens_a_new_incident() -> None:
-    resolved = Standing(
-        [alert("low", "resolved", incident=3)], [], IncidentState(3, "error", T0 + H)
-    )
-    transitions = fold_at(T0 + H + REOPEN_WITHIN + S, resolved, found("low"))
+def test_a_reopened_incident_that_was_acknowledged_stays_with_its_acknowledger() -> None:
+    standing = resolved_incident(by="ana@corp.example")
+    transitions = fold_at(T0 + 2 * H, standing, found("low"))
+    [reopened] = [t for t in transitions if isinstance(t, IncidentReopened)]
+    assert reopened.status == "acknowledged"
+    assert reopened.reason.endswith("; it stays with ana@corp.example, who acknowledged it")
+    assert not [t for t in transitions if isinstance(t, IncidentRaised)]
+
+
+@pytest.mark.parametrize("acknowledged_by", [None, "ana@corp.example"])
+def test_a_graver_alert_reopening_its_incident_raises_it_which_pages(
+    acknowledged_by: str | None,
+) -> None:
+    """Graver than before is news, acknowledged or not."""
+    standing = resolved_incident(severity="warning", by=acknowledged_by)
+    transitions = fold_at(T0 + 2 * H, standing, found("low", "critical"))
+    assert kinds(transitions)[-3:] == ["IncidentReopened", "IncidentRaised", "AlertAttached"]
+    assert without_reasons(transitions)[-2:] == [
+        IncidentRaised(3, "warning", "critical", "low quality", ""),
+        AlertAttached(fp("low"), 3, "low quality", ""),
+    ]
+
+
+def test_an_alert_that_was_in_no_incident_opens_one() -> None:
+    muted_before = Standing([alert("low", "resolved")], [], {3: IncidentState(3, "error", T0)})
+    transitions = fold_at(T0 + H, muted_before, found("low"))
     [opened] = [t for t in transitions if isinstance(t, IncidentOpened)]
-    assert opened.reason == "no incident is open; #3 resolved more than 1d ago"
-    assert AlertAttached(fp("low"), NEW, "low quality", "") in without_reasons(transitions)
+    assert "in no resolved one it could re-open" in opened.reason
 
 
 def test_another_alert_within_the_window_opens_a_new_incident() -> None:
-    resolved = Standing(
-        [alert("low", "resolved", incident=3)], [], IncidentState(3, "error", T0 + H)
+    transitions = fold_at(T0 + 2 * H, resolved_incident(), found("worse"))
+    assert "IncidentOpened" in kinds(transitions)
+    assert "IncidentReopened" not in kinds(transitions)
+
+
+def test_an_alert_reopens_its_own_incident_though_another_resolved_since() -> None:
+    """One cause, one incident: what resolved in between for another cause does not matter."""
+    standing = Standing(
+        [alert("low", "resolved", incident=3), alert("worse", "resolved", incident=4)],
+        [],
+        {3: IncidentState(3, "error", T0 + H), 4: IncidentState(4, "error", T0 + 2 * H)},
     )
-    transitions = fold_at(T0 + 2 * H, resolved, found("worse"))
-    [opened] = [t for t in transitions if isinstance(t, IncidentOpened)]
-    assert "never held this alert" in opened.reason
+    transitions = fold_at(T0 + 3 * H, standing, found("low"))
+    assert [t.incident for t in transitions if isinstance(t, IncidentReopened)] == [3]
 
 
 def test_while_an_incident_is_open_a_returning_alert_joins_it_instead_of_reopening() -> None:
     standing = Standing(
         [alert("low", "resolved", incident=3), alert("worse", "firing", incident=4)],
         [IncidentState(4, "error")],
-        IncidentState(3, "error", T0),
+        {3: IncidentState(3, "error", T0)},
     )
     transitions = fold_at(T0 + H, standing, found("low"), found("worse"))
     assert kinds(transitions)[-1:] == ["AlertAttached"]
     assert transitions[-1] == AlertAttached(fp("low"), 4, "low quality", transitions[-1].reason)
+
+
+def test_two_alerts_back_at_once_gather_in_the_one_incident_the_first_reopens() -> None:
+    standing = Standing(
+        [alert("low", "resolved", incident=3), alert("worse", "resolved", incident=3)],
+        [],
+        {3: IncidentState(3, "error", T0)},
+    )
+    transitions = fold_at(T0 + H, standing, found("low"), found("worse"))
+    assert kinds(transitions).count("IncidentReopened") == 1
+    assert [t.incident for t in transitions if isinstance(t, AlertAttached)] == [3, 3]
 
 
 # --- a graver alert ----------------------------------------------------------------------------

@@ -151,6 +151,10 @@ def test_page_walks_the_path_until_acknowledged_then_auto_resolves(desk: Desk) -
     desk.feed(T0 + 2 * H, 0.9)
     desk.scheduler.tick(T0 + 3 * H + 1 * M)
     with desk.store.read() as unit:
+        assert unit.alerting.incident(incident).status == "acknowledged", "2 clean windows of 3"
+    desk.feed(T0 + 3 * H, 0.9)
+    desk.scheduler.tick(T0 + 4 * H + 1 * M)
+    with desk.store.read() as unit:
         assert unit.alerting.incident(incident).status == "resolved"
     events = [r.json() for r in desk.receiver.on("/v2/enqueue")]
     assert [e["event_action"] for e in events] == ["trigger", "acknowledge", "resolve"]

@@ -111,3 +111,36 @@ def test_incident_commands_exit_codes(wk: Cli, tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert wk("silence", "--match", "nonsense", "--reason", "x")[0] == 2
+
+
+def test_check_explains_each_checks_share_of_the_alarm_budget(wk: Cli, tmp_path: Path) -> None:
+    """Once the baseline has ended, `wk check --explain` shows what each statistical check was
+    calibrated to. A 30% rise on a 70% approve rate needs more than 20 rows a day to show beyond
+    doubt (no rate can pass 100%), so the budget is not met, and the window that would meet it
+    is named."""
+    setup(wk, tmp_path)
+    data = tmp_path / "claims.jsonl"
+    rows = [
+        {
+            "id": f"c{day}-{i}",
+            "ts": f"2026-01-{5 + day:02d}T{i:02d}:00:00Z",
+            "output": "approve" if (day * 20 + i) % 10 < 7 else "deny",
+        }
+        for day in range(16)
+        for i in range(20)
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    now = "2026-01-22T00:00Z"
+    assert wk("ingest", str(data), "--system", "claims-triage", "--now", now)[0] == 0
+    code, out, _ = wk("check", "claims-triage", "--explain", "--now", now)
+    assert code == 1  # the holdout eval has never run: a fact, not the budget's
+    assert "alarm budget: 1 per 90d, shared by 1 checks" in out
+    assert "rise auto_approve_rate (approve-spike)" in out and "budget not met" in out
+    out = wk("check", "claims-triage", "--json", "--now", now)[1]
+    report = json.loads(out)
+    [entry] = report["calibration"]
+    assert report["alarm_budget"] == "1 per 90d"
+    assert entry["check"] == "rise" and entry["false_alarms"] == "1 per 90d"
+    assert entry["rows_per_window"] == 20 and not entry["meets_budget"]
+    assert entry["detects"].startswith("nothing")
+    assert "rows per window: a window of" in entry["needs"]

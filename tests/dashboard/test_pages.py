@@ -41,6 +41,8 @@ def test_pages_render_for_a_signed_in_person(browser: Open, world: World) -> Non
         assert expected in system.text, expected
     assert "took a value outside its categories" in system.text  # the contract break
     assert "Acknowledge kill authority" not in system.text, "hers is done; Dev acks his"
+    assert "Alarm budget: 1 per 90d" in system.text
+    assert "per 90d" in system.text.split('id="calibration-h"')[1].split("</section>")[0]
 
     other = ana.get(f"/systems/{OTHER}")
     assert other.status_code == 200 and "vacant" in other.text

@@ -138,3 +138,46 @@ def test_final_vacuum_report_tells_the_systems_apart(story: tuple[Store, str]) -
     support = {g.id for g in reports["support-assistant"].gaps}
     assert support == {"review.on_time", "triage.current"}
     assert "Open the dashboard on this data" in text
+
+
+# The story injects exactly these causes; each becomes one alert that pages its system's people.
+INJECTED = {
+    ("fraud-model", "upstream-break"),  # the rename
+    ("fraud-model", "precision-trend"),  # the slow decline
+    ("fraud-model", "precision-drop"),  # and the drop it ends in
+    ("support-assistant", "quality-drop"),  # the model update that breaks billing answers
+}
+
+
+def test_nothing_else_pages_anyone(story: tuple[Store, str]) -> None:
+    """Sampling noise is no page: no drift on support-assistant's inputs (which never drift),
+    no page from claims-triage (whose approve rate never moves), and every incident that paged
+    anyone holds only alerts of injected causes."""
+    store, _ = story
+    with store.read() as unit:
+        support = unit.monitoring.findings("support-assistant", limit=100_000)
+        claims = unit.monitoring.findings("claims-triage", limit=100_000)
+        paging = {d.incident_id for d in deliveries(store, "page")}
+        causes = {
+            (a.system, a.rule)
+            for incident in paging
+            if incident is not None
+            for a in unit.alerting.incident_alerts(incident)
+        }
+    assert [f for f in support if f.check == "drift"] == []
+    assert [f for f in claims if f.rule is not None] == []
+    assert causes == INJECTED
+
+
+def test_no_cause_flaps(story: tuple[Store, str]) -> None:
+    """Each injected cause opens one incident once: none resolves and opens again."""
+    store, _ = story
+    with store.read() as unit:
+        incidents = [i for s in ("fraud-model", "support-assistant", "claims-triage")
+                     for i in unit.alerting.incidents(s)]  # fmt: skip
+        opened: dict[tuple[str, str], set[int]] = {}
+        for incident in incidents:
+            for a in unit.alerting.incident_alerts(incident.id):
+                opened.setdefault((a.system, a.rule), set()).add(incident.id)
+    assert all(len(ids) == 1 for ids in opened.values()), opened
+    assert all(i.reopened == 0 for i in incidents)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -23,7 +23,7 @@ UPSTREAM = Upstream(
 )
 
 
-def rows(items: list[dict[str, object]]) -> list[tuple[object, dict[str, object]]]:
+def rows(items: list[dict[str, object]]) -> list[tuple[datetime, dict[str, object]]]:
     return [(T0 + timedelta(minutes=i), item) for i, item in enumerate(items)]
 
 
@@ -104,3 +104,126 @@ def test_integer_bounds_hold_at_the_bound_and_break_one_past() -> None:
     assert check_contract(ages, rows([{"age": 0}, {"age": 130}])) == []
     breaks = check_contract(ages, rows([{"age": -1}, {"age": 131}]))
     assert [(b.kind, b.count, b.example) for b in breaks] == [("out_of_range", 2, -1)]
+
+
+ALWAYS_THERE = {"ticket_text": 0.0, "channel": 0.0, "account_age_days": 0.0, "vip": 0.0}
+
+
+def without(name: str, item: dict[str, object] = GOOD) -> dict[str, object]:
+    return {k: v for k, v in item.items() if k != name}
+
+
+def test_an_optional_field_that_vanishes_is_a_break() -> None:
+    [gone] = check_contract(
+        CONTRACT, rows([without("channel")] * 60), baseline_null_rates=ALWAYS_THERE
+    )
+    assert (gone.kind, gone.field, gone.count, gone.rows) == ("vanished", "channel", 60, 60)
+    assert gone.first_seen == T0
+    assert (
+        gone.detail
+        == "field 'channel' vanished: in 100% of baseline rows, 0 of 60 rows in this window"
+    )
+    assert gone.to_dict()["baseline_presence"] == 1.0
+
+
+def test_without_a_baseline_an_optional_field_may_be_absent() -> None:
+    assert check_contract(CONTRACT, rows([without("channel")] * 60)) == []
+    rates = {k: v for k, v in ALWAYS_THERE.items() if k != "channel"}
+    assert (
+        check_contract(CONTRACT, rows([without("channel")] * 60), baseline_null_rates=rates) == []
+    )
+
+
+def test_a_vanished_required_field_is_reported_once() -> None:
+    breaks = check_contract(
+        CONTRACT, rows([without("ticket_text")] * 40), baseline_null_rates=ALWAYS_THERE
+    )
+    assert [(b.kind, b.field, b.count) for b in breaks] == [("vanished", "ticket_text", 40)]
+    assert breaks[0].detail.startswith("required field 'ticket_text' vanished: in 100% ")
+
+
+def test_a_field_null_in_every_row_has_vanished_not_jumped() -> None:
+    breaks = check_contract(
+        CONTRACT, rows([{**GOOD, "vip": None}] * 40), baseline_null_rates={"vip": 0.02}
+    )
+    assert [(b.kind, b.field, b.count) for b in breaks] == [("vanished", "vip", 40)]
+    assert "in 98% of baseline rows" in breaks[0].detail
+
+
+def test_a_field_thinning_out_has_not_vanished() -> None:
+    """Stragglers (at most 1% of rows) do not hide a vanished field; more than that is a field
+    still arriving, whose drop is a matter for the null-rate check."""
+    stragglers = [GOOD] * 10 + [without("channel")] * 990
+    [gone] = check_contract(CONTRACT, rows(stragglers), baseline_null_rates=ALWAYS_THERE)
+    assert (gone.kind, gone.count, gone.rows) == ("vanished", 990, 1000)
+    assert "10 of 1000 rows in this window" in gone.detail
+    thinning = [GOOD] * 11 + [without("channel")] * 989
+    assert check_contract(CONTRACT, rows(thinning), baseline_null_rates=ALWAYS_THERE) == []
+
+
+def test_a_rare_field_absent_from_a_small_window_has_not_vanished() -> None:
+    """In 5% of baseline rows: absent from n rows by chance with probability 0.95**n, below
+    1e-4 only from n = 180."""
+    rare = {**ALWAYS_THERE, "channel": 0.95}
+    assert (
+        check_contract(CONTRACT, rows([without("channel")] * 179), baseline_null_rates=rare) == []
+    )
+    [gone] = check_contract(CONTRACT, rows([without("channel")] * 180), baseline_null_rates=rare)
+    assert (gone.kind, gone.field) == ("vanished", "channel")
+    assert "in 5% of baseline rows" in gone.detail
+
+
+def test_a_field_always_seen_needs_three_rows_without_it() -> None:
+    """The baseline is a sample, so even a field it always saw may be missing from two rows."""
+    assert (
+        check_contract(CONTRACT, rows([without("channel")] * 2), baseline_null_rates=ALWAYS_THERE)
+        == []
+    )
+    [gone] = check_contract(
+        CONTRACT, rows([without("channel")] * 3), baseline_null_rates=ALWAYS_THERE
+    )
+    assert gone.kind == "vanished"
+
+
+def test_a_vanished_field_suggests_the_new_one_as_its_rename() -> None:
+    renamed = {**without("channel"), "medium": "chat"}
+    breaks = check_contract(CONTRACT, rows([renamed] * 60), baseline_null_rates=ALWAYS_THERE)
+    assert [(b.kind, b.field) for b in breaks] == [("vanished", "channel"), ("new_field", "medium")]
+    assert breaks[0].detail.endswith(
+        "0 of 60 rows in this window; 'medium' appeared in 60 of 60 rows"
+    )
+    assert renames(breaks) == [("channel", "medium")]
+    window = checks.Window("bot", T0, T0 + timedelta(days=1))
+    findings = checks.contract(window, UPSTREAM, breaks, "chen@corp.example")
+    assert {f.subject for f in findings} == {"tickets.channel", "tickets.medium"}
+    for finding in findings:
+        assert finding.evidence["contact"] == "dana@corp.example"
+        assert "renamed 'channel' -> 'medium'?" in finding.summary
+
+
+def test_a_rename_of_a_field_half_the_rows_had_allows_for_sampling() -> None:
+    half = {**ALWAYS_THERE, "account_age_days": 0.5}
+    renamed = [{**without("account_age_days"), "tenure_days": 3}] * 24 + [
+        without("account_age_days")
+    ] * 36
+    breaks = check_contract(CONTRACT, rows(renamed), baseline_null_rates=half)
+    assert renames(breaks) == [("account_age_days", "tenure_days")]
+    assert "'tenure_days' appeared in 24 of 60 rows" in breaks[0].detail
+
+
+def test_a_new_field_present_unlike_the_vanished_one_is_no_rename() -> None:
+    mostly = [without("channel")] * 55 + [{**without("channel"), "medium": "chat"}] * 5
+    breaks = check_contract(CONTRACT, rows(mostly), baseline_null_rates=ALWAYS_THERE)
+    assert [(b.kind, b.field) for b in breaks] == [("vanished", "channel"), ("new_field", "medium")]
+    assert "appeared" not in breaks[0].detail
+    assert renames(breaks) == []
+
+
+def test_a_new_field_without_a_vanished_one_is_no_rename() -> None:
+    extra = [{**GOOD, "medium": "chat"}] * 60
+    [new] = check_contract(CONTRACT, rows(extra), baseline_null_rates=ALWAYS_THERE)
+    assert (new.kind, new.field) == ("new_field", "medium")
+    assert renames([new]) == []
+    window = checks.Window("bot", T0, T0 + timedelta(days=1))
+    [finding] = checks.contract(window, UPSTREAM, [new], None)
+    assert "renamed" not in finding.summary

@@ -161,7 +161,7 @@ def test_renamed_upstream_field_reported_as_missing_plus_new_with_contact(store:
     assert missing.window_start == START + 20 * DAY
     assert missing.evidence["contact"] == "dana@corp.example"
     assert missing.evidence["data_liaison"] == "chen@corp.example"
-    assert missing.evidence["kind"] == "missing_field"
+    assert missing.evidence["kind"] == "vanished"
     assert by_subject["tickets.ticket_body"].evidence["example"] == "text 0"
 
 
@@ -212,3 +212,34 @@ def test_stopped_stream_is_silence(store: Store, per_day: int) -> None:
     quiet = [f for f in world.tick_days(range(5, 8)) if f.check == "silence"]
     assert len(quiet) == 1
     assert "quiet for" in quiet[0].summary
+
+
+def test_stationary_inputs_raise_no_drift_and_daily_profiles_are_kept_a_month(
+    store: Store,
+) -> None:
+    """Two inputs that never change, 40 rows a day for 60 days: no drift finding (the per-day
+    p < 0.05 tests this replaced found some on about one day in four), and each watched column's
+    daily profile is kept for the baseline and the last 31 days only."""
+    upstream = [
+        {
+            "name": "tickets",
+            "contract": {"age": {"type": "number"}, "channel": {"type": "category"}},
+        }
+    ]
+    world = World(
+        store, system({"alerts": [{"name": "input-drift", "drift": ["age", "channel"]}]}, upstream)
+    )
+    rng = np.random.default_rng(11)
+
+    def item(day: int, i: int) -> dict[str, Any]:
+        channel = str(rng.choice(["email", "chat", "phone"]))
+        return {"inputs": {"age": float(rng.integers(1, 900)), "channel": channel}}
+
+    world.feed(range(60), 40, item)
+    found = world.tick_days(range(60))
+    assert [f for f in found if f.check == "drift"] == []
+    with store.read() as unit:
+        kept = unit.monitoring.window_profiles("bot", START, START + 61 * DAY)
+    days = sorted(start for start, _ in kept["age"])
+    assert days[:14] == [START + d * DAY for d in range(14)]
+    assert days[14] >= START + (60 - 31) * DAY

@@ -18,13 +18,10 @@ if typing.TYPE_CHECKING:
         used_link_refusal,
     )
     from watchkeeper.alerting.incidents import SERIOUS_DEADLINES, incident_dict
-    from watchkeeper.alerting.lifecycle import REOPEN_WITHIN, RESOLVE_AFTER
     from watchkeeper.alerting.notifiers import Message
     from watchkeeper.alerting.service import AlertingService
 
 __all__ = [
-    "REOPEN_WITHIN",
-    "RESOLVE_AFTER",
     "SERIOUS_DEADLINES",
     "AckLink",
     "AlertingService",
@@ -45,7 +42,6 @@ __getattr__, __dir__ = _exports(
             "used_link_refusal",
         ],
         "watchkeeper.alerting.incidents": ["SERIOUS_DEADLINES", "incident_dict"],
-        "watchkeeper.alerting.lifecycle": ["REOPEN_WITHIN", "RESOLVE_AFTER"],
         "watchkeeper.alerting.notifiers": ["Message"],
         "watchkeeper.alerting.service": ["AlertingService"],
     },

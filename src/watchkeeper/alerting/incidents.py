@@ -1,6 +1,6 @@
 """Incidents as people act on them and read them: acknowledging, resolving, classifying one as a
-serious incident under the EU AI Act Art. 73 (with the report's deadline and reminders), and the
-page that asks for help.
+serious incident under the EU AI Act Art. 73 (with the report's deadline and reminders), the
+page that asks for help, and re-opening one whose cause came back (a notice, not a page).
 
 Each change is made in the unit of work its caller opened, with its timeline event and audit
 entry in the same transaction, and hands back the incident as it now stands; what it would tell
@@ -180,6 +180,47 @@ def close(
     unit.alerting.incident_event(incident.id, now, "resolved", actor, {"reason": reason})
     unit.alerting.resolve_alerts(incident.id)
     _tell_paged(unit, incident, "resolve", f"Resolved by {actor}: {reason}", "resolve", outbox)
+    return incident
+
+
+def reopen(
+    unit: Unit,
+    incident: IncidentRecord,
+    status: Literal["triggered", "acknowledged"],
+    paused: timedelta,
+    alert: str,
+    why: str,
+    now: datetime,
+    outbox: Outbox,
+) -> IncidentRecord:
+    """Re-open a resolved incident whose cause came back (`lifecycle.IncidentReopened` decided
+    how). Old news is not paged anew: everyone it paged, and whoever acknowledged it, hear that
+    it is back and why, in a notice. Its escalation goes on from where it stood: the steps
+    taken stay taken, and the path's clock moves on by the `paused` time it spent resolved."""
+    incident = unit.alerting.update_incident(
+        incident.id,
+        status=status,
+        resolved_at=None,
+        resolved_by=None,
+        escalation_from=incident.escalation_from + paused,
+        reopened=incident.reopened + 1,
+    )
+    unit.alerting.incident_event(
+        incident.id, now, "reopened", "watchkeeper", {"alert": alert, "reason": why}
+    )
+    ack = f" Acknowledge: wk incident ack {incident.id}" if status == "triggered" else ""
+    message = Message(
+        "notice",
+        incident.system,
+        f"Re-opened: {incident.title}",
+        incident.severity,
+        f"Incident #{incident.id} re-opened: {why}.\n\nThis is not a new page.{ack}",
+        "",
+        dedup_key=dedup_key(incident),
+        details={"incident": incident.id, "system": incident.system},
+    )
+    told = [*_paged(unit, incident.id), *filter(None, [incident.acknowledged_by])]
+    outbox.notices.append(Notice(message, sorted(set(told)), incident.id, "reopen"))
     return incident
 
 

@@ -1,22 +1,25 @@
 """The alerting lifecycle, decided: what one evaluation does to a system's alerts and incidents.
 
-Pure: a function of plain records and `now` returning transitions, each saying why it happens (as
-Alertmanager says why it notifies), for the shell to apply to the store in one unit of work.
+Pure: a function of plain records, the runbook's settings and `now` returning transitions, each
+saying why it happens (as Alertmanager says why it notifies), for the shell to apply to the store
+in one unit of work.
 
-An alert is keyed by fingerprint (system/rule/subject), so an ongoing problem stays one alert. It
-is pending from its first finding and fires once its rule's `for:` has held, at once without one
-(as in Prometheus). It resolves after its rule was evaluated `RESOLVE_AFTER` times in a row
-without it, so a condition that comes and goes every window keeps one firing alert and one
-incident rather than paging and resolving each time. An unmuted alert that starts firing joins the
-system's open incident, raising it when graver; without one, it re-opens the incident it last
-belonged to if that resolved within `REOPEN_WITHIN`, else it opens one. An incident resolves by
-itself when all its alerts have.
+An alert is keyed by fingerprint (system/rule/subject), so one cause stays one alert however often
+it is found. It is pending from its first finding and fires once its rule's `for:` has held, at
+once without one (as in Prometheus). It resolves after its rule was evaluated `resolve_after`
+times in a row without it, so a condition that comes and goes keeps one firing alert and one
+incident rather than paging and resolving each time. An unmuted alert that starts firing joins
+the system's open incident, raising it when graver; without one, it re-opens the incident it last
+belonged to if that resolved within `reopen_within`, else it opens one. A re-opened incident is
+not news, so nobody is paged anew: it stays with whoever acknowledged it, or its escalation goes
+on where it stood. Only an alert graver than the incident raises it, and that pages. An incident
+resolves by itself when all its alerts have.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -25,8 +28,6 @@ from watchkeeper.durations import format_duration
 from watchkeeper.monitor.engine import Evaluation
 from watchkeeper.monitor.findings import Finding
 
-RESOLVE_AFTER = 2
-REOPEN_WITHIN = timedelta(hours=24)
 RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 AUTO_RESOLVED = "every finding cleared"
 
@@ -53,6 +54,7 @@ class IncidentState:
     id: int
     severity: str
     resolved_at: datetime | None = None
+    acknowledged_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ class Standing:
 
     alerts: Sequence[AlertState]  # every alert of the system, in the order they were stored
     open_incidents: Sequence[IncidentState]  # newest first
-    last_resolved: IncidentState | None = None
+    # Resolved incidents by id: those the alerts found again last belonged to, which they may
+    # re-open (an incident the shell leaves out is not re-opened).
+    resolved: Mapping[int, IncidentState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,10 +131,16 @@ class IncidentOpened:
 
 @dataclass(frozen=True)
 class IncidentReopened:
-    """It walks its escalation path again from the start."""
+    """The same cause is back within the cool-down: old news, told to those who already know
+    rather than paged anew. Acknowledged before, it is `acknowledged` again and stays with that
+    person; if nobody had, it is `triggered` and its escalation goes on where it stood, its
+    clock stopped for the `paused` time it spent resolved, so no level is paged twice and none
+    is skipped."""
 
     incident: int
     fingerprint: str
+    status: Literal["triggered", "acknowledged"]
+    paused: timedelta
     reason: str
 
 
@@ -193,11 +203,14 @@ def fold(
     silences: Sequence[Silence],
     rules: Mapping[str, timedelta],
     now: datetime,
+    *,
+    resolve_after: int,
+    reopen_within: timedelta,
 ) -> list[Transition]:
     """The transitions one evaluation makes, in the order they are applied. `rules` are the
     runbook's alert rules by name, each with its `for:` (zero when it has none); findings of any
-    other rule are not alerts."""
-    current = {f.fingerprint: f for f in evaluation.findings if f.rule in rules}
+    other rule are not alerts. `resolve_after` and `reopen_within` are the runbook's."""
+    current = _current(evaluation.findings, rules)
     known = {a.fingerprint: a for a in standing.alerts}
     status = {a.fingerprint: a.status for a in standing.alerts}
     belongs: dict[str, IncidentRef | None] = {a.fingerprint: a.incident for a in standing.alerts}
@@ -221,20 +234,22 @@ def fold(
             AlertCleared(
                 alert.fingerprint,
                 clean,
-                f"rule {alert.rule} was evaluated without it ({clean} of {RESOLVE_AFTER})",
+                f"rule {alert.rule} was evaluated without it ({clean} of {resolve_after})",
             )
         )
-        if clean >= RESOLVE_AFTER:
+        if clean >= resolve_after:
             status[alert.fingerprint] = "resolved"
             transitions.append(
                 AlertResolved(
                     alert.fingerprint,
                     alert.incident,
                     clean,
-                    f"rule {alert.rule} was evaluated {clean} times in a row without it",
+                    f"rule {alert.rule} was evaluated {clean} times in a row without it "
+                    f"(resolve_after: {resolve_after})",
                 )
             )
-    transitions += _attach(standing, [s for s in started if s.muted is None], belongs, now)
+    unmuted = [s for s in started if s.muted is None]
+    transitions += _attach(standing, unmuted, belongs, now, reopen_within)
     transitions += [AlertMuted(s.fingerprint, s.muted.reason) for s in started if s.muted]
     for incident in standing.open_incidents:
         # Only an incident open before this evaluation can have lost its last firing alert.
@@ -242,6 +257,23 @@ def fold(
         if alerts and all(status.get(fp) == "resolved" for fp in alerts):
             transitions.append(IncidentAutoResolved(incident.id, AUTO_RESOLVED))
     return transitions
+
+
+def _current(findings: Iterable[Finding], rules: Mapping[str, timedelta]) -> dict[str, Finding]:
+    """Each alert's one finding in this evaluation, in the order the alerts were first found.
+    One cause may be found several times (windows caught up on, several checks of one rule):
+    the gravest counts, and of those the latest, so the alert says the worst that happened."""
+    current: dict[str, Finding] = {}
+    for finding in findings:
+        if finding.rule not in rules:
+            continue
+        held = current.get(finding.fingerprint)
+        if held is None or (RANK[finding.severity], finding.window_end) >= (
+            RANK[held.severity],
+            held.window_end,
+        ):
+            current[finding.fingerprint] = finding
+    return current
 
 
 def _seen(
@@ -299,13 +331,25 @@ def _attach(
     started: Sequence[_Started],
     belongs: dict[str, IncidentRef | None],
     now: datetime,
+    reopen_within: timedelta,
 ) -> list[Transition]:
-    """Every unmuted alert that started firing gathers in the system's one open incident."""
+    """Every unmuted alert that started firing gathers in the system's one open incident: the
+    open one, else the one it re-opens, else a new one; and raises it when graver."""
     newest = next(iter(standing.open_incidents), None)
     joins: tuple[IncidentRef, str] | None = (newest.id, newest.severity) if newest else None
     transitions: list[Transition] = []
     for alert in started:
-        if joins is not None and RANK[alert.severity] > RANK[joins[1]]:
+        if joins is None:
+            step = _reopen_or_open(
+                standing.resolved, alert, belongs.get(alert.fingerprint), now, reopen_within
+            )
+            transitions.append(step)
+            joins = (
+                (step.incident, standing.resolved[step.incident].severity)
+                if isinstance(step, IncidentReopened)
+                else (NEW, alert.severity)
+            )
+        if RANK[alert.severity] > RANK[joins[1]]:
             transitions.append(
                 IncidentRaised(
                     joins[0],
@@ -317,16 +361,6 @@ def _attach(
                 )
             )
             joins = (joins[0], alert.severity)
-        if joins is None:
-            last, why = _reopens(standing.last_resolved, belongs.get(alert.fingerprint), now)
-            if last is not None:
-                transitions.append(IncidentReopened(last.id, alert.fingerprint, why))
-                joins = (last.id, last.severity)
-            else:
-                transitions.append(
-                    IncidentOpened(alert.fingerprint, alert.severity, alert.summary, why)
-                )
-                joins = (NEW, alert.severity)
         belongs[alert.fingerprint] = joins[0]
         transitions.append(
             AlertAttached(
@@ -339,17 +373,30 @@ def _attach(
     return transitions
 
 
-def _reopens(
-    last: IncidentState | None, belonged: IncidentRef | None, now: datetime
-) -> tuple[IncidentState | None, str]:
-    """The incident an alert re-opens (the one that resolved last, if the alert belonged to it
-    and it resolved within REOPEN_WITHIN), and why it does or does not."""
-    window = format_duration(REOPEN_WITHIN)
+def _reopen_or_open(
+    resolved: Mapping[int, IncidentState],
+    alert: _Started,
+    belonged: IncidentRef | None,
+    now: datetime,
+    reopen_within: timedelta,
+) -> IncidentReopened | IncidentOpened:
+    """With no incident open, an alert re-opens the one it last belonged to if that resolved
+    within `reopen_within`, and opens a new one otherwise; either says why."""
+    window = format_duration(reopen_within)
+    last = resolved.get(belonged) if isinstance(belonged, int) else None
     if last is None or last.resolved_at is None:
-        return None, "no incident is open, and none has resolved"
+        why = "no incident is open, and this alert is in no resolved one it could re-open"
+        return IncidentOpened(alert.fingerprint, alert.severity, alert.summary, why)
     ago = now - last.resolved_at
-    if ago > REOPEN_WITHIN:
-        return None, f"no incident is open; #{last.id} resolved more than {window} ago"
-    if belonged != last.id:
-        return None, f"no incident is open; #{last.id}, resolved lately, never held this alert"
-    return last, f"#{last.id} resolved {format_duration(ago)} ago, within {window}, and held it"
+    if ago > reopen_within:
+        why = (
+            f"no incident is open; #{last.id}, which held this alert, resolved "
+            f"{format_duration(ago)} ago, longer than {window} (reopen_within)"
+        )
+        return IncidentOpened(alert.fingerprint, alert.severity, alert.summary, why)
+    back = f"#{last.id} held this alert and resolved {format_duration(ago)} ago, within {window}"
+    if last.acknowledged_by:
+        why = f"{back}; it stays with {last.acknowledged_by}, who acknowledged it"
+        return IncidentReopened(last.id, alert.fingerprint, "acknowledged", ago, why)
+    why = f"{back}; nobody acknowledged it, so its escalation goes on where it stood"
+    return IncidentReopened(last.id, alert.fingerprint, "triggered", ago, why)

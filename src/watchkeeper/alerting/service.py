@@ -2,16 +2,16 @@
 through the store in one unit of work (timeline events and audit entries in the same
 transaction), and hands what that unit decided to tell to the courier once it has committed.
 
-Findings become alerts and incidents by `lifecycle.fold`; escalation steps are due by
-`escalation.due_steps`, and warnings tell the first level once while errors and criticals walk
-the whole path until someone acknowledges. People act on incidents through `incidents` (who may
-is decided before, by `access.may`); playbooks run from `playbooks`; silences are kept by
-`silences`.
+Findings become alerts and incidents by `lifecycle.fold`, under the runbook's `resolve_after` and
+`reopen_within`; escalation steps are due by `escalation.due_steps`, and warnings tell the first
+level once while errors and criticals walk the whole path until someone acknowledges. People act
+on incidents through `incidents` (who may is decided before, by `access.may`); playbooks run from
+`playbooks`; silences are kept by `silences`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -90,27 +90,33 @@ class AlertingService:
         outbox: Outbox,
     ) -> list[int]:
         system = evaluation.system
+        runbook = manifest.spec.runbook
         alerts = {a.fingerprint: a for a in unit.alerting.alerts(system)}
         open_incidents = unit.alerting.incidents(system, open_only=True)
-        last = unit.alerting.last_resolved_incident(system)
+        known: dict[IncidentRef, IncidentRecord] = {i.id: i for i in open_incidents}
+        found = [alerts[f.fingerprint] for f in evaluation.findings if f.fingerprint in alerts]
+        resolved = _resolved_of(unit, found, known)
+        known.update(resolved)
         standing = Standing(
             [
                 AlertState(a.fingerprint, a.rule, a.status, a.first_seen, a.cleared, a.incident_id)
                 for a in alerts.values()
             ],
             [IncidentState(i.id, i.severity) for i in open_incidents],
-            IncidentState(last.id, last.severity, last.resolved_at) if last else None,
+            {
+                i.id: IncidentState(i.id, i.severity, i.resolved_at, i.acknowledged_by)
+                for i in resolved.values()
+            },
         )
         transitions = fold(
             standing,
             evaluation,
             silences.from_records(unit.alerting.silences(system)),
-            {r.name: r.for_ or timedelta(0) for r in manifest.spec.runbook.alerts},
+            {r.name: r.for_ or timedelta(0) for r in runbook.alerts},
             now,
+            resolve_after=runbook.resolve_after,
+            reopen_within=runbook.reopen_within,
         )
-        known: dict[IncidentRef, IncidentRecord] = {i.id: i for i in open_incidents}
-        if last is not None:
-            known[last.id] = last
         changes = _Changes(unit, manifest, now, outbox, alerts, known)
         for transition in transitions:
             changes.apply(transition)
@@ -369,20 +375,16 @@ class _Changes:
                 )
                 unit.alerting.reset_steps(incident.id)
                 self.opened.append(incident.id)
-            case IncidentReopened(incident=incident_id, fingerprint=fingerprint):
-                incident = self.incidents[incident_id] = unit.alerting.update_incident(
-                    incident_id,
-                    status="triggered",
-                    resolved_at=None,
-                    resolved_by=None,
-                    acknowledged_at=None,
-                    acknowledged_by=None,
-                    escalation_from=now,
-                    reopened=self.incidents[incident_id].reopened + 1,
-                )
-                unit.alerting.reset_steps(incident.id)
-                unit.alerting.incident_event(
-                    incident.id, now, "reopened", "watchkeeper", {"alert": fingerprint}
+            case IncidentReopened(incident=incident_id):
+                self.incidents[incident_id] = incidents.reopen(
+                    unit,
+                    self.incidents[incident_id],
+                    transition.status,
+                    transition.paused,
+                    transition.fingerprint,
+                    transition.reason,
+                    now,
+                    self.outbox,
                 )
             case IncidentOpened():
                 incident = self.incidents[NEW] = unit.alerting.open_incident(
@@ -424,3 +426,12 @@ class _Changes:
                 self.incidents[incident_id] = incidents.close(
                     unit, self.incidents[incident_id], "watchkeeper", now, reason, self.outbox
                 )
+
+
+def _resolved_of(
+    unit: Unit, found: Sequence[AlertRecord], open_incidents: Mapping[IncidentRef, IncidentRecord]
+) -> dict[IncidentRef, IncidentRecord]:
+    """The resolved incidents the alerts found again last belonged to: each may be re-opened."""
+    ids = {a.incident_id for a in found if a.status == "resolved" and a.incident_id is not None}
+    records = [unit.alerting.incident(i) for i in sorted(ids - set(open_incidents))]
+    return {r.id: r for r in records if r is not None and r.status == "resolved"}

@@ -102,6 +102,8 @@ class QualityOperations:
             "note": "read-only: nothing was recorded; the scheduler's tick stores and alerts",
             "windows": evaluation.windows,
             "findings": [f.to_dict() for f in evaluation.findings],
+            "alarm_budget": evaluation.alarm_budget,
+            "calibration": [c.to_dict() for c in evaluation.calibration],
         }
 
     def findings(self, system: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

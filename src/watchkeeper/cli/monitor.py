@@ -266,7 +266,19 @@ def tick(
     return ATTENTION if report.get("failures") else OK
 
 
-def check(system: SystemArg, json: JsonOpt = False, now: NowOpt = None) -> int:
+def check(
+    system: SystemArg,
+    json: JsonOpt = False,
+    now: NowOpt = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also show each statistical check's threshold, its share of the alarm budget "
+            "and the smallest shift it can see.",
+        ),
+    ] = False,
+) -> int:
     """Show what the checks conclude for one system's current windows. Read-only: nothing is
     recorded and nothing alerted; the scheduler's tick does that."""
     with operations(now) as ops:
@@ -284,7 +296,30 @@ def check(system: SystemArg, json: JsonOpt = False, now: NowOpt = None) -> int:
                 f"{finding['summary']}",
                 markup=False,
             )
-    return ATTENTION if result["findings"] else OK
+        if explain:
+            _explain(result)
+    # "Too few to tell" is recorded for the record, never a reason to act.
+    acting = [f for f in result["findings"] if f["check"] != "undecided"]
+    return ATTENTION if acting else OK
+
+
+def _explain(result: dict[str, Any]) -> None:
+    entries = result["calibration"]
+    out.print(f"alarm budget: {result['alarm_budget']}, shared by {len(entries)} checks")
+    if not entries:
+        out.print("  nothing calibrated yet: the baseline period has not ended")
+    for entry in entries:
+        rule = f" ({entry['rule']})" if entry["rule"] else ""
+        out.print(f"  {entry['check']} {entry['subject']}{rule}", markup=False)
+        out.print(f"    fires when:   {entry['threshold']}", markup=False)
+        out.print(f"    false alarms: {entry['false_alarms']}", markup=False)
+        out.print(
+            f"    sees:         {entry['detects']} "
+            f"(~{entry['rows_per_window']:.0f} rows per window)",
+            markup=False,
+        )
+        if not entry["meets_budget"]:
+            out.print(f"    [yellow]budget not met[/]: {entry['needs']}")
 
 
 def findings(

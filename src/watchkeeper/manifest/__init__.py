@@ -11,6 +11,7 @@ from watchkeeper.manifest._errors import Location, ManifestError, Problem
 from watchkeeper.manifest._loaded import Loaded
 from watchkeeper.manifest._models import (
     ROLES,
+    AlarmBudget,
     AlertRule,
     Bound,
     Charter,
@@ -34,6 +35,7 @@ if typing.TYPE_CHECKING:
 
 __all__ = [
     "ROLES",
+    "AlarmBudget",
     "AlertRule",
     "Bound",
     "Charter",

@@ -109,6 +109,51 @@ Ref = Annotated[
 Slug = Annotated[
     str, BeforeValidator(_slug), WithJsonSchema({"type": "string", "pattern": SLUG_RE.pattern})
 ]
+_BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+per\s+(\S+)\s*$")
+
+
+class AlarmBudget(BaseModel):
+    """How many false alarms a system's owner accepts over a period, all checks together: what
+    the monitor calibrates every statistical check to. Written `1 per 90d`."""
+
+    model_config = ConfigDict(frozen=True)
+    count: float
+    per: timedelta
+
+    def __str__(self) -> str:
+        return f"{self.count:g} per {format_duration(self.per)}"
+
+    def per_window(self, window: timedelta, checks: int) -> float:
+        """The false-alarm probability one check may have per window of this size."""
+        return self.count * (window / self.per) / max(1, checks)
+
+
+def _budget(value: Any) -> AlarmBudget:
+    if isinstance(value, AlarmBudget):
+        return value
+    match = _BUDGET.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(
+            f"{value!r} is not an alarm budget; write a number of false alarms per period, "
+            "e.g. `1 per 90d`"
+        )
+    count, per = float(match[1]), parse_duration(match[2])
+    if count <= 0 or not per:
+        raise ValueError(f"{value!r}: an alarm budget needs a count above 0 and a period")
+    if count * timedelta(days=1) / per > 0.5:
+        raise ValueError(
+            f"{value!r} allows a false alarm on more than every other day; "
+            "a monitor that noisy is ignored — write e.g. `1 per 30d`"
+        )
+    return AlarmBudget(count=count, per=per)
+
+
+Budget = Annotated[
+    AlarmBudget,
+    BeforeValidator(_budget),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _BUDGET.pattern, "examples": ["1 per 90d"]}),
+]
 Share = Annotated[
     float,
     BeforeValidator(_percent),
@@ -377,6 +422,14 @@ class Runbook(_Model):
     escalation: Escalation = Escalation()
     playbooks: dict[str, Playbook] = Field(default_factory=dict)
     triage: Triage = Triage()
+    # What the owner accepts in false alarms, all checks together: every statistical check is
+    # calibrated on the baseline to meet it.
+    alarm_budget: Budget = Field(default_factory=lambda: _budget("1 per 90d"))
+    # An alert resolves after this many evaluations of its rule in a row without it, and an
+    # alert that comes back within `reopen_within` of its incident resolving re-opens that
+    # incident instead of paging anew.
+    resolve_after: int = Field(default=3, ge=1, le=100)
+    reopen_within: Duration = timedelta(days=7)
 
 
 class EvalSuite(_Model):

@@ -11,10 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watchkeeper.manifest import AlertRule, Bound, Severity, Upstream
+from watchkeeper.monitor.calibration import (
+    DriftCalibration,
+    DriftScore,
+    Judgement,
+    Noise,
+    Side,
+    judge,
+)
 from watchkeeper.monitor.contract import Break, renames
 from watchkeeper.monitor.drift import ColumnDrift, DriftReport
 from watchkeeper.monitor.findings import Finding
-from watchkeeper.monitor.trend import detect_trend
+from watchkeeper.monitor.trend import DEFAULT_LIMIT, detect_trend
 
 
 @dataclass(frozen=True)
@@ -24,79 +32,168 @@ class Window:
     end: datetime
 
 
-def bounds(window: Window, signal: str, bound: Bound, value: float | None) -> list[Finding]:
-    """Healthy bounds from the runbook: outside them is unhealthy, whatever the baseline."""
+@dataclass(frozen=True)
+class Sampling:
+    """What a window's value is judged with: its rows, the signal's noise measured on the
+    baseline, the check's share of the alarm budget, and the baseline's own error when the
+    value is compared with it."""
+
+    rows: int
+    noise: Noise
+    alpha: float
+    baseline_error: float = 0.0
+
+
+def _judge(value: float, limit: float, side: Side, sampling: Sampling | None) -> Judgement:
+    if sampling is None:
+        return judge(value, 0, limit, side, Noise(rate=False), 0.5)
+    return judge(
+        value, sampling.rows, limit, side, sampling.noise, sampling.alpha, sampling.baseline_error
+    )
+
+
+def _undecided(
+    window: Window, subject: str, kind: str, text: str, judged: Judgement, sampling: Sampling
+) -> Finding:
+    """Beyond the limit, but not beyond doubt: recorded under no rule, so it never pages."""
+    return Finding(
+        window.system,
+        "undecided",
+        f"{subject} ({kind})",
+        "info",
+        f"{text}, but {sampling.rows} rows are too few to tell "
+        f"(interval {judged.low:.3g} to {judged.high:.3g})",
+        window.start,
+        window.end,
+        evidence={"check": kind, "low": judged.low, "high": judged.high, "rows": sampling.rows},
+    )
+
+
+def _interval(judged: Judgement, sampling: Sampling | None) -> dict[str, float | int | None]:
+    if sampling is None:
+        return {}
+    return {"low": judged.low, "high": judged.high, "rows": sampling.rows, "z": judged.z}
+
+
+def bounds(
+    window: Window, signal: str, bound: Bound, value: float | None, sampling: Sampling | None = None
+) -> list[Finding]:
+    """Healthy bounds from the runbook: outside them is unhealthy, whatever the baseline. With
+    `sampling`, only a window whose interval is wholly outside is a breach."""
     if value is None:
         return []
-    low = bound.min is not None and value < bound.min
-    high = bound.max is not None and value > bound.max
-    if not (low or high):
-        return []
-    limit = bound.min if low else bound.max
-    return [
-        Finding(
-            window.system,
-            "bounds",
-            signal,
-            "error",
-            f"{signal} = {value:.4g}, {'below' if low else 'above'} its healthy "
-            f"{'min' if low else 'max'} {limit:g}",
-            window.start,
-            window.end,
-            evidence={"value": value, "min": bound.min, "max": bound.max},
-        )
-    ]
+    for limit, side, name in ((bound.min, "below", "min"), (bound.max, "above", "max")):
+        if limit is None:
+            continue
+        judged = _judge(value, limit, side, sampling)  # type: ignore[arg-type]
+        text = f"{signal} = {value:.4g}, {side} its healthy {name} {limit:g}"
+        if judged.unsure and sampling is not None:
+            return [_undecided(window, signal, "bounds", text, judged, sampling)]
+        if judged.breach:
+            return [
+                Finding(
+                    window.system,
+                    "bounds",
+                    signal,
+                    "error",
+                    text,
+                    window.start,
+                    window.end,
+                    evidence={
+                        "value": value,
+                        "min": bound.min,
+                        "max": bound.max,
+                        **_interval(judged, sampling),
+                    },
+                )
+            ]
+    return []
 
 
 def relative_change(
-    window: Window, rule: AlertRule, baseline: float | None, value: float | None
+    window: Window,
+    rule: AlertRule,
+    baseline: float | None,
+    value: float | None,
+    sampling: Sampling | None = None,
 ) -> list[Finding]:
-    """The article's test: has the signal dropped (or risen) by the rule's share vs baseline?"""
+    """The article's test: has the signal dropped (or risen) by the rule's share vs baseline?
+    With `sampling`, beyond doubt: the window's interval (widened by the baseline's own error)
+    must lie wholly past the changed level."""
     if value is None or baseline is None or baseline == 0 or rule.signal is None:
         return []
     change = (value - baseline) / abs(baseline)
     findings = []
-    if rule.drop is not None and change <= -rule.drop:
-        findings.append(("drop", f"dropped {-change:.0%} vs baseline (rule: {rule.drop:.0%})"))
-    if rule.rise is not None and change >= rule.rise:
-        findings.append(("rise", f"rose {change:.0%} vs baseline (rule: {rule.rise:.0%})"))
-    return [
-        Finding(
-            window.system,
-            kind,  # type: ignore[arg-type]
-            rule.signal,
-            rule.severity,
-            f"{rule.signal} {text}: {value:.4g} against {baseline:.4g}",
-            window.start,
-            window.end,
-            rule=rule.name,
-            evidence={"value": value, "baseline": baseline, "change": change},
+    for kind, share, side in (("drop", rule.drop, "below"), ("rise", rule.rise, "above")):
+        if share is None:
+            continue
+        limit = (
+            baseline - share * abs(baseline)
+            if side == "below"
+            else baseline + share * abs(baseline)
         )
-        for kind, text in findings
-    ]
+        if not (change <= -share if kind == "drop" else change >= share):
+            continue
+        judged = _judge(value, limit, side, sampling)  # type: ignore[arg-type]
+        moved = "dropped" if kind == "drop" else "rose"
+        text = f"{rule.signal} {moved} {abs(change):.0%} vs baseline (rule: {share:.0%})"
+        sure = judged.high <= limit if side == "below" else judged.low >= limit
+        if sampling is not None and not sure:
+            findings.append(_undecided(window, rule.signal, kind, text, judged, sampling))
+            continue
+        findings.append(
+            Finding(
+                window.system,
+                kind,  # type: ignore[arg-type]
+                rule.signal,
+                rule.severity,
+                f"{text}: {value:.4g} against {baseline:.4g}",
+                window.start,
+                window.end,
+                rule=rule.name,
+                evidence={
+                    "value": value,
+                    "baseline": baseline,
+                    "change": change,
+                    **_interval(judged, sampling),
+                },
+            )
+        )
+    return findings
 
 
-def threshold(window: Window, rule: AlertRule, value: float | None) -> list[Finding]:
+def threshold(
+    window: Window, rule: AlertRule, value: float | None, sampling: Sampling | None = None
+) -> list[Finding]:
     if value is None or rule.signal is None:
         return []
-    below = rule.below is not None and value < rule.below
-    above = rule.above is not None and value > rule.above
-    if not (below or above):
-        return []
-    limit = rule.below if below else rule.above
-    return [
-        Finding(
-            window.system,
-            "threshold",
-            rule.signal,
-            rule.severity,
-            f"{rule.signal} = {value:.4g}, {'below' if below else 'above'} {limit:g}",
-            window.start,
-            window.end,
-            rule=rule.name,
-            evidence={"value": value, "below": rule.below, "above": rule.above},
-        )
-    ]
+    for limit, side in ((rule.below, "below"), (rule.above, "above")):
+        if limit is None:
+            continue
+        judged = _judge(value, limit, side, sampling)  # type: ignore[arg-type]
+        text = f"{rule.signal} = {value:.4g}, {side} {limit:g}"
+        if judged.unsure and sampling is not None:
+            return [_undecided(window, rule.signal, "threshold", text, judged, sampling)]
+        if judged.breach:
+            return [
+                Finding(
+                    window.system,
+                    "threshold",
+                    rule.signal,
+                    rule.severity,
+                    text,
+                    window.start,
+                    window.end,
+                    rule=rule.name,
+                    evidence={
+                        "value": value,
+                        "below": rule.below,
+                        "above": rule.above,
+                        **_interval(judged, sampling),
+                    },
+                )
+            ]
+    return []
 
 
 def trend(
@@ -105,11 +202,12 @@ def trend(
     series: Sequence[float],
     baseline: float | None,
     bound: float | None,
+    limit: float = DEFAULT_LIMIT,
 ) -> list[Finding]:
     """A slow slide that has not crossed any bound yet — the one static rules never see."""
     if baseline is None or rule.signal is None or rule.trend is None:
         return []
-    result = detect_trend(series, baseline=baseline, direction=rule.trend, bound=bound)
+    result = detect_trend(series, baseline=baseline, direction=rule.trend, bound=bound, limit=limit)
     if not result.fired:
         return []
     eta = result.projected_windows_to_bound
@@ -131,6 +229,49 @@ def trend(
                 "statistic": result.statistic,
                 "reason": result.reason,
                 "baseline": baseline,
+            },
+        )
+    ]
+
+
+def calibrated_drift(
+    window: Window, rule: AlertRule, calibration: DriftCalibration, score: DriftScore | None
+) -> list[Finding]:
+    """A watched input whose latest window, alone or pooled with the ones before it, has moved
+    further from the baseline than the column's share of the alarm budget allows."""
+    if score is None:
+        return []
+    worst = score.worst
+    if abs(worst.z) <= calibration.critical:
+        return []
+    column = calibration.column
+    pooled = "this window" if worst.windows == 1 else f"the last {worst.windows} windows"
+    if worst.label == "rank":
+        moved = "higher" if worst.z > 0 else "lower"
+        what = f"values sit {moved} than the baseline's (mean rank {worst.share:.2f}, 0.50 is none)"
+    else:
+        what = f"{worst.label!r} is {worst.share:.1%} of rows, {worst.baseline:.1%} in the baseline"
+    return [
+        Finding(
+            window.system,
+            "drift",
+            column,
+            rule.severity,
+            f"input {column!r} drifted over {pooled}: {what} (z {worst.z:+.1f}, "
+            f"limit {calibration.critical:.1f})",
+            window.start,
+            window.end,
+            rule=rule.name,
+            evidence={
+                "column": column,
+                "cell": worst.label,
+                "z": worst.z,
+                "critical_z": calibration.critical,
+                "share": worst.share,
+                "baseline": worst.baseline,
+                "windows_pooled": worst.windows,
+                "rows": score.rows,
+                "alpha": calibration.alpha,
             },
         )
     ]

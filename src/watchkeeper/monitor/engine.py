@@ -29,6 +29,13 @@ from watchkeeper.evals import EvalRun
 from watchkeeper.jsonvalue import plain
 from watchkeeper.manifest import AlertRule, Severity, Signal, SystemManifest
 from watchkeeper.monitor import checks
+from watchkeeper.monitor.calibration import (
+    DriftCalibration,
+    Noise,
+    calibrate_drift,
+    cusum_limit,
+    measure_noise,
+)
 from watchkeeper.monitor.contract import check_contract
 from watchkeeper.monitor.drift import ColumnDrift, no_verdict, summarize
 from watchkeeper.monitor.embedder import INSTALL_HINT, load_embedder
@@ -38,8 +45,9 @@ from watchkeeper.monitor.embedding import (
     embedding_drift,
     embedding_profile,
 )
+from watchkeeper.monitor.explain import Explained, drift_entry, signal_entries
 from watchkeeper.monitor.findings import CheckKind, Finding
-from watchkeeper.monitor.profiles import from_dict, profile, profile_drift
+from watchkeeper.monitor.profiles import NumericProfile, Profile, from_dict, profile
 from watchkeeper.monitor.signals import (
     Observation,
     complete_windows,
@@ -48,6 +56,7 @@ from watchkeeper.monitor.signals import (
     window_start,
 )
 from watchkeeper.monitor.stats import reviewed_error_rate
+from watchkeeper.monitor.trend import DEFAULT_LIMIT, DEFAULT_SLACK
 from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit
 
 DAY = timedelta(days=1)
@@ -65,6 +74,9 @@ EMBEDDED_OUTPUT = "output_embedding"
 # Embedding is the one costly step of a check; a stable sample keeps a busy day's cost bounded.
 EMBED_PER_WINDOW = 500
 EMBED_BASELINE = 5_000
+# Drift pools up to a week of daily profiles; a month of them is kept for the dashboard and for
+# explaining a finding, the baseline's for as long as the baseline stands.
+KEEP_WINDOW_PROFILES = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,11 @@ class Evaluation:
     findings: list[Finding] = field(default_factory=list)
     new: list[Finding] = field(default_factory=list)
     evaluated_rules: frozenset[str] = frozenset()
+    baseline_end: datetime | None = None
+    # Per statistical check: its threshold, its share of the alarm budget and the smallest
+    # shift it can see (`wk check --explain`).
+    calibration: list[Explained] = field(default_factory=list)
+    alarm_budget: str = ""
 
 
 @dataclass
@@ -84,6 +101,7 @@ class _Results:
     values: list[dict[str, Any]] = field(default_factory=list)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     period: tuple[datetime, datetime] | None = None
+    window_profiles: list[dict[str, Any]] = field(default_factory=list)
 
 
 def baseline_period(
@@ -152,6 +170,11 @@ class MonitorService:
                 unit.monitoring.save_baseline_profiles(
                     system, results.profiles, *results.period, now
                 )
+            unit.monitoring.save_window_profiles(system, results.window_profiles, now)
+            if evaluation.baseline_end is not None:
+                unit.monitoring.purge_window_profiles(
+                    system, now - KEEP_WINDOW_PROFILES, evaluation.baseline_end
+                )
             flags = unit.monitoring.save_findings([_row(f) for f in evaluation.findings], now)
             owed = [_finding(f) for f in unit.monitoring.unalerted_findings(system)]
         new = [f for f, is_new in zip(evaluation.findings, flags, strict=True) if is_new]
@@ -181,7 +204,16 @@ class MonitorService:
             run.drift_and_contracts()
             run.silence()
             run.evals_overdue()
-        evaluation = Evaluation(system, run.windows, run.findings, [], frozenset(run.evaluated))
+        evaluation = Evaluation(
+            system,
+            run.windows,
+            run.findings,
+            [],
+            frozenset(run.evaluated),
+            run.baseline[1] if run.baseline else None,
+            run.explained,
+            str(run.budget),
+        )
         return evaluation, run.results
 
 
@@ -208,8 +240,14 @@ class _Run:
         self.windows = 0
         self.evaluated: set[str] = set()
         self.results = _Results()
+        self.budget = self.runbook.alarm_budget
+        self.budgeted = budgeted_checks(self.manifest)
+        self.explained: list[Explained] = []
         self._cache: dict[tuple[datetime, datetime], list[Observation]] = {}
         self._model: list[Embedder | None] = []
+        # Each watched column's daily profiles by window start: stored, baseline and this run's.
+        self._days: dict[str, dict[datetime, Profile]] | None = None
+        self._baseline_days: dict[str, dict[datetime, Profile]] = {}
 
     def _observations(self, start: datetime, end: datetime) -> list[Observation]:
         key = (start, end)
@@ -237,6 +275,8 @@ class _Run:
                 )
             if rows:
                 self._judge(name, rows)
+            elif signal.source == "eval" or self.first is not None:
+                self._explain(name, self.unit.monitoring.signal_series(self.name, name))
 
     def _observation_rows(self, name: str, signal: Signal, since: datetime) -> list[dict[str, Any]]:
         rows = []
@@ -284,16 +324,36 @@ class _Run:
         series = _with_pending(
             self.unit.monitoring.signal_series(self.name, name, until=rows[-1]["window_end"]), rows
         )
-        baseline = self._baseline_value(name, series)
+        level, noise, alpha = self._explain(name, series)
         for row in rows:
             start, end = row["window_start"], row["window_end"]
-            upto = [v for s, _, v, _ in series if s <= start]
-            value = upto[-1] if upto else None
-            self._signal_checks(name, checks.Window(self.name, start, end), value, upto, baseline)
+            upto = [(v, n) for s, _, v, n in series if s <= start]
+            value, n = upto[-1] if upto else (None, 0)
+            sampling = checks.Sampling(n, noise, alpha) if noise.rate or level else None
+            self._signal_checks(
+                name, checks.Window(self.name, start, end), value, [v for v, _ in upto],
+                level[0] if level else None, sampling,
+            )  # fmt: skip
 
-    def _baseline_value(
+    def _explain(
         self, name: str, series: list[tuple[datetime, datetime, float | None, int]]
-    ) -> float | None:
+    ) -> tuple[tuple[float, Noise] | None, Noise, float]:
+        """The signal's baseline level and noise, and its checks' share of the budget; each
+        check's calibration is kept for `--explain`."""
+        signal = self.runbook.signals[name]
+        level = self._baseline_level(name, signal, series)
+        alpha = self.budget.per_window(signal.window, self.budgeted)
+        noise = level[1] if level else Noise(rate=_is_rate(signal))
+        self.explained += signal_entries(
+            name, self.runbook.healthy.get(name), self._rules(name), level, noise, alpha,
+            self._trend_limit(alpha), self.budget, signal.window,
+        )  # fmt: skip
+        return level, noise, alpha
+
+    def _baseline_level(
+        self, name: str, signal: Signal, series: list[tuple[datetime, datetime, float | None, int]]
+    ) -> tuple[float, Noise] | None:
+        """The signal's level over the baseline and its window-to-window noise there."""
         if self.baseline is None or self.now < self.baseline[1]:
             return None
         start, end = self.baseline
@@ -307,7 +367,11 @@ class _Run:
                 self.name, subject, samples, MIN_BASELINE_SAMPLES, "data points", start, end
             )
             return None
-        return float(np.mean([v for v, _ in within]))
+        return float(np.mean([v for v, _ in within])), measure_noise(within, _is_rate(signal))
+
+    def _trend_limit(self, alpha: float) -> float:
+        """A trend's CUSUM limit: its share of the budget, and never below the tested default."""
+        return max(DEFAULT_LIMIT, cusum_limit(alpha, DEFAULT_SLACK))
 
     def _signal_checks(
         self,
@@ -316,34 +380,52 @@ class _Run:
         value: float | None,
         series: list[float | None],
         baseline: float | None,
+        sampling: checks.Sampling | None,
     ) -> None:
         bound = self.runbook.healthy.get(name)
         rules = self._rules(name)
         if bound is not None:
             plain = [r for r in rules if r.condition_free]
-            for finding in checks.bounds(window, name, bound, value):
+            for finding in checks.bounds(window, name, bound, value, sampling):
+                if finding.check != "bounds":
+                    self.findings.append(finding)
+                    continue
                 for rule in _or_none(plain):
                     self.findings.append(_with_rule(finding, rule))
         numbers = [np.nan if v is None else v for v in series]
+        compared = sampling
+        if sampling is not None and baseline is not None:
+            compared = replace(sampling, baseline_error=sampling.noise.baseline_error(baseline))
         for rule in rules:
-            self.findings += checks.relative_change(window, rule, baseline, value)
-            self.findings += checks.threshold(window, rule, value)
+            self.findings += checks.relative_change(window, rule, baseline, value, compared)
+            self.findings += checks.threshold(window, rule, value, sampling)
             if rule.trend:
                 limit = None
                 if bound is not None:
                     limit = bound.min if rule.trend == "down" else bound.max
-                self.findings += checks.trend(window, rule, numbers, baseline, limit)
+                trend_limit = self._trend_limit(sampling.alpha) if sampling else DEFAULT_LIMIT
+                self.findings += checks.trend(window, rule, numbers, baseline, limit, trend_limit)
 
     def drift_and_contracts(self) -> None:
         if self.baseline is None or self.now < self.baseline[1]:
             return
         reference = self._baseline_profiles()
+        alpha = self.budget.per_window(DAY, self.budgeted)
+        calibrations = {}
+        for column, days in self._baseline_days.items():
+            if column in reference and days:
+                calibrations[column] = calibrate_drift(column, list(days.values()), alpha)
         for rule in self.runbook.alerts:
             if rule.drift:
+                self.explained += [
+                    drift_entry(rule.name, calibrations[c], self.budget)
+                    for c in rule.drift
+                    if c in calibrations
+                ]
                 self._daily(
                     f"drift:{rule.name}",
                     [rule.name],
-                    lambda w, obs, r=rule: self._drift(w, obs, r, reference),
+                    lambda w, obs, r=rule: self._drift(w, obs, r, reference, calibrations),
                 )
         for upstream in self.manifest.spec.upstream:
             self._daily(
@@ -415,9 +497,64 @@ class _Run:
             self.results.period = self.baseline
             stored = {**stored, **made}
         profiles: dict[str, Any] = {c: from_dict(d) for c, d in stored.items() if c in wanted}
+        self._baseline_days = self._profile_baseline_days(profiles)
         if embedded in stored:
             profiles[EMBEDDED_OUTPUT] = EmbeddingProfile.from_dict(stored[embedded])
         return profiles
+
+    def _profile_baseline_days(
+        self, profiles: dict[str, Profile]
+    ) -> dict[str, dict[datetime, Profile]]:
+        """Each watched column's profile per day of the baseline, on the baseline's edges, made
+        once and stored: drift calibrates on how much the baseline's days differ."""
+        assert self.baseline is not None
+        start, end = self.baseline
+        stored = self.unit.monitoring.window_profiles(self.name, window_start(start, DAY), end)
+        days = {c: {s: from_dict(p) for s, p in stored.get(c, [])} for c in profiles}
+        missing = [c for c in profiles if not days[c]]
+        if missing:
+            by_day: dict[datetime, list[Observation]] = {}
+            for o in self.unit.ingest.observations(self.name, start, end):
+                by_day.setdefault(window_start(o.ts, DAY), []).append(o)
+            for column in missing:
+                for day, observations in sorted(by_day.items()):
+                    made = self._profile_column(column, profiles[column], observations)
+                    days[column][day] = made
+                    self._pending_profile(column, day, min(day + DAY, end), made)
+        return days
+
+    def _profile_column(
+        self, column: str, reference: Profile, observations: Sequence[Observation]
+    ) -> Profile:
+        numeric = reference.kind == "numeric"
+        return profile(
+            as_column(column_values(observations, column), numeric),
+            kind=reference.kind,
+            edges=reference.edges if isinstance(reference, NumericProfile) else None,
+        )
+
+    def _pending_profile(self, column: str, start: datetime, end: datetime, made: Profile) -> None:
+        self.results.window_profiles.append(
+            {"column": column, "window_start": start, "window_end": end, "profile": made.to_dict()}
+        )
+
+    def _recent(
+        self, column: str, reference: Profile, start: datetime, end: datetime,
+        observations: Sequence[Observation], longest: int,
+    ) -> list[Profile | None]:  # fmt: skip
+        """The column's profiles of this day and the `longest - 1` days before it, oldest first
+        (None for a day without data): stored ones, the baseline's, and this run's."""
+        if self._days is None:
+            since = window_start(self.now, DAY) - (MAX_WINDOWS + longest) * DAY
+            stored = self.unit.monitoring.window_profiles(self.name, since, self.now)
+            self._days = {c: {s: from_dict(p) for s, p in rows} for c, rows in stored.items()}
+            for c, baseline_days in self._baseline_days.items():
+                self._days.setdefault(c, {}).update(baseline_days)
+        days = self._days.setdefault(column, {})
+        if start not in days:
+            days[start] = self._profile_column(column, reference, observations)
+            self._pending_profile(column, start, end, days[start])
+        return [days.get(start - back * DAY) for back in range(longest - 1, -1, -1)]
 
     def model(self) -> Embedder | None:
         """The model, loaded (once) only when some rule watches embedding drift."""
@@ -433,27 +570,30 @@ class _Run:
         observations: list[Observation],
         rule: AlertRule,
         reference: dict[str, Any],
+        calibrations: dict[str, DriftCalibration],
     ) -> float:
-        verdicts = []
+        """How many of the rule's columns drifted in this window: inputs by their calibrated
+        check, the embedded output by its own verdict."""
+        drifted = 0
         for column in rule.drift or []:
             if column == EMBEDDED_OUTPUT:
-                verdicts.append(self._embedding_drift(window, observations, reference))
+                verdict = self._embedding_drift(window, observations, reference)
+                found = checks.drift(window, rule, summarize([verdict]))
+            elif column not in calibrations:
+                # The baseline had too few values of it; its finding says so.
                 continue
-            ref = reference.get(column)
-            if ref is None:
-                reason = "the baseline is too small (see its finding)"
-                verdicts.append(no_verdict(column, "unknown", 0, len(observations), {}, reason))
-                continue
-            numeric = ref.kind == "numeric"
-            current = profile(
-                as_column(column_values(observations, column), numeric),
-                kind=ref.kind,
-                edges=ref.edges if numeric else None,
-            )
-            verdicts.append(profile_drift(column, ref, current))
-        report = summarize(verdicts)
-        self.findings += checks.drift(window, rule, report)
-        return report.share
+            else:
+                calibration = calibrations[column]
+                recent = self._recent(
+                    column, reference[column], window.start, window.end, observations,
+                    max(calibration.scales),
+                )  # fmt: skip
+                found = checks.calibrated_drift(
+                    window, rule, calibration, calibration.score(recent)
+                )
+            self.findings += found
+            drifted += bool(found)
+        return float(drifted)
 
     def _embedding_drift(
         self, window: checks.Window, observations: list[Observation], reference: dict[str, Any]
@@ -483,8 +623,9 @@ class _Run:
         null_rates = {}
         for column in upstream.contract:
             ref = reference.get(column)
-            total = (ref.count + ref.null_count) if ref is not None else 0
-            null_rates[column] = ref.null_count / total if ref is not None and total else 0.0
+            # A column without a baseline profile has no known presence: not "always there".
+            if ref is not None and ref.count + ref.null_count:
+                null_rates[column] = ref.null_count / (ref.count + ref.null_count)
         breaks = check_contract(
             upstream.contract,
             [(o.ts, o.inputs) for o in observations],
@@ -531,6 +672,24 @@ class _Run:
                 rule.severity if rule else "warning",
                 rule.name if rule else None,
             )
+
+
+def budgeted_checks(manifest: SystemManifest) -> int:
+    """How many statistical checks share the system's alarm budget: each watched input of a
+    drift rule, each healthy bound, and each drop, rise, below, above and trend condition.
+    Contracts, silence and overdue evals are facts, not estimates, and spend none of it."""
+    runbook = manifest.spec.runbook
+    count = len(runbook.healthy)
+    for rule in runbook.alerts:
+        count += len(rule.drift or [])
+        count += sum(
+            v is not None for v in (rule.drop, rule.rise, rule.below, rule.above, rule.trend)
+        )
+    return max(1, count)
+
+
+def _is_rate(signal: Signal) -> bool:
+    return signal.kind == "rate" or signal.source == "triage"
 
 
 def _embedding_rules(manifest: SystemManifest) -> list[AlertRule]:

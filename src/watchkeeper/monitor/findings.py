@@ -16,6 +16,7 @@ CheckKind = Literal[
     "threshold",
     "trend",
     "drift",
+    "undecided",
     "contract",
     "silence",
     "eval_overdue",

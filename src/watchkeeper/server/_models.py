@@ -329,12 +329,30 @@ class StoredFindingOut(FindingOut):
     created_at: Instant
 
 
+class CalibrationOut(_Out):
+    check: str
+    rule: str | None
+    subject: str
+    threshold: str
+    false_alarms: str = Field(description="This check's expected false alarms per budget period")
+    detects: str = Field(description="The smallest shift it sees at the usual window size")
+    rows_per_window: float
+    meets_budget: bool = Field(
+        description="False when the budget leaves it blind to breaches the owner cares about"
+    )
+    needs: str | None = Field(description="The window that would meet the budget, when not met")
+
+
 class CheckReportOut(_Out):
     system: str
     recorded: Literal[False] = Field(description="A check records and alerts nothing")
     note: str
     windows: int = Field(description="Complete windows evaluated")
     findings: list[FindingOut]
+    alarm_budget: str = Field(description="False alarms the owner accepts, all checks together")
+    calibration: list[CalibrationOut] = Field(
+        description="Each statistical check's threshold, share of the budget and reach"
+    )
 
 
 class FailureOut(_Out):

@@ -192,6 +192,7 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
     authority = may(ops.actor, flip, manifest, directory)
     mine = set(holding_roles(manifest.spec.charter, directory, ops.actor))
     findings = ops.findings(name, limit=100)
+    calibration = ops.check(name)
     incidents = [_incident(ops, i["id"]) for i in ops.incidents(name)[:INCIDENTS_SHOWN]]
     queue = ops.triage_queue(name)
     knowledge: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KNOWLEDGE_KINDS}
@@ -204,6 +205,7 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
         "mine": mine,
         "vacuum": report.to_dict() if report else None,
         "charts": charts,
+        "calibration": calibration,
         "drift": [f for f in findings if f["check"] in DRIFT_CHECKS],
         "findings": [f for f in findings if f["check"] not in DRIFT_CHECKS],
         "incidents": incidents,
