@@ -8,6 +8,7 @@ import numpy as np
 
 from watchkeeper.manifest._models import AlertRule, Bound
 from watchkeeper.monitor import checks
+from watchkeeper.monitor.calibration import Noise
 from watchkeeper.testing import T0
 
 DAY = timedelta(days=1)
@@ -89,3 +90,18 @@ def test_eval_overdue() -> None:
     assert "overdue by 2d" in late.summary
     [never] = checks.eval_overdue("bot", "golden", None, T0, week, T0 + 8 * DAY)
     assert "never run" in never.summary
+
+
+def test_a_rate_past_its_bound_on_few_rows_is_recorded_as_too_few_to_tell() -> None:
+    """Three refusals in 40 replies is past a 5% bound, but not beyond doubt: an `undecided`
+    finding under no rule (so nothing pages); the same rate over 4,000 replies is a breach."""
+    few = checks.Sampling(40, Noise(rate=True), alpha=1 / 450)
+    [unsure] = checks.bounds(WINDOW, "refusal", Bound(max=0.05), 3 / 40, few)
+    assert unsure.check == "undecided" and unsure.rule is None and unsure.severity == "info"
+    assert "40 rows are too few to tell" in unsure.summary
+    many = checks.Sampling(4000, Noise(rate=True), alpha=1 / 450)
+    [breach] = checks.bounds(WINDOW, "refusal", Bound(max=0.05), 0.075, many)
+    assert breach.check == "bounds" and breach.evidence["low"] > 0.05
+    [above] = checks.threshold(WINDOW, rule(above=0.05), 0.075, many)
+    assert above.check == "threshold" and above.rule == "r"
+    assert checks.threshold(WINDOW, rule(above=0.05), 3 / 40, few)[0].check == "undecided"

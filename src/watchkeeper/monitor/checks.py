@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from watchkeeper.manifest import AlertRule, Bound, Severity, Upstream
 from watchkeeper.monitor.calibration import (
@@ -21,7 +22,7 @@ from watchkeeper.monitor.calibration import (
 )
 from watchkeeper.monitor.contract import Break, renames
 from watchkeeper.monitor.drift import ColumnDrift, DriftReport
-from watchkeeper.monitor.findings import Finding
+from watchkeeper.monitor.findings import CheckKind, Finding
 from watchkeeper.monitor.trend import DEFAULT_LIMIT, detect_trend
 
 
@@ -82,29 +83,44 @@ def bounds(
     `sampling`, only a window whose interval is wholly outside is a breach."""
     if value is None:
         return []
-    for limit, side, name in ((bound.min, "below", "min"), (bound.max, "above", "max")):
-        if limit is None:
-            continue
+    limits = [
+        (limit, side, f"{signal} = {value:.4g}, {side} its healthy {name} {limit:g}")
+        for limit, side, name in ((bound.min, "below", "min"), (bound.max, "above", "max"))
+        if limit is not None
+    ]
+    evidence = {"value": value, "min": bound.min, "max": bound.max}
+    return _beyond(window, "bounds", signal, "error", None, value, limits, evidence, sampling)
+
+
+def _beyond(
+    window: Window,
+    kind: CheckKind,
+    subject: str,
+    severity: Severity,
+    rule: str | None,
+    value: float,
+    limits: Sequence[tuple[float, str, str]],
+    evidence: dict[str, Any],
+    sampling: Sampling | None,
+) -> list[Finding]:
+    """The first of `limits` (limit, side, text) the value is past: a finding when beyond
+    doubt, "too few to tell" when only the value is past it."""
+    for limit, side, text in limits:
         judged = _judge(value, limit, side, sampling)  # type: ignore[arg-type]
-        text = f"{signal} = {value:.4g}, {side} its healthy {name} {limit:g}"
         if judged.unsure and sampling is not None:
-            return [_undecided(window, signal, "bounds", text, judged, sampling)]
+            return [_undecided(window, subject, kind, text, judged, sampling)]
         if judged.breach:
             return [
                 Finding(
                     window.system,
-                    "bounds",
-                    signal,
-                    "error",
+                    kind,
+                    subject,
+                    severity,
                     text,
                     window.start,
                     window.end,
-                    evidence={
-                        "value": value,
-                        "min": bound.min,
-                        "max": bound.max,
-                        **_interval(judged, sampling),
-                    },
+                    rule=rule,
+                    evidence={**evidence, **_interval(judged, sampling)},
                 )
             ]
     return []
@@ -167,33 +183,23 @@ def threshold(
 ) -> list[Finding]:
     if value is None or rule.signal is None:
         return []
-    for limit, side in ((rule.below, "below"), (rule.above, "above")):
-        if limit is None:
-            continue
-        judged = _judge(value, limit, side, sampling)  # type: ignore[arg-type]
-        text = f"{rule.signal} = {value:.4g}, {side} {limit:g}"
-        if judged.unsure and sampling is not None:
-            return [_undecided(window, rule.signal, "threshold", text, judged, sampling)]
-        if judged.breach:
-            return [
-                Finding(
-                    window.system,
-                    "threshold",
-                    rule.signal,
-                    rule.severity,
-                    text,
-                    window.start,
-                    window.end,
-                    rule=rule.name,
-                    evidence={
-                        "value": value,
-                        "below": rule.below,
-                        "above": rule.above,
-                        **_interval(judged, sampling),
-                    },
-                )
-            ]
-    return []
+    limits = [
+        (limit, side, f"{rule.signal} = {value:.4g}, {side} {limit:g}")
+        for limit, side in ((rule.below, "below"), (rule.above, "above"))
+        if limit is not None
+    ]
+    evidence = {"value": value, "below": rule.below, "above": rule.above}
+    return _beyond(
+        window,
+        "threshold",
+        rule.signal,
+        rule.severity,
+        rule.name,
+        value,
+        limits,
+        evidence,
+        sampling,
+    )
 
 
 def trend(
