@@ -21,6 +21,7 @@ from watchkeeper.durations import format_duration
 from watchkeeper.manifest import AlarmBudget, AlertRule, Bound
 from watchkeeper.monitor.calibration import (
     ALARM_WINDOWS,
+    MIN_BASELINE_WINDOWS,
     DriftCalibration,
     Noise,
     Side,
@@ -165,8 +166,8 @@ def _limit_entry(
             check=kind,
             rule=rule,
             subject=subject,
-            threshold=f"{word} {limit:.4g}, judged on the value alone (no noise measured on "
-            "the baseline yet)",
+            threshold=f"{word} {limit:.4g}, judged on the value alone (the baseline holds "
+            f"fewer than {MIN_BASELINE_WINDOWS} windows of it to measure its noise on)",
             false_alarms="not calibrated",
             detects=f"any value {word} {limit:.4g}",
             rows_per_window=rows,
