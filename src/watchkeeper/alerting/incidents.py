@@ -209,41 +209,41 @@ def reopen(
         incident.id, now, "reopened", "watchkeeper", {"alert": alert, "reason": why}
     )
     ack = f" Acknowledge: wk incident ack {incident.id}" if status == "triggered" else ""
-    message = Message(
-        "notice",
-        incident.system,
-        f"Re-opened: {incident.title}",
-        incident.severity,
-        f"Incident #{incident.id} re-opened: {why}.\n\nThis is not a new page.{ack}",
-        "",
-        dedup_key=dedup_key(incident),
+    _tell_paged(
+        unit, incident, "notice",
+        f"Incident #{incident.id} re-opened: {why}.\n\nThis is not a new page.{ack}", "reopen",
+        outbox, title=f"Re-opened: {incident.title}", also=incident.acknowledged_by,
         details={"incident": incident.id, "system": incident.system},
-    )
-    told = [*_paged(unit, incident.id), *filter(None, [incident.acknowledged_by])]
-    outbox.notices.append(Notice(message, sorted(set(told)), incident.id, "reopen"))
+    )  # fmt: skip
     return incident
 
 
 def _tell_paged(
     unit: Unit,
     incident: IncidentRecord,
-    event: Literal["acknowledge", "resolve"],
+    event: Literal["acknowledge", "resolve", "notice"],
     text: str,
     purpose: str,
     outbox: Outbox,
+    *,
+    title: str | None = None,
+    also: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """Everyone the incident paged hears that it was acknowledged or resolved, once this unit
-    commits (the outbox sends after the transaction)."""
+    """Everyone the incident paged (and `also`, e.g. its acknowledger) hears what became of it,
+    once this unit commits (the outbox sends after the transaction)."""
     message = Message(
         event,
         incident.system,
-        incident.title,
+        title or incident.title,
         incident.severity,
         text,
         "",
         dedup_key=dedup_key(incident),
+        details=details or {},
     )
-    outbox.notices.append(Notice(message, _paged(unit, incident.id), incident.id, purpose))
+    told = sorted({*_paged(unit, incident.id), *filter(None, [also])})
+    outbox.notices.append(Notice(message, told, incident.id, purpose))
 
 
 def report_due(kind: str, aware: datetime) -> datetime:
