@@ -4,7 +4,9 @@ same rows inserted without HTTP — and what `client.log()` costs the caller.
     .venv/bin/python benchmarks/ingest.py [--rows 200000] [--batch 1000,5000] [--connections 2]
 
 Every phase starts from a fresh, migrated SQLite file holding one system and loads the same rows
-(ids, times, inputs, outputs, metadata generated once from a fixed seed):
+(ids, times, inputs, outputs, metadata generated once from a fixed seed). The system watches what a
+platform team would — three signals, drift on four columns, an upstream contract — so every batch
+through the service is profiled into its window partials as it is stored:
 
 - http/N: a `wk serve` subprocess on 127.0.0.1; `--connections` threads post the rows as
   pre-encoded JSON batches of N items (each size in `--batch`); the clock runs from the first
@@ -67,6 +69,23 @@ metadata: {{name: {SYSTEM}, tier: low}}
 spec:
   charter: {{owner: {WRITER}, kill_authority: [{WRITER}]}}
   kill_switch: {{fail_mode: open, fallback: Serve the rules-based answer}}
+  upstream:
+    - name: crm
+      contact: {WRITER}
+      contract:
+        channel: {{type: category, values: [email, chat, phone]}}
+        customer_tier: {{type: integer, required: true}}
+        ticket: {{type: string}}
+  runbook:
+    signals:
+      latency: {{from: observation, kind: mean, field: latency_ms}}
+      p95: {{from: observation, kind: quantile, q: 0.95, field: latency_ms}}
+      refunds: {{from: output, kind: rate, field: label, match: refund}}
+    healthy: {{latency: {{max: 900}}, refunds: {{max: 0.6}}}}
+    alerts:
+      - {{name: slow, signal: p95, rise: 30%}}
+      - {{name: inputs-moved, drift: [channel, customer_tier, latency_ms, metadata.region]}}
+      - {{name: crm-broke, contract: crm}}
 """
 TICKETS = ["Where is my order?", "I want a refund for #{n}", "Change my address to {n} Elm St"]
 LABELS = ["shipping", "refund", "account", "other"]

@@ -94,7 +94,7 @@ def test_a_tick_removes_what_is_older_than_retention_and_keeps_the_rest(
 
     report = tick(app, 75)  # bot keeps from day 45, slow from day -15
 
-    assert report["observations"] == 2 and report["finished"]
+    assert report["observations"] == 2 and report["partials"] == 2 and report["finished"]
     assert observation_ids(store, "bot") == {"bot-0", "bot-1", "bot-2", "bot-70"}, (
         "days 20 and 40 gone; the baseline (days 0-14) and day 70 kept"
     )
@@ -135,8 +135,11 @@ def test_a_backlog_goes_in_bounded_batches_over_several_runs(
     while not runs or not runs[-1]["finished"]:
         runs.append(app.ingest.purge(at(75), batch=2, budget=4))
         assert len(runs) < 10, "the backlog never ends"
-    assert [(run["observations"], run["finished"]) for run in runs] == [(4, False), (3, True)], (
-        "batches of 2, 4 rows a run; the steps with nothing to do cost no budget"
-    )
+    assert [(run["observations"], run["partials"], run["finished"]) for run in runs] == [
+        (4, 0, False),
+        (3, 2, False),
+        (0, 4, False),
+        (0, 1, True),
+    ], "batches of 2, about 4 rows a run (each day's partial too); steps with nothing to do cost none"
     assert observation_ids(store, "bot") == {"bot-0"}
     assert app.ingest.purge(at(75), batch=2, budget=4) == {"due": False}, "then done for the day"

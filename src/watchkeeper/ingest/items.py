@@ -76,6 +76,11 @@ class ObservationItem(NamedTuple):
     metadata: dict[str, Any]
     encoded: tuple[str, str, str]
 
+    @property
+    def feedback(self) -> None:
+        """Feedback comes on its own later; a new observation has none."""
+        return None
+
 
 @dataclass(frozen=True)
 class FeedbackItem:

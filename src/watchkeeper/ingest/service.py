@@ -17,14 +17,28 @@ from typing import Any
 
 from watchkeeper.durations import parse_duration
 from watchkeeper.errors import ActionError
-from watchkeeper.ingest.items import Rejected, clean_text, keepable, validate_batch
+from watchkeeper.ingest.items import (
+    ObservationItem,
+    Rejected,
+    clean_text,
+    keepable,
+    validate_batch,
+)
 from watchkeeper.ingest.retention import DEFAULT_RETENTION, Plan, next_run, plan
-from watchkeeper.store import NewObservation, Store, Unit, applied_manifest
+from watchkeeper.monitor.partials import Profiling, build, profiling_for
+from watchkeeper.store import (
+    NewObservation,
+    Store,
+    SystemRecord,
+    Unit,
+    applied_manifest,
+    manifest_of,
+)
 
 SYSTEM_NAME_MAX = 63  # the width of the system columns
 RETENTION_CLAIM = "retention"  # the lease of today's run for unapplied names; a prefix per system
 PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per run in a tick
-PURGED = ("observations", "feedback", "dead_letters")
+PURGED = ("observations", "feedback", "partials", "dead_letters")
 
 
 @dataclass(frozen=True)
@@ -46,13 +60,19 @@ def _require_system(unit: Unit, name: str) -> None:
         raise ActionError("not_found", f"no system {name!r}; apply its manifest first")
 
 
-def _retention(store: Store, name: str) -> timedelta:
+@dataclass(frozen=True)
+class _Target:
+    """What ingest needs to know of a system: how far back an item may be dated, and which
+    partials its observations make (None when its stored manifest is unreadable)."""
+
+    retention: timedelta
+    profiling: Profiling | None
+    edges: dict[str, tuple[float, ...]]
+
+
+def _retention(record: SystemRecord) -> timedelta:
     """How far back an item of this system may be dated: retention would purge anything older
     at once, and a stray old item would become the system's baseline."""
-    with store.read() as unit:
-        record = unit.system(name)
-    if record is None:
-        raise ActionError("not_found", f"no system {name!r}; apply its manifest first")
     # Read from the stored document as it is: a manifest that a tightened rule made unreadable
     # must not make its system's observations bounce (nothing a client sends is lost).
     written = (record.manifest.get("spec") or {}).get("retention")
@@ -62,17 +82,53 @@ def _retention(store: Store, name: str) -> timedelta:
         return DEFAULT_RETENTION
 
 
+def _edges(stored: dict[str, dict[str, Any]]) -> dict[str, tuple[float, ...]]:
+    """The baseline's bin edges of each numeric column, so partials bin on them from the start."""
+    return {
+        column: tuple(profile["edges"])
+        for column, profile in stored.items()
+        if isinstance(profile, dict) and profile.get("kind") == "numeric"
+    }
+
+
 class IngestService:
     def __init__(self, store: Store) -> None:
         self.store = store
+        # A manifest's plan by its digest: validating the manifest on every batch would cost
+        # more than profiling the batch.
+        self._plans: dict[str, Profiling | None] = {}
+        self._edges: dict[tuple[str, str], dict[str, tuple[float, ...]]] = {}
+
+    def _target(self, name: str) -> _Target:
+        with self.store.read() as unit:
+            record = unit.system(name)
+            if record is None:
+                raise ActionError("not_found", f"no system {name!r}; apply its manifest first")
+            # The baseline's edges are made once: read until they exist, then kept.
+            edges = self._edges.get((name, record.digest))
+            if edges is None:
+                edges = _edges(unit.monitoring.baseline_profiles(name))
+                if edges:
+                    self._edges[name, record.digest] = edges
+        if record.digest not in self._plans:
+            try:
+                self._plans[record.digest] = profiling_for(manifest_of(record))
+            except ValueError:
+                self._plans[record.digest] = None
+        return _Target(_retention(record), self._plans[record.digest], edges)
 
     def observations(
         self, system: str, items: Sequence[Any], now: datetime, *, source: str = "api"
     ) -> BatchResult:
-        accepted, rejected = validate_batch(items, now, retention=_retention(self.store, system))
+        """Store the new observations with the partials they make, in one unit: the monitor
+        reads windows from partials, so a row stored without its partial would go unseen."""
+        target = self._target(system)
+        accepted, rejected = validate_batch(items, now, retention=target.retention)
         rows: dict[str, NewObservation] = {}
+        items_by_id: dict[str, ObservationItem] = {}
         for item in accepted:
             if item.id not in rows:
+                items_by_id[item.id] = item
                 inputs, output, meta = item.encoded
                 rows[item.id] = {
                     "obs_id": item.id,
@@ -83,20 +139,27 @@ class IngestService:
                     "model_version": item.model_version,
                     "meta": meta,
                 }
+        # Profiled before the write unit, so user expressions never run under its lock; only a
+        # replay that overlaps stored rows is profiled again, for just its new rows.
+        profiling = target.profiling
+        partials = build(profiling, list(items_by_id.values()), target.edges) if profiling else []
         with self.store.write() as unit:
             _require_system(unit, system)
             new = unit.ingest.add_observations(system, rows.values(), now)
+            if profiling and len(new) < len(items_by_id):
+                partials = build(profiling, [items_by_id[i] for i in new], target.edges)
+            unit.ingest.add_partials(system, partials, now)
             unit.ingest.add_dead_letters(
                 system, source, [(r.index, r.raw, r.error) for r in rejected], now
             )
-        return BatchResult(new, len(accepted) - new, rejected)
+        return BatchResult(len(new), len(accepted) - len(new), rejected)
 
     def feedback(
         self, system: str, items: Sequence[Any], now: datetime, *, source: str = "api"
     ) -> BatchResult:
         """Feedback may arrive before its observation: it is kept and joined when that comes."""
         accepted, rejected = validate_batch(
-            items, now, kind="feedback", retention=_retention(self.store, system)
+            items, now, kind="feedback", retention=self._target(system).retention
         )
         rows = [
             {
@@ -231,7 +294,7 @@ PurgeStep = Callable[[Unit], tuple[dict[str, int], bool]]
 
 def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
     """A system's retention: its observations (with their feedback), feedback whose
-    observation never came, and its dead letters."""
+    observation never came, the window partials of the same period, and its dead letters."""
 
     def observations(unit: Unit) -> tuple[dict[str, int], bool]:
         gone, feedback = unit.ingest.purge_observations(p.system, p.before, p.keep, batch)
@@ -241,11 +304,15 @@ def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
         gone = unit.ingest.purge_orphan_feedback(p.system, p.before, batch)
         return {"feedback": gone}, gone < batch
 
+    def partials(unit: Unit) -> tuple[dict[str, int], bool]:
+        gone = unit.ingest.purge_partials(p.system, p.before, p.keep, batch)
+        return {"partials": gone}, gone < batch
+
     def dead_letters(unit: Unit) -> tuple[dict[str, int], bool]:
         gone = unit.ingest.purge_dead_letters(p.before, batch, system=p.system)
         return {"dead_letters": gone}, gone < batch
 
-    return [observations, orphan_feedback, dead_letters]
+    return [observations, orphan_feedback, partials, dead_letters]
 
 
 def _unapplied_dead_letters(before: datetime, applied: list[str], batch: int) -> PurgeStep:

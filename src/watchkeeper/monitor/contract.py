@@ -1,10 +1,12 @@
 """Schema-contract breaks: what an upstream promised (its contract) against what arrived.
 
-Pure: takes the inputs of a window's observations (plain dicts, in arrival order with their
-timestamps) and the upstream's contract; returns each break with a count, the share of rows, the
-first time it was seen and an example value, so the upstream contact can act on the report alone.
-Against the baseline it also finds fields that vanished, required or not, and names the new field
-that may be the same one renamed.
+Pure, and in two halves so a window can be checked from partial tallies made at ingest:
+`tally_contract` counts what a batch of observations' inputs (plain dicts with their timestamps)
+contribute, `merge_tallies` joins tallies of any batches exactly, and `contract_breaks` turns a
+window's tally into each break with a count, the share of rows, the first time it was seen and
+an example value, so the upstream contact can act on the report alone. Against the baseline it
+also finds fields that vanished, required or not, and names the new field that may be the same
+one renamed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from itertools import count
+from typing import Any, Literal, cast, get_args
 
 from watchkeeper.manifest import ContractField
 
@@ -68,9 +71,109 @@ class Break:
         }
 
 
+@dataclass(frozen=True)
+class BreakTally:
+    """`count` rows broke the contract this way; the first of them (earliest timestamp, then
+    earliest arrival) gave `example`."""
+
+    kind: BreakKind
+    field: str
+    count: int
+    first_seen: datetime
+    example: Any
+
+
+@dataclass(frozen=True)
+class FieldTally:
+    """What rows say of one declared field beyond its breaks, kept because a null-rate jump or a
+    vanished field can only be judged once the whole window is counted. Rows without a value
+    (field missing or null) number the tally's rows less `present`."""
+
+    present: int = 0
+    nulls: int = 0
+    first_null: datetime | None = None
+    first_absent: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContractTally:
+    """Everything a batch of rows contributes to its window's contract check. `breaks` are in
+    the order they began (ties in arrival order), which `contract_breaks` relies on to report
+    breaks in today's order after any merging."""
+
+    rows: int
+    fields: Mapping[str, FieldTally]
+    breaks: tuple[BreakTally, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "fields": {
+                name: {
+                    "present": f.present,
+                    "nulls": f.nulls,
+                    "first_null": _iso(f.first_null),
+                    "first_absent": _iso(f.first_absent),
+                }
+                for name, f in self.fields.items()
+            },
+            "breaks": [
+                {
+                    "kind": b.kind,
+                    "field": b.field,
+                    "count": b.count,
+                    "first_seen": b.first_seen.isoformat(),
+                    "example": b.example,
+                }
+                for b in self.breaks
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ContractTally:
+        """Inverse of `to_dict`, for tallies read back from storage."""
+        return cls(
+            int(data["rows"]),
+            {
+                str(name): FieldTally(
+                    int(f["present"]),
+                    int(f["nulls"]),
+                    _from_iso(f["first_null"]),
+                    _from_iso(f["first_absent"]),
+                )
+                for name, f in data["fields"].items()
+            },
+            tuple(
+                BreakTally(
+                    _kind(b["kind"]),
+                    str(b["field"]),
+                    int(b["count"]),
+                    datetime.fromisoformat(b["first_seen"]),
+                    b["example"],
+                )
+                for b in data["breaks"]
+            ),
+        )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _kind(text: str) -> BreakKind:
+    if text not in get_args(BreakKind):
+        raise ValueError(f"unknown contract break kind {text!r}")
+    return cast(BreakKind, text)
+
+
 def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
+    found = _JSON_TYPES.get(type(value))
+    if found is not None:
+        return found
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
@@ -84,6 +187,13 @@ def json_type(value: Any) -> str:
     return "object"
 
 
+# The exact types JSON decodes to, looked up at once: every input of every row passes here.
+_JSON_TYPES = {
+    type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
+    list: "array", dict: "object",
+}  # fmt: skip
+
+
 _ACCEPTS = {
     "string": {"string"},
     "category": {"string", "integer", "boolean"},
@@ -95,19 +205,6 @@ _ACCEPTS = {
 }
 
 
-class _Tally:
-    """Counts one kind of break on one field, remembering the first occurrence."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.first: tuple[datetime, Any] | None = None
-
-    def add(self, at: datetime, example: Any) -> None:
-        self.count += 1
-        if self.first is None:
-            self.first = (at, example)
-
-
 def check_contract(
     contract: Mapping[str, ContractField],
     rows: Sequence[tuple[datetime, Mapping[str, Any]]],
@@ -115,23 +212,43 @@ def check_contract(
     known_fields: Iterable[str] = (),
     baseline_null_rates: Mapping[str, float] | None = None,
 ) -> list[Break]:
-    """Breaks in `rows` (timestamp, inputs). `known_fields` are fields other contracts declare,
-    so they are not reported as new here. `baseline_null_rates` holds, per field the baseline
-    profiled, the share of baseline rows where it was absent or null; only those fields can be
-    found to have vanished."""
-    if not rows:
-        return []
-    declared = set(contract)
-    known = declared | set(known_fields)
-    tallies: dict[tuple[BreakKind, str], _Tally] = {}
+    """Breaks in `rows` (timestamp, inputs); see `tally_contract` and `contract_breaks`."""
+    tally = tally_contract(contract, rows, known_fields=known_fields)
+    return contract_breaks(contract, tally, baseline_null_rates)
+
+
+def tally_contract(
+    contract: Mapping[str, ContractField],
+    rows: Iterable[tuple[datetime, Mapping[str, Any]]],
+    *,
+    known_fields: Iterable[str] = (),
+) -> ContractTally:
+    """What `rows` (timestamp, inputs) contribute to their window's check. `known_fields` are
+    fields other contracts declare, so they are not counted as new here. The first of a kind is
+    the earliest by timestamp, not by arrival, so that tallies of batches ingested out of order
+    still merge into the tally of the whole window."""
+    known = set(contract) | set(known_fields)
+    total = 0
+    present = dict.fromkeys(contract, 0)
+    nulls = dict.fromkeys(contract, 0)
+    first_null: dict[str, datetime] = {}
+    first_absent: dict[str, datetime] = {}
+    counts: dict[tuple[BreakKind, str], int] = {}
+    # Per break: (time, arrival, example) of its first row, arrival breaking ties of time.
+    firsts: dict[tuple[BreakKind, str], tuple[datetime, int, Any]] = {}
+    arrival = count()
 
     def tally(kind: BreakKind, name: str, at: datetime, example: Any) -> None:
-        tallies.setdefault((kind, name), _Tally()).add(at, example)
+        key = (kind, name)
+        counts[key] = counts.get(key, 0) + 1
+        if key not in firsts or at < firsts[key][0]:
+            firsts[key] = (at, next(arrival), example)
 
-    nulls: dict[str, int] = dict.fromkeys(declared, 0)
-    present: dict[str, int] = dict.fromkeys(declared, 0)
     for at, inputs in rows:
+        total += 1
         for name, spec in contract.items():
+            if inputs.get(name) is None and (name not in first_absent or at < first_absent[name]):
+                first_absent[name] = at
             if name not in inputs:
                 if spec.required:
                     tally("missing_field", name, at, None)
@@ -140,6 +257,8 @@ def check_contract(
             kind = json_type(value)
             if kind == "null":
                 nulls[name] += 1
+                if name not in first_null or at < first_null[name]:
+                    first_null[name] = at
                 if not spec.nullable or spec.required:
                     tally("null_rate", name, at, None)
                 continue
@@ -157,31 +276,103 @@ def check_contract(
         for name in inputs:
             if name not in known:
                 tally("new_field", name, at, inputs[name])
-    total = len(rows)
+    fields = {
+        name: FieldTally(present[name], nulls[name], first_null.get(name), first_absent.get(name))
+        for name in contract
+    }
+    ordered = sorted(firsts.items(), key=lambda item: item[1][:2])
+    breaks = tuple(
+        BreakTally(kind, name, counts[kind, name], at, example)
+        for (kind, name), (at, _, example) in ordered
+    )
+    return ContractTally(total, fields, breaks)
+
+
+def merge_tallies(first: ContractTally, second: ContractTally) -> ContractTally:
+    """Tally of both batches' rows together, exactly: counts add and each first occurrence is
+    the earlier one, `first`'s on a tie, as if `first`'s rows had arrived before `second`'s."""
+    if first.fields.keys() != second.fields.keys():
+        raise ValueError(
+            f"cannot merge tallies of different contracts: fields {sorted(first.fields)} "
+            f"and {sorted(second.fields)}"
+        )
+    fields = {
+        name: FieldTally(
+            a.present + b.present,
+            a.nulls + b.nulls,
+            _earlier(a.first_null, b.first_null),
+            _earlier(a.first_absent, b.first_absent),
+        )
+        for name, a, b in ((n, first.fields[n], second.fields[n]) for n in first.fields)
+    }
+    ours = {(t.kind, t.field): t for t in first.breaks}
+    theirs = {(t.kind, t.field): t for t in second.breaks}
+    # Ours before theirs, each in its own order, then by time: among breaks that began at one
+    # moment, that is arrival order, as in the tally of all rows.
+    kept = [
+        _plus(t, theirs.get(key))
+        for key, t in ours.items()
+        if key not in theirs or t.first_seen <= theirs[key].first_seen
+    ] + [
+        _plus(t, ours.get(key))
+        for key, t in theirs.items()
+        if key not in ours or t.first_seen < ours[key].first_seen
+    ]
+    breaks = tuple(sorted(kept, key=lambda t: t.first_seen))
+    return ContractTally(first.rows + second.rows, fields, breaks)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None or a <= b else b
+
+
+def _plus(kept: BreakTally, other: BreakTally | None) -> BreakTally:
+    return kept if other is None else replace(kept, count=kept.count + other.count)
+
+
+def contract_breaks(
+    contract: Mapping[str, ContractField],
+    tally: ContractTally,
+    baseline_null_rates: Mapping[str, float] | None = None,
+) -> list[Break]:
+    """Breaks in a window from its tally. `baseline_null_rates` holds, per field the baseline
+    profiled, the share of baseline rows where it was absent or null; only those fields can be
+    found to have vanished."""
+    if not tally.rows:
+        return []
+    if set(contract) != set(tally.fields):
+        raise ValueError(
+            f"the tally counted fields {sorted(tally.fields)}, the contract declares "
+            f"{sorted(contract)}"
+        )
+    total = tally.rows
     baseline = baseline_null_rates or {}
-    _null_jumps(contract, nulls, total, baseline, rows, tallies)
-    presence = _vanished(present, total, baseline)
+    found = {(t.kind, t.field): t for t in tally.breaks}
+    for jump in _null_jumps(contract, tally, baseline):
+        found[jump.kind, jump.field] = jump
+    presence = _vanished({name: tally.fields[name].present for name in contract}, total, baseline)
     for name in presence:
         # One break per field: having vanished says more than each row it is missing from.
-        tallies.pop(("missing_field", name), None)
-        tallies.pop(("null_rate", name), None)
-        gone = tallies.setdefault(("vanished", name), _Tally())
-        for at, inputs in rows:
-            if inputs.get(name) is None:
-                gone.add(at, None)
+        found.pop(("missing_field", name), None)
+        found.pop(("null_rate", name), None)
+        since = tally.fields[name].first_absent
+        assert since is not None, "a vanished field is absent from some row"
+        found["vanished", name] = BreakTally(
+            "vanished", name, total - tally.fields[name].present, since, None
+        )
     breaks = [
-        _break(kind, name, t, total, contract.get(name), presence.get(name))
-        for (kind, name), t in sorted(tallies.items(), key=_first_seen)
+        _break(t, total, contract.get(t.field), presence.get(t.field))
+        for t in sorted(found.values(), key=_first_seen)
     ]
     return [_suggest_renames(b, breaks) if b.kind == "vanished" else b for b in breaks]
 
 
-def _first_seen(item: tuple[tuple[BreakKind, str], _Tally]) -> tuple[datetime, bool]:
+def _first_seen(tally: BreakTally) -> tuple[datetime, bool]:
     """Breaks in the order they began; at one moment, the contract's own fields before fields
     nobody declared, so a vanished field reads before the new one that may replace it."""
-    (kind, _), tally = item
-    assert tally.first is not None, "a tally exists only once something was added to it"
-    return tally.first[0], kind == "new_field"
+    return tally.first_seen, tally.kind == "new_field"
 
 
 def _vanished(
@@ -215,35 +406,24 @@ def _at_most(k: int, n: int, p: float) -> float:
 
 
 def _null_jumps(
-    contract: Mapping[str, ContractField],
-    nulls: Mapping[str, int],
-    total: int,
-    baseline: Mapping[str, float],
-    rows: Sequence[tuple[datetime, Mapping[str, Any]]],
-    tallies: dict[tuple[BreakKind, str], _Tally],
-) -> None:
+    contract: Mapping[str, ContractField], tally: ContractTally, baseline: Mapping[str, float]
+) -> list[BreakTally]:
     """Nullable fields break when their null share rises well above the baseline's."""
+    jumps = []
     for name, spec in contract.items():
-        if not spec.nullable or spec.required or not nulls[name]:
+        field = tally.fields[name]
+        if not spec.nullable or spec.required or not field.nulls:
             continue
-        rate = nulls[name] / total
-        if rate - baseline.get(name, 0.0) >= NULL_RATE_JUMP:
-            tally = tallies.setdefault(("null_rate", name), _Tally())
-            for at, inputs in rows:
-                if name in inputs and inputs[name] is None:
-                    tally.add(at, None)
+        if field.nulls / tally.rows - baseline.get(name, 0.0) >= NULL_RATE_JUMP:
+            assert field.first_null is not None, "a field with nulls has a first one"
+            jumps.append(BreakTally("null_rate", name, field.nulls, field.first_null, None))
+    return jumps
 
 
 def _break(
-    kind: BreakKind,
-    name: str,
-    tally: _Tally,
-    total: int,
-    spec: ContractField | None,
-    presence: float | None,
+    tally: BreakTally, total: int, spec: ContractField | None, presence: float | None
 ) -> Break:
-    assert tally.first is not None
-    at, example = tally.first
+    kind, name, at, example = tally.kind, tally.field, tally.first_seen, tally.example
     share = tally.count / total
     if kind == "vanished":
         assert presence is not None

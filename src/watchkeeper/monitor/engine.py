@@ -10,18 +10,24 @@ Per signal, windows are evaluated in order from where the last evaluation stoppe
 runs late catches up, and a re-run changes nothing). Drift and contract checks run on daily
 windows against the baseline's profiles, computed once when the baseline period is complete, so
 long histories are never rescanned. Silence is a finding, never health.
+
+A window is read as the merge of the partials ingest left for it (`partials`), never as its raw
+rows, so a tick costs the same at any traffic; a window with no partials at all (data stored
+before partials existed) is profiled from its rows by the same functions. Feedback signals are
+the exception: feedback changes an observation after it was profiled, so they read the
+observations that have feedback — as many as people or labels give, not as the traffic.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from fractions import Fraction
+from functools import reduce
 from typing import Any, cast
 
 import numpy as np
-import pyarrow as pa
 
 from watchkeeper.clock import as_utc
 from watchkeeper.errors import ActionError
@@ -36,7 +42,7 @@ from watchkeeper.monitor.calibration import (
     cusum_limit,
     measure_noise,
 )
-from watchkeeper.monitor.contract import check_contract
+from watchkeeper.monitor.contract import ContractTally, contract_breaks
 from watchkeeper.monitor.drift import ColumnDrift, no_verdict, summarize
 from watchkeeper.monitor.embedder import INSTALL_HINT, load_embedder
 from watchkeeper.monitor.embedding import (
@@ -47,12 +53,30 @@ from watchkeeper.monitor.embedding import (
 )
 from watchkeeper.monitor.explain import Explained, drift_entry, signal_entries
 from watchkeeper.monitor.findings import CheckKind, Finding
-from watchkeeper.monitor.profiles import NumericProfile, Profile, from_dict, profile
+from watchkeeper.monitor.partials import (
+    EMBEDDED_OUTPUT,
+    Column,
+    ColumnKind,
+    Day,
+    NumericColumn,
+    Partial,
+    Presence,
+    State,
+    Texts,
+    build,
+    column_from_dict,
+    column_state,
+    merge_columns,
+    merge_texts,
+    merged,
+    profiling_for,
+)
+from watchkeeper.monitor.profiles import CategoricalProfile, NumericProfile, Profile, from_dict
 from watchkeeper.monitor.signals import (
-    Observation,
+    SignalState,
     complete_windows,
     compute,
-    fields_of,
+    signal_value,
     window_start,
 )
 from watchkeeper.monitor.stats import reviewed_error_rate
@@ -68,9 +92,6 @@ DEFAULT_SILENCE = timedelta(days=1)
 MIN_BASELINE_VALUES = 30
 MIN_BASELINE_SAMPLES = 2
 EVAL_GRACE = timedelta(days=1)  # a scheduled run may land a tick late without being "overdue"
-_NUMERIC_TYPES = {"number", "integer"}
-# The text of each output, embedded: a drift column like `output_length`, for what is said.
-EMBEDDED_OUTPUT = "output_embedding"
 # Embedding is the one costly step of a check; a stable sample keeps a busy day's cost bounded.
 EMBED_PER_WINDOW = 500
 EMBED_BASELINE = 5_000
@@ -102,44 +123,31 @@ class _Results:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     period: tuple[datetime, datetime] | None = None
     window_profiles: list[dict[str, Any]] = field(default_factory=list)
+    # Windows read from several partials: their ids, and the one partial that replaces them.
+    compact: list[tuple[list[int], Partial]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One day as the daily checks see it: how many observations, and each key's merged state."""
+
+    rows: int
+    states: dict[str, State]
 
 
 def baseline_period(
     manifest: SystemManifest, first_data: datetime | None
 ) -> tuple[datetime, datetime] | None:
-    """The period "normal" is measured over: given dates, or the first N days of data."""
+    """The period "normal" is measured over: given dates, or the first N days of data counted
+    from the start of the first data's day (UTC), so the baseline is whole daily windows."""
     baseline = manifest.spec.runbook.baseline
     if baseline.from_ and baseline.to:
         start = as_utc(datetime.combine(baseline.from_, datetime.min.time()))
         return start, as_utc(datetime.combine(baseline.to, datetime.min.time()))
     if first_data is None:
         return None
-    return first_data, first_data + (baseline.first or timedelta(days=14))
-
-
-def column_values(observations: Sequence[Observation], column: str) -> list[Any]:
-    path = column if column.startswith(("output", "latency_ms", "metadata.")) else None
-    if path is None:
-        return [o.inputs.get(column) for o in observations]
-    result = []
-    for o in observations:
-        value: Any = fields_of(o)
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        result.append(value)
-    return result
-
-
-def as_column(values: list[Any], numeric: bool) -> Any:
-    if numeric:
-        return np.array(
-            [
-                float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan
-                for v in values
-            ],
-            dtype=np.float64,
-        )
-    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    start = window_start(first_data, DAY)
+    return start, start + (baseline.first or timedelta(days=14))
 
 
 class MonitorService:
@@ -171,6 +179,7 @@ class MonitorService:
                     system, results.profiles, *results.period, now
                 )
             unit.monitoring.save_window_profiles(system, results.window_profiles, now)
+            unit.ingest.compact_partials(system, results.compact, now)
             if evaluation.baseline_end is not None:
                 unit.monitoring.purge_window_profiles(
                     system, now - KEEP_WINDOW_PROFILES, evaluation.baseline_end
@@ -243,17 +252,32 @@ class _Run:
         self.budget = self.runbook.alarm_budget
         self.budgeted = budgeted_checks(self.manifest)
         self.explained: list[Explained] = []
-        self._cache: dict[tuple[datetime, datetime], list[Observation]] = {}
+        self.profiling = profiling_for(self.manifest)
+        self._daily_states: dict[datetime, _Day] = {}
         self._model: list[Embedder | None] = []
         # Each watched column's daily profiles by window start: stored, baseline and this run's.
         self._days: dict[str, dict[datetime, Profile]] | None = None
         self._baseline_days: dict[str, dict[datetime, Profile]] = {}
 
-    def _observations(self, start: datetime, end: datetime) -> list[Observation]:
-        key = (start, end)
-        if key not in self._cache:
-            self._cache[key] = self.unit.ingest.observations(self.name, start, end)
-        return self._cache[key]
+    def _read(
+        self, keys: list[str], windows: Sequence[tuple[datetime, datetime]]
+    ) -> dict[tuple[str, datetime], State]:
+        """Each key's merged state per window, for the windows that have partials; a window
+        merged from several is queued to be stored as one."""
+        if not windows:
+            return {}
+        found = self.unit.ingest.partials(self.name, keys, windows[0][0], windows[-1][1])
+        ends = dict(windows)
+        states = {}
+        for (key, start), parts in found.items():
+            if start not in ends:
+                continue
+            states[key, start] = merged(key, [state for _, _, state in parts])
+            if len(parts) > 1:
+                rows = sum(n for _, n, _ in parts)
+                partial = Partial(key, start, ends[start], rows, states[key, start].to_dict())
+                self.results.compact.append(([pk for pk, _, _ in parts], partial))
+        return states
 
     def _rules(self, signal: str) -> list[AlertRule]:
         return [r for r in self.runbook.alerts if r.signal == signal]
@@ -279,9 +303,20 @@ class _Run:
                 self._explain(name, self.unit.monitoring.signal_series(self.name, name))
 
     def _observation_rows(self, name: str, signal: Signal, since: datetime) -> list[dict[str, Any]]:
+        windows = list(complete_windows(since, self.now, signal.window))[-MAX_WINDOWS:]
+        feedback = signal.source == "feedback"
+        key = "" if feedback else self.profiling.key("signal", name)
+        states = {} if feedback else self._read([key], windows)
         rows = []
-        for start, end in list(complete_windows(since, self.now, signal.window))[-MAX_WINDOWS:]:
-            value = compute(signal, self._observations(start, end))
+        for start, end in windows:
+            state = states.get((key, start))
+            if isinstance(state, SignalState):
+                value = signal_value(signal, state)
+            else:
+                observations = self.unit.ingest.observations(
+                    self.name, start, end, with_feedback=feedback
+                )
+                value = compute(signal, observations)
             rows.append(_value_row(name, start, end, value.value, value.n))
         return rows
 
@@ -425,13 +460,13 @@ class _Run:
                 self._daily(
                     f"drift:{rule.name}",
                     [rule.name],
-                    lambda w, obs, r=rule: self._drift(w, obs, r, reference, calibrations),
+                    lambda w, day, r=rule: self._drift(w, day, r, reference, calibrations),
                 )
         for upstream in self.manifest.spec.upstream:
             self._daily(
                 f"contract:{upstream.name}",
                 [r.name for r in self.runbook.alerts if r.contract == upstream.name],
-                lambda w, obs, u=upstream: self._contract(w, obs, u, reference),
+                lambda w, day, u=upstream: self._contract(w, day, u, reference),
             )
 
     def _due_days(self, key: str) -> list[tuple[datetime, datetime]]:
@@ -441,27 +476,46 @@ class _Run:
 
     def _daily(self, key: str, rules: list[str], check: Any) -> None:
         rows = []
-        for start, end in self._due_days(key):
-            observations = self._observations(start, end)
-            value = (
-                check(checks.Window(self.name, start, end), observations) if observations else None
-            )
-            rows.append(_value_row(key, start, end, value, len(observations)))
+        due = self._due_days(key)
+        self._days_of(due)
+        for start, end in due:
+            day = self._daily_states[start]
+            value = check(checks.Window(self.name, start, end), day) if day.rows else None
+            rows.append(_value_row(key, start, end, value, day.rows))
         self.results.values += rows
         if any(r["n"] for r in rows):
             self.evaluated.update(rules)
 
-    def _columns(self) -> dict[str, bool]:
-        """Every column drift or contracts look at, and whether it is numeric."""
-        kinds: dict[str, bool] = {}
-        for upstream in self.manifest.spec.upstream:
-            for column, spec in upstream.contract.items():
-                kinds[column] = spec.type in _NUMERIC_TYPES
-        for rule in self.runbook.alerts:
-            for column in rule.drift or []:
-                if column != EMBEDDED_OUTPUT:
-                    kinds.setdefault(column, column in ("latency_ms", "output_length"))
-        return kinds
+    def _days_of(self, days: Sequence[tuple[datetime, datetime]]) -> list[_Day]:
+        """Each day's merged states (read once per run): from its partials, or, for a day
+        stored before partials existed, made from its rows by the same functions."""
+        wanted = [d for d in days if d[0] not in self._daily_states]
+        keys = ["day", *(k for k in self.profiling.keys.values() if k.split(":")[0] != "signal")]
+        read = self._read(keys, wanted)
+        edges = self._edges()
+        for start, end in wanted:
+            if ("day", start) in read:
+                states = {k: v for (k, s), v in read.items() if s == start}
+                day = states["day"]
+                assert isinstance(day, Day)
+                self._daily_states[start] = _Day(day.rows, states)
+                continue
+            observations = self.unit.ingest.observations(self.name, start, end)
+            made = build(self.profiling, observations, edges)
+            states = {p.key: merged(p.key, [p.state]) for p in made}
+            self._daily_states[start] = _Day(len(observations), states)
+        return [self._daily_states[start] for start, _ in days]
+
+    def _edges(self) -> dict[str, tuple[float, ...]]:
+        return {
+            column: tuple(profile["edges"])
+            for column, profile in self.unit.monitoring.baseline_profiles(self.name).items()
+            if profile.get("kind") == "numeric"
+        }
+
+    def _column(self, day: _Day, column: str) -> Column | None:
+        state = day.states.get(self.profiling.key("column", column))
+        return state if isinstance(state, NumericColumn | CategoricalProfile | Presence) else None
 
     def _baseline_profiles(self) -> dict[str, Any]:
         """The baseline's profile of every watched column, made once and stored. A column with
@@ -469,21 +523,18 @@ class _Run:
         is made again on later runs, so late data or a corrected period can still fill it."""
         assert self.baseline is not None
         stored = self.unit.monitoring.baseline_profiles(self.name)
-        wanted = self._columns()
+        wanted = self.profiling.columns
         missing = [c for c in wanted if c not in stored]
         embedder = self.model()
         # Keyed by model: a baseline embedded by another model is not comparable, so a new
         # model gets a baseline of its own.
         embedded = _baseline_key(embedder) if embedder else None
         if missing or (embedded and embedded not in stored):
-            observations = self.unit.ingest.observations(self.name, *self.baseline)
+            days = self._days_of(list(complete_windows(*self.baseline, DAY)))
             made = {}
             for column in missing:
-                numeric = wanted[column]
-                made_profile = profile(
-                    as_column(column_values(observations, column), numeric),
-                    kind="numeric" if numeric else "categorical",
-                )
+                parts = [c for c in (self._column(d, column) for d in days) if c is not None]
+                made_profile = _reference(parts, wanted[column])
                 if made_profile.count >= MIN_BASELINE_VALUES:
                     made[column] = made_profile.to_dict()
                 else:
@@ -491,13 +542,16 @@ class _Run:
                         self.name, column, made_profile.count, MIN_BASELINE_VALUES, "values",
                         *self.baseline,
                     )  # fmt: skip
-            if embedder and embedded and embedded not in stored and _texts(observations, 1):
-                made[embedded] = _embed(embedder, observations, EMBED_BASELINE).to_dict()
+            texts = _texts_of(days, EMBED_BASELINE)
+            if embedder and embedded and embedded not in stored and texts.sample:
+                made[embedded] = _embed(embedder, texts, EMBED_BASELINE).to_dict()
             self.results.profiles.update(made)
             self.results.period = self.baseline
             stored = {**stored, **made}
-        profiles: dict[str, Any] = {c: from_dict(d) for c, d in stored.items() if c in wanted}
-        self._baseline_days = self._profile_baseline_days(profiles)
+        profiles: dict[str, Any] = {c: _stored(d) for c, d in stored.items() if c in wanted}
+        self._baseline_days = self._profile_baseline_days(
+            {c: p for c, p in profiles.items() if not isinstance(p, Presence)}
+        )
         if embedded in stored:
             profiles[EMBEDDED_OUTPUT] = EmbeddingProfile.from_dict(stored[embedded])
         return profiles
@@ -513,25 +567,24 @@ class _Run:
         days = {c: {s: from_dict(p) for s, p in stored.get(c, [])} for c in profiles}
         missing = [c for c in profiles if not days[c]]
         if missing:
-            by_day: dict[datetime, list[Observation]] = {}
-            for o in self.unit.ingest.observations(self.name, start, end):
-                by_day.setdefault(window_start(o.ts, DAY), []).append(o)
-            for column in missing:
-                for day, observations in sorted(by_day.items()):
-                    made = self._profile_column(column, profiles[column], observations)
+            windows = list(complete_windows(start, end, DAY))
+            for (day, day_end), states in zip(windows, self._days_of(windows), strict=True):
+                if not states.rows:
+                    continue
+                for column in missing:
+                    made = self._on_reference(states, column, profiles[column])
                     days[column][day] = made
-                    self._pending_profile(column, day, min(day + DAY, end), made)
+                    self._pending_profile(column, day, day_end, made)
         return days
 
-    def _profile_column(
-        self, column: str, reference: Profile, observations: Sequence[Observation]
-    ) -> Profile:
-        numeric = reference.kind == "numeric"
-        return profile(
-            as_column(column_values(observations, column), numeric),
-            kind=reference.kind,
-            edges=reference.edges if isinstance(reference, NumericProfile) else None,
-        )
+    def _on_reference(self, day: _Day, column: str, reference: Profile) -> Profile:
+        """The day's profile of `column`, binned on the reference's edges."""
+        state = self._column(day, column)
+        if isinstance(state, NumericColumn) and isinstance(reference, NumericProfile):
+            return state.on(reference.edges)
+        if isinstance(state, CategoricalProfile):
+            return state
+        return _empty(reference)
 
     def _pending_profile(self, column: str, start: datetime, end: datetime, made: Profile) -> None:
         self.results.window_profiles.append(
@@ -539,8 +592,8 @@ class _Run:
         )
 
     def _recent(
-        self, column: str, reference: Profile, start: datetime, end: datetime,
-        observations: Sequence[Observation], longest: int,
+        self, column: str, reference: Profile, start: datetime, end: datetime, day: _Day,
+        longest: int,
     ) -> list[Profile | None]:  # fmt: skip
         """The column's profiles of this day and the `longest - 1` days before it, oldest first
         (None for a day without data): stored ones, the baseline's, and this run's."""
@@ -552,7 +605,7 @@ class _Run:
                 self._days.setdefault(c, {}).update(baseline_days)
         days = self._days.setdefault(column, {})
         if start not in days:
-            days[start] = self._profile_column(column, reference, observations)
+            days[start] = self._on_reference(day, column, reference)
             self._pending_profile(column, start, end, days[start])
         return [days.get(start - back * DAY) for back in range(longest - 1, -1, -1)]
 
@@ -567,7 +620,7 @@ class _Run:
     def _drift(
         self,
         window: checks.Window,
-        observations: list[Observation],
+        day: _Day,
         rule: AlertRule,
         reference: dict[str, Any],
         calibrations: dict[str, DriftCalibration],
@@ -577,7 +630,7 @@ class _Run:
         drifted = 0
         for column in rule.drift or []:
             if column == EMBEDDED_OUTPUT:
-                verdict = self._embedding_drift(window, observations, reference)
+                verdict = self._embedding_drift(window, day, reference)
                 found = checks.drift(window, rule, summarize([verdict]))
             elif column not in calibrations:
                 # The baseline had too few values of it; its finding says so.
@@ -585,7 +638,7 @@ class _Run:
             else:
                 calibration = calibrations[column]
                 recent = self._recent(
-                    column, reference[column], window.start, window.end, observations,
+                    column, reference[column], window.start, window.end, day,
                     max(calibration.scales),
                 )  # fmt: skip
                 found = checks.calibrated_drift(
@@ -596,7 +649,7 @@ class _Run:
         return float(drifted)
 
     def _embedding_drift(
-        self, window: checks.Window, observations: list[Observation], reference: dict[str, Any]
+        self, window: checks.Window, day: _Day, reference: dict[str, Any]
     ) -> ColumnDrift:
         embedder = self.model()
         if embedder is None:
@@ -608,29 +661,27 @@ class _Run:
         if ref is None:
             reason = "the baseline period has no text outputs"
             return no_verdict(EMBEDDED_OUTPUT, "embedding", 0, 0, {}, reason)
-        return embedding_drift(
-            EMBEDDED_OUTPUT, ref, _embed(embedder, observations, EMBED_PER_WINDOW, ref)
-        )
+        texts = _texts_of([day], EMBED_PER_WINDOW)
+        return embedding_drift(EMBEDDED_OUTPUT, ref, _embed(embedder, texts, EMBED_PER_WINDOW, ref))
 
     def _contract(
         self,
         window: checks.Window,
-        observations: list[Observation],
+        day: _Day,
         upstream: Any,
         reference: dict[str, Any],
     ) -> float:
-        others = {c for u in self.manifest.spec.upstream if u is not upstream for c in u.contract}
         null_rates = {}
         for column in upstream.contract:
             ref = reference.get(column)
             # A column without a baseline profile has no known presence: not "always there".
             if ref is not None and ref.count + ref.null_count:
                 null_rates[column] = ref.null_count / (ref.count + ref.null_count)
-        breaks = check_contract(
-            upstream.contract,
-            [(o.ts, o.inputs) for o in observations],
-            known_fields=others,
-            baseline_null_rates=null_rates,
+        tally = day.states.get(self.profiling.key("contract", upstream.name))
+        breaks = (
+            contract_breaks(upstream.contract, tally, baseline_null_rates=null_rates)
+            if isinstance(tally, ContractTally)
+            else []
         )
         rule = next((r for r in self.runbook.alerts if r.contract == upstream.name), None)
         liaison = self.manifest.spec.charter.data_liaison
@@ -701,26 +752,45 @@ def _baseline_key(embedder: Embedder) -> str:
 
 
 def _embed(
-    embedder: Embedder,
-    observations: Sequence[Observation],
-    limit: int,
-    reference: EmbeddingProfile | None = None,
+    embedder: Embedder, texts: Texts, limit: int, reference: EmbeddingProfile | None = None
 ) -> EmbeddingProfile:
-    """Profile the embedded text outputs, at most `limit` of them, chosen by a hash of the
-    observation id: the same sample on every run, and no one hour of the day favoured."""
-    texts = _texts(observations, limit)
-    nulls = sum(not isinstance(o.output, str) for o in observations)
-    vectors = embedder.embed(texts)
-    return embedding_profile(vectors, embedder.name, reference=reference, null_count=nulls)
+    """Profile the sampled text outputs (at most `limit`, lowest id hash first: the same sample
+    on every run, and no one hour of the day favoured)."""
+    vectors = embedder.embed(texts.texts(limit))
+    return embedding_profile(vectors, embedder.name, reference=reference, null_count=texts.nulls)
 
 
-def _texts(observations: Sequence[Observation], limit: int) -> list[str]:
-    chosen = [o for o in observations if isinstance(o.output, str)]
-    if len(chosen) > limit:
-        chosen = sorted(
-            chosen, key=lambda o: hashlib.blake2b(o.id.encode(), digest_size=8).digest()
-        )
-    return [o.output for o in chosen[:limit]]
+def _texts_of(days: Sequence[_Day], keep: int) -> Texts:
+    """The days' text samples as one, keeping the `keep` lowest hashes."""
+    found = Texts()
+    for day in days:
+        state = day.states.get("texts")
+        if isinstance(state, Texts):
+            found = merge_texts(found, state, keep)
+    return found
+
+
+def _reference(parts: Sequence[Column], kind: ColumnKind) -> Profile | Presence:
+    """The baseline's profile of a column from its days' states: numeric ones on edges from
+    the baseline's own quantiles."""
+    whole = reduce(merge_columns, parts) if parts else column_state([], kind, None)
+    return whole.reference() if isinstance(whole, NumericColumn) else whole
+
+
+def _stored(data: dict[str, Any]) -> Profile | Presence:
+    """A stored baseline profile (a contract's column may be kept as its presence alone)."""
+    made = column_from_dict(data) if data.get("kind") == "presence" else from_dict(data)
+    assert not isinstance(made, NumericColumn)
+    return made
+
+
+def _empty(reference: Profile) -> Profile:
+    """A day's profile of a column it has no state for, comparable with `reference`."""
+    if isinstance(reference, NumericProfile):
+        edges = reference.edges
+        zero = Fraction(0)
+        return NumericProfile(edges, (0,) * (len(edges) + 1), 0, 0, zero, zero, None, None)
+    return CategoricalProfile({}, 0)
 
 
 def _value_row(

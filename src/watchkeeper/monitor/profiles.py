@@ -13,6 +13,7 @@ verdict on raw rows more closely the more bins there are.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ from watchkeeper.monitor.drift import (
 
 DEFAULT_BINS = 100
 _TAILS = np.geomspace(1e-6, 5e-3, 16)
+# Below this many values a window keeps them all (quantiles, and bins on any edges, are exact);
+# beyond, a KLL sketch (Apache DataSketches) whose quantiles are within about 0.5% of rank.
+EXACT_VALUES = 4_096
+KLL_K = 400
 NUMERIC_PROFILE_METHODS: frozenset[Method] = frozenset(
     {"ks", "wasserstein", "psi", "jensenshannon"}
 )
@@ -123,8 +128,12 @@ def reference_edges(values: ColumnValues, bins: int = DEFAULT_BINS) -> tuple[flo
     finite = _finite(values)[0]
     if finite.size == 0:
         raise ValueError("cannot derive bin edges from a column with no finite values")
-    probabilities = np.concatenate([np.linspace(0.0, 1.0, bins + 1), _TAILS, 1.0 - _TAILS])
-    return tuple(np.unique(np.quantile(finite, np.unique(probabilities))).tolist())
+    return tuple(np.unique(np.quantile(finite, reference_probabilities(bins))).tolist())
+
+
+def reference_probabilities(bins: int = DEFAULT_BINS) -> np.ndarray:
+    """Where a reference's edges sit: equal-mass bins plus ever deeper tails."""
+    return np.unique(np.concatenate([np.linspace(0.0, 1.0, bins + 1), _TAILS, 1.0 - _TAILS]))
 
 
 def profile(
@@ -206,6 +215,83 @@ def from_dict(data: Mapping[str, Any]) -> Profile:
             max=None if data["max"] is None else float(data["max"]),
         )
     raise ValueError(f"unknown profile kind {data.get('kind')!r}")
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The values of a numeric window, for quantiles and for bins on edges not known when the
+    values came: kept exactly while few, as a KLL sketch once many."""
+
+    values: tuple[float, ...] = ()
+    sketch: bytes | None = None
+
+    @property
+    def n(self) -> int:
+        return int(_kll(self.sketch).n) if self.sketch else len(self.values)
+
+    def quantile(self, q: float) -> float:
+        if self.sketch is None:
+            return float(np.quantile(np.asarray(self.values), q))
+        return float(_kll(self.sketch).get_quantile(q))
+
+    def quantiles(self, probabilities: np.ndarray) -> np.ndarray:
+        if self.sketch is None:
+            return np.asarray(np.quantile(np.asarray(self.values), probabilities))
+        return np.asarray(_kll(self.sketch).get_quantiles(list(probabilities)))
+
+    def bins(self, edges: Sequence[float]) -> tuple[int, ...]:
+        """Counts in [edges[i-1], edges[i]) with open ends, as `profiles.profile` bins them."""
+        if self.sketch is None:
+            slots = np.searchsorted(np.asarray(edges), np.asarray(self.values), side="right")
+            return tuple(np.bincount(slots, minlength=len(edges) + 1).tolist())
+        if not edges:
+            return (self.n,)
+        below = np.rint(np.asarray(_kll(self.sketch).get_cdf(list(edges))) * self.n)
+        return tuple(np.diff(below, prepend=0).astype(np.int64).tolist())
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.sketch is None:
+            return {"values": list(self.values)}
+        return {"kll": base64.b64encode(self.sketch).decode()}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Spread:
+        if "kll" in data:
+            return Spread(sketch=base64.b64decode(data["kll"]))
+        return Spread(values=tuple(float(v) for v in data["values"]))
+
+
+def spread_of(values: np.ndarray) -> Spread:
+    if values.size <= EXACT_VALUES:
+        return Spread(values=tuple(values.tolist()))
+    import datasketches
+
+    sketch = datasketches.kll_doubles_sketch(KLL_K)
+    sketch.update(values)
+    return Spread(sketch=sketch.serialize())
+
+
+def merge_spreads(a: Spread, b: Spread) -> Spread:
+    if a.sketch is None and b.sketch is None:
+        values = a.values + b.values
+        if len(values) <= EXACT_VALUES:
+            return Spread(values=values)
+        return spread_of(np.asarray(values))
+    import datasketches
+
+    sketch = datasketches.kll_doubles_sketch(KLL_K)
+    for part in (a, b):
+        if part.sketch is not None:
+            sketch.merge(_kll(part.sketch))
+        elif part.values:
+            sketch.update(np.asarray(part.values))
+    return Spread(sketch=sketch.serialize())
+
+
+def _kll(data: bytes) -> Any:
+    import datasketches
+
+    return datasketches.kll_doubles_sketch.deserialize(data)
 
 
 def profile_drift(

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
+    insert,
     select,
 )
 from sqlalchemy.engine import Dialect
@@ -66,6 +67,24 @@ class FeedbackRow(Base):
     meta: Mapped[Any] = mapped_column(JSONType)
 
 
+class PartialRow(Base):
+    """What one ingested batch added to one window of one key (a signal, a column's profile, a
+    contract's tally): insert-only, merged when read, so concurrent ingest needs no lock."""
+
+    __tablename__ = "window_partials"
+    __table_args__ = (
+        Index("ix_window_partials_system_key_start", "system", "key", "window_start"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    key: Mapped[str] = mapped_column(String(240))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    rows: Mapped[int] = mapped_column(Integer)
+    state: Mapped[Any] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class DeadLetterRow(Base):
     __tablename__ = "dead_letters"
     __table_args__ = (Index("ix_dead_letters_system", "system", "received_at"),)
@@ -81,14 +100,19 @@ class DeadLetterRow(Base):
 _COLUMNS = "system, obs_id, ts, received_at, inputs, output, latency_ms, model_version, meta"
 
 
-def _insert_sql(dialect: Dialect) -> str:
+_INSERT_CHUNK = 1_000  # rows per statement: 9 parameters each, within every driver's limit
+
+
+def _insert_sql(dialect: Dialect, rows: int) -> str:
+    """One multi-row insert that skips ids already stored and returns the ids it stored, so the
+    caller profiles exactly the new rows even when two replicas take the same replayed batch."""
     if dialect.name == "postgresql":
-        values = "%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s::jsonb"
+        values = "(%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s::jsonb)"
     else:
-        values = ", ".join("?" * 9)
+        values = "(" + ", ".join("?" * 9) + ")"
     return (
-        f"INSERT INTO observations ({_COLUMNS}) VALUES ({values}) "
-        "ON CONFLICT (system, obs_id) DO NOTHING"
+        f"INSERT INTO observations ({_COLUMNS}) VALUES {', '.join([values] * rows)} "
+        "ON CONFLICT (system, obs_id) DO NOTHING RETURNING obs_id"
     )
 
 
@@ -111,8 +135,10 @@ class IngestRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_observations(self, system: str, rows: Iterable[NewObservation], now: datetime) -> int:
-        """Insert new observations; ids already stored are skipped. Returns how many were new."""
+    def add_observations(
+        self, system: str, rows: Iterable[NewObservation], now: datetime
+    ) -> list[str]:
+        """Insert new observations; ids already stored are skipped. Returns the new ones' ids."""
         connection = self.session.connection()
         bind = _time_binder(connection.dialect)
         received = bind(now)
@@ -130,10 +156,70 @@ class IngestRepository:
             )
             for r in rows
         ]
-        if not params:
-            return 0
-        result = connection.exec_driver_sql(_insert_sql(connection.dialect), params)
-        return int(result.rowcount)
+        new: list[str] = []
+        for start in range(0, len(params), _INSERT_CHUNK):
+            chunk = params[start : start + _INSERT_CHUNK]
+            flat = tuple(value for row in chunk for value in row)
+            result = connection.exec_driver_sql(_insert_sql(connection.dialect, len(chunk)), flat)
+            new += [obs_id for (obs_id,) in result]
+        return new
+
+    def add_partials(self, system: str, partials: Iterable[Any], now: datetime) -> None:
+        """Store a batch's partials (objects with key, window_start, window_end, rows, state)."""
+        rows = [
+            {
+                "system": system,
+                "key": p.key,
+                "window_start": p.window_start,
+                "window_end": p.window_end,
+                "rows": p.rows,
+                "state": p.state,
+                "received_at": now,
+            }
+            for p in partials
+        ]
+        if rows:
+            self.session.execute(insert(PartialRow), rows)
+
+    def partials(
+        self, system: str, keys: Sequence[str], since: datetime, until: datetime
+    ) -> dict[tuple[str, datetime], list[tuple[int, int, dict[str, Any]]]]:
+        """The partials of `keys` whose window starts in [since, until), by (key, window start),
+        each as (id, rows, state), in the order they came."""
+        found: dict[tuple[str, datetime], list[tuple[int, int, dict[str, Any]]]] = {}
+        for start in range(0, len(keys), 100):
+            rows = self.session.execute(
+                select(
+                    PartialRow.id,
+                    PartialRow.key,
+                    PartialRow.window_start,
+                    PartialRow.rows,
+                    PartialRow.state,
+                )
+                .where(
+                    PartialRow.system == system,
+                    PartialRow.key.in_(list(keys[start : start + 100])),
+                    PartialRow.window_start >= since,
+                    PartialRow.window_start < until,
+                )
+                .order_by(PartialRow.id)
+            )
+            for pk, key, window, count, state in rows:
+                found.setdefault((key, window), []).append((pk, count, state))
+        return found
+
+    def compact_partials(
+        self, system: str, merged: Sequence[tuple[list[int], Any]], now: datetime
+    ) -> None:
+        """Replace each group of partials (their ids) by their merge, so a window once read is
+        one row however many batches made it. A batch that came meanwhile is not among the ids
+        and stays, to be merged on the next read."""
+        gone = [pk for ids, _ in merged for pk in ids]
+        for start in range(0, len(gone), 500):
+            self.session.execute(
+                delete(PartialRow).where(PartialRow.id.in_(gone[start : start + 500]))
+            )
+        self.add_partials(system, [p for _, p in merged], now)
 
     def add_feedback(self, system: str, rows: Iterable[dict[str, Any]], now: datetime) -> int:
         """Store feedback; a row equal to one already stored for the same observation at the
@@ -182,9 +268,16 @@ class IngestRepository:
         return [record_of(DeadLetterRecord, r) for r in rows]
 
     def observations(
-        self, system: str, start: datetime, end: datetime, *, limit: int | None = None
+        self,
+        system: str,
+        start: datetime,
+        end: datetime,
+        *,
+        limit: int | None = None,
+        with_feedback: bool = False,
     ) -> list[ObservationRecord]:
-        """Observations with ts in [start, end), oldest first, with their latest feedback."""
+        """Observations with ts in [start, end), oldest first, with their latest feedback;
+        only those that have feedback when `with_feedback`."""
         query = (
             select(ObservationRow)
             .where(
@@ -194,6 +287,11 @@ class IngestRepository:
             )
             .order_by(ObservationRow.ts, ObservationRow.pk)
         )
+        if with_feedback:
+            given = select(FeedbackRow.id).where(
+                FeedbackRow.system == system, FeedbackRow.observation_id == ObservationRow.obs_id
+            )
+            query = query.where(given.exists())
         if limit is not None:
             query = query.limit(limit)
         return self._records(system, list(self.session.scalars(query)))
@@ -301,6 +399,21 @@ class IngestRepository:
         )
         gone = self._delete_ids(ObservationRow, ObservationRow.pk, [pk for pk, _ in rows])
         return gone, _count(feedback)
+
+    def purge_partials(
+        self, system: str, before: datetime, keep: tuple[datetime, datetime] | None, limit: int
+    ) -> int:
+        """Retention, one batch: up to `limit` window partials of windows that ended by `before`
+        (except the baseline period's, as for observations). Returns how many went."""
+        query = select(PartialRow.id).where(
+            PartialRow.system == system, PartialRow.window_end <= before
+        )
+        if keep is not None:
+            query = query.where(
+                (PartialRow.window_end <= keep[0]) | (PartialRow.window_start >= keep[1])
+            )
+        ids = list(self.session.scalars(query.limit(limit)))
+        return self._delete_ids(PartialRow, PartialRow.id, ids)
 
     def purge_orphan_feedback(self, system: str, before: datetime, limit: int) -> int:
         """Retention, one batch: feedback dated before `before` whose observation is not stored

@@ -1,0 +1,192 @@
+"""The live monitor's steady daily tick at 5k, 50k and 500k observations a day: time and peak
+memory, read from window partials (this release) beside the same tick read from raw rows (how
+the monitor read every window before partials; still its path for rows stored without them).
+
+    .venv/bin/python benchmarks/tick_at_traffic.py [--per-day 5000,50000,500000] [--batch 1000]
+
+For each level: a fresh SQLite file, one system watching what a platform team watches (a mean, a
+p95 and a rate signal with bounds and rules, drift on three inputs and latency, an upstream
+contract), a 3-day baseline and two more days, ingested in-process through `IngestService` in
+batches of `--batch`. The monitor ticks after each day; the tick measured is the fifth day's, in a
+fresh process (wall time of `MonitorService.evaluate`, and the process's peak RSS minus its RSS
+just before the tick). Then the file is copied, its partials deleted, and the same tick measured
+again on the copy: the raw path. Storage per day is the file's growth over the fifth day's ingest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+DAY = timedelta(days=1)
+START = datetime(2026, 3, 2, tzinfo=UTC)
+BASELINE_DAYS = 3
+DAYS = BASELINE_DAYS + 2
+MANIFEST = {
+    "apiVersion": "watchkeeper/v1",
+    "kind": "AISystem",
+    "metadata": {"name": "bench-bot"},
+    "spec": {
+        "lifecycle": "live",
+        "charter": {"owner": "ana@bench.example"},
+        "upstream": [
+            {
+                "name": "crm",
+                "contact": "ana@bench.example",
+                "contract": {
+                    "channel": {"type": "category", "values": ["email", "chat", "phone"]},
+                    "customer_tier": {"type": "integer", "required": True},
+                    "ticket": {"type": "string"},
+                },
+            }
+        ],
+        "runbook": {
+            "baseline": {"from": "2026-03-02", "to": "2026-03-05"},
+            "signals": {
+                "latency": {"from": "observation", "kind": "mean", "field": "latency_ms"},
+                "p95": {"from": "observation", "kind": "quantile", "q": 0.95,
+                        "field": "latency_ms"},
+                "refunds": {"from": "output", "kind": "rate", "field": "label",
+                            "match": "refund"},
+            },  # fmt: skip
+            "healthy": {"latency": {"max": 900}, "refunds": {"max": 0.6}},
+            "alerts": [
+                {"name": "slow", "signal": "p95", "rise": "30%"},
+                {"name": "refund-wave", "signal": "refunds", "rise": "50%"},
+                {"name": "inputs-moved",
+                 "drift": ["channel", "customer_tier", "latency_ms", "region"]},
+                {"name": "crm-broke", "contract": "crm"},
+            ],  # fmt: skip
+        },
+    },
+}
+PEOPLE = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [{"email": "ana@bench.example"}]}
+LABELS = ["shipping", "refund", "account", "other"]
+
+
+def items(day: int, per_day: int, start: int, count: int, rng: random.Random) -> list[Any]:
+    base = START + day * DAY
+    step = DAY / per_day
+    return [
+        {
+            "id": f"{day}-{i}",
+            "ts": (base + i * step).isoformat(),
+            "inputs": {
+                "ticket": f"Where is my order #{rng.randint(1, 99999)}?",
+                "channel": rng.choice(["email", "chat", "phone"]),
+                "customer_tier": rng.randint(1, 3),
+                "region": rng.choice(["eu", "us", "apac"]),
+            },
+            "output": {"label": rng.choice(LABELS), "confidence": round(rng.random(), 4)},
+            "latency_ms": round(rng.gammavariate(4, 60), 1),
+            "model_version": "triage-2026.03",
+        }
+        for i in range(start, start + count)
+    ]
+
+
+def prepare(db: str, per_day: int, batch: int) -> dict[str, float]:
+    """Ingest and tick every day but the last tick; returns seconds spent ingesting per row and
+    the store's growth over the last day's ingest, in bytes."""
+    from watchkeeper.app import build
+    from watchkeeper.manifest import load_text
+    from watchkeeper.settings import Settings
+
+    app = build(Settings(db=db))
+    app.charter.apply(
+        load_text("\n---\n".join(json.dumps(d) for d in (PEOPLE, MANIFEST))), "ops", START
+    )
+    rng = random.Random(7)
+    spent, grown = 0.0, 0
+    path = Path(db.removeprefix("sqlite:///"))
+    for day in range(DAYS):
+        before = path.stat().st_size
+        now = START + (day + 1) * DAY
+        for first in range(0, per_day, batch):
+            chunk = items(day, per_day, first, min(batch, per_day - first), rng)
+            began = time.perf_counter()
+            app.ingest.observations("bench-bot", chunk, now)
+            spent += time.perf_counter() - began
+        grown = path.stat().st_size - before
+        if day < DAYS - 1:
+            app.monitor.evaluate("bench-bot", now)
+    app.store.close()
+    return {"ingest_us_per_row": spent / (per_day * DAYS) * 1e6, "bytes_last_day": grown}
+
+
+def child(db: str) -> None:
+    """The measured tick, alone in its process."""
+    from watchkeeper.app import build
+    from watchkeeper.settings import Settings
+
+    app = build(Settings(db=db))
+    app.monitor.live_systems()
+    before = _rss_mib()
+    began = time.perf_counter()
+    evaluation = app.monitor.evaluate("bench-bot", START + DAYS * DAY)
+    seconds = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mib": peak, "tick_mib": peak - before,
+                      "findings": sorted(f.summary for f in evaluation.findings)}))  # fmt: skip
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(db: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", db], capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--per-day", default="5000,50000,500000")
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    print("| observations a day | tick from partials: s / peak MiB (tick's own) | "
+          "tick from raw rows: s / peak MiB (tick's own) | ingest µs per row | "
+          "store growth per day |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|")
+    for per_day in (int(n) for n in args.per_day.split(",")):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "wk.db"
+            db = f"sqlite:///{path}"
+            made = prepare(db, per_day, args.batch)
+            raw_path = Path(folder) / "raw.db"
+            shutil.copy(path, raw_path)
+            with sqlite3.connect(raw_path) as connection:
+                connection.execute("DELETE FROM window_partials")
+            profiled = measure(db)
+            raw = measure(f"sqlite:///{raw_path}")
+            assert raw["findings"] == profiled["findings"], (raw, profiled)
+            print(
+                f"| {per_day:,} | {profiled['seconds']:.2f} / {profiled['peak_mib']:.0f} "
+                f"({profiled['tick_mib']:.0f}) | {raw['seconds']:.2f} / {raw['peak_mib']:.0f} "
+                f"({raw['tick_mib']:.0f}) | {made['ingest_us_per_row']:.1f} | "
+                f"{made['bytes_last_day'] / 2**20:.1f} MiB |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
