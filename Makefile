@@ -12,6 +12,7 @@ FIND_LINKS := $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
 
 $(STAMP): requirements.lock pyproject.toml requirements-overrides.txt
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will skip (and fail under CI=true)"
+	command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; } || echo "java not installed: the Spark tests will fail"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(FIND_LINKS) requirements.lock
@@ -54,7 +55,7 @@ mutation: install
 	$(BIN)/mutmut results
 
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra server --extra embeddings --extra dev --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra server --extra embeddings --extra spark --extra dev --python-version 3.11 \
 		$(FIND_LINKS) --override requirements-overrides.txt -o requirements.lock
 
 clean:

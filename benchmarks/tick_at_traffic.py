@@ -10,7 +10,9 @@ contract), a 3-day baseline and two more days, ingested in-process through `Inge
 batches of `--batch`. The monitor ticks after each day; the tick measured is the fifth day's, in a
 fresh process (wall time of `MonitorService.evaluate`, and the process's peak RSS minus its RSS
 just before the tick). Then the file is copied, its partials deleted, and the same tick measured
-again on the copy: the raw path. Storage per day is the file's growth over the fifth day's ingest.
+again on the copy: the raw path. Storage per day is read from SQLite's `dbstat` (pages of each
+table and its indexes) after the tick, divided by the days: raw rows, window partials, and what a
+day costs once `raw_sample: 10%` has thinned its rows (a tenth of the raw rows, all its partials).
 """
 
 from __future__ import annotations
@@ -56,23 +58,32 @@ MANIFEST = {
             "baseline": {"from": "2026-03-02", "to": "2026-03-05"},
             "signals": {
                 "latency": {"from": "observation", "kind": "mean", "field": "latency_ms"},
-                "p95": {"from": "observation", "kind": "quantile", "q": 0.95,
-                        "field": "latency_ms"},
-                "refunds": {"from": "output", "kind": "rate", "field": "label",
-                            "match": "refund"},
-            },  # fmt: skip
+                "p95": {
+                    "from": "observation",
+                    "kind": "quantile",
+                    "q": 0.95,
+                    "field": "latency_ms",
+                },
+                "refunds": {"from": "output", "kind": "rate", "field": "label", "match": "refund"},
+            },
             "healthy": {"latency": {"max": 900}, "refunds": {"max": 0.6}},
             "alerts": [
                 {"name": "slow", "signal": "p95", "rise": "30%"},
                 {"name": "refund-wave", "signal": "refunds", "rise": "50%"},
-                {"name": "inputs-moved",
-                 "drift": ["channel", "customer_tier", "latency_ms", "region"]},
+                {
+                    "name": "inputs-moved",
+                    "drift": ["channel", "customer_tier", "latency_ms", "region"],
+                },
                 {"name": "crm-broke", "contract": "crm"},
-            ],  # fmt: skip
+            ],
         },
     },
 }
-PEOPLE = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [{"email": "ana@bench.example"}]}
+PEOPLE = {
+    "apiVersion": "watchkeeper/v1",
+    "kind": "People",
+    "people": [{"email": "ana@bench.example"}],
+}
 LABELS = ["shipping", "refund", "account", "other"]
 
 
@@ -98,8 +109,7 @@ def items(day: int, per_day: int, start: int, count: int, rng: random.Random) ->
 
 
 def prepare(db: str, per_day: int, batch: int) -> dict[str, float]:
-    """Ingest and tick every day but the last tick; returns seconds spent ingesting per row and
-    the store's growth over the last day's ingest, in bytes."""
+    """Ingest and tick every day but the last tick; returns seconds spent ingesting per row."""
     from watchkeeper.app import build
     from watchkeeper.manifest import load_text
     from watchkeeper.settings import Settings
@@ -109,21 +119,29 @@ def prepare(db: str, per_day: int, batch: int) -> dict[str, float]:
         load_text("\n---\n".join(json.dumps(d) for d in (PEOPLE, MANIFEST))), "ops", START
     )
     rng = random.Random(7)
-    spent, grown = 0.0, 0
-    path = Path(db.removeprefix("sqlite:///"))
+    spent = 0.0
     for day in range(DAYS):
-        before = path.stat().st_size
         now = START + (day + 1) * DAY
         for first in range(0, per_day, batch):
             chunk = items(day, per_day, first, min(batch, per_day - first), rng)
             began = time.perf_counter()
             app.ingest.observations("bench-bot", chunk, now)
             spent += time.perf_counter() - began
-        grown = path.stat().st_size - before
         if day < DAYS - 1:
             app.monitor.evaluate("bench-bot", now)
     app.store.close()
-    return {"ingest_us_per_row": spent / (per_day * DAYS) * 1e6, "bytes_last_day": grown}
+    return {"ingest_us_per_row": spent / (per_day * DAYS) * 1e6}
+
+
+def storage(path: Path) -> dict[str, float]:
+    """MiB a day of raw rows (observations and their indexes) and of window partials."""
+    tables = {"raw": ("observations", "uq_observation_id", "ix_observations_system_ts"),
+              "partials": ("window_partials", "ix_window_partials_system_key_start")}  # fmt: skip
+    with sqlite3.connect(path) as connection:
+        sizes = dict(connection.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+    return {
+        kind: sum(sizes.get(n, 0) for n in names) / DAYS / 2**20 for kind, names in tables.items()
+    }
 
 
 def child(db: str) -> None:
@@ -165,7 +183,7 @@ def main() -> None:
         return
     print("| observations a day | tick from partials: s / peak MiB (tick's own) | "
           "tick from raw rows: s / peak MiB (tick's own) | ingest µs per row | "
-          "store growth per day |")  # fmt: skip
+          "MiB a day: raw rows / partials / at raw_sample 10% |")  # fmt: skip
     print("|---:|---:|---:|---:|---:|")
     for per_day in (int(n) for n in args.per_day.split(",")):
         with tempfile.TemporaryDirectory() as folder:
@@ -179,11 +197,13 @@ def main() -> None:
             profiled = measure(db)
             raw = measure(f"sqlite:///{raw_path}")
             assert raw["findings"] == profiled["findings"], (raw, profiled)
+            size = storage(path)
             print(
                 f"| {per_day:,} | {profiled['seconds']:.2f} / {profiled['peak_mib']:.0f} "
                 f"({profiled['tick_mib']:.0f}) | {raw['seconds']:.2f} / {raw['peak_mib']:.0f} "
                 f"({raw['tick_mib']:.0f}) | {made['ingest_us_per_row']:.1f} | "
-                f"{made['bytes_last_day'] / 2**20:.1f} MiB |",
+                f"{size['raw']:.1f} / {size['partials']:.2f} / "
+                f"{size['raw'] / 10 + size['partials']:.1f} |",
                 flush=True,
             )
 

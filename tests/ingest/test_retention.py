@@ -4,16 +4,18 @@ baseline every later window is measured against stays, and the work is done once
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.conftest import retention_systems
 from watchkeeper.app import Watchkeeper
 from watchkeeper.manifest import load_text
 from watchkeeper.store import Store
 from watchkeeper.store._ingest import FeedbackRow
+from watchkeeper.store._monitoring import SignalValueRow
 from watchkeeper.testing import T0
 
 DAY = timedelta(days=1)
@@ -140,6 +142,52 @@ def test_a_backlog_goes_in_bounded_batches_over_several_runs(
         (3, 2, False),
         (0, 4, False),
         (0, 1, True),
-    ], "batches of 2, about 4 rows a run (each day's partial too); steps with nothing to do cost none"
+    ], "batches of 2, about 4 rows a run (each day's partial too); empty steps cost nothing"
     assert observation_ids(store, "bot") == {"bot-0"}
     assert app.ingest.purge(at(75), batch=2, budget=4) == {"due": False}, "then done for the day"
+
+
+def test_raw_rows_thin_to_the_sample_after_a_week_and_their_windows_stay_profiled(
+    app: Watchkeeper, store: Store
+) -> None:
+    """`raw_sample: 10%`: a week on, nine rows in ten go, except what triage queued and the
+    baseline's; the day is still read whole from its partials."""
+    people = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [{"email": "a@x.io"}]}
+    bot = {
+        "apiVersion": "watchkeeper/v1",
+        "kind": "AISystem",
+        "metadata": {"name": "bot"},
+        "spec": {
+            "lifecycle": "live",
+            "charter": {"owner": "a@x.io"},
+            "runbook": {
+                "baseline": {"first": "2d"},
+                "signals": {"volume": {"from": "observation", "kind": "count"}},
+            },
+            "retention": {"keep": "90d", "raw_sample": "10%"},
+        },
+    }
+    app.charter.apply(load_text("\n---\n".join(json.dumps(d) for d in (people, bot))), "ops", at(0))
+    for day in (0, 5, 9):
+        items = [
+            {"id": f"d{day}-{i}", "ts": at(day + i / 2000).isoformat(), "inputs": {"q": "hi"}}
+            for i in range(1000)
+        ]
+        assert app.ingest.observations("bot", items, at(day + 1)).accepted == 1000
+    app.triage.flag("bot", "d5-7", "looks wrong", "a@x.io", at(6))
+
+    report = tick(app, 14)
+
+    kept = observation_ids(store, "bot")
+    day5 = {i for i in kept if i.startswith("d5-")}
+    assert report["thinned"] == 1000 - len(day5) and report["finished"]
+    assert 60 <= len(day5) <= 140 and "d5-7" in day5, "about a tenth, and the flagged one"
+    assert {f"d0-{i}" for i in range(1000)} <= kept, "the baseline period stays whole"
+    assert {f"d9-{i}" for i in range(1000)} <= kept, "a week has not passed for day 9"
+    assert tick(app, 15)["thinned"] == 0, "a thinned day is not walked again"
+    with store.write() as unit:
+        unit.session.execute(delete(SignalValueRow).where(SignalValueRow.signal == "volume"))
+    app.monitor.evaluate("bot", at(15))
+    with store.read() as unit:
+        series = {s: (v, n) for s, _, v, n in unit.monitoring.signal_series("bot", "volume")}
+    assert series[at(5)] == (1000.0, 1000), "read from the day's partials, not its sample"

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.monitor.test_engine import DAY, START, World, system
+from watchkeeper.ingest.service import COMPACT_AT
 from watchkeeper.manifest import Signal
 from watchkeeper.monitor.partials import (
     Profiling,
@@ -119,7 +120,9 @@ def test_findings_from_partials_equal_findings_from_rows(store: Store, tmp_path:
     from_rows = outcome(rows_only, range(32))
 
     findings, series = from_partials
-    assert {"contract", "drift", "rise", "threshold", "bounds"} <= {f[0] for f in findings}, {f[:4] for f in findings if f[0] in ("rise", "undecided", "baseline")}
+    assert {"contract", "drift", "rise", "threshold", "bounds"} <= {f[0] for f in findings}, {
+        f[:4] for f in findings if f[0] in ("rise", "undecided", "baseline")
+    }
     assert findings == from_rows[0]
     assert series == from_rows[1]
     assert any(v is not None for _, _, v, _ in series["p90"])
@@ -139,8 +142,9 @@ def test_a_window_read_again_is_one_merged_partial_with_the_same_verdicts(store:
 
 @pytest.mark.parametrize("replay", [False, True])
 def test_replicas_ingesting_at_once_lose_and_double_nothing(store: Store, replay: bool) -> None:
-    """Several writers on one window (as several server replicas would): every row counts once,
-    also when each of them takes the very same replayed batches."""
+    """Several writers on one window (as several server replicas would), in batches small enough
+    that they compact the window's partials as they go, racing each other: every row counts
+    once, also when each of them takes the very same replayed batches."""
     world = World(store, system({"signals": SIGNALS}))
     rng = np.random.default_rng(5)
     items = [
@@ -152,8 +156,8 @@ def test_replicas_ingesting_at_once_lose_and_double_nothing(store: Store, replay
     def writer(part: list[dict[str, Any]]) -> Callable[[], None]:
         def run() -> None:
             try:
-                for start in range(0, len(part), 25):
-                    world.ingest.observations("bot", part[start : start + 25], START + DAY)
+                for start in range(0, len(part), 5):
+                    world.ingest.observations("bot", part[start : start + 5], START + DAY)
             except BaseException as error:  # pragma: no cover - reported below
                 errors.append(error)
 
@@ -173,6 +177,7 @@ def test_replicas_ingesting_at_once_lose_and_double_nothing(store: Store, replay
         for name, definition in SIGNALS.items():
             key = profiling.key("signal", name)
             found = unit.ingest.partials("bot", [key], START, START + DAY)
+            assert len(found[key, START]) <= COMPACT_AT + len(threads), "compacted as it came"
             state = merged(key, [s for _, _, s in found[key, START]])
             signal = Signal.model_validate(definition)
             assert signal_value(signal, state) == compute(signal, stored), name  # type: ignore[arg-type]
@@ -199,9 +204,12 @@ observations = st.lists(
 def as_observations(raw: list[dict[str, Any]]) -> list[Observation]:
     return [
         Observation(
-            id=f"o{i}", ts=START + i * timedelta(minutes=7), inputs={"tier": r["tier"]},
-            output=r["output"], latency_ms=r["latency"],
-        )  # fmt: skip
+            id=f"o{i}",
+            ts=START + i * timedelta(minutes=7),
+            inputs={"tier": r["tier"]},
+            output=r["output"],
+            latency_ms=r["latency"],
+        )
         for i, r in enumerate(raw)
     ]
 

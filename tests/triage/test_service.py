@@ -70,7 +70,12 @@ def world(
     return app.triage, app.ingest, receiver
 
 
-def test_rules_queue_the_right_observations_once(world: tuple) -> None:
+@pytest.mark.parametrize("page", [5_000, 7])
+def test_rules_queue_the_right_observations_once(
+    world: tuple, page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also when a day is walked in pages smaller than it (as at any traffic)."""
+    monkeypatch.setattr("watchkeeper.triage.service.SCAN_PAGE", page)
     triage, ingest, _ = world
     items = [
         {

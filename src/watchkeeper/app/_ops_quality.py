@@ -67,6 +67,19 @@ class QualityOperations:
         self._authorize("feedback.write", system, target=f"{system}/feedback")
         return self.app.ingest.feedback(system, items, self.now).to_dict()
 
+    def profiling(self, system: str) -> dict[str, Any]:
+        """The manifest and bin edges a profiler elsewhere makes this system's partials from."""
+        self._authorize("observations.write", system, target=f"{system}/partials")
+        _, edges = self.app.ingest.profiling(system)
+        with self.app.store.read() as unit:
+            record = unit.system(system)
+        assert record is not None, "profiling found the system"
+        return {"manifest": record.manifest, "edges": {c: list(e) for c, e in edges.items()}}
+
+    def record_partials(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
+        self._authorize("observations.write", system, target=f"{system}/partials")
+        return self.app.ingest.record_partials(system, items, self.now)
+
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         self._may_read()
         return self.app.ingest.dead_letters(system, limit)

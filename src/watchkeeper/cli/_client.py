@@ -97,6 +97,13 @@ class Remote(QualityRemote):
     def feedback(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
         return self._call("POST", f"/systems/{quote(system, safe='')}/feedback", json=list(items))
 
+    def profiling(self, system: str) -> dict[str, Any]:
+        return self._call("GET", f"/systems/{quote(system, safe='')}/profiling")
+
+    def record_partials(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
+        path = f"/systems/{quote(system, safe='')}/partials"
+        return self._call("POST", path, json={"items": list(items)})
+
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         path = f"/systems/{quote(system, safe='')}/dead-letters"
         return self._call("GET", path, params={"limit": limit})

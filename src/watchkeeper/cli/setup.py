@@ -19,7 +19,7 @@ def schema() -> int:
     """Print the JSON Schema of both manifest kinds (for editor completion)."""
     from watchkeeper.manifest import json_schema
 
-    out.print(jsonlib.dumps(json_schema(), indent=2), markup=False)
+    out.print(jsonlib.dumps(json_schema(), indent=2), markup=False, soft_wrap=True)
     return OK
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from watchkeeper.clock import as_utc
 from watchkeeper.durations import parse_duration
 from watchkeeper.errors import ActionError
 from watchkeeper.ingest.items import (
@@ -24,21 +25,35 @@ from watchkeeper.ingest.items import (
     keepable,
     validate_batch,
 )
-from watchkeeper.ingest.retention import DEFAULT_RETENTION, Plan, next_run, plan
-from watchkeeper.monitor.partials import Profiling, build, profiling_for
+from watchkeeper.ingest.retention import (
+    DEFAULT_RETENTION,
+    RAW_SAMPLE_SALT,
+    Plan,
+    next_run,
+    plan,
+)
+from watchkeeper.monitor.partials import Partial, Profiling, build, merged, profiling_for
+from watchkeeper.monitor.signals import complete_windows, window_start
 from watchkeeper.store import (
     NewObservation,
     Store,
     SystemRecord,
     Unit,
     applied_manifest,
+    compact_partials,
     manifest_of,
 )
+from watchkeeper.triage.rules import in_sample
 
 SYSTEM_NAME_MAX = 63  # the width of the system columns
 RETENTION_CLAIM = "retention"  # the lease of today's run for unapplied names; a prefix per system
 PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per run in a tick
-PURGED = ("observations", "feedback", "partials", "dead_letters")
+# A window with this many partials is merged into one by the ingest that sees it, so reading a
+# window costs the same at any traffic.
+COMPACT_AT = 32
+THINNED_KEY = "raw-thinned"  # the days whose raw rows were thinned to the sample
+DAY = timedelta(days=1)
+PURGED = ("observations", "thinned", "feedback", "partials", "dead_letters")
 
 
 @dataclass(frozen=True)
@@ -76,10 +91,40 @@ def _retention(record: SystemRecord) -> timedelta:
     # Read from the stored document as it is: a manifest that a tightened rule made unreadable
     # must not make its system's observations bounce (nothing a client sends is lost).
     written = (record.manifest.get("spec") or {}).get("retention")
+    if isinstance(written, dict):
+        written = written.get("keep")
     try:
-        return parse_duration(written) if written else DEFAULT_RETENTION
+        return parse_duration(written) if isinstance(written, str) else DEFAULT_RETENTION
     except ValueError:
         return DEFAULT_RETENTION
+
+
+def _partial(item: Any, profiling: Profiling, oldest: datetime, now: datetime) -> Partial:
+    """One partial sent by a profiler, checked as ingest would have made it."""
+    if not isinstance(item, dict):
+        raise TypeError("a partial is an object with key, window_start, window_end, rows, state")
+    key = item["key"]
+    window = profiling.window_of(key) if isinstance(key, str) else None
+    if window is None:
+        raise ValueError(
+            f"key {key!r} is not one this system's manifest makes (was a signal, a column's "
+            "type or a contract changed since it was profiled?)"
+        )
+    start = as_utc(datetime.fromisoformat(str(item["window_start"])))
+    end = as_utc(datetime.fromisoformat(str(item["window_end"])))
+    if window_start(start, window) != start or end - start != window:
+        raise ValueError(f"window {start.isoformat()}..{end.isoformat()} is not one {key!r} uses")
+    if end <= oldest or start > now:
+        raise ValueError(f"window {start.isoformat()} is outside retention (or in the future)")
+    rows = item["rows"]
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        raise ValueError("rows must be a whole number of observations")
+    state = item["state"]
+    merged(key, [state])  # a state that does not merge is refused here, not at the next tick
+    source = item.get("origin")
+    if source is not None and not (isinstance(source, str) and 0 < len(source) <= 64):
+        raise ValueError("origin, when given, is a text of at most 64 characters")
+    return Partial(key, start, end, rows, state, source)
 
 
 def _edges(stored: dict[str, dict[str, Any]]) -> dict[str, tuple[float, ...]]:
@@ -152,7 +197,64 @@ class IngestService:
             unit.ingest.add_dead_letters(
                 system, source, [(r.index, r.raw, r.error) for r in rejected], now
             )
+            ends = {(p.key, p.window_start): p.window_end for p in partials}
+            crowded = unit.ingest.crowded_windows(system, sorted(ends), COMPACT_AT)
+        if crowded:
+            self._compact(system, [(key, start, ends[key, start]) for key, start in crowded], now)
         return BatchResult(len(new), len(accepted) - len(new), rejected)
+
+    def _compact(
+        self, system: str, windows: list[tuple[str, datetime, datetime]], now: datetime
+    ) -> None:
+        """Merge the partials of windows that many batches reached into one each, so a window
+        is read from a bounded number of rows at any traffic. Best effort, after the batch is
+        stored: another replica doing the same first leaves this one nothing to do."""
+        groups = []
+        with self.store.read() as unit:
+            for key, start, end in windows:
+                parts = unit.ingest.partials(system, [key], start, end).get((key, start), [])
+                if len(parts) > 1:
+                    state = merged(key, [state for _, _, state in parts])
+                    rows = sum(n for _, n, _ in parts)
+                    partial = Partial(key, start, end, rows, state.to_dict())
+                    groups.append(([pk for pk, _, _ in parts], partial))
+        compact_partials(self.store, system, groups, now)
+
+    def profiling(self, system: str) -> tuple[Profiling, dict[str, tuple[float, ...]]]:
+        """What a profiler elsewhere (`wk profile`) needs to make this system's partials: its
+        keys and windows, and the baseline's bin edges."""
+        target = self._target(system)
+        if target.profiling is None:
+            raise ActionError(
+                "invalid", f"system {system!r} has a manifest this version cannot read"
+            )
+        return target.profiling, target.edges
+
+    def record_partials(self, system: str, items: Sequence[Any], now: datetime) -> dict[str, Any]:
+        """Store partials profiled elsewhere, all or none: each must be a key this system's
+        manifest makes now (a changed column type or signal makes another), on that key's
+        window, within retention, with a state that merges."""
+        target = self._target(system)
+        if target.profiling is None:
+            raise ActionError(
+                "invalid", f"system {system!r} has a manifest this version cannot read"
+            )
+        made, problems = [], []
+        for index, item in enumerate(items):
+            try:
+                made.append(_partial(item, target.profiling, now - target.retention, now))
+            except (KeyError, TypeError, ValueError) as exc:
+                problems.append(f"partials[{index}]: {exc}")
+        if problems:
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise ActionError("invalid", "; ".join(problems[:5]) + more + "; nothing was stored")
+        with self.store.write() as unit:
+            _require_system(unit, system)
+            stored = unit.ingest.add_partials(system, made, now)
+        windows = {(p.window_start, p.window_end) for p in made}
+        rows = sum(p.rows for p in made if p.key == "day")
+        return {"partials": stored, "duplicates": len(made) - stored, "rows": rows,
+                "windows": len(windows)}  # fmt: skip
 
     def feedback(
         self, system: str, items: Sequence[Any], now: datetime, *, source: str = "api"
@@ -293,8 +395,9 @@ PurgeStep = Callable[[Unit], tuple[dict[str, int], bool]]
 
 
 def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
-    """A system's retention: its observations (with their feedback), feedback whose
-    observation never came, the window partials of the same period, and its dead letters."""
+    """A system's retention: its observations (with their feedback), the raw rows outside its
+    sample once RAW_FULL_DAYS old, feedback whose observation never came, the window partials of
+    the retention's past, and its dead letters."""
 
     def observations(unit: Unit) -> tuple[dict[str, int], bool]:
         gone, feedback = unit.ingest.purge_observations(p.system, p.before, p.keep, batch)
@@ -304,6 +407,8 @@ def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
         gone = unit.ingest.purge_orphan_feedback(p.system, p.before, batch)
         return {"feedback": gone}, gone < batch
 
+    thinning = _Thinning(p, batch)
+
     def partials(unit: Unit) -> tuple[dict[str, int], bool]:
         gone = unit.ingest.purge_partials(p.system, p.before, p.keep, batch)
         return {"partials": gone}, gone < batch
@@ -312,7 +417,49 @@ def _purge_steps(p: Plan, batch: int) -> list[PurgeStep]:
         gone = unit.ingest.purge_dead_letters(p.before, batch, system=p.system)
         return {"dead_letters": gone}, gone < batch
 
-    return [observations, orphan_feedback, partials, dead_letters]
+    return [observations, thinning.step, orphan_feedback, partials, dead_letters]
+
+
+class _Thinning:
+    """Thins a system's raw rows to its sample, a day at a time from where the last run got to
+    (each finished day is recorded, like a signal window), a page of rows a step."""
+
+    def __init__(self, p: Plan, batch: int) -> None:
+        self.plan, self.batch = p, batch
+        self.after = 0  # the last row id looked at in the current day
+
+    def step(self, unit: Unit) -> tuple[dict[str, int], bool]:
+        p = self.plan
+        if p.thin_before is None:
+            return {}, True
+        done = unit.monitoring.last_signal_window(p.system, THINNED_KEY)
+        start = max(done or p.before, p.before)
+        day = next(
+            (d for d in complete_windows(start, p.thin_before, DAY) if not _within(d, p.keep)),
+            None,
+        )
+        if day is None:
+            return {}, True
+        page = unit.ingest.observation_page(p.system, *day, self.after, self.batch)
+        queued = unit.care.queued_observation_ids(p.system, [obs_id for _, obs_id in page])
+        drop = [
+            (pk, obs_id)
+            for pk, obs_id in page
+            if obs_id not in queued and not in_sample(obs_id, p.raw_sample, RAW_SAMPLE_SALT)
+        ]
+        gone, feedback = unit.ingest.drop_observations(p.system, drop)
+        if len(page) < self.batch:
+            row = {"signal": THINNED_KEY, "window_start": day[0], "window_end": day[1],
+                   "value": None, "n": 0}  # fmt: skip
+            unit.monitoring.save_signal_values(p.system, [row], day[1])
+            self.after = 0
+        else:
+            self.after = page[-1][0]
+        return {"thinned": gone, "feedback": feedback}, False
+
+
+def _within(day: tuple[datetime, datetime], keep: tuple[datetime, datetime] | None) -> bool:
+    return keep is not None and day[1] > keep[0] and day[0] < keep[1]
 
 
 def _unapplied_dead_letters(before: datetime, applied: list[str], batch: int) -> PurgeStep:

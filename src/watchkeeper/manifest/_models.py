@@ -74,8 +74,8 @@ def _regex(value: str | None) -> str | None:
     return value
 
 
-def _percent(value: Any) -> float:
-    """`20%` or `0.2` both mean a fifth."""
+def _percent(value: Any, *, whole: bool = False) -> float:
+    """`20%` or `0.2` both mean a fifth; 100% only where `whole` (a share of rows kept)."""
     if isinstance(value, bool):
         raise ValueError("a share is a percentage such as 20% or a fraction such as 0.2")
     if isinstance(value, int | float):
@@ -87,8 +87,9 @@ def _percent(value: Any) -> float:
             raise ValueError(f"{value!r} is not a percentage such as 20%") from None
     else:
         raise ValueError("a share is a percentage such as 20% or a fraction such as 0.2")
-    if not 0 < share < 1:
-        raise ValueError(f"{value!r} must be between 0% and 100%")
+    if not 0 < share < 1 and not (whole and share == 1):
+        limit = "at most 100%" if whole else "below 100%"
+        raise ValueError(f"{value!r} must be above 0% and {limit}")
     return share
 
 
@@ -159,6 +160,14 @@ Share = Annotated[
     BeforeValidator(_percent),
     PlainSerializer(lambda v: f"{round(v * 100, 6):g}%", return_type=str),
     WithJsonSchema({"type": ["string", "number"], "examples": ["20%", 0.2]}),
+]
+
+
+WholeShare = Annotated[
+    float,
+    BeforeValidator(lambda value: _percent(value, whole=True)),
+    PlainSerializer(lambda v: f"{round(v * 100, 6):g}%", return_type=str),
+    WithJsonSchema({"type": ["string", "number"], "examples": ["10%", 0.1]}),
 ]
 
 
@@ -456,6 +465,21 @@ class KillSwitch(_Model):
     fallback: str | None = None
 
 
+class Retention(_Model):
+    """How long a system's data is kept, and how much of it raw. Every observation feeds the
+    window partials the monitor reads; after RAW_FULL_DAYS only a stable `raw_sample` of the
+    rows (and those a triage rule queued, and the baseline period's) stays, so storage follows
+    the sample rather than the traffic. Written as a duration alone, it is `keep`."""
+
+    keep: Duration = timedelta(days=180)
+    raw_sample: WholeShare = 1.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _duration_alone(cls, value: Any) -> Any:
+        return {"keep": value} if isinstance(value, str | timedelta) else value
+
+
 class SystemSpec(_Model):
     lifecycle: Literal["draft", "live", "retired"] = "draft"
     charter: Charter = Charter()
@@ -464,7 +488,7 @@ class SystemSpec(_Model):
     evals: list[EvalSuite] = Field(default_factory=list)
     care: Care | None = None
     kill_switch: KillSwitch = KillSwitch()
-    retention: Duration = timedelta(days=180)
+    retention: Retention = Retention()
 
 
 class SystemManifest(_Model):

@@ -81,7 +81,7 @@ from watchkeeper.monitor.signals import (
 )
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.monitor.trend import DEFAULT_LIMIT, DEFAULT_SLACK
-from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit
+from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit, compact_partials
 
 DAY = timedelta(days=1)
 MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
@@ -179,13 +179,14 @@ class MonitorService:
                     system, results.profiles, *results.period, now
                 )
             unit.monitoring.save_window_profiles(system, results.window_profiles, now)
-            unit.ingest.compact_partials(system, results.compact, now)
             if evaluation.baseline_end is not None:
                 unit.monitoring.purge_window_profiles(
                     system, now - KEEP_WINDOW_PROFILES, evaluation.baseline_end
                 )
             flags = unit.monitoring.save_findings([_row(f) for f in evaluation.findings], now)
             owed = [_finding(f) for f in unit.monitoring.unalerted_findings(system)]
+        # Its own unit, after: a race with another compactor must not undo the findings.
+        compact_partials(self.store, system, results.compact, now)
         new = [f for f, is_new in zip(evaluation.findings, flags, strict=True) if is_new]
         current = {f.fingerprint for f in evaluation.findings}
         stale = [f for f in owed if f.fingerprint not in current]
@@ -240,7 +241,12 @@ class _Run:
         self.manifest = SystemManifest.model_validate(record.manifest)
         self.name = record.name
         self.runbook = self.manifest.spec.runbook
-        self.first = unit.ingest.first_observation_at(self.name)
+        # Data profiled elsewhere (`wk profile`) has partials and no rows.
+        firsts = [
+            unit.ingest.first_observation_at(self.name),
+            unit.ingest.first_partial_at(self.name),
+        ]
+        self.first = min((f for f in firsts if f is not None), default=None)
         runs = unit.care.eval_runs(self.name, limit=1_000_000)
         if runs and (self.first is None or runs[-1].started_at < self.first):
             self.first = runs[-1].started_at
@@ -709,7 +715,10 @@ class _Run:
         if not rules and not sources & {"observation", "output", "feedback"}:
             return
         since = self.record.live_since or self.record.applied_at
-        last = self.unit.ingest.last_observation_at(self.name, until=self.now)
+        latest = [self.unit.ingest.last_observation_at(self.name, until=self.now)]
+        for state in self.unit.ingest.latest_day_partials(self.name, self.now):
+            latest.append(Day.from_dict(state).last)
+        last = max((t for t in latest if t is not None and t <= self.now), default=None)
         self.evaluated.update(r.name for r in rules)
         for rule in _or_none(rules):
             allowed = rule.absent if rule and rule.absent else DEFAULT_SILENCE

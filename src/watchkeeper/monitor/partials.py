@@ -218,6 +218,14 @@ class Profiling:
     def key(self, kind: str, name: str) -> str:
         return self.keys[f"{kind}:{name}"]
 
+    def window_of(self, key: str) -> timedelta | None:
+        """The window a key's partials cover; None for a key this profiling does not make."""
+        for ref, made in self.keys.items():
+            if made == key:
+                kind, _, name = ref.partition(":")
+                return self.signals[name].window if kind == "signal" else DAY
+        return None
+
 
 def profiling_for(manifest: SystemManifest) -> Profiling:
     runbook = manifest.spec.runbook
@@ -276,6 +284,7 @@ class Partial:
     window_end: datetime
     rows: int
     state: dict[str, Any]
+    origin: str | None = None
 
 
 def build(

@@ -31,6 +31,8 @@ from watchkeeper.server._models import (
     BatchOut,
     DeadLetterOut,
     ErrorOut,
+    PartialsOut,
+    ProfilingOut,
     TriageItemOut,
 )
 from watchkeeper.server._routes import Acting, SystemName, _bearer, acting
@@ -285,6 +287,37 @@ async def feedback(name: SystemName, request: Request, ops: Acting) -> Any:
 def flag(name: SystemName, body: FlagIn, ops: Acting) -> dict[str, Any]:
     """Flag an observation for triage (top priority); flagging it again changes nothing."""
     return ops.flag(name, body.observation_id, body.reason)
+
+
+class PartialsIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    items: list[dict[str, Any]] = Field(
+        max_length=MAX_ITEMS,
+        description="Partials as `wk profile` makes them: key, window_start, window_end, rows, "
+        "state, origin",
+    )
+
+
+@ingest.get(
+    "/api/v1/systems/{name}/profiling",
+    response_model=ProfilingOut,
+    responses=_ERRORS,
+    tags=["observations"],
+)
+def profiling(name: SystemName, ops: Acting) -> dict[str, Any]:
+    """What a profiler of lake data (`wk profile`) needs to make this system's partials."""
+    return ops.profiling(name)
+
+
+@ingest.post(
+    "/api/v1/systems/{name}/partials",
+    response_model=PartialsOut,
+    responses={**_ERRORS, 422: {"model": ErrorOut, "description": "A partial refused; says which"}},
+    tags=["observations"],
+)
+def partials(name: SystemName, body: PartialsIn, ops: Acting) -> dict[str, Any]:
+    """Window partials profiled where the data lives (`wk profile`), stored all or none."""
+    return ops.record_partials(name, body.items)
 
 
 @ingest.get(

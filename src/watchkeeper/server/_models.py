@@ -297,6 +297,20 @@ class BatchOut(_Out):
     rejected: list[RejectedOut] = Field(description="Kept as dead letters with their reason")
 
 
+class PartialsOut(_Out):
+    partials: int = Field(description="Partials stored, merged with the windows' others when read")
+    duplicates: int = Field(description="Already stored from the same origin: a re-run is harmless")
+    rows: int = Field(description="Observations the stored day partials summarise")
+    windows: int = Field(description="Distinct windows they cover")
+
+
+class ProfilingOut(_Out):
+    manifest: dict[str, Any] = Field(description="The system's manifest: which partials to make")
+    edges: dict[str, list[float]] = Field(
+        description="The baseline's bin edges per numeric column, once the baseline is profiled"
+    )
+
+
 class DeadLetterOut(_Out):
     id: int
     received_at: Instant

@@ -11,9 +11,9 @@ already encoded by validation and the times bound exactly as their column type b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -32,7 +32,18 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._records import DeadLetterRecord, NewObservation, ObservationRecord
-from watchkeeper.store._rows import Base, BigId, JSONType, SystemRow, UTCDateTime, record_of
+
+if TYPE_CHECKING:
+    from watchkeeper.store._store import Store
+from watchkeeper.store._rows import (
+    Base,
+    BigId,
+    JSONType,
+    SystemRow,
+    UTCDateTime,
+    dialect_insert,
+    record_of,
+)
 
 
 class ObservationRow(Base):
@@ -83,6 +94,9 @@ class PartialRow(Base):
     rows: Mapped[int] = mapped_column(Integer)
     state: Mapped[Any] = mapped_column(JSONType)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Where a profiled partial came from (`wk profile`: the files), so profiling the same files
+    # again stores nothing twice; None for ingest's, which the rows' ids keep from repeating.
+    origin: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class DeadLetterRow(Base):
@@ -164,8 +178,9 @@ class IngestRepository:
             new += [obs_id for (obs_id,) in result]
         return new
 
-    def add_partials(self, system: str, partials: Iterable[Any], now: datetime) -> None:
-        """Store a batch's partials (objects with key, window_start, window_end, rows, state)."""
+    def add_partials(self, system: str, partials: Iterable[Any], now: datetime) -> int:
+        """Store partials (objects with key, window_start, window_end, rows, state, origin); one
+        already stored from the same origin is skipped. Returns how many were stored."""
         rows = [
             {
                 "system": system,
@@ -175,11 +190,22 @@ class IngestRepository:
                 "rows": p.rows,
                 "state": p.state,
                 "received_at": now,
+                "origin": p.origin,
             }
             for p in partials
         ]
-        if rows:
+        if not rows:
+            return 0
+        if all(r["origin"] is None for r in rows):
             self.session.execute(insert(PartialRow), rows)
+            return len(rows)
+        statement = (
+            dialect_insert(self.session)(PartialRow.__table__)
+            .on_conflict_do_nothing(index_elements=["system", "key", "window_start", "origin"])
+            .returning(PartialRow.__table__.c.id)
+        )
+        connection = self.session.connection()
+        return sum(len(connection.execute(statement, row).all()) for row in rows)
 
     def partials(
         self, system: str, keys: Sequence[str], since: datetime, until: datetime
@@ -210,16 +236,71 @@ class IngestRepository:
 
     def compact_partials(
         self, system: str, merged: Sequence[tuple[list[int], Any]], now: datetime
-    ) -> None:
-        """Replace each group of partials (their ids) by their merge, so a window once read is
-        one row however many batches made it. A batch that came meanwhile is not among the ids
-        and stays, to be merged on the next read."""
-        gone = [pk for ids, _ in merged for pk in ids]
-        for start in range(0, len(gone), 500):
-            self.session.execute(
-                delete(PartialRow).where(PartialRow.id.in_(gone[start : start + 500]))
-            )
+    ) -> bool:
+        """Replace each group of partials (their ids) by their merge, so a window is a few rows
+        however many batches made it. A batch that came meanwhile is not among the ids and
+        stays. If another process compacted any of them first, nothing is replaced: returns
+        False, and the caller must roll this unit back (its deletions may be partial)."""
+        for ids, _ in merged:
+            gone = 0
+            for start in range(0, len(ids), 500):
+                result = self.session.execute(
+                    delete(PartialRow).where(PartialRow.id.in_(ids[start : start + 500]))
+                )
+                gone += _count(result)
+            if gone != len(ids):
+                return False
         self.add_partials(system, [p for _, p in merged], now)
+        return True
+
+    def first_partial_at(self, system: str) -> datetime | None:
+        """The start of the first day any partial covers (data profiled elsewhere has no rows)."""
+        return self.session.scalar(
+            select(func.min(PartialRow.window_start)).where(
+                PartialRow.system == system, PartialRow.key == "day"
+            )
+        )
+
+    def latest_day_partials(self, system: str, until: datetime) -> list[dict[str, Any]]:
+        """The states of the latest day that partials cover, of the days over by `until` (of a
+        day still going, nothing says which rows came before `until`)."""
+        latest = self.session.scalar(
+            select(func.max(PartialRow.window_start)).where(
+                PartialRow.system == system,
+                PartialRow.key == "day",
+                PartialRow.window_end <= until,
+            )
+        )
+        if latest is None:
+            return []
+        return list(
+            self.session.scalars(
+                select(PartialRow.state).where(
+                    PartialRow.system == system,
+                    PartialRow.key == "day",
+                    PartialRow.window_start == latest,
+                )
+            )
+        )
+
+    def crowded_windows(
+        self, system: str, windows: Sequence[tuple[str, datetime]], limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Those of (key, window start) that have at least `limit` partials."""
+        found = []
+        for key, start in windows:
+            count = self.session.scalar(
+                select(func.count())
+                .select_from(PartialRow)
+                .where(
+                    PartialRow.system == system,
+                    PartialRow.key == key,
+                    PartialRow.window_start == start,
+                )
+            )
+            if (count or 0) >= limit:
+                found.append((key, start))
+        return found
 
     def add_feedback(self, system: str, rows: Iterable[dict[str, Any]], now: datetime) -> int:
         """Store feedback; a row equal to one already stored for the same observation at the
@@ -295,6 +376,32 @@ class IngestRepository:
         if limit is not None:
             query = query.limit(limit)
         return self._records(system, list(self.session.scalars(query)))
+
+    def observations_in_pages(
+        self, system: str, start: datetime, end: datetime, size: int
+    ) -> Iterator[list[ObservationRecord]]:
+        """Observations with ts in [start, end) a page of `size` at a time (by row id), so a day
+        of any traffic is walked in bounded memory."""
+        after = 0
+        while True:
+            rows = list(
+                self.session.scalars(
+                    select(ObservationRow)
+                    .where(
+                        ObservationRow.system == system,
+                        ObservationRow.ts >= start,
+                        ObservationRow.ts < end,
+                        ObservationRow.pk > after,
+                    )
+                    .order_by(ObservationRow.pk)
+                    .limit(size)
+                )
+            )
+            if rows:
+                yield self._records(system, rows)
+            if len(rows) < size:
+                return
+            after = rows[-1].pk
 
     def observations_by_id(self, system: str, ids: Sequence[str]) -> list[ObservationRecord]:
         rows = list(
@@ -389,6 +496,29 @@ class IngestRepository:
         if keep is not None:
             query = query.where((ObservationRow.ts < keep[0]) | (ObservationRow.ts >= keep[1]))
         rows = self.session.execute(query.order_by(ObservationRow.ts).limit(limit)).all()
+        return self.drop_observations(system, [(pk, obs_id) for pk, obs_id in rows])
+
+    def observation_page(
+        self, system: str, start: datetime, end: datetime, after: int, limit: int
+    ) -> list[tuple[int, str]]:
+        """(row id, observation id) of up to `limit` observations with ts in [start, end) and a
+        row id above `after`, by row id: a day walked page by page, whatever stays behind."""
+        rows = self.session.execute(
+            select(ObservationRow.pk, ObservationRow.obs_id)
+            .where(
+                ObservationRow.system == system,
+                ObservationRow.ts >= start,
+                ObservationRow.ts < end,
+                ObservationRow.pk > after,
+            )
+            .order_by(ObservationRow.pk)
+            .limit(limit)
+        ).all()
+        return [(pk, obs_id) for pk, obs_id in rows]
+
+    def drop_observations(self, system: str, rows: Sequence[tuple[int, str]]) -> tuple[int, int]:
+        """Delete these observations (row id, observation id) and their feedback. Returns how
+        many observations and feedback rows went."""
         if not rows:
             return 0, 0
         feedback = self.session.execute(
@@ -446,6 +576,27 @@ class IngestRepository:
         if not ids:
             return 0
         return _count(self.session.execute(delete(table).where(key.in_(ids))))
+
+
+class _Raced(Exception):
+    """Another process compacted some of the same partials first."""
+
+
+def compact_partials(
+    store: Store, system: str, merged: Sequence[tuple[list[int], Any]], now: datetime
+) -> bool:
+    """Compact in a write unit of its own, rolled back whole if another process got to any of
+    the same partials first (then they are merged already; nothing is lost or counted twice).
+    Returns whether this one did it."""
+    if not merged:
+        return True
+    try:
+        with store.write() as unit:
+            if not unit.ingest.compact_partials(system, merged, now):
+                raise _Raced
+    except _Raced:
+        return False
+    return True
 
 
 def _count(result: Any) -> int:

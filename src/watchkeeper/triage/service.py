@@ -21,6 +21,7 @@ from watchkeeper.triage.rules import evaluate
 DAY = timedelta(days=1)
 VERDICTS = ("ok", "wrong", "harmful", "unclear")
 SCAN_KEY = "triage:scan"
+SCAN_PAGE = 5_000  # observations held at once while a day is scanned
 
 
 def item_dict(item: TriageItemRecord, now: datetime) -> dict[str, Any]:
@@ -83,48 +84,48 @@ class TriageService:
         assignee = triage.assignee or manifest.spec.charter.quality_monitor
         queued = 0
         rows = []
+        known = {c for x in manifest.spec.upstream for c in x.contract}
         for start, end in complete_windows(since, now, DAY):
-            observations = unit.ingest.observations(system, start, end)
-            violations = frozenset(
-                o.id
-                for o in observations
-                for u in manifest.spec.upstream
-                if check_contract(
-                    u.contract,
-                    [(o.ts, o.inputs)],
-                    known_fields={c for x in manifest.spec.upstream for c in x.contract},
+            matched = seen_rows = 0
+            for observations in unit.ingest.observations_in_pages(system, start, end, SCAN_PAGE):
+                seen_rows += len(observations)
+                violations = frozenset(
+                    o.id
+                    for o in observations
+                    for u in manifest.spec.upstream
+                    if check_contract(u.contract, [(o.ts, o.inputs)], known_fields=known)
                 )
-            )
-            matches = evaluate(
-                triage.rules, observations, system=system, contract_violations=violations
-            )
-            seen = unit.care.queued_observation_ids(system, [m.observation_id for m in matches])
-            by_id = {o.id: o for o in observations}
-            for match in matches:
-                if match.observation_id in seen:
-                    continue
-                obs = by_id[match.observation_id]
-                unit.care.queue_triage_item(
-                    system,
-                    obs.id,
-                    observed_at=obs.ts,
-                    rule=match.rule,
-                    condition=match.condition,
-                    reason=match.reason,
-                    priority=match.priority,
-                    assignee=assignee,
-                    snapshot=_snapshot(obs),
-                    now=now,
+                matches = evaluate(
+                    triage.rules, observations, system=system, contract_violations=violations
                 )
-                queued += 1
+                matched += len(matches)
+                seen = unit.care.queued_observation_ids(system, [m.observation_id for m in matches])
+                by_id = {o.id: o for o in observations}
+                for match in matches:
+                    if match.observation_id in seen:
+                        continue
+                    obs = by_id[match.observation_id]
+                    unit.care.queue_triage_item(
+                        system,
+                        obs.id,
+                        observed_at=obs.ts,
+                        rule=match.rule,
+                        condition=match.condition,
+                        reason=match.reason,
+                        priority=match.priority,
+                        assignee=assignee,
+                        snapshot=_snapshot(obs),
+                        now=now,
+                    )
+                    queued += 1
             queued += self._queue_eval_failures(unit, manifest, start, end, now, assignee)
             rows.append(
                 {
                     "signal": SCAN_KEY,
                     "window_start": start,
                     "window_end": end,
-                    "value": float(len(matches)),
-                    "n": len(observations),
+                    "value": float(matched),
+                    "n": seen_rows,
                 }
             )
         unit.monitoring.save_signal_values(system, rows, now)

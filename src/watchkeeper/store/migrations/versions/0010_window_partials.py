@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("state", JSONType, nullable=False),
         sa.Column("received_at", UTCDateTime(), nullable=False),
+        sa.Column("origin", sa.String(64), nullable=True),
+        sa.UniqueConstraint("system", "key", "window_start", "origin", name="uq_partial_origin"),
     )
     op.create_index(
         "ix_window_partials_system_key_start", "window_partials", ["system", "key", "window_start"]
