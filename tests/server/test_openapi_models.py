@@ -176,6 +176,15 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
     call("POST", "/api/v1/systems/{name}/flags", "owner", name=SYSTEM, json=flag)
     letters = call("GET", "/api/v1/systems/{name}/dead-letters", "owner", name=SYSTEM)
     assert letters, "the refused observation is kept as a dead letter"
+    plan = call("GET", "/api/v1/systems/{name}/profiling", "owner", name=SYSTEM)
+    day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    profiled = {"key": "day", "window_start": day.isoformat(),
+                "window_end": (day + timedelta(days=1)).isoformat(), "rows": 3,
+                "state": {"rows": 3, "last": day.isoformat()}, "origin": "lake-files"}  # fmt: skip
+    call(
+        "POST", "/api/v1/systems/{name}/partials", "owner", name=SYSTEM, json={"items": [profiled]}
+    )
+    assert plan["manifest"]["metadata"]["name"] == SYSTEM
     call("POST", "/v1/traces", "owner", json={"resourceSpans": []})
 
     # the scheduler finds the failing evals and opens an incident

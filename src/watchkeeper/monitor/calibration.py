@@ -106,9 +106,6 @@ class Buckets:
             kept[value if value in kept and value != OTHER else spill] += n
         return list(kept.values())
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "cuts": list(self.cuts), "labels": list(self.labels)}
-
 
 def buckets_for(reference: Profile, window_rows: float) -> Buckets:
     """Buckets holding about ROWS_PER_BUCKET rows each in a window of `window_rows` rows: fewer
@@ -273,20 +270,6 @@ class DriftCalibration:
             self.rank_variance * (within / max(rows, 1) + self.rank_dispersion / total)
         )
         return Cell("rank", (rank - 0.5) / error if error else 0.0, rank, 0.5, len(pooled))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "buckets": self.buckets.to_dict(),
-            "reference": list(self.reference),
-            "dispersion": self.dispersion,
-            "window_rows": self.window_rows,
-            "alpha": self.alpha,
-            "rank_variance": self.rank_variance,
-            "rank_dispersion": self.rank_dispersion,
-            "scales": list(self.scales),
-            "critical_z": self.critical,
-        }
 
 
 def calibrate_drift(
@@ -456,16 +439,6 @@ class Noise:
         if rows <= 0 or self.window_rows <= 0:
             return self.spread
         return self.spread * math.sqrt(self.window_rows / rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rate": self.rate,
-            "dispersion": self.dispersion,
-            "spread": self.spread,
-            "window_rows": self.window_rows,
-            "windows": self.windows,
-            "baseline_rows": self.baseline_rows,
-        }
 
 
 def measure_noise(windows: Sequence[tuple[float, int]], rate: bool) -> Noise:

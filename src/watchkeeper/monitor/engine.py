@@ -241,12 +241,12 @@ class _Run:
         self.manifest = SystemManifest.model_validate(record.manifest)
         self.name = record.name
         self.runbook = self.manifest.spec.runbook
-        # Data profiled elsewhere (`wk profile`) has partials and no rows.
-        firsts = [
-            unit.ingest.first_observation_at(self.name),
-            unit.ingest.first_partial_at(self.name),
-        ]
-        self.first = min((f for f in firsts if f is not None), default=None)
+        # Data profiled elsewhere (`wk profile`) has partials and no rows: it starts on the first
+        # day they cover. (The first row, where there is one, is never thinned: it lies in the
+        # baseline period.)
+        self.first = unit.ingest.first_observation_at(self.name) or unit.ingest.first_partial_at(
+            self.name
+        )
         runs = unit.care.eval_runs(self.name, limit=1_000_000)
         if runs and (self.first is None or runs[-1].started_at < self.first):
             self.first = runs[-1].started_at

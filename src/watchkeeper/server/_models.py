@@ -393,7 +393,9 @@ class RetentionOut(_Out):
 
     due: bool
     observations: int = 0
+    thinned: int = Field(default=0, description="Raw rows outside `raw_sample`, once a week old")
     feedback: int = 0
+    partials: int = Field(default=0, description="Window partials past retention")
     dead_letters: int = 0
     finished: bool = Field(default=False, description="False: the rest waits for the next tick")
 

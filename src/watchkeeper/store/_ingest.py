@@ -85,6 +85,7 @@ class PartialRow(Base):
     __tablename__ = "window_partials"
     __table_args__ = (
         Index("ix_window_partials_system_key_start", "system", "key", "window_start"),
+        UniqueConstraint("system", "key", "window_start", "origin", name="uq_partial_origin"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     system: Mapped[str] = mapped_column(String(63))
