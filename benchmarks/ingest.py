@@ -12,7 +12,10 @@ through the service is profiled into its window partials as it is stored:
   pre-encoded JSON batches of N items (each size in `--batch`); the clock runs from the first
   request to the last answer; the store must then hold exactly `--rows` observations.
 - The phases below use the first batch size.
-- service: `IngestService.observations` in-process — parsing, validation and the store, no HTTP.
+- service: `IngestService.observations` in-process — parsing, validation, profiling and the
+  store, no HTTP.
+- bare: the same for a system that watches nothing (no runbook, no contract): ingest without
+  profiling, side by side with `service`.
 - store: the store's own `Unit.add_observations` with rows already validated and encoded.
 - sqlite3: plain `executemany` of the same tuples into the same table, one transaction a batch:
   the ceiling.
@@ -120,9 +123,13 @@ def chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def seed_db(db: str, folder: Path) -> str:
+# The same system watching nothing: what ingest costs without profiling, for the side by side.
+BARE = MANIFESTS.split("  upstream:")[0]
+
+
+def seed_db(db: str, folder: Path, manifests: str = MANIFESTS) -> str:
     """A fresh store with the one system; returns the writer's token."""
-    (folder / "bench.yaml").write_text(MANIFESTS, encoding="utf-8")
+    (folder / "bench.yaml").write_text(manifests, encoding="utf-8")
     app = build(Settings(db=db))
     try:
         setup = Operations(app, "bench@local", app.clock.now(), enforce=False)
@@ -361,11 +368,12 @@ def main() -> None:
     results: dict[str, float] = {}
     print(f"  {'phase':10} {'wall obs/s':>12} {'CPU µs/obs':>11} {'obs/s per core':>15}")
     with tempfile.TemporaryDirectory(prefix="wk-bench-ingest-") as scratch:
-        for phase in (*(f"http/{size}" for size in sizes), "service", "store", "sqlite3"):
+        phases = (*(f"http/{size}" for size in sizes), "service", "bare", "store", "sqlite3")
+        for phase in phases:
             folder = Path(scratch) / phase.replace("/", "-")
             folder.mkdir()
             db = f"sqlite:///{folder / 'wk.db'}"
-            token = seed_db(db, folder)
+            token = seed_db(db, folder, BARE if phase == "bare" else MANIFESTS)
             cpu = time.process_time()
             if phase.startswith("http/"):
                 with server(db, folder) as (url, pid):
@@ -373,7 +381,7 @@ def main() -> None:
                     size = int(phase.removeprefix("http/"))
                     elapsed = run_http(url, token, bodies[size], options.connections)
                     cpu = cpu_seconds(pid) - cpu
-            elif phase == "service":
+            elif phase in ("service", "bare"):
                 elapsed = run_service(db, bodies[sizes[0]])
             elif phase == "store":
                 elapsed = run_store(db, rows)

@@ -166,6 +166,7 @@ def _spark(
         SparkSession.builder.master(os.environ.get("WATCHKEEPER_SPARK_MASTER", "local[*]"))
         .appName("watchkeeper-profile")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")

@@ -50,7 +50,7 @@ RETENTION_CLAIM = "retention"  # the lease of today's run for unapplied names; a
 PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per run in a tick
 # A window with this many partials is merged into one by the ingest that sees it, so reading a
 # window costs the same at any traffic.
-COMPACT_AT = 32
+COMPACT_AT = 64
 THINNED_KEY = "raw-thinned"  # the days whose raw rows were thinned to the sample
 DAY = timedelta(days=1)
 PURGED = ("observations", "thinned", "feedback", "partials", "dead_letters")

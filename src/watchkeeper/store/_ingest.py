@@ -287,21 +287,20 @@ class IngestRepository:
     def crowded_windows(
         self, system: str, windows: Sequence[tuple[str, datetime]], limit: int
     ) -> list[tuple[str, datetime]]:
-        """Those of (key, window start) that have at least `limit` partials."""
-        found = []
-        for key, start in windows:
-            count = self.session.scalar(
-                select(func.count())
-                .select_from(PartialRow)
-                .where(
-                    PartialRow.system == system,
-                    PartialRow.key == key,
-                    PartialRow.window_start == start,
-                )
+        """Those of (key, window start) that have at least `limit` partials, in one query."""
+        if not windows:
+            return []
+        wanted = set(windows)
+        rows = self.session.execute(
+            select(PartialRow.key, PartialRow.window_start)
+            .where(
+                PartialRow.system == system,
+                PartialRow.window_start.in_(sorted({start for _, start in windows})),
             )
-            if (count or 0) >= limit:
-                found.append((key, start))
-        return found
+            .group_by(PartialRow.key, PartialRow.window_start)
+            .having(func.count() >= limit)
+        )
+        return [(key, start) for key, start in rows if (key, start) in wanted]
 
     def add_feedback(self, system: str, rows: Iterable[dict[str, Any]], now: datetime) -> int:
         """Store feedback; a row equal to one already stored for the same observation at the
@@ -386,17 +385,7 @@ class IngestRepository:
         after = 0
         while True:
             rows = list(
-                self.session.scalars(
-                    select(ObservationRow)
-                    .where(
-                        ObservationRow.system == system,
-                        ObservationRow.ts >= start,
-                        ObservationRow.ts < end,
-                        ObservationRow.pk > after,
-                    )
-                    .order_by(ObservationRow.pk)
-                    .limit(size)
-                )
+                self.session.scalars(_page(select(ObservationRow), system, start, end, after, size))
             )
             if rows:
                 yield self._records(system, rows)
@@ -504,17 +493,8 @@ class IngestRepository:
     ) -> list[tuple[int, str]]:
         """(row id, observation id) of up to `limit` observations with ts in [start, end) and a
         row id above `after`, by row id: a day walked page by page, whatever stays behind."""
-        rows = self.session.execute(
-            select(ObservationRow.pk, ObservationRow.obs_id)
-            .where(
-                ObservationRow.system == system,
-                ObservationRow.ts >= start,
-                ObservationRow.ts < end,
-                ObservationRow.pk > after,
-            )
-            .order_by(ObservationRow.pk)
-            .limit(limit)
-        ).all()
+        query = select(ObservationRow.pk, ObservationRow.obs_id)
+        rows = self.session.execute(_page(query, system, start, end, after, limit)).all()
         return [(pk, obs_id) for pk, obs_id in rows]
 
     def drop_observations(self, system: str, rows: Sequence[tuple[int, str]]) -> tuple[int, int]:
@@ -577,6 +557,21 @@ class IngestRepository:
         if not ids:
             return 0
         return _count(self.session.execute(delete(table).where(key.in_(ids))))
+
+
+def _page(query: Any, system: str, start: datetime, end: datetime, after: int, size: int) -> Any:
+    """`query` narrowed to one page of a system's observations in [start, end): those with a
+    row id above `after`, by row id, at most `size`."""
+    return (
+        query.where(
+            ObservationRow.system == system,
+            ObservationRow.ts >= start,
+            ObservationRow.ts < end,
+            ObservationRow.pk > after,
+        )
+        .order_by(ObservationRow.pk)
+        .limit(size)
+    )
 
 
 class _Raced(Exception):
