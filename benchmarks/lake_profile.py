@@ -105,8 +105,13 @@ def _plain(state: object) -> str:
 
 
 def _drop_sketches(data: object) -> object:
+    """A state as the monitor reads it: kept values as the multiset they are, sketches out."""
     if isinstance(data, dict):
-        return {k: _drop_sketches(v) for k, v in data.items() if k != "kll"}
+        return {
+            k: sorted(v) if k == "values" else _drop_sketches(v)
+            for k, v in data.items()
+            if k != "kll"
+        }
     if isinstance(data, list):
         return [_drop_sketches(v) for v in data]
     return data
