@@ -40,7 +40,6 @@ from watchkeeper.store import (
     SystemRecord,
     Unit,
     applied_manifest,
-    compact_partials,
     manifest_of,
 )
 from watchkeeper.triage.rules import in_sample
@@ -218,7 +217,7 @@ class IngestService:
                     rows = sum(n for _, n, _ in parts)
                     partial = Partial(key, start, end, rows, state.to_dict())
                     groups.append(([pk for pk, _, _ in parts], partial))
-        compact_partials(self.store, system, groups, now)
+        self.store.compact_partials(system, groups, now)
 
     def profiling(self, system: str) -> tuple[Profiling, dict[str, tuple[float, ...]]]:
         """What a profiler elsewhere (`wk profile`) needs to make this system's partials: its

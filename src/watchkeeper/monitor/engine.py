@@ -81,7 +81,7 @@ from watchkeeper.monitor.signals import (
 )
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.monitor.trend import DEFAULT_LIMIT, DEFAULT_SLACK
-from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit, compact_partials
+from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit
 
 DAY = timedelta(days=1)
 MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
@@ -186,7 +186,7 @@ class MonitorService:
             flags = unit.monitoring.save_findings([_row(f) for f in evaluation.findings], now)
             owed = [_finding(f) for f in unit.monitoring.unalerted_findings(system)]
         # Its own unit, after: a race with another compactor must not undo the findings.
-        compact_partials(self.store, system, results.compact, now)
+        self.store.compact_partials(system, results.compact, now)
         new = [f for f, is_new in zip(evaluation.findings, flags, strict=True) if is_new]
         current = {f.fingerprint for f in evaluation.findings}
         stale = [f for f in owed if f.fingerprint not in current]

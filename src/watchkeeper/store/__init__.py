@@ -17,7 +17,6 @@ if typing.TYPE_CHECKING:
         IncidentRecord,
         SilenceRecord,
     )
-    from watchkeeper.store._ingest import compact_partials
     from watchkeeper.store._migrate import current_revision, head_revision, upgrade
     from watchkeeper.store._records import (
         AckRecord,
@@ -69,7 +68,6 @@ __all__ = [
     "TriageItemRecord",
     "Unit",
     "applied_manifest",
-    "compact_partials",
     "current_revision",
     "head_revision",
     "manifest_of",
@@ -86,7 +84,6 @@ __getattr__, __dir__ = _exports(
             "IncidentRecord",
             "SilenceRecord",
         ],
-        "watchkeeper.store._ingest": ["compact_partials"],
         "watchkeeper.store._migrate": ["current_revision", "head_revision", "upgrade"],
         "watchkeeper.store._records": [
             "AckRecord",

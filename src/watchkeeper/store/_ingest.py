@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -32,9 +32,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._records import DeadLetterRecord, NewObservation, ObservationRecord
-
-if TYPE_CHECKING:
-    from watchkeeper.store._store import Store
 from watchkeeper.store._rows import (
     Base,
     BigId,
@@ -572,27 +569,6 @@ def _page(query: Any, system: str, start: datetime, end: datetime, after: int, s
         .order_by(ObservationRow.pk)
         .limit(size)
     )
-
-
-class _Raced(Exception):
-    """Another process compacted some of the same partials first."""
-
-
-def compact_partials(
-    store: Store, system: str, merged: Sequence[tuple[list[int], Any]], now: datetime
-) -> bool:
-    """Compact in a write unit of its own, rolled back whole if another process got to any of
-    the same partials first (then they are merged already; nothing is lost or counted twice).
-    Returns whether this one did it."""
-    if not merged:
-        return True
-    try:
-        with store.write() as unit:
-            if not unit.ingest.compact_partials(system, merged, now):
-                raise _Raced
-    except _Raced:
-        return False
-    return True
 
 
 def _count(result: Any) -> int:

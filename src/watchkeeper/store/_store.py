@@ -64,6 +64,10 @@ log = logging.getLogger("watchkeeper.audit")
 _CHANNEL_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+class _Raced(Exception):
+    """Another process compacted some of the same partials first."""
+
+
 class StoreError(Exception):
     """The store layer's one error type: the database is unreachable or refused a write."""
 
@@ -208,6 +212,22 @@ class Store:
                     listeners = list(self._listeners.get(channel, ()))
                 for listener in listeners:
                     listener.wake()
+
+    def compact_partials(
+        self, system: str, merged: Sequence[tuple[list[int], Any]], now: datetime
+    ) -> bool:
+        """Replace groups of window partials by their merges in a write unit of its own, rolled
+        back whole if another process got to any of the same partials first (then they are
+        merged already: nothing is lost or counted twice). Returns whether this one did it."""
+        if not merged:
+            return True
+        try:
+            with self.write() as unit:
+                if not unit.ingest.compact_partials(system, merged, now):
+                    raise _Raced
+        except _Raced:
+            return False
+        return True
 
     def _checkpoint(self, seq: int, head: str) -> None:
         """Sign the committed head into the file outside the database. Only after the commit:
