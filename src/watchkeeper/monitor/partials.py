@@ -6,8 +6,8 @@ window, a watched column's profile per day, an upstream's contract tally per day
 of text outputs per day — and a window is the merge of its partials. Merging is exact and order
 free (counts add, sums are exact rationals, first occurrences keep the earlier), so server
 replicas ingest at once with no lock and no lost update, and the monitor reads the same values
-as the rows themselves would give. Quantiles are exact up to EXACT_VALUES values a window, a KLL
-sketch (Apache DataSketches) beyond.
+as the rows themselves would give. Quantiles are exact up to `profiles.EXACT_VALUES` values a
+window, a KLL sketch (Apache DataSketches) beyond.
 
 Keys carry a digest of what they measure, so a changed definition never mixes with partials
 made under the old one. Pure: plain data in, plain data out; the store keeps partials as JSON.
