@@ -75,3 +75,18 @@ def test_windows_are_epoch_aligned_and_complete() -> None:
     windows = list(complete_windows(T0, T0 + timedelta(days=3), day))
     assert [w[0].day for w in windows] == [6, 7]
     assert all(end - start == day for start, end in windows)
+
+
+@pytest.mark.parametrize(
+    "pattern", ["(?i)sorry", "^sorry", "sorry$", "(?s)a.sorry", r"\d+\.\d", "ü", "^[a-z]+$"]
+)
+def test_a_rate_matches_as_the_manifest_s_re2_pattern_does(pattern: str) -> None:
+    """Rates match a batch in one pass with Arrow's RE2: the same hits as the pattern the
+    manifest compiled, searched value by value (numbers and booleans as their text)."""
+    from watchkeeper.expr import compile_regex
+    from watchkeeper.monitor.signals import hits_of
+
+    values = ["Sorry, no", "sorry", "ok", "SORRY!", "über sorry", "a\nsorry", 1.5, True, "42"]
+    signal = sig(**{"from": "output", "kind": "rate", "match": pattern})
+    compiled = compile_regex(pattern)
+    assert hits_of(signal, values) == sum(bool(compiled.search(str(v))) for v in values)

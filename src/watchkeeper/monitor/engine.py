@@ -496,7 +496,7 @@ class _Run:
         """Each day's merged states (read once per run): from its partials, or, for a day
         stored before partials existed, made from its rows by the same functions."""
         wanted = [d for d in days if d[0] not in self._daily_states]
-        keys = ["day", *(k for k in self.profiling.keys.values() if k.split(":")[0] != "signal")]
+        keys = [k for k in self.profiling.keys.values() if not k.startswith("signal:")]
         read = self._read(keys, wanted)
         edges = self._edges()
         for start, end in wanted:

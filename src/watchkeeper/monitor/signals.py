@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from watchkeeper.expr import compile_expr, compile_regex, resolve
+from watchkeeper.expr import compile_expr, resolve
 from watchkeeper.manifest import Signal
 from watchkeeper.monitor.profiles import Spread, exact_sums, merge_spreads, spread_of
 from watchkeeper.store import ObservationRecord
@@ -256,7 +256,6 @@ def hits_of(signal: Signal, present: Sequence[Any]) -> int:
     if signal.match:
         if not present:
             return 0
-        compile_regex(signal.match)
         texts = pa.array([v if isinstance(v, str) else str(v) for v in present], pa.string())
         return int(pc.sum(pc.match_substring_regex(texts, signal.match)).as_py() or 0)
     return sum(1 for v in present if v is True or (isinstance(v, int | float) and v > 0))
