@@ -205,7 +205,8 @@ def _spark(
     try:
         for paths in by_schema.values():
             frame = spark.read.parquet(*paths)
-            for row in frame.mapInPandas(per_partition, _SCHEMA).toLocalIterator():
+            # collect, not toLocalIterator: the latter runs one job per partition, in turn.
+            for row in frame.mapInPandas(per_partition, _SCHEMA).collect():
                 partial = Partial(
                     row["key"], datetime.fromisoformat(row["window_start"]),
                     datetime.fromisoformat(row["window_end"]), int(row["rows"]),
