@@ -32,7 +32,14 @@ from watchkeeper.ingest.retention import (
     next_run,
     plan,
 )
-from watchkeeper.monitor.partials import Partial, Profiling, build, merged, profiling_for
+from watchkeeper.monitor.partials import (
+    Partial,
+    Profiling,
+    baseline_edges,
+    build,
+    merged,
+    profiling_for,
+)
 from watchkeeper.monitor.signals import complete_windows, window_start
 from watchkeeper.store import (
     NewObservation,
@@ -126,15 +133,6 @@ def _partial(item: Any, profiling: Profiling, oldest: datetime, now: datetime) -
     return Partial(key, start, end, rows, state, source)
 
 
-def _edges(stored: dict[str, dict[str, Any]]) -> dict[str, tuple[float, ...]]:
-    """The baseline's bin edges of each numeric column, so partials bin on them from the start."""
-    return {
-        column: tuple(profile["edges"])
-        for column, profile in stored.items()
-        if isinstance(profile, dict) and profile.get("kind") == "numeric"
-    }
-
-
 class IngestService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -151,7 +149,7 @@ class IngestService:
             # The baseline's edges are made once: read until they exist, then kept.
             edges = self._edges.get((name, record.digest))
             if edges is None:
-                edges = _edges(unit.monitoring.baseline_profiles(name))
+                edges = baseline_edges(unit.monitoring.baseline_profiles(name))
                 if edges:
                     self._edges[name, record.digest] = edges
         if record.digest not in self._plans:

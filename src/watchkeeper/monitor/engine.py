@@ -63,6 +63,7 @@ from watchkeeper.monitor.partials import (
     Presence,
     State,
     Texts,
+    baseline_edges,
     build,
     column_from_dict,
     column_state,
@@ -260,6 +261,7 @@ class _Run:
         self.explained: list[Explained] = []
         self.profiling = profiling_for(self.manifest)
         self._daily_states: dict[datetime, _Day] = {}
+        self._baseline_stored: dict[str, dict[str, Any]] | None = None
         self._model: list[Embedder | None] = []
         # Each watched column's daily profiles by window start: stored, baseline and this run's.
         self._days: dict[str, dict[datetime, Profile]] | None = None
@@ -498,7 +500,7 @@ class _Run:
         wanted = [d for d in days if d[0] not in self._daily_states]
         keys = [k for k in self.profiling.keys.values() if not k.startswith("signal:")]
         read = self._read(keys, wanted)
-        edges = self._edges()
+        edges = baseline_edges(self._stored_baseline())
         for start, end in wanted:
             if ("day", start) in read:
                 states = {k: v for (k, s), v in read.items() if s == start}
@@ -512,12 +514,11 @@ class _Run:
             self._daily_states[start] = _Day(len(observations), states)
         return [self._daily_states[start] for start, _ in days]
 
-    def _edges(self) -> dict[str, tuple[float, ...]]:
-        return {
-            column: tuple(profile["edges"])
-            for column, profile in self.unit.monitoring.baseline_profiles(self.name).items()
-            if profile.get("kind") == "numeric"
-        }
+    def _stored_baseline(self) -> dict[str, dict[str, Any]]:
+        """The stored baseline profiles, read once a run."""
+        if self._baseline_stored is None:
+            self._baseline_stored = self.unit.monitoring.baseline_profiles(self.name)
+        return self._baseline_stored
 
     def _column(self, day: _Day, column: str) -> Column | None:
         state = day.states.get(self.profiling.key("column", column))
@@ -528,7 +529,7 @@ class _Run:
         fewer than MIN_BASELINE_VALUES values in the period gets none — a finding says so — and
         is made again on later runs, so late data or a corrected period can still fill it."""
         assert self.baseline is not None
-        stored = self.unit.monitoring.baseline_profiles(self.name)
+        stored = self._stored_baseline()
         wanted = self.profiling.columns
         missing = [c for c in wanted if c not in stored]
         embedder = self.model()

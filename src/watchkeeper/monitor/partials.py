@@ -253,6 +253,16 @@ def profiling_for(manifest: SystemManifest) -> Profiling:
     return Profiling(signals, columns, contracts, texts, keys)
 
 
+def baseline_edges(stored: Mapping[str, Any]) -> dict[str, tuple[float, ...]]:
+    """The bin edges of each numeric column among stored baseline profiles: partials made
+    with them bin on the baseline's edges from the start."""
+    return {
+        column: tuple(profile["edges"])
+        for column, profile in stored.items()
+        if isinstance(profile, dict) and profile.get("kind") == "numeric"
+    }
+
+
 def watched_columns(manifest: SystemManifest) -> dict[str, ColumnKind]:
     """Every column drift or contracts look at, and how it is profiled: a drift column by its
     values (numeric when its contract or its nature says so), a contract's other columns by

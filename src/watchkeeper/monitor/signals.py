@@ -15,8 +15,6 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from watchkeeper.expr import compile_expr, resolve
 from watchkeeper.manifest import Signal
@@ -256,6 +254,9 @@ def hits_of(signal: Signal, present: Sequence[Any]) -> int:
     if signal.match:
         if not present:
             return 0
+        import pyarrow as pa  # a batch's matching, not every command's start-up
+        import pyarrow.compute as pc
+
         texts = pa.array([v if isinstance(v, str) else str(v) for v in present], pa.string())
         return int(pc.sum(pc.match_substring_regex(texts, signal.match)).as_py() or 0)
     return sum(1 for v in present if v is True or (isinstance(v, int | float) and v > 0))
