@@ -40,7 +40,7 @@ from watchkeeper.monitor.partials import (
     merged,
     profiling_for,
 )
-from watchkeeper.monitor.signals import complete_windows, window_start
+from watchkeeper.monitor.signals import complete_windows, load_matching, window_start
 from watchkeeper.store import (
     NewObservation,
     Store,
@@ -140,6 +140,10 @@ class IngestService:
         # more than profiling the batch.
         self._plans: dict[str, Profiling | None] = {}
         self._edges: dict[tuple[str, str], dict[str, tuple[float, ...]]] = {}
+
+    def warm(self) -> None:
+        """Load what profiling a batch loads lazily, before the first batch arrives."""
+        load_matching()
 
     def _target(self, name: str) -> _Target:
         with self.store.read() as unit:

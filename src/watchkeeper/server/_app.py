@@ -58,6 +58,7 @@ def create_app(
         waiters.bind(asyncio.get_running_loop())
         feed = SwitchFeed(watchkeeper.switch, watchkeeper.store, waiters.publish)
         await run_in_threadpool(feed.start)
+        await run_in_threadpool(watchkeeper.ingest.warm)
         heartbeat = Heartbeat(watchkeeper, tick_every) if tick_every else None
         if heartbeat:
             heartbeat.start()

@@ -270,7 +270,11 @@ def _missing_sqlite_file(url: str) -> bool:
 
 
 def _safe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL without its password; a URL SQLAlchemy cannot parse is not echoed at all."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the configured URL (not a database URL)"
 
 
 class Unit:

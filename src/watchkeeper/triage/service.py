@@ -16,7 +16,7 @@ from watchkeeper.monitor.contract import check_contract
 from watchkeeper.monitor.signals import complete_windows, window_start
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.store import ObservationRecord, Store, TriageItemRecord, Unit, applied_manifest
-from watchkeeper.triage.rules import evaluate
+from watchkeeper.triage.rules import Match, evaluate
 
 DAY = timedelta(days=1)
 VERDICTS = ("ok", "wrong", "harmful", "unclear")
@@ -71,64 +71,64 @@ class TriageService:
 
     def scan_system(self, now: datetime, system: str) -> int:
         """Queue what a live system's rules pick from every completed, unscanned day."""
-        with self.store.write() as unit:
-            return self._scan_system(unit, system, now)
-
-    def _scan_system(self, unit: Unit, system: str, now: datetime) -> int:
-        manifest = applied_manifest(unit, system)
+        with self.store.read() as unit:
+            manifest = applied_manifest(unit, system)
+            first = unit.ingest.first_observation_at(system)
+            scanned = unit.monitoring.last_signal_window(system, SCAN_KEY)
         triage = manifest.spec.runbook.triage
-        first = unit.ingest.first_observation_at(system)
         if manifest.spec.lifecycle != "live" or not triage.rules or first is None:
             return 0
-        since = unit.monitoring.last_signal_window(system, SCAN_KEY) or window_start(first, DAY)
+        since = scanned or window_start(first, DAY)
         assignee = triage.assignee or manifest.spec.charter.quality_monitor
-        queued = 0
-        rows = []
+        return sum(
+            self._scan_day(manifest, start, end, now, assignee)
+            for start, end in complete_windows(since, now, DAY)
+        )
+
+    def _scan_day(
+        self,
+        manifest: SystemManifest,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        assignee: str | None,
+    ) -> int:
+        """A day read a page at a time, each page's matches queued in a short unit of its own:
+        a day of a million rows must not hold the store's write lock while it is read (on
+        SQLite every ingest would wait behind it). Only a finished day is recorded as scanned;
+        a scan cut off halfway reads its day again and queues nothing twice."""
+        system, rules = manifest.name, manifest.spec.runbook.triage.rules
+        contracts = (
+            [u.contract for u in manifest.spec.upstream]
+            if any(r.condition == "contract_violation" for r in rules)
+            else []
+        )
         known = {c for x in manifest.spec.upstream for c in x.contract}
-        for start, end in complete_windows(since, now, DAY):
-            matched = seen_rows = 0
-            for observations in unit.ingest.observations_in_pages(system, start, end, SCAN_PAGE):
-                seen_rows += len(observations)
-                violations = frozenset(
-                    o.id
-                    for o in observations
-                    for u in manifest.spec.upstream
-                    if check_contract(u.contract, [(o.ts, o.inputs)], known_fields=known)
+        queued = matched = seen_rows = after = 0
+        while True:
+            with self.store.read() as unit:
+                observations, after = unit.ingest.observations_page(
+                    system, start, end, after, SCAN_PAGE
                 )
-                matches = evaluate(
-                    triage.rules, observations, system=system, contract_violations=violations
-                )
-                matched += len(matches)
-                seen = unit.care.queued_observation_ids(system, [m.observation_id for m in matches])
-                by_id = {o.id: o for o in observations}
-                for match in matches:
-                    if match.observation_id in seen:
-                        continue
-                    obs = by_id[match.observation_id]
-                    unit.care.queue_triage_item(
-                        system,
-                        obs.id,
-                        observed_at=obs.ts,
-                        rule=match.rule,
-                        condition=match.condition,
-                        reason=match.reason,
-                        priority=match.priority,
-                        assignee=assignee,
-                        snapshot=_snapshot(obs),
-                        now=now,
-                    )
-                    queued += 1
-            queued += self._queue_eval_failures(unit, manifest, start, end, now, assignee)
-            rows.append(
-                {
-                    "signal": SCAN_KEY,
-                    "window_start": start,
-                    "window_end": end,
-                    "value": float(matched),
-                    "n": seen_rows,
-                }
+            seen_rows += len(observations)
+            violations = frozenset(
+                o.id
+                for o in observations
+                for contract in contracts
+                if check_contract(contract, [(o.ts, o.inputs)], known_fields=known)
             )
-        unit.monitoring.save_signal_values(system, rows, now)
+            matches = evaluate(rules, observations, system=system, contract_violations=violations)
+            matched += len(matches)
+            if matches:
+                with self.store.write() as unit:
+                    queued += _queue_matches(unit, system, matches, observations, now, assignee)
+            if len(observations) < SCAN_PAGE:
+                break
+        with self.store.write() as unit:
+            queued += self._queue_eval_failures(unit, manifest, start, end, now, assignee)
+            row = {"signal": SCAN_KEY, "window_start": start, "window_end": end,
+                   "value": float(matched), "n": seen_rows}  # fmt: skip
+            unit.monitoring.save_signal_values(system, [row], now)
         return queued
 
     def _queue_eval_failures(
@@ -351,6 +351,38 @@ class TriageService:
                 for r in unit.care.triage_items(system, status="open", limit=100_000)
                 if now - r.queued_at > deadline
             ]
+
+
+def _queue_matches(
+    unit: Unit,
+    system: str,
+    matches: list[Match],
+    observations: list[ObservationRecord],
+    now: datetime,
+    assignee: str | None,
+) -> int:
+    """Queue the matched observations not queued already; returns how many were."""
+    seen = unit.care.queued_observation_ids(system, [m.observation_id for m in matches])
+    by_id = {o.id: o for o in observations}
+    queued = 0
+    for match in matches:
+        if match.observation_id in seen:
+            continue
+        obs = by_id[match.observation_id]
+        unit.care.queue_triage_item(
+            system,
+            obs.id,
+            observed_at=obs.ts,
+            rule=match.rule,
+            condition=match.condition,
+            reason=match.reason,
+            priority=match.priority,
+            assignee=assignee,
+            snapshot=_snapshot(obs),
+            now=now,
+        )
+        queued += 1
+    return queued
 
 
 def _item(unit: Unit, item_id: int) -> TriageItemRecord:
