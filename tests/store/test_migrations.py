@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from watchkeeper.store import Store, current_revision, head_revision
+from watchkeeper.store import Store, StoreError, current_revision, head_revision
 from watchkeeper.store._tables import Base
 
 
@@ -25,3 +26,11 @@ def test_opening_twice_migrates_once(db_url: str) -> None:
     assert current_revision(second.engine) == head_revision()
     first.close()
     second.close()
+
+
+@pytest.mark.parametrize("url", ["not a url", "postgresql+psycopg://root:hunter2@/%zz"])
+def test_a_url_that_cannot_be_opened_is_a_store_error_that_keeps_the_password(url: str) -> None:
+    with pytest.raises(StoreError) as raised:
+        Store.open(url)
+    assert "cannot open the store" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
