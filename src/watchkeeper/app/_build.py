@@ -3,8 +3,8 @@ reach every service through it; it holds no logic of its own.
 
 Each service is built on first use, with the services it needs, and its module imported only
 then: `wk vacuum` builds the charter and loads neither the monitor's numpy nor the courier's
-httpx, and `wk kill` builds the switch and the access service it asks. The scheduler needs them
-all, so the server (which ticks) and `wk tick` build everything.
+httpx, and `wk kill` builds the switch, the access service it asks and the courier that tells the
+owners. The scheduler needs them all, so the server (which ticks) and `wk tick` build everything.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class Watchkeeper:
     def switch(self) -> SwitchService:
         from watchkeeper.switch import SwitchService
 
-        return SwitchService(self.store, self.access)
+        return SwitchService(self.store, self.access, self.courier)
 
     @_Service
     def ingest(self) -> IngestService:
@@ -161,6 +161,9 @@ class Watchkeeper:
         return scheduler
 
     def close(self) -> None:
+        switch: SwitchService | None = vars(self).get("switch")
+        if switch is not None:
+            switch.drain(timeout=30)
         courier: Courier | None = vars(self).get("courier")
         http = courier.http if courier is not None else self._http
         if http is not None:

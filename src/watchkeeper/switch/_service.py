@@ -3,20 +3,30 @@ announced (so every server process wakes its long-polls at commit)."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from watchkeeper.access import PLAYBOOK_PREFIX, AccessService, Action
 from watchkeeper.errors import ActionError
 from watchkeeper.store import Store, SwitchRecord
+from watchkeeper.switch._notice import flip_message, told
 from watchkeeper.switch._state import CHANNEL, STATES, SwitchChange, SwitchState, state_of
 
+if TYPE_CHECKING:
+    from watchkeeper.alerting.courier import Courier
+
 MAX_REASON = 2000
+log = logging.getLogger(__name__)
 
 
 class SwitchService:
-    def __init__(self, store: Store, access: AccessService) -> None:
+    def __init__(self, store: Store, access: AccessService, courier: Courier | None = None) -> None:
         self.store = store
         self.access = access
+        self.courier = courier
+        self._telling: list[threading.Thread] = []
 
     def state(self, system: str) -> SwitchState:
         with self.store.read() as unit:
@@ -79,7 +89,33 @@ class SwitchService:
                 reason=reason,
             )
             unit.notify(CHANNEL, system)
-            return SwitchChange(state_of(record, flipped), changed=True)
+            change = SwitchChange(state_of(record, flipped), changed=True)
+        self._tell(change.state, actor, told(record.manifest), now)
+        return change
+
+    def _tell(self, state: SwitchState, actor: str, names: list[str], now: datetime) -> None:
+        """Tell the owner and the kill authorities, off the flipping thread: the flip took
+        effect at commit, and a mail server that is slow or down must not hold `wk kill`'s
+        answer (a delivery retries for seconds). `drain` waits for what is on its way."""
+        courier = self.courier
+        if courier is None:
+            return
+
+        def deliver() -> None:
+            try:
+                message = flip_message(state, actor, courier.public_url)
+                courier.send(message, courier.people(names), now=now, purpose="switch")
+            except Exception:  # a notice that failed must not pass silently, nor kill a thread
+                log.exception("telling %s of the flip of %s failed", names, state.system)
+
+        thread = threading.Thread(target=deliver, name=f"switch-notice-{state.system}")
+        self._telling = [t for t in self._telling if t.is_alive()] + [thread]
+        thread.start()
+
+    def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the flips' notices still being delivered."""
+        for thread in self._telling:
+            thread.join(timeout)
 
 
 def _valid(state: str, reason: str) -> str:
