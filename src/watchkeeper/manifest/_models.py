@@ -179,11 +179,22 @@ class _Model(BaseModel):
 
 
 class Channel(_Model):
-    type: Literal["email", "webhook", "slack", "pagerduty"]
-    url: str | None = None
-    routing_key: str | None = None
-    address: Email | None = None
-    secret: str | None = None
+    type: Literal["email", "webhook", "slack", "pagerduty"] = Field(
+        description="How this person is reached: email, a webhook, Slack or PagerDuty"
+    )
+    url: str | None = Field(
+        None, description="Where a webhook or Slack channel posts (required for them)"
+    )
+    routing_key: str | None = Field(
+        None, description="The PagerDuty integration key (required for pagerduty)"
+    )
+    address: Email | None = Field(
+        None, description="Send email here instead of the person's own address"
+    )
+    secret: str | None = Field(
+        None,
+        description="Signs webhook bodies (X-Watchkeeper-Signature) for the receiver to check",
+    )
 
     @model_validator(mode="after")
     def _needs_target(self) -> Channel:
@@ -195,44 +206,70 @@ class Channel(_Model):
 
 
 class Person(_Model):
-    email: Email
-    name: str = ""
-    active: bool = True
-    admin: bool = False
-    channels: list[Channel] = Field(default_factory=list)
+    email: Email = Field(description="The person's email: how manifests name them")
+    name: str = Field("", description="Display name")
+    active: bool = Field(
+        True,
+        description="false once they leave: their roles fall vacant and their tokens stop working",
+    )
+    admin: bool = Field(
+        False, description="May apply people, (de)activate them, issue tokens and silence all"
+    )
+    channels: list[Channel] = Field(
+        default_factory=list, description="Where notifications reach them besides their email"
+    )
 
 
 class Team(_Model):
-    name: Slug
-    members: list[Email] = Field(default_factory=list)
+    name: Slug = Field(description="The team's name, as role holders and escalation levels name it")
+    members: list[Email] = Field(
+        default_factory=list,
+        description="Its members by email, each declared as a person",
+    )
 
 
 class PeopleManifest(_Model):
-    api_version: Literal["watchkeeper/v1"] = Field(alias="apiVersion")
-    kind: Literal["People"]
-    people: list[Person] = Field(default_factory=list)
-    teams: list[Team] = Field(default_factory=list)
+    api_version: Literal["watchkeeper/v1"] = Field(
+        alias="apiVersion", description="Always watchkeeper/v1"
+    )
+    kind: Literal["People"] = Field(description="People: the people and teams manifests name")
+    people: list[Person] = Field(default_factory=list, description="Everyone a manifest may name")
+    teams: list[Team] = Field(default_factory=list, description="Named groups of those people")
 
 
 # --- AISystem -----------------------------------------------------------------------------
 
 
 class Metadata(_Model):
-    name: Slug
-    title: str = ""
-    description: str = ""
-    tier: Tier = "medium"
-    labels: dict[str, str] = Field(default_factory=dict)
+    name: Slug = Field(description="The system's id: lowercase letters, digits and dashes")
+    title: str = Field("", description="Human name shown on the dashboard")
+    description: str = Field("", description="What the system does, in a sentence")
+    tier: Tier = Field(
+        "medium", description="How much harm a failure does: low, medium, high or critical"
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Free key-value tags")
 
 
 class Charter(_Model):
-    owner: Ref | None = None
-    quality_monitor: Ref | None = None
-    retraining_decider: Ref | None = None
-    data_liaison: Ref | None = None
-    kill_authority: list[Ref] = Field(default_factory=list)
-    review_every: Duration = timedelta(days=30)
-    attest_every: Duration = timedelta(days=90)
+    owner: Ref | None = Field(None, description="The named product owner of the system")
+    quality_monitor: Ref | None = Field(
+        None, description="Who watches quality and works the triage queue (person or team)"
+    )
+    retraining_decider: Ref | None = Field(
+        None, description="Who decides to retrain or replace the model (person or team)"
+    )
+    data_liaison: Ref | None = Field(
+        None, description="Who talks to the upstream data owners (person or team)"
+    )
+    kill_authority: list[Ref] = Field(
+        default_factory=list, description="One or a list: who may take the system offline"
+    )
+    review_every: Duration = Field(
+        timedelta(days=30), description="How often the owner reviews the system"
+    )
+    attest_every: Duration = Field(
+        timedelta(days=90), description="How often role holders must acknowledge their role again"
+    )
 
     @field_validator("kill_authority", mode="before")
     @classmethod
@@ -248,25 +285,42 @@ class Charter(_Model):
 
 
 class ContractField(_Model):
-    type: Literal["string", "number", "integer", "boolean", "category", "object", "array"]
-    required: bool = False
-    nullable: bool = True
-    values: list[str | int | float | bool] | None = None
-    min: float | None = None
-    max: float | None = None
+    type: Literal["string", "number", "integer", "boolean", "category", "object", "array"] = Field(
+        description="The type the upstream promises for this input"
+    )
+    required: bool = Field(False, description="Every observation must carry this input")
+    nullable: bool = Field(True, description="Whether null is an allowed value")
+    values: list[str | int | float | bool] | None = Field(
+        None, description="For a category: the values the upstream promises"
+    )
+    min: float | None = Field(None, description="For a number: the smallest value promised")
+    max: float | None = Field(None, description="For a number: the largest value promised")
 
 
 class Upstream(_Model):
-    name: Slug
-    team: str | None = None
-    contact: Email | None = None
-    contract: dict[str, ContractField] = Field(default_factory=dict)
+    name: Slug = Field(description="The upstream's name, as alert rules' `contract:` name it")
+    team: str | None = Field(None, description="The team that owns the upstream")
+    contact: Email | None = Field(None, description="Who hears of a contract break")
+    contract: dict[str, ContractField] = Field(
+        default_factory=dict,
+        description="The inputs promised, by name (keys of an observation's inputs)",
+    )
 
 
 class Baseline(_Model):
-    first: Duration | None = None
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    first: Duration | None = Field(
+        None,
+        description="The first whole days of traffic, counted from the UTC midnight before the "
+        "first observation",
+    )
+    from_: date | None = Field(
+        default=None,
+        alias="from",
+        description="The first day of a fixed baseline period (with `to`)",
+    )
+    to: date | None = Field(
+        None, description="The day a fixed baseline period ends, not included (with `from`)"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> Baseline:
@@ -280,8 +334,8 @@ class Baseline(_Model):
 
 
 class Bound(_Model):
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(None, description="The signal is healthy at or above this")
+    max: float | None = Field(None, description="The signal is healthy at or below this")
 
     @model_validator(mode="after")
     def _some_bound(self) -> Bound:
@@ -293,14 +347,34 @@ class Bound(_Model):
 
 
 class Signal(_Model):
-    source: Literal["observation", "output", "feedback", "eval", "triage"] = Field(alias="from")
-    kind: Literal["mean", "rate", "quantile", "count", "expr", "score"] = "mean"
-    field: str | None = None
-    match: str | None = None
-    q: float | None = Field(default=None, gt=0, lt=1)
-    expr: str | None = None
-    suite: str | None = None
-    window: Duration = timedelta(days=1)
+    source: Literal["observation", "output", "feedback", "eval", "triage"] = Field(
+        alias="from",
+        description="What is measured: observations, their outputs, their feedback, eval runs, or "
+        "reviewed triage samples",
+    )
+    kind: Literal["mean", "rate", "quantile", "count", "expr", "score"] = Field(
+        "mean",
+        description="How a window's values become one number (see the README's Data formats)",
+    )
+    field: str | None = Field(
+        None,
+        description="The dotted path measured, e.g. latency_ms, inputs.amount, output.confidence; "
+        "for eval, the run metric (default pass_rate)",
+    )
+    match: str | None = Field(
+        None, description="For a rate: the RE2 pattern whose matches count as hits"
+    )
+    q: float | None = Field(
+        default=None, gt=0, lt=1, description="For a quantile: which one, e.g. 0.95 (default 0.5)"
+    )
+    expr: str | None = Field(
+        None, description="For kind expr: the expression computed per observation"
+    )
+    suite: str | None = Field(None, description="For from: eval: the eval suite read")
+    window: Duration = Field(
+        timedelta(days=1),
+        description="The window the signal is computed over, aligned to the Unix epoch",
+    )
 
     @field_validator("expr")
     @classmethod
@@ -313,19 +387,38 @@ class Signal(_Model):
 
 
 class AlertRule(_Model):
-    name: Slug
-    signal: str | None = None
-    drop: Share | None = None
-    rise: Share | None = None
-    below: float | None = None
-    above: float | None = None
-    trend: Literal["down", "up"] | None = None
-    drift: list[str] | None = None
-    contract: str | None = None
-    absent: Duration | None = None
-    severity: Severity = "warning"
-    playbook: str | None = None
-    for_: Duration | None = Field(default=None, alias="for")
+    name: Slug = Field(description="The rule's name, shown on alerts and incidents")
+    signal: str | None = Field(
+        None,
+        description="The signal watched; alone, the rule fires when it leaves its healthy bounds",
+    )
+    drop: Share | None = Field(
+        None, description="Fire when the signal drops this share below the baseline"
+    )
+    rise: Share | None = Field(
+        None, description="Fire when the signal rises this share above the baseline"
+    )
+    below: float | None = Field(None, description="Fire when the signal is below this value")
+    above: float | None = Field(None, description="Fire when the signal is above this value")
+    trend: Literal["down", "up"] | None = Field(
+        None, description="Fire on a sustained trend in this direction (CUSUM and Theil-Sen slope)"
+    )
+    drift: list[str] | None = Field(
+        None,
+        description="Columns watched for drift: contract fields, latency_ms, output_length, "
+        "output.FIELD, metadata.KEY, output_embedding",
+    )
+    contract: str | None = Field(None, description="Fire when this upstream breaks its contract")
+    absent: Duration | None = Field(
+        None, description="Fire when no observation arrives for this long"
+    )
+    severity: Severity = Field("warning", description="info, warning, error or critical")
+    playbook: str | None = Field(
+        None, description="The playbook run when the alert joins an incident"
+    )
+    for_: Duration | None = Field(
+        default=None, alias="for", description="Fire only once the condition has held this long"
+    )
 
     @property
     def condition_free(self) -> bool:
@@ -351,36 +444,74 @@ class AlertRule(_Model):
 
 
 class EscalationLevel(_Model):
-    after: Duration = timedelta(0)
-    notify: list[Ref] = Field(min_length=1)
+    after: Duration = Field(
+        timedelta(0),
+        description="How long after the incident opened, unacknowledged, this level is paged",
+    )
+    notify: list[Ref] = Field(min_length=1, description="People or teams paged at this level")
 
 
 class Escalation(_Model):
-    levels: list[EscalationLevel] = Field(default_factory=list)
-    repeat: int = Field(default=0, ge=0, le=10)
+    levels: list[EscalationLevel] = Field(
+        default_factory=list, description="Who is paged, and when, until someone acknowledges"
+    )
+    repeat: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="How many times the levels run again when nobody acknowledges",
+    )
 
 
 class Playbook(_Model):
-    summary: str = ""
-    steps: list[str] = Field(default_factory=list)
-    auto_disable: bool = False
-    open_decision: Literal["retrain", "replace"] | None = None
-    notify_upstream: bool = False
+    summary: str = Field(
+        "", description="One line on what the playbook is for, on the incident timeline"
+    )
+    steps: list[str] = Field(
+        default_factory=list, description="What to do, in order; put on the incident's timeline"
+    )
+    auto_disable: bool = Field(
+        False, description="Take the system offline at once; its kill authorities are told"
+    )
+    open_decision: Literal["retrain", "replace"] | None = Field(
+        None, description="Open a pending retrain-or-replace decision for the retraining decider"
+    )
+    notify_upstream: bool = Field(
+        False, description="On a contract break, tell the upstream's contact and the data liaison"
+    )
 
 
 class TriageRule(_Model):
     """One reason to put an observation in front of a person. Exactly one condition."""
 
-    name: Slug
-    negative_feedback: bool | None = None
-    field: str | None = None
-    below: float | None = None
-    match: str | None = None
-    contract_violation: bool | None = None
-    eval_failures: bool | None = None
-    sample: Share | None = None
-    expr: str | None = None
-    priority: int = Field(default=2, ge=0, le=5)
+    name: Slug = Field(description="The rule's name, shown on the items it queues")
+    negative_feedback: bool | None = Field(
+        None, description="Queue observations with thumbs down or a score below 0.5"
+    )
+    field: str | None = Field(
+        None, description="The dotted path `below` compares (and `match` reads; default output)"
+    )
+    below: float | None = Field(None, description="Queue observations whose `field` is below this")
+    match: str | None = Field(
+        None, description="Queue observations whose output matches this RE2 pattern"
+    )
+    contract_violation: bool | None = Field(
+        None, description="Queue observations that break an upstream contract"
+    )
+    eval_failures: bool | None = Field(None, description="Queue the failed cases of eval runs")
+    sample: Share | None = Field(
+        None,
+        description="Queue a stable random share of observations (the reviewed error rate's base)",
+    )
+    expr: str | None = Field(
+        None, description="Queue observations for which this expression is true"
+    )
+    priority: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="0 to 5; higher first, and the first matching rule by priority queues",
+    )
 
     _match = field_validator("match")(_regex)
 
@@ -417,36 +548,67 @@ class TriageRule(_Model):
 
 
 class Triage(_Model):
-    rules: list[TriageRule] = Field(default_factory=list)
-    deadline: Duration = timedelta(days=7)
-    assignee: Ref | None = None
-    propose_failure_mode_after: int = Field(default=3, ge=1)
+    rules: list[TriageRule] = Field(
+        default_factory=list, description="Why an observation is put in front of a person"
+    )
+    deadline: Duration = Field(
+        timedelta(days=7), description="How soon a queued item should have a verdict"
+    )
+    assignee: Ref | None = Field(
+        None, description="Who works the queue (default: the quality monitor)"
+    )
+    propose_failure_mode_after: int = Field(
+        default=3, ge=1, description="Propose a failure-mode record once a tag is seen this often"
+    )
 
 
 class Runbook(_Model):
-    baseline: Baseline = Baseline(first=timedelta(days=14))
-    healthy: dict[str, Bound] = Field(default_factory=dict)
-    signals: dict[str, Signal] = Field(default_factory=dict)
-    alerts: list[AlertRule] = Field(default_factory=list)
-    escalation: Escalation = Escalation()
-    playbooks: dict[str, Playbook] = Field(default_factory=dict)
-    triage: Triage = Triage()
-    # What the owner accepts in false alarms, all checks together: every statistical check is
-    # calibrated on the baseline to meet it.
-    alarm_budget: Budget = Field(default_factory=lambda: _budget("1 per 90d"))
-    # An alert resolves after this many evaluations of its rule in a row without it, and an
-    # alert that comes back within `reopen_within` of its incident resolving re-opens that
-    # incident instead of paging anew.
-    resolve_after: int = Field(default=3, ge=1, le=100)
-    reopen_within: Duration = timedelta(days=7)
+    baseline: Baseline = Field(
+        Baseline(first=timedelta(days=14)),
+        description="The period every later window is compared with",
+    )
+    healthy: dict[str, Bound] = Field(
+        default_factory=dict, description="Healthy bounds per signal name"
+    )
+    signals: dict[str, Signal] = Field(
+        default_factory=dict, description="Named quality measures, computed per window"
+    )
+    alerts: list[AlertRule] = Field(default_factory=list, description="When to raise an alert")
+    escalation: Escalation = Field(Escalation(), description="Who is paged, and when")
+    playbooks: dict[str, Playbook] = Field(
+        default_factory=dict, description="What an alert sets off, by name"
+    )
+    triage: Triage = Field(Triage(), description="The queue of outputs a person should look at")
+    alarm_budget: Budget = Field(
+        default_factory=lambda: _budget("1 per 90d"),
+        description="False alarms the owner accepts, all checks together: each statistical "
+        "check is calibrated on the baseline to meet it",
+    )
+    resolve_after: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Evaluations in a row without its condition before an alert resolves",
+    )
+    reopen_within: Duration = Field(
+        timedelta(days=7),
+        description="A cause back within this long of its incident resolving re-opens it "
+        "instead of paging anew",
+    )
 
 
 class EvalSuite(_Model):
-    suite: Slug
-    dataset: str
-    target: str
-    scorer: str = "exact_match"
-    every: Duration | None = None
+    suite: Slug = Field(description="The suite's name, as eval signals name it")
+    dataset: str = Field(description="The golden set: a JSONL file of cases")
+    target: str = Field(description="The system's callable, as package.module:function")
+    scorer: str = Field(
+        "exact_match",
+        description="A built-in scorer (contains, exact_match, json_valid, numeric_close, regex) "
+        "or module:function",
+    )
+    every: Duration | None = Field(
+        None, description="Run on this schedule; without it, on demand only"
+    )
 
     @field_validator("target")
     @classmethod
@@ -457,12 +619,16 @@ class EvalSuite(_Model):
 
 
 class Care(_Model):
-    hours_per_month: float = Field(ge=0)
+    hours_per_month: float = Field(ge=0, description="The recurring care budget, in hours a month")
 
 
 class KillSwitch(_Model):
-    fail_mode: Literal["open", "closed"] | None = None
-    fallback: str | None = None
+    fail_mode: Literal["open", "closed"] | None = Field(
+        None, description="What the SDK does without the server when it knows of no kill"
+    )
+    fallback: str | None = Field(
+        None, description="What serving does instead while the system is off"
+    )
 
 
 class Retention(_Model):
@@ -471,8 +637,11 @@ class Retention(_Model):
     rows (and those a triage rule queued, and the baseline period's) stays, so storage follows
     the sample rather than the traffic. Written as a duration alone, it is `keep`."""
 
-    keep: Duration = timedelta(days=180)
-    raw_sample: WholeShare = 1.0
+    keep: Duration = Field(
+        timedelta(days=180),
+        description="How long observations, feedback, partials and dead letters are kept",
+    )
+    raw_sample: WholeShare = Field(1.0, description="The share of raw rows kept after 7 days")
 
     @model_validator(mode="before")
     @classmethod
@@ -481,21 +650,34 @@ class Retention(_Model):
 
 
 class SystemSpec(_Model):
-    lifecycle: Literal["draft", "live", "retired"] = "draft"
-    charter: Charter = Charter()
-    upstream: list[Upstream] = Field(default_factory=list)
-    runbook: Runbook = Runbook()
-    evals: list[EvalSuite] = Field(default_factory=list)
-    care: Care | None = None
-    kill_switch: KillSwitch = KillSwitch()
-    retention: Retention = Retention()
+    lifecycle: Literal["draft", "live", "retired"] = Field(
+        "draft", description="draft, live or retired; going live starts the review clock"
+    )
+    charter: Charter = Field(Charter(), description="Who is responsible for what")
+    upstream: list[Upstream] = Field(
+        default_factory=list,
+        description="Where inputs come from, who to tell, and what was promised",
+    )
+    runbook: Runbook = Field(
+        Runbook(), description="Signals, alerts and what to do, written before launch"
+    )
+    evals: list[EvalSuite] = Field(default_factory=list, description="Golden-set eval suites")
+    care: Care | None = Field(None, description="The recurring care budget")
+    kill_switch: KillSwitch = Field(
+        KillSwitch(), description="How serving behaves when switched off"
+    )
+    retention: Retention = Field(
+        Retention(), description="How long data is kept; a duration alone is `keep`"
+    )
 
 
 class SystemManifest(_Model):
-    api_version: Literal["watchkeeper/v1"] = Field(alias="apiVersion")
-    kind: Literal["AISystem"]
-    metadata: Metadata
-    spec: SystemSpec = SystemSpec()
+    api_version: Literal["watchkeeper/v1"] = Field(
+        alias="apiVersion", description="Always watchkeeper/v1"
+    )
+    kind: Literal["AISystem"] = Field(description="AISystem: one per system, in its repo")
+    metadata: Metadata = Field(description="The system's name and labels")
+    spec: SystemSpec = Field(SystemSpec(), description="The charter, runbook and everything else")
 
     @property
     def name(self) -> str:
