@@ -127,13 +127,18 @@ def test_gate_without_a_store_creates_none(tmp_path: Path) -> None:
 
 # What a command on the store may not load: each builds only the services it uses (the charter
 # for vacuum and status, access and the switch for kill), so none pays for the monitor's numeric
-# code, the courier's HTTP client, the server, or migrations on a store at head; and each maps
-# only the tables it reads: the core's, and for the vacuum the evidence of ingest, alerting and
-# care, never the monitor's.
+# code, the server, or migrations on a store at head; and each maps only the tables it reads:
+# the core's, and for the vacuum the evidence of ingest, alerting and care, never the monitor's.
+# A kill also tells the owner and kill authorities once it has answered: the courier (its HTTP
+# client) and the delivery log (alerting's tables) load then, in the thread that tells them.
+KILL_TELLS = ("httpx", "watchkeeper.store._alerting")
 STORE_COMMANDS = {
-    "vacuum": ((0, 1), ("watchkeeper.store._monitoring",)),
-    "status": ((0, 1), STAGE_TABLES),
-    "kill support-assistant --reason harm": ((0,), STAGE_TABLES),
+    "vacuum": ((0, 1), ("watchkeeper.store._monitoring", "httpx")),
+    "status": ((0, 1), (*STAGE_TABLES, "httpx")),
+    "kill support-assistant --reason harm": (
+        (0,),
+        tuple(t for t in STAGE_TABLES if t not in KILL_TELLS),
+    ),
 }
 
 
@@ -146,7 +151,7 @@ def test_store_commands_build_only_what_they_use(tmp_path: Path, db_url: str, co
     assert code in exits
     assert {"sqlalchemy", "watchkeeper.store._rows"} <= loaded  # the probe sees the store read
     # stored manifests are read as models: the YAML parser is for files, which these never read
-    assert sorted(loaded & {"alembic", "httpx", "ruamel", *SERVER, *NUMERIC, *MODELS}) == []
+    assert sorted(loaded & {"alembic", "ruamel", *SERVER, *NUMERIC, *MODELS}) == []
     assert sorted(loaded & set(unmapped)) == []
 
 

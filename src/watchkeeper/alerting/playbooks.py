@@ -1,7 +1,7 @@
 """What the runbook sets off when an alert joins an incident: the playbook's steps on the
 incident's timeline, taking the system offline when the playbook is pre-authorised to, telling an
-upstream's contact that its contract broke, and opening the retrain-or-replace decision for the
-retraining decider.
+upstream's contact that its contract broke (unless the playbook opts out), and opening the
+retrain-or-replace decision for the retraining decider.
 
 Changes are made in the caller's unit of work; messages and the switch flip go to its outbox, so
 they happen only once the unit commits.
@@ -26,12 +26,16 @@ def run(
     now: datetime,
     outbox: Outbox,
 ) -> None:
-    """Run the playbook of the alert's rule, if it names one, for the incident it joined."""
+    """Run the playbook of the alert's rule, if it names one, for the incident it joined. A
+    contract break is told upstream whatever the playbook, unless it opts out: the fix starts
+    where the data comes from, and nobody should need an undocumented key for that."""
     rule = next((r for r in manifest.spec.runbook.alerts if r.name == alert.rule), None)
-    if rule is None or rule.playbook is None:
-        return
-    playbook = manifest.spec.runbook.playbooks.get(rule.playbook)
-    if playbook is None:
+    playbook = (
+        manifest.spec.runbook.playbooks.get(rule.playbook) if rule and rule.playbook else None
+    )
+    if alert.evidence.get("upstream") and (playbook is None or playbook.notify_upstream):
+        outbox.notices.append(_upstream_notice(manifest, alert, incident_id))
+    if rule is None or rule.playbook is None or playbook is None:
         return
     if playbook.auto_disable:
         outbox.disable.append(
@@ -42,8 +46,6 @@ def run(
         for k in unit.care.knowledge(manifest.name, "decision")
     ):
         _open_decision(unit, manifest, alert, incident_id, playbook.open_decision, now, outbox)
-    if playbook.notify_upstream and alert.evidence.get("upstream"):
-        outbox.notices.append(_upstream_notice(manifest, alert, incident_id))
     unit.alerting.incident_event(
         incident_id,
         now,

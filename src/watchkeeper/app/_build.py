@@ -92,7 +92,7 @@ class Watchkeeper:
     def switch(self) -> SwitchService:
         from watchkeeper.switch import SwitchService
 
-        return SwitchService(self.store, self.access, self.courier)
+        return SwitchService(self.store, self.access, lambda: self.courier)
 
     @_Service
     def ingest(self) -> IngestService:

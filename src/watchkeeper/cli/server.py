@@ -143,7 +143,8 @@ def restore(system: SystemArg, reason: Reason, json: JsonOpt = False) -> int:
 def _flip(system: str, state: str, reason: str, json: bool) -> int:
     with operations() as ops:
         result = ops.set_switch(system, state, reason)
-    return answer(result, json, _describe(result))
+        # answered before the application closes, which waits for the flip's notices
+        return answer(result, json, _describe(result))
 
 
 def _describe(result: dict[str, Any]) -> str:

@@ -477,7 +477,9 @@ class Playbook(_Model):
         None, description="Open a pending retrain-or-replace decision for the retraining decider"
     )
     notify_upstream: bool = Field(
-        False, description="On a contract break, tell the upstream's contact and the data liaison"
+        True,
+        description="On a contract break, tell the upstream's contact and the data liaison "
+        "(the default; false opts this playbook out)",
     )
 
 

@@ -352,10 +352,7 @@ def contract(
             "contract",
             f"{upstream.name}.{b.field}",
             severity,
-            f"upstream {upstream.name}: {b.detail}"
-            + "".join(
-                f" (renamed {old!r} -> {new!r}?)" for old, new in renamed if b.field in (old, new)
-            ),
+            f"upstream {upstream.name}: {b.detail}" + _rename_guess(b, renamed),
             window.start,
             window.end,
             rule=rule.name if rule else None,
@@ -369,6 +366,12 @@ def contract(
         )
         for b in breaks
     ]
+
+
+def _rename_guess(b: Break, renamed: list[tuple[str, str]]) -> str:
+    """At most one guess per finding, so the upstream contact reads a likely cause, not a list."""
+    guess = next(((old, new) for old, new in renamed if b.field in (old, new)), None)
+    return f" (renamed {guess[0]!r} -> {guess[1]!r}?)" if guess else ""
 
 
 def silence(

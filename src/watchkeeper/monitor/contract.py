@@ -366,7 +366,7 @@ def contract_breaks(
         _break(t, total, contract.get(t.field), presence.get(t.field))
         for t in sorted(found.values(), key=_first_seen)
     ]
-    return [_suggest_renames(b, breaks) if b.kind == "vanished" else b for b in breaks]
+    return breaks
 
 
 def _first_seen(tally: BreakTally) -> tuple[datetime, bool]:
@@ -455,30 +455,31 @@ def _pct(share: float) -> str:
     return f"{share * 100:.3g}%"
 
 
-def _suggest_renames(gone: Break, breaks: Sequence[Break]) -> Break:
-    """A vanished field's break names the new fields that could be it under another name, so
-    the upstream contact sees the likely cause in the report itself."""
-    heirs = [b for b in breaks if b.kind == "new_field" and _resembles(gone, b)]
-    appeared = "".join(f"; {b.field!r} appeared in {b.count} of {b.rows} rows" for b in heirs)
-    return replace(gone, detail=gone.detail + appeared) if heirs else gone
+def _heir(old: Break, new: Sequence[Break]) -> Break | None:
+    """The new field present most nearly as often as `old` was, if any is near enough: when
+    two fields appear with a rename, the closer share is the better guess."""
+    near = [(distance, n) for n in new if (distance := _distance(old, n)) is not None]
+    return min(near, key=lambda pair: pair[0])[1] if near else None
 
 
-def _resembles(old: Break, new: Break) -> bool:
-    """Whether `new` is present as often as `old` was: a missing field against the share of
-    rows it is missing from; a vanished one against its baseline presence, allowing for the
-    window being a sample (three standard errors)."""
+def _distance(old: Break, new: Break) -> float | None:
+    """How far `new`'s presence is from what `old`'s was, when near enough to be a rename: a
+    missing field against the share of rows it is missing from; a vanished one against its
+    baseline presence, allowing for the window being a sample (three standard errors)."""
     if old.kind == "missing_field":
-        return abs(old.share - new.share) < RENAME_TOLERANCE
+        gap = abs(old.share - new.share)
+        return gap if gap < RENAME_TOLERANCE else None
     if old.kind != "vanished" or old.baseline_presence is None:
-        return False
+        return None
     presence = old.baseline_presence
     spread = 3 * math.sqrt(presence * (1 - presence) / new.rows)
-    return abs(new.share - presence) < max(RENAME_TOLERANCE, spread)
+    gap = abs(new.share - presence)
+    return gap if gap < max(RENAME_TOLERANCE, spread) else None
 
 
 def renames(breaks: Sequence[Break]) -> list[tuple[str, str]]:
     """(old, new) pairs that look like a renamed field: one missing or vanished, one new, in the
-    same window and present about as often."""
-    old = [b for b in breaks if b.kind in ("missing_field", "vanished")]
+    same window and present about as often — at most one guess for each old field."""
     new = [b for b in breaks if b.kind == "new_field"]
-    return [(o.field, n.field) for o in old for n in new if _resembles(o, n)]
+    pairs = [(o, _heir(o, new)) for o in breaks if o.kind in ("missing_field", "vanished")]
+    return [(o.field, heir.field) for o, heir in pairs if heir is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,14 @@ log = logging.getLogger(__name__)
 
 
 class SwitchService:
-    def __init__(self, store: Store, access: AccessService, courier: Courier | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        access: AccessService,
+        courier: Callable[[], Courier] | None = None,
+    ) -> None:
+        """`courier` is built only once a flip has something to tell, in the thread that tells
+        it: `wk kill` answers before loading what delivery needs."""
         self.store = store
         self.access = access
         self.courier = courier
@@ -97,12 +105,13 @@ class SwitchService:
         """Tell the owner and the kill authorities, off the flipping thread: the flip took
         effect at commit, and a mail server that is slow or down must not hold `wk kill`'s
         answer (a delivery retries for seconds). `drain` waits for what is on its way."""
-        courier = self.courier
-        if courier is None:
+        make = self.courier
+        if make is None:
             return
 
         def deliver() -> None:
             try:
+                courier = make()
                 message = flip_message(state, actor, courier.public_url)
                 courier.send(message, courier.people(names), now=now, purpose="switch")
             except Exception:  # a notice that failed must not pass silently, nor kill a thread
