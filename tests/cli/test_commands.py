@@ -186,7 +186,8 @@ def test_init_writes_a_manifest_the_gate_reads(wk: Cli, tmp_path: Path) -> None:
     assert code == 0, err
     text = target.read_text()
     assert "# 1. who monitors output quality after launch?" in text
-    code, out, _ = wk("gate", str(target), str(target.parent / "people.yaml"), "--json")
+    people = target.parent / "people" / "people.proposed.yaml"
+    code, out, _ = wk("gate", str(target), str(people), "--json")
     assert code == 1
     [report] = json.loads(out)
     failed = {c["id"] for c in report["checks"] if not c["passed"]}
@@ -209,9 +210,9 @@ def test_init_asks_interactively(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     answers = (
         "\n".join(
             [
-                "ana@corp.example",
                 "svc",
                 "high",
+                "ana@corp.example",
                 "",
                 "ben@corp.example",
                 "chen@corp.example",
