@@ -184,3 +184,38 @@ def test_otlp_errors_come_in_the_request_content_type(api: Api, world: World) ->
     assert json_format.MessageToDict(ExportTraceServiceResponse.FromString(empty.content)) == {}
     with world.app.store.read() as unit:
         assert (unit.ingest.observation_count(SYSTEM), unit.ingest.dead_letters(SYSTEM)) == (0, [])
+
+
+def test_metrics_count_what_was_taken_in_per_system_and_outcome(api: Api, world: World) -> None:
+    """/metrics says per system what ingest stored, skipped as duplicate, refused, and what
+    OTLP spans named no applied system — what a platform team charts when data goes missing."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    token = world.token("other_role_holder")
+    llm = [
+        attr("gen_ai.system", "anthropic"),
+        attr("input.value", "Hi"),
+        attr("output.value", "Yo"),
+    ]
+    ok = span("eee19b7ec3c1b174", llm)
+    assert api("POST", "/v1/traces", token, json=otlp_json(SYSTEM, [ok])).status_code == 200
+    assert api("POST", "/v1/traces", token, json=otlp_json(SYSTEM, [ok])).status_code == 200
+    bad = span("aaa19b7ec3c1b174", [*llm, attr("llm.model_name", 3)])
+    assert api("POST", "/v1/traces", token, json=otlp_json(SYSTEM, [bad])).status_code == 200
+    stray = otlp_json("not-applied-yet", [span("fff19b7ec3c1b174", llm)])
+    assert api("POST", "/v1/traces", token, json=stray).status_code == 200
+    text = api("GET", "/metrics").text
+    [family] = [
+        f for f in text_string_to_metric_families(text) if f.name == "watchkeeper_ingested_items"
+    ]
+    counted = {
+        (s.labels["system"], s.labels["source"], s.labels["outcome"]): s.value
+        for s in family.samples
+        if s.name.endswith("_total")
+    }
+    assert counted == {
+        (SYSTEM, "otlp", "stored"): 1.0,
+        (SYSTEM, "otlp", "duplicate"): 1.0,
+        (SYSTEM, "otlp", "rejected"): 1.0,
+        ("not-applied-yet", "otlp", "unknown_system"): 1.0,
+    }

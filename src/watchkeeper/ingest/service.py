@@ -8,8 +8,9 @@ item is stored and the monitor reports it.
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,6 +68,10 @@ class BatchResult:
     accepted: int
     duplicates: int
     rejected: list[Rejected] = field(default_factory=list)
+
+    def outcomes(self) -> dict[str, int]:
+        return {"stored": self.accepted, "duplicate": self.duplicates,
+                "rejected": len(self.rejected)}  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +145,22 @@ class IngestService:
         # more than profiling the batch.
         self._plans: dict[str, Profiling | None] = {}
         self._edges: dict[tuple[str, str], dict[str, tuple[float, ...]]] = {}
+        # What this process took in, by (system, kind, source, outcome), for /metrics: counters
+        # a replica keeps for itself, as Prometheus expects (it sums replicas and restarts).
+        self._tally: Counter[tuple[str, str, str, str]] = Counter()
+        self._tally_lock = threading.Lock()
+
+    def _count(self, system: str, kind: str, source: str, **outcomes: int) -> None:
+        with self._tally_lock:
+            for outcome, n in outcomes.items():
+                if n:
+                    self._tally[system, kind, source, outcome] += n
+
+    def tally(self) -> dict[tuple[str, str, str, str], int]:
+        """Items taken in since this process started, by (system, kind, source, outcome):
+        outcome is stored, duplicate, rejected (kept as a dead letter), or unknown_system."""
+        with self._tally_lock:
+            return dict(self._tally)
 
     def warm(self) -> None:
         """Load what profiling a batch loads lazily, before the first batch arrives."""
@@ -202,7 +223,9 @@ class IngestService:
             crowded = unit.ingest.crowded_windows(system, sorted(ends), COMPACT_AT)
         if crowded:
             self._compact(system, [(key, start, ends[key, start]) for key, start in crowded], now)
-        return BatchResult(len(new), len(accepted) - len(new), rejected)
+        result = BatchResult(len(new), len(accepted) - len(new), rejected)
+        self._count(system, "observation", source, **result.outcomes())
+        return result
 
     def _compact(
         self, system: str, windows: list[tuple[str, datetime, datetime]], now: datetime
@@ -281,7 +304,9 @@ class IngestService:
             unit.ingest.add_dead_letters(
                 system, f"{source}:feedback", [(r.index, r.raw, r.error) for r in rejected], now
             )
-        return BatchResult(new, len(rows) - new, rejected)
+        result = BatchResult(new, len(rows) - new, rejected)
+        self._count(system, "feedback", source, **result.outcomes())
+        return result
 
     def reject(
         self, system: str, source: str, reasons: Sequence[tuple[Any, str]], now: datetime
@@ -292,6 +317,8 @@ class IngestService:
         kept = [(None, keepable(raw), clean_text(why)) for raw, why in reasons]
         with self.store.write() as unit:
             unit.ingest.add_dead_letters(name, source, kept, now)
+            outcome = "rejected" if unit.system(name) else "unknown_system"
+        self._count(name, "observation", source, **{outcome: len(kept)})
 
     def known_systems(self, names: Iterable[str]) -> set[str]:
         """Which of these names are applied systems."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from watchkeeper.app import Watchkeeper
 
@@ -42,6 +42,15 @@ def render_metrics(watchkeeper: Watchkeeper, now: datetime) -> str:
         ["system", "channel"],
         registry=registry,
     )
+    taken = Counter(
+        "watchkeeper_ingested_items",
+        "Items this server process took in, by outcome: stored, duplicate, rejected (kept as "
+        "a dead letter), unknown_system (e.g. OTLP spans naming no applied system)",
+        ["system", "kind", "source", "outcome"],
+        registry=registry,
+    )
+    for (name, kind, source, outcome), n in watchkeeper.ingest.tally().items():
+        taken.labels(name, kind, source, outcome).inc(n)
     for report in watchkeeper.charter.vacuum(now):
         vacuum.labels(report.system).set(report.score)
     with watchkeeper.store.read() as unit:
