@@ -110,6 +110,15 @@ def test_kill_through_the_server_loads_only_the_http_client(tmp_path: Path) -> N
     assert sorted(loaded & {*HEAVY, "ruamel"}) == []
 
 
+def test_gate_through_the_server_loads_no_database_or_server_code(tmp_path: Path) -> None:
+    env = _env(tmp_path) | {"WATCHKEEPER_URL": "http://127.0.0.1:9", "WATCHKEEPER_TOKEN": "t"}
+    code, loaded = _run("gate", str(EXAMPLES), cwd=tmp_path, env=env)
+    assert code == 1  # nothing listens on port 9: "cannot reach the Watchkeeper server"
+    assert "httpx" in loaded
+    assert sorted(loaded & set(HEAVY)) == []
+    assert not (tmp_path / "never-created.db").exists()
+
+
 def test_offline_gate_loads_no_database_server_numeric_or_http_code(tmp_path: Path) -> None:
     code, loaded = _run("gate", "--offline", str(EXAMPLES), cwd=tmp_path, env=_env(tmp_path))
     assert code == 0  # acknowledgements are not checked, and everything else passes

@@ -106,6 +106,7 @@ def test_ingest_routes_keep_their_larger_allowance(api: Api, world: World) -> No
         ("/api/v1/systems/observations", DEFAULT_LIMIT),
         ("/api/v1/systems/bot/observations/x", DEFAULT_LIMIT),
         ("/api/v1/apply", APPLY_LIMIT),
+        ("/api/v1/gate", APPLY_LIMIT),
         ("/signin", DEFAULT_LIMIT),
     ],
 )

@@ -138,6 +138,8 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
 
     # the charter, the switch, people and tokens
     call("POST", "/api/v1/systems/{name}/acks", "owner", name=SYSTEM, json={"role": "all"})
+    files = {"files": [{"name": "system.yaml", "text": manifest}]}
+    call("POST", "/api/v1/gate", "owner", json=files)
     call("GET", "/api/v1/systems")
     call("GET", "/api/v1/systems/{name}", name=SYSTEM)
     call("GET", "/api/v1/vacuum")

@@ -10,11 +10,12 @@ does — the application and its store, the server, manifests, numpy, pyarrow, h
 inside its own function, or reaches through `_common.application()` / `operations()` /
 `existing_store()`, which do; and the application builds a service only when it is first used.
 So `wk --help`, `wk init`, `wk schema`, `wk gate --offline` and `wk drift` load no database or
-server code, `wk gate` opens the store (if there is one) and builds no application, `wk vacuum`
-and `wk status` build the charter alone, `wk kill` the switch and access, and `wk kill` through
-a server loads only httpx on top. On the store, each maps only the tables it reads: the core's,
-and for `wk vacuum` the evidence of ingest, alerting and care. tests/cli/test_startup.py keeps
-it so; benchmarks/cli_startup.py measures it.
+server code, `wk gate` opens the store (if there is one) and builds no application (through a
+server it loads httpx instead), `wk vacuum` and `wk status` build the charter alone, `wk kill`
+the switch and access (and, once it has answered, the courier that tells the owners), and
+`wk kill` through a server loads only httpx on top. On the store, each maps only the tables it
+reads: the core's, and for `wk vacuum` the evidence of ingest, alerting and care.
+tests/cli/test_startup.py keeps it so; benchmarks/cli_startup.py measures it.
 """
 
 import copy

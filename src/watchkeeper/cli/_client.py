@@ -61,6 +61,10 @@ class Remote(QualityRemote):
     def verify_audit(self) -> dict[str, Any]:
         return self._call("GET", "/audit/verify")
 
+    def gate(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        """The readiness reports of the files here, judged by the server's acknowledgements."""
+        return self._call("POST", "/gate", json={"files": _read(paths)})
+
     # --- changes ---------------------------------------------------------------------------
 
     def apply(self, paths: Sequence[str]) -> list[dict[str, Any]]:

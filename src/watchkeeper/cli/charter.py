@@ -1,9 +1,9 @@
 """Commands about the charter: gate, apply, ack, status, vacuum, people.
 
-All but `gate` (which checks files before anything is recorded) work in both modes: on the
-database directly, or through the server when WATCHKEEPER_URL is set. `gate` reads the local
-store for acknowledgements when there is one and never creates it; `gate --offline` reads no
-store at all.
+Each works in both modes: on the database directly, or through the server when WATCHKEEPER_URL
+is set. `gate` judges files here: through the server (for CI) it sends them and the server
+judges them by its acknowledgements; locally it reads the store when there is one and never
+creates it; `gate --offline` reads no store and contacts nothing.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ OfflineOpt = Annotated[
     bool,
     typer.Option(
         "--offline",
-        help="Check only what the files prove, reading no store (for CI): people and teams as "
-        "the files declare them; acknowledgements reported as not checked, not failed.",
+        help="Check only what the files prove, reading no store and contacting no server (a "
+        "pre-merge check): people and teams as the files declare them; acknowledgements "
+        "reported as not checked, not failed.",
     ),
 ]
 
@@ -53,27 +54,48 @@ people_app = typer.Typer(
 def gate(
     paths: Paths, offline: OfflineOpt = False, json: JsonOpt = False, now: NowOpt = None
 ) -> int:
-    """Go-live readiness: every failed check named with why it matters and the fix."""
-    instant = parse_now(now) or SystemClock().now()
-    reports = _offline_gate(paths, instant) if offline else _gate(paths, instant)
+    """Go-live readiness: every failed check named with why it matters and the fix. With
+    WATCHKEEPER_URL set, acknowledgements are read through the server (for CI)."""
+    reports = _reports(paths, offline, now)
     if json:
-        print_json([r.to_dict() for r in reports])
+        print_json(reports)
     else:
         for report in reports:
-            verdict = "[green]READY[/]" if report.ready else "[red]NOT READY[/]"
-            unchecked = len(report.not_checked())
-            aside = f", {unchecked} check(s) not checked" if unchecked else ""
-            out.print(f"\n[bold]{report.system}[/]  {verdict}  score {report.score}/100{aside}")
-            table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-            for column in ("check", "result", "detail"):
-                table.add_column(column)
-            for check in report.checks:
-                result = mark(check.passed) if check.checked else "[dim]– not checked[/]"
-                table.add_row(check.id, result, check.detail)
-            out.print(table)
-            for check in report.failed():
-                out.print(f"  [red]✘[/] [bold]{check.id}[/]: {check.why}\n    fix: {check.fix}")
-    return OK if all(r.ready for r in reports) else ATTENTION
+            _print_report(report)
+    return OK if all(r["ready"] for r in reports) else ATTENTION
+
+
+def _reports(paths: list[str], offline: bool, now: str | None) -> list[dict[str, Any]]:
+    """The reports as `GateReport.to_dict()` gives them, which is also what the server sends."""
+    if not offline and Settings.from_env().url:
+        from watchkeeper.cli._client import Remote
+
+        with operations(now) as remote:  # (which refuses --now against a server)
+            assert isinstance(remote, Remote)  # a URL is set: these are the server's
+            return remote.gate(paths)
+    instant = parse_now(now) or SystemClock().now()
+    reports = _offline_gate(paths, instant) if offline else _gate(paths, instant)
+    return [r.to_dict() for r in reports]
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    verdict = "[green]READY[/]" if report["ready"] else "[red]NOT READY[/]"
+    unchecked = len(report["not_checked"])
+    aside = f", {unchecked} check(s) not checked" if unchecked else ""
+    out.print(f"\n[bold]{report['system']}[/]  {verdict}  score {report['score']}/100{aside}")
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    checks = report["checks"]
+    for check in checks:
+        result = "[dim]– not checked[/]" if check["passed"] is None else mark(check["passed"])
+        table.add_row(check["id"], result, check["detail"])
+    out.print(table)
+    for check in checks:
+        if check["passed"] is False:
+            out.print(
+                f"  [red]✘[/] [bold]{check['id']}[/]: {check['why']}\n    fix: {check['fix']}"
+            )
 
 
 def _offline_gate(paths: list[str], now: datetime) -> list[GateReport]:

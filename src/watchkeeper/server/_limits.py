@@ -4,8 +4,8 @@ A pure ASGI middleware, so it stands in front of everything — authentication, 
 parsing, the ingest routes' reading — and nobody can make the server hold more than a route's
 allowance in memory: a declared Content-Length over it is refused at once, without reading a
 byte; a body sent without one (chunked) is counted as it streams and cut where it crosses it.
-Ingest and OTLP take large batches, `apply` a set of manifests; everything else is small JSON or
-a form.
+Ingest and OTLP take large batches, `apply` and `gate` a set of manifests; everything else is
+small JSON or a form.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ APPLY_LIMIT = 4 * MiB  # a dozen manifest files at their 256 KiB limit, JSON-quo
 _ALLOWANCES: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"/api/v1/systems/[^/]+/(observations|feedback)"), INGEST_LIMIT),
     (re.compile(r"/v1/traces"), INGEST_LIMIT),
-    (re.compile(r"/api/v1/apply"), APPLY_LIMIT),
+    (re.compile(r"/api/v1/(apply|gate)"), APPLY_LIMIT),
 )
 
 

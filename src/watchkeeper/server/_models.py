@@ -108,6 +108,17 @@ class VacuumOut(_Out):
     systems: list[SystemVacuumOut]
 
 
+class GateReportOut(_Out):
+    system: str
+    ready: bool = Field(description="No check failed")
+    score: int = Field(description="Weighted share of passing checks, 0-100")
+    not_checked: list[str] = Field(
+        description="Ids of checks that could not be made (the server reads acknowledgements, "
+        "so none)"
+    )
+    checks: list[CheckOut]
+
+
 class ManifestFile(_In):
     name: str = Field(
         min_length=1, max_length=500, pattern=NO_NUL, description="Shown in error locations"

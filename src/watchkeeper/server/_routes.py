@@ -1,11 +1,14 @@
 """The routes: thin — authenticate, call `Operations` (the same object the local CLI uses), return
-its dicts. Only the kill-switch long-poll does more, and that is waiting, not logic."""
+its dicts. Only the kill-switch long-poll does more, and that is waiting, not logic. The gate, a
+read over files the caller sends, asks the charter service as the local `wk gate` does."""
 
 from __future__ import annotations
 
 import functools
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -25,7 +28,9 @@ from watchkeeper.server._models import (
     AuditEntryOut,
     ChangeOut,
     ErrorOut,
+    GateReportOut,
     HealthOut,
+    ManifestFile,
     ReadyOut,
     StatusOut,
     SwitchChangeOut,
@@ -169,6 +174,20 @@ def vacuum(ops: Acting) -> dict[str, Any]:
     return ops.vacuum()
 
 
+@api.post("/gate", response_model=list[GateReportOut], tags=["charter"])
+def gate(body: ApplyIn, ops: Acting) -> list[dict[str, Any]]:
+    """The go-live readiness gate over the sent manifests (the body `apply` takes), with the
+    people, teams and acknowledgements this server records: what `wk gate` in CI asks, on a
+    runner that has the repo but no database. Nothing is recorded or applied. Asked by those who
+    may apply a manifest (a system's owner, an admin, a registrar), as `apply` is: parsing YAML
+    costs about a second per 30 KiB in the threads the kill switch's POST waits on, so nobody
+    else gets it parsed (a recorded 403 first)."""
+    ops.app.access.authorize_applying(ops.actor, ops.now)
+    charter = ops.app.charter
+    with _written(body.files) as paths:
+        return [r.to_dict() for r in charter.gate(charter.load(paths), ops.now)]
+
+
 @api.get("/audit", response_model=list[AuditEntryOut], tags=["audit"])
 def audit(
     ops: Acting,
@@ -233,14 +252,22 @@ def set_switch(name: SystemName, body: SwitchIn, ops: ActingOnSwitch) -> dict[st
 def apply(body: ApplyIn, ops: Acting) -> list[dict[str, Any]]:
     """Apply manifests (AISystem, People): a system's owner or an admin for each system, an admin
     for people and teams. All or nothing; every version is kept."""
-    with tempfile.TemporaryDirectory(prefix="wk-apply-") as folder:
+    with _written(body.files) as paths:
+        return ops.apply(paths)
+
+
+@contextmanager
+def _written(files: list[ManifestFile]) -> Iterator[list[str]]:
+    """The submitted manifests as files the loader reads, gone afterwards; its problems come
+    back located in the submitted names, not in the server's temporary files."""
+    with tempfile.TemporaryDirectory(prefix="wk-manifests-") as folder:
         names: dict[str, str] = {}
-        for i, submitted in enumerate(body.files):
+        for i, submitted in enumerate(files):
             path = FilePath(folder) / f"{i}.yaml"
             path.write_text(submitted.text, encoding="utf-8")
             names[str(path)] = submitted.name
         try:
-            return ops.apply(list(names))
+            yield list(names)
         except ManifestError as exc:
             raise ManifestError([_renamed(p, names) for p in exc.problems]) from None
 
