@@ -178,6 +178,9 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
     call("POST", "/api/v1/systems/{name}/flags", "owner", name=SYSTEM, json=flag)
     letters = call("GET", "/api/v1/systems/{name}/dead-letters", "owner", name=SYSTEM)
     assert letters, "the refused observation is kept as a dead letter"
+    seen = call("GET", "/api/v1/systems/{name}/observations", "owner", name=SYSTEM)
+    assert [o["id"] for o in seen["observations"]] == ["o1"], "with its feedback"
+    assert seen["observations"][0]["feedback"]["label"] == "billing"
     plan = call("GET", "/api/v1/systems/{name}/profiling", "owner", name=SYSTEM)
     day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     profiled = {"key": "day", "window_start": day.isoformat(),

@@ -8,7 +8,7 @@ the stage services below trust the person they are handed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from watchkeeper.access import TRUSTED_LOCALLY, Action
@@ -79,6 +79,24 @@ class QualityOperations:
     def record_partials(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
         self._authorize("observations.write", system, target=f"{system}/partials")
         return self.app.ingest.record_partials(system, items, self.now)
+
+    def observations(
+        self,
+        system: str,
+        *,
+        since: datetime | None = None,
+        where: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """What the system saw, newest first: any active person reads, as they read findings.
+        `since` defaults to everything kept; items up to five minutes ahead of the clock, as
+        ingest accepts them, are included."""
+        self._may_read()
+        start = since or datetime(1970, 1, 1, tzinfo=UTC)
+        return self.app.ingest.explore(
+            system, start, self.now + timedelta(minutes=5), where=where, limit=limit, after=after
+        )
 
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         self._may_read()

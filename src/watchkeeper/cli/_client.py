@@ -8,6 +8,7 @@ command prints and exits the same way in either mode.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -107,6 +108,20 @@ class Remote(QualityRemote):
     def record_partials(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
         path = f"/systems/{quote(system, safe='')}/partials"
         return self._call("POST", path, json={"items": list(items)})
+
+    def observations(
+        self,
+        system: str,
+        *,
+        since: datetime | None = None,
+        where: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        wanted = {"since": since.isoformat() if since else None, "where": where,
+                  "limit": limit, "after": after}  # fmt: skip
+        params = {k: v for k, v in wanted.items() if v is not None}
+        return self._call("GET", f"/systems/{quote(system, safe='')}/observations", params=params)
 
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         path = f"/systems/{quote(system, safe='')}/dead-letters"

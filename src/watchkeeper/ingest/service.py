@@ -13,12 +13,13 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchkeeper.clock import as_utc
 from watchkeeper.durations import parse_duration
 from watchkeeper.errors import ActionError
+from watchkeeper.expr import ExprError, compile_expr
 from watchkeeper.ingest.items import (
     ObservationItem,
     Rejected,
@@ -41,9 +42,10 @@ from watchkeeper.monitor.partials import (
     merged,
     profiling_for,
 )
-from watchkeeper.monitor.signals import complete_windows, load_matching, window_start
+from watchkeeper.monitor.signals import complete_windows, fields_of, load_matching, window_start
 from watchkeeper.store import (
     NewObservation,
+    ObservationRecord,
     Store,
     SystemRecord,
     Unit,
@@ -53,6 +55,8 @@ from watchkeeper.store import (
 from watchkeeper.triage.rules import in_sample
 
 SYSTEM_NAME_MAX = 63  # the width of the system columns
+PAGE = 1000  # observations read at a time by the explorer
+EXPLORE_SCAN = 50_000  # rows the explorer reads a call before it answers with a cursor
 RETENTION_CLAIM = "retention"  # the lease of today's run for unapplied names; a prefix per system
 PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per run in a tick
 # A window with this many partials is merged into one by the ingest that sees it, so reading a
@@ -79,6 +83,39 @@ class BatchResult:
             "duplicates": self.duplicates,
             "rejected": [r.to_dict() for r in self.rejected],
         }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _cursor(position: tuple[datetime, int]) -> str:
+    """(ts, row id) as URL-safe text: microseconds since the epoch, a dash, the row id."""
+    return f"{(position[0] - _EPOCH) // _MICROSECOND}-{position[1]}"
+
+
+def _position(cursor: str | None) -> tuple[datetime, int] | None:
+    """An explorer cursor back as (ts, row id); a cursor not made by `explore` is refused."""
+    if not cursor:
+        return None
+    at, _, pk = cursor.partition("-")
+    try:
+        return _EPOCH + int(at) * _MICROSECOND, int(pk)
+    except (ValueError, OverflowError):
+        raise ActionError("invalid", f"after: {cursor!r} is not a cursor this API gave") from None
+
+
+def _observation_dict(record: ObservationRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "ts": record.ts.isoformat(),
+        "inputs": record.inputs,
+        "output": record.output,
+        "latency_ms": record.latency_ms,
+        "model_version": record.model_version,
+        "metadata": record.metadata,
+        "feedback": record.feedback,
+    }
 
 
 def _require_system(unit: Unit, name: str) -> None:
@@ -325,6 +362,42 @@ class IngestService:
         wanted = set(names)
         with self.store.read() as unit:
             return {record.name for record in unit.systems() if record.name in wanted}
+
+    def explore(
+        self,
+        system: str,
+        since: datetime,
+        until: datetime,
+        *,
+        where: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """Observations newest first, those `where` (the runbook's expression language) holds
+        for; at most EXPLORE_SCAN rows are read a call, so a rare match in a busy system answers
+        in bounded time with a cursor (`next`) to go on from, never a timeout."""
+        try:
+            test = compile_expr(where) if where else None
+        except ExprError as exc:
+            raise ActionError("invalid", f"where: {exc}") from None
+        position = _position(after)
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        while len(found) < limit and scanned < EXPLORE_SCAN:
+            with self.store.read() as unit:
+                _require_system(unit, system)
+                page = unit.ingest.observations_newest(system, since, until, position, PAGE)
+            for key, record in page:
+                position, scanned = key, scanned + 1
+                if test is None or test(fields_of(record)) is True:
+                    found.append(_observation_dict(record))
+                    if len(found) == limit:
+                        break
+            if len(page) < PAGE and (not page or position == page[-1][0]):
+                position = None  # read to the start of the range: nothing to go on from
+                break
+        cursor = None if position is None else _cursor(position)
+        return {"observations": found, "scanned": scanned, "next": cursor}
 
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         with self.store.read() as unit:

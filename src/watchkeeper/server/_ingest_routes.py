@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -31,6 +32,7 @@ from watchkeeper.server._models import (
     BatchOut,
     DeadLetterOut,
     ErrorOut,
+    ObservationPageOut,
     PartialsOut,
     ProfilingOut,
     TriageItemOut,
@@ -318,6 +320,33 @@ def profiling(name: SystemName, ops: Acting) -> dict[str, Any]:
 def partials(name: SystemName, body: PartialsIn, ops: Acting) -> dict[str, Any]:
     """Window partials profiled where the data lives (`wk profile`), stored all or none."""
     return ops.record_partials(name, body.items)
+
+
+@ingest.get(
+    "/api/v1/systems/{name}/observations",
+    response_model=ObservationPageOut,
+    responses=_ERRORS,
+    tags=["observations"],
+)
+def explore_observations(
+    name: SystemName,
+    ops: Acting,
+    since: Annotated[datetime | None, Query(description="Only those at or after")] = None,
+    where: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="An expression of the runbook's language, e.g. "
+            "`inputs.channel == 'chat' and latency_ms > 500`",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[str | None, Query(max_length=100, description="`next` of a page")] = None,
+) -> dict[str, Any]:
+    """What the system saw, newest first, as it was stored (raw rows are kept for
+    `spec.retention`, thinned to `raw_sample` after a week). At most 50,000 rows are read a
+    call: a rare match answers with `next` to go on from, never a timeout."""
+    return ops.observations(name, since=since, where=where, limit=limit, after=after)
 
 
 @ingest.get(

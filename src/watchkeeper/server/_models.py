@@ -331,6 +331,25 @@ class DeadLetterOut(_Out):
     raw: Any = Field(description="The item as it came")
 
 
+class ObservationOut(_Out):
+    id: str
+    ts: Instant
+    inputs: dict[str, Any]
+    output: Any
+    latency_ms: float | None
+    model_version: str | None
+    metadata: dict[str, Any]
+    feedback: dict[str, Any] | None = Field(description="The latest feedback on it, if any")
+
+
+class ObservationPageOut(_Out):
+    observations: list[ObservationOut] = Field(description="Newest first")
+    scanned: int = Field(description="Observations read to find these")
+    next: str | None = Field(
+        description="Pass as `after` for the next page; null when the range is read to its start"
+    )
+
+
 # --- monitoring and the scheduler -------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
 )
 from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -383,6 +384,29 @@ class IngestRepository:
         query = _page(select(*_RECORD_COLUMNS), system, start, end, after, size)
         rows = self.session.execute(query).all()
         return self._records(system, rows), (rows[-1].pk if rows else after)
+
+    def observations_newest(
+        self,
+        system: str,
+        since: datetime,
+        until: datetime,
+        before: tuple[datetime, int] | None,
+        size: int,
+    ) -> list[tuple[tuple[datetime, int], ObservationRecord]]:
+        """Up to `size` observations with ts in [since, until), newest first, each with its
+        position (ts, row id); `before` continues after a position, so a reader pages back
+        through any traffic by the (system, ts) index."""
+        query = select(*_RECORD_COLUMNS).where(
+            ObservationRow.system == system, ObservationRow.ts >= since, ObservationRow.ts < until
+        )
+        if before is not None:
+            query = query.where(tuple_(ObservationRow.ts, ObservationRow.pk) < tuple_(*before))
+        query = query.order_by(ObservationRow.ts.desc(), ObservationRow.pk.desc()).limit(size)
+        rows = self.session.execute(query).all()
+        return [
+            ((r.ts, r.pk), record)
+            for r, record in zip(rows, self._records(system, rows), strict=True)
+        ]
 
     def observations_by_id(self, system: str, ids: Sequence[str]) -> list[ObservationRecord]:
         query = select(*_RECORD_COLUMNS).where(
