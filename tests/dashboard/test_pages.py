@@ -4,9 +4,10 @@ actions with their refusals — each checked against the store and the audit tra
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from tests.conftest import Cli
-from tests.dashboard._world import CHEN, OTHER, SYSTEM, World
+from tests.dashboard._world import CHEN, DAY, OTHER, SYSTEM, World
 from tests.dashboard.conftest import Browser
 from watchkeeper.server import create_app
 
@@ -220,3 +221,38 @@ def test_someone_who_left_is_signed_out_at_once(browser: Open, world: World, wk:
 def test_the_dashboard_is_not_part_of_the_api_document(world: World) -> None:
     paths = create_app(world.app).openapi()["paths"]
     assert all(p.startswith(("/api/", "/healthz", "/readyz", "/metrics", "/v1/")) for p in paths)
+
+
+def test_findings_are_one_row_per_cause_dated_by_their_windows(browser: Open, world: World) -> None:
+    """The upstream's channel breaks again the next day: the system page shows the break once,
+    over both windows, dated by the windows it is about rather than by the tick that found it;
+    the incident page tells each alert by its rule and what it said."""
+    start = world.clock.now() - 22 * DAY - timedelta(minutes=5)
+    day = start + 22 * DAY
+    items = [
+        {
+            "id": f"again-{i}",
+            "ts": (day + i * timedelta(minutes=30)).isoformat(),
+            "inputs": {"channel": "phone"},
+            "output": "Here is how.",
+            "metadata": {"score": 0.9},
+        }
+        for i in range(12)
+    ]
+    world.app.ingest.observations(SYSTEM, items, day + DAY)
+    world.app.scheduler.tick(world.clock.set(day + DAY + timedelta(minutes=5)))
+
+    page = signed_in(browser, world, ANA).get(f"/systems/{SYSTEM}")
+    section = page.text.split('id="findings-h"')[1].split("</section>")[0]
+    breaks = [row for row in section.split("<tr>") if "contract (upstream-break)" in row]
+    assert len(breaks) == 1, "one break over two windows is one row"
+    assert "2026-01-26 00:00 – 2026-01-28 00:00 UTC (2 windows)" in breaks[0]
+    assert "took a value outside its categories" in breaks[0]
+    threshold = next(row for row in section.split("<tr>") if "threshold (low-quality)" in row)
+    assert "2026-01-26 00:00 – 2026-01-27 00:00 UTC" in threshold
+    assert "09:05" not in threshold, "not dated by when the tick ran"
+
+    incident = signed_in(browser, world, ANA).get(f"/incidents/{world.incident}")
+    assert "Alert low-quality on quality: quality = 0.3, below 0.5" in incident.text
+    assert "Alert upstream-break on tickets.channel: upstream tickets:" in incident.text
+    assert "Incident opened by alert low-quality on quality" in incident.text

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from watchkeeper.alerting.timeline import timeline
 from watchkeeper.cli._common import OK, JsonOpt, NowOpt, answer, operations, out, print_json
 
 incident_app = typer.Typer(
@@ -45,7 +46,8 @@ def list_incidents(
 
 @incident_app.command("show")
 def show(incident: IdArg, json: JsonOpt = False) -> int:
-    """One incident with its escalation timeline and every delivery attempt."""
+    """One incident with its timeline — each alert's rule and what it said, each escalation —
+    and every delivery attempt."""
     with operations() as ops:
         detail = ops.incident(incident)
     if json:
@@ -56,8 +58,8 @@ def show(incident: IdArg, json: JsonOpt = False) -> int:
         f"{detail['title']}",
         markup=False,
     )
-    for event in detail["timeline"]:
-        out.print(f"  {event['at'][:16]} {event['kind']:<16} {event['actor']}", markup=False)
+    for event in timeline(detail):
+        out.print(f"  {event['at'][:16]} {event['text']}", markup=False)
     for d in detail["deliveries"]:
         out.print(
             f"  {d['at'][:16]} -> {d['recipient']} via {d['channel']}: {d['status']}", markup=False

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from watchkeeper.cli._common import (
     ATTENTION,
@@ -379,21 +380,26 @@ def _explain(result: dict[str, Any]) -> None:
 
 def findings(
     system: Annotated[str | None, typer.Argument(help="One system; all when omitted.")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(help="How many findings to read, newest first, before rolling up.")
+    ] = 200,
     json: JsonOpt = False,
 ) -> int:
-    """What the checks found, newest first, with evidence in --json."""
+    """What the checks found: one row per cause per run of windows, dated by the windows it is
+    about; --json gives every finding with its evidence, and the rows that group them."""
+    from watchkeeper.monitor.rollup import rollup, span, told
+
     with operations() as ops:
-        rows = ops.findings(system, limit)
+        found = ops.findings(system, limit)
+    rows = rollup(found)
     if json:
-        print_json(rows)
+        print_json({"rows": rows, "findings": found})
         return OK
     table = Table(header_style="bold", pad_edge=False)
-    for name in ("when", "system", "check", "severity", "summary"):
+    for name in ("windows", "system", "check", "severity", "what"):
         table.add_column(name)
     for row in rows:
-        table.add_row(
-            row["window_end"][:16], row["system"], row["check"], row["severity"], row["summary"]
-        )
+        check = f"{row['check']} ({row['rule']})" if row["rule"] else row["check"]
+        table.add_row(span(row), row["system"], Text(check), row["severity"], Text(told(row)))
     out.print(table)
     return OK

@@ -263,7 +263,7 @@ def calibrated_drift(
             "drift",
             column,
             rule.severity,
-            f"input {column!r} drifted over {pooled}: {what} (z {worst.z:+.1f}, "
+            f"{column_words(column)} drifted over {pooled}: {what} (z {worst.z:+.1f}, "
             f"limit {calibration.critical:.1f})",
             window.start,
             window.end,
@@ -312,9 +312,25 @@ def _drift_summary(verdict: ColumnDrift) -> str:
             f"({verdict.score:.0%}, threshold {verdict.threshold:.0%})"
         )
     return (
-        f"input {verdict.column!r} drifted ({verdict.method} "
+        f"{column_words(verdict.column)} drifted ({verdict.method} "
         f"{verdict.score:.3g}, threshold {verdict.threshold:g})"
     )
+
+
+def column_words(column: str) -> str:
+    """A watched column as its reader knows it: by where its values come from, told the way
+    `partials.column_values` reads them (bare names are inputs), so `output.label` is the
+    output's label and never an input of that name."""
+    if column.startswith("metadata."):
+        return f"metadata {column.removeprefix('metadata.')!r}"
+    if column.startswith("output."):
+        return f"output {column.removeprefix('output.')!r}"
+    named = {
+        "output": "the output",
+        "output_length": "the output's length",
+        "latency_ms": "latency",
+    }
+    return named.get(column, f"input {column!r}")
 
 
 def embedding_unavailable(window: Window, column: str, hint: str) -> list[Finding]:

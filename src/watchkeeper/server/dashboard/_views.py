@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.access import Action, Directory, directory_of, holding_roles, may
+from watchkeeper.alerting.timeline import timeline
 from watchkeeper.app import Operations
 from watchkeeper.charter import system_vacuum, vacuum_report
 from watchkeeper.charter.ledger import CareEntry, by_month
@@ -22,6 +23,7 @@ from watchkeeper.charter.service import read_applied
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, SystemManifest
 from watchkeeper.monitor.engine import baseline_period
+from watchkeeper.monitor.rollup import rollup, span, told
 from watchkeeper.server.dashboard._charts import Series, bounds_text, signal_chart
 from watchkeeper.store import SystemRecord, Unit, manifest_of
 from watchkeeper.switch import state_of
@@ -34,6 +36,7 @@ KNOWLEDGE_KINDS = {
     "postmortem": "Postmortems",
 }
 DRIFT_CHECKS = frozenset({"drift", "contract"})
+FINDINGS_READ = 500  # rolled up into far fewer rows: one per cause per run of windows
 INCIDENTS_SHOWN = 10
 TRIAGE_SHOWN = 20  # the most urgent first; the rest are a `wk triage` away
 
@@ -191,7 +194,10 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
     flip: Action = "switch.disable" if switch.state == "enabled" else "switch.enable"
     authority = may(ops.actor, flip, manifest, directory)
     mine = set(holding_roles(manifest.spec.charter, directory, ops.actor))
-    findings = ops.findings(name, limit=100)
+    findings = [
+        {**row, "span": span(row), "what": told(row)}
+        for row in rollup(ops.findings(name, limit=FINDINGS_READ))
+    ]
     calibration = ops.check(name)
     incidents = [_incident(ops, i["id"]) for i in ops.incidents(name)[:INCIDENTS_SHOWN]]
     queue = ops.triage_queue(name)
@@ -295,33 +301,7 @@ def incident_page(ops: Operations, incident_id: int) -> dict[str, Any]:
 def _incident(ops: Operations, incident_id: int) -> dict[str, Any]:
     """The incident with its alerts and deliveries, its timeline told in words."""
     detail = ops.incident(incident_id)
-    return {**detail, "timeline": [{**e, "text": event_text(e)} for e in detail["timeline"]]}
-
-
-def event_text(event: dict[str, Any]) -> str:
-    """One line of an incident's timeline in words, whatever kind of step it records."""
-    detail = event.get("detail") or {}
-    kind = event["kind"]
-    if kind == "escalated":
-        return (
-            f"Escalated to level {detail.get('level')}: notified "
-            f"{', '.join(detail.get('notify') or []) or 'nobody'}"
-            + (f" ({detail['reason']})" if detail.get("reason") else "")
-        )
-    if kind == "acknowledged":
-        return f"Acknowledged by {event['actor']}"
-    if kind == "opened":
-        return "Incident opened"
-    if kind == "alert":
-        return f"Alert {detail.get('alert')}: {detail.get('summary', '')}"
-    if kind == "resolved":
-        return f"Resolved by {event['actor']}: {detail.get('reason', '')}"
-    if kind == "playbook":
-        return f"Playbook {event['actor'].removeprefix('playbook:')}: {detail.get('summary', '')}"
-    if kind == "decision.opened":
-        return f"Decision {detail.get('decision')} opened for {detail.get('assigned_to')}"
-    words = ", ".join(f"{k}: {v}" for k, v in detail.items())
-    return f"{kind.replace('.', ' ').capitalize()}" + (f" — {words}" if words else "")
+    return {**detail, "timeline": timeline(detail)}
 
 
 def parse_id(text: str, what: str) -> int:
