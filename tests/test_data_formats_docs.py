@@ -14,7 +14,7 @@ from typing import Any, get_args
 import pytest
 from ruamel.yaml import YAML
 
-from watchkeeper.cli.monitor import _rows
+from watchkeeper.cli.monitor import BY_NAME, _rows
 from watchkeeper.evals import BUILTIN_SCORERS, load_dataset
 from watchkeeper.evals._run import _KEYS as GOLDEN_KEYS
 from watchkeeper.expr import FUNCTIONS
@@ -92,14 +92,16 @@ def test_csv_columns_land_where_the_section_says(tmp_path: Path, body: str) -> N
             assert str(where[name]) == text, column
 
 
-def test_a_time_column_not_named_ts_is_an_input_as_the_section_says(tmp_path: Path) -> None:
-    assert "today it becomes an\ninput (`inputs.timestamp`, stored as ISO text)" in SECTION
+def test_a_time_column_of_another_name_is_the_time_when_the_flag_names_it(tmp_path: Path) -> None:
+    assert "`--ts COLUMN`, `--output COLUMN`" in SECTION
     path = tmp_path / "observations.csv"
-    path.write_text("timestamp,ticket_text\n2026-03-02T09:15:00,Where is my refund?\n")
-    (item,), rejected = validate_batch(list(_rows(path)), NOW)
+    path.write_text("timestamp,ticket_text,label\n2026-03-02T09:15:00,Where is my refund?,refund\n")
+    names = {**BY_NAME, "timestamp": "ts", "label": "output"}
+    del names["ts"], names["output"]
+    (item,), rejected = validate_batch(list(_rows(path, names)), NOW)
     assert not rejected
-    assert item.ts == NOW
-    assert json.loads(item.encoded[0])["timestamp"] == "2026-03-02T09:15:00"
+    assert item.ts == datetime(2026, 3, 2, 9, 15, tzinfo=UTC) and item.output == "refund"
+    assert json.loads(item.encoded[0]) == {"ticket_text": "Where is my refund?"}
 
 
 def test_feedback_lines_are_accepted() -> None:

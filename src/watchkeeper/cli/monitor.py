@@ -6,7 +6,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -120,34 +120,72 @@ def drift(
 SystemArg = Annotated[str, typer.Argument(help="System name.")]
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Items from JSONL (one object a line), CSV or Parquet; flat columns map onto the item."""
+# What an item's own fields are called in a file unless a flag names another column.
+ITEM_FIELDS = ("id", "ts", "output", "latency_ms", "model_version")
+BY_NAME = {field: field for field in ITEM_FIELDS}
+
+
+def _rows(path: Path, names: dict[str, str] = BY_NAME) -> Iterator[dict[str, Any]]:
+    """Items from JSONL (one object a line), CSV or Parquet, read a batch at a time; `names`
+    maps a file's column (or a JSONL key) to the item field it holds."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if line.strip():
                     try:
-                        yield jsonlib.loads(line)
+                        parsed = jsonlib.loads(line)
                     except ValueError as exc:
                         yield {"__invalid__": f"{path}:{number}: not JSON ({exc})"}
+                        continue
+                    yield _renamed(parsed, names) if isinstance(parsed, dict) else parsed
         return
+    for batch in _table_batches(path):
+        for row in batch.to_pylist():
+            yield _item(row, names)
+
+
+def _table_batches(path: Path) -> Iterator[Any]:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path) if suffix in (".parquet", ".pq") else pacsv.read_csv(path)
-    for row in table.to_pylist():
-        yield _item(row)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        yield from pq.ParquetFile(path).iter_batches()
+    else:
+        yield from pacsv.open_csv(path)
 
 
-def _item(row: dict[str, Any]) -> dict[str, Any]:
+def _columns_of(path: Path) -> list[str] | None:
+    """A table's column names; None for JSONL, whose keys may differ line by line."""
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return None
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return list(pq.read_schema(path).names)
+    return list(pacsv.open_csv(path).schema.names)
+
+
+def _renamed(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    moved = {names.get(key, key): value for key, value in item.items() if key in names}
+    kept = {key: value for key, value in item.items() if key not in names}
+    return {**kept, **moved}
+
+
+def _item(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """A flat row as an item: the named columns are its fields, `inputs.x` and `metadata.x`
+    columns go where they say, every other column is an input. Times anywhere become ISO text,
+    as the API takes them."""
     item: dict[str, Any] = {"inputs": {}, "metadata": {}}
     for key, value in row.items():
         if value is None:
             continue
-        if key in ("id", "ts", "output", "latency_ms", "model_version", "inputs", "metadata"):
-            if isinstance(value, datetime):
-                value = value.isoformat()
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        if key in names:
+            item[names[key]] = value
+        elif key in ("inputs", "metadata"):
             item[key] = value
         elif key.startswith(("inputs.", "metadata.")):
             group, _, name = key.partition(".")
@@ -161,15 +199,40 @@ def ingest(
     file: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file of observations.")],
     system: Annotated[str, typer.Option("--system", help="System the observations belong to.")],
     batch: Annotated[int, typer.Option(help="Items per request.")] = 1000,
+    ts: Annotated[str, typer.Option("--ts", help="The column of each row's time.")] = "ts",
+    id_column: Annotated[str, typer.Option("--id", help="The column of ids.")] = "id",
+    output: Annotated[str, typer.Option(help="The column holding the output.")] = "output",
+    latency: Annotated[str, typer.Option(help="The column of latency in ms.")] = "latency_ms",
+    model_version: Annotated[str, typer.Option(help="The model version column.")] = "model_version",
     json: JsonOpt = False,
     now: NowOpt = None,
 ) -> int:
-    """Backfill observations from a file; rejected rows go to the dead letters."""
+    """Backfill observations from a file; rejected rows go to the dead letters. Columns are
+    taken by name (`ts`, `id`, `output`, `latency_ms`, `model_version`), or as the flags say;
+    every other column is an input."""
     from rich.progress import Progress
 
     if not file.is_file():
         err.print(f"no such file: {file}", markup=False)
         return INVALID
+    chosen = dict(zip(ITEM_FIELDS, (id_column, ts, output, latency, model_version), strict=True))
+    names = {column: field for field, column in chosen.items()}
+    columns = _columns_of(file)
+    if columns is not None:
+        missing = [
+            f"--{flag} {chosen[field]}"
+            for field, flag in zip(
+                ITEM_FIELDS, ("id", "ts", "output", "latency", "model-version"), strict=True
+            )
+            if chosen[field] != field and chosen[field] not in columns
+        ]
+        if missing:
+            err.print(
+                f"{file}: no such column for {', '.join(missing)}; its columns: "
+                f"{', '.join(columns)}",
+                markup=False,
+            )
+            return INVALID
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
     errors: list[str] = []
     with operations(now) as ops, Progress(transient=True, console=err) as progress:
@@ -185,7 +248,7 @@ def ingest(
             progress.advance(task, len(pending))
             pending.clear()
 
-        for row in _rows(file):
+        for row in _rows(file, names):
             pending.append(row)
             if len(pending) >= batch:
                 send()
@@ -255,6 +318,53 @@ def profile(
             f"{totals['rows']} rows profiled into {totals['windows']} windows: "
             f"{totals['partials']} partials stored, {totals['duplicates']} already there"
         )
+    return OK
+
+
+def observations(
+    system: SystemArg,
+    since: Annotated[
+        str | None, typer.Option(help="Only those at or after (ISO 8601, or 2h / 3d ago).")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(help='An expression of the runbook\'s language, e.g. "latency_ms > 500".'),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 20,
+    after: Annotated[str | None, typer.Option(help="Go on from a page's `next`.")] = None,
+    json: JsonOpt = False,
+) -> int:
+    """What a system saw, newest first: inputs, output, latency and feedback as stored."""
+    from watchkeeper.durations import parse_duration
+
+    start: datetime | None = None
+    if since:
+        try:
+            start = datetime.now(UTC) - parse_duration(since)
+        except ValueError:
+            try:
+                start = datetime.fromisoformat(since)
+            except ValueError:
+                err.print(
+                    f"--since {since}: neither a time (ISO 8601) nor a duration", markup=False
+                )
+                return INVALID
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    with operations() as ops:
+        page = ops.observations(system, since=start, where=where, limit=limit, after=after)
+    if json:
+        print_json(page)
+        return OK
+    for seen in page["observations"]:
+        latency = f" {seen['latency_ms']:g} ms" if seen["latency_ms"] is not None else ""
+        told = f"  feedback {jsonlib.dumps(seen['feedback'])}" if seen["feedback"] else ""
+        out.print(f"{seen['ts'][:19]} {seen['id']}{latency}{told}", markup=False)
+        out.print(f"    inputs {jsonlib.dumps(seen['inputs'])[:160]}", markup=False)
+        out.print(f"    output {jsonlib.dumps(seen['output'])[:160]}", markup=False)
+    if not page["observations"]:
+        out.print(f"none found among the {page['scanned']} read", markup=False)
+    if page["next"]:
+        out.print(f"more: --after {page['next']}", markup=False)
     return OK
 
 
