@@ -20,7 +20,7 @@ from tests.sdk._wait import until
 from tests.sdk.conftest import MakeClient
 from tests.server._world import SYSTEM, World
 from watchkeeper import Client
-from watchkeeper.sdk._client import _spool_name
+from watchkeeper.sdk._spool import folder_name
 from watchkeeper.server import LiveServer
 
 
@@ -109,12 +109,12 @@ def test_an_outage_is_spooled_and_replayed_on_the_same_port(
     live.stop()
     during = [client.log({"n": i}, "during") for i in range(3000)]
     client.feedback(during[0], score=0.5)
-    assert client.flush(30)
+    assert not client.flush(1)  # nothing can be delivered: kept on disk
     assert spooled(tmp_path / "cache") and count(world) == 500
     with LiveServer(world.app, port=port):
         after = [client.log({"n": i}, "after") for i in range(500)]
         assert client.flush(30)
-        until(lambda: count(world) == 4000 and not spooled(tmp_path / "cache"), timeout=30)
+        assert count(world) == 4000 and not spooled(tmp_path / "cache")
     with world.app.store.read() as unit:
         stored = unit.ingest.observations_by_id(SYSTEM, before + during + after)
     assert len(stored) == 4000 and client.dropped == 0
@@ -143,13 +143,14 @@ def test_a_full_spool_drops_loudly_once_and_counts(
     try:
         with caplog.at_level(logging.ERROR, "watchkeeper.sdk"):
             ids = [client.log({"n": i}, "x" * 50) for i in range(2000)]
-            assert client.flush(30)
+            assert not client.flush(1)  # the server is down: not delivered
         drops = [r for r in caplog.records if "DROPPING" in r.getMessage()]
         assert client.dropped > 0 and len(drops) == 1
         assert sum(p.stat().st_size for p in spooled(tmp_path / "cache")) <= 20_000
         with LiveServer(world.app, port=port):
-            until(lambda: not spooled(tmp_path / "cache"), timeout=30)
-        assert count(world) + client.dropped == len(ids)
+            assert client.flush(30)
+        assert not spooled(tmp_path / "cache")
+        assert count(world) + client.dropped == len(ids) == client.delivered + client.dropped
     finally:
         client.close()
 
@@ -158,7 +159,7 @@ def test_a_dead_writers_segment_is_replayed_and_a_torn_line_skipped(
     world: World, live: LiveServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """As left by a worker SIGKILLed mid-write: nobody holds its lock, its last line is torn."""
-    folder = tmp_path / "cache" / _spool_name(live.url, SYSTEM)
+    folder = tmp_path / "cache" / folder_name(live.url, SYSTEM)
     folder.mkdir(parents=True)
     whole = json.dumps([{"id": f"left-{i}", "output": "from a dead worker"} for i in range(50)])
     (folder / f"{1:020d}-999999-deadbeef.spool").write_bytes(

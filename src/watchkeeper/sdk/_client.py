@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import atexit
 import functools
-import hashlib
 import inspect
 import os
-import re
 import time
 import uuid
 import weakref
@@ -25,7 +23,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from watchkeeper.sdk._log import Shipper
-from watchkeeper.sdk._spool import Spool
+from watchkeeper.sdk._spool import Spool, folder_name, key
 from watchkeeper.sdk._switch import SwitchWatcher
 from watchkeeper.settings import Settings
 
@@ -61,7 +59,11 @@ class Client:
 
     `log()` batches up to `batch_size` items or `interval` seconds, whichever comes first; at
     most `max_queue` items wait in memory and `spool_bytes` on disk (under `cache_dir`) while
-    the server is unreachable. `dropped` counts what those bounds made it drop.
+    the server is unreachable. `dropped` counts what those bounds made it drop. The spool is
+    keyed by system and server (`cache_dir/spool-SYSTEM-HASH`, the hash of the server's URL,
+    spelled one way): the next client of the same system and server, in this process or a
+    later one, delivers what this one could not, and so does `python -m watchkeeper.sdk
+    replay FOLDER`.
     """
 
     def __init__(
@@ -113,7 +115,7 @@ class Client:
         )
         self._switch = self._watch(self._http, start_timeout=start_timeout)
         spool = Spool(
-            _cache_dir(cache_dir) / _spool_name(self.url, system),
+            _cache_dir(cache_dir) / folder_name(self.url, system),
             max_bytes=spool_bytes,
             segment_bytes=min(16 * 1024 * 1024, max(spool_bytes // 8, 1)),
         )
@@ -231,8 +233,11 @@ class Client:
         self._shipper.put("flags", {"observation_id": observation_id, "reason": reason})
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything logged so far is stored, or spooled to disk when the server
-        cannot take it; False if `timeout` seconds passed first."""
+        """Deliver now: end any back-off, send what is queued and replay the spool (what this
+        client spooled, and what clients of this system and server that are gone left). True
+        once the server stored all of it — or refused some for good, counted in `refused`;
+        False when `timeout` seconds passed first, with the rest safe in the spool. Call it
+        before a job exits: a True means nothing waits on this machine."""
         return self._shipper.flush(timeout)
 
     @property
@@ -240,9 +245,21 @@ class Client:
         """Items dropped because the memory queue or the disk spool was full (each logged)."""
         return self._shipper.dropped
 
+    @property
+    def refused(self) -> int:
+        """Items the server refused for good (a 4xx resending cannot change; each logged)."""
+        return self._shipper.refused
+
+    @property
+    def delivered(self) -> int:
+        """Items the server took (stored, already there, or kept as dead letters), spooled
+        ones of earlier clients included."""
+        return self._shipper.delivered
+
     def close(self, timeout: float = 10.0) -> None:
-        """Flush (for up to most of `timeout` seconds, then spool the rest), stop the background
-        threads and release the connection. Called at exit for clients still open."""
+        """Flush for up to most of `timeout` seconds — a job exiting while the server is down
+        waits that long — then spool the rest, stop the background threads and release the
+        connection. Called at exit for clients still open."""
         if self._closed:
             return
         self._closed = True
@@ -272,17 +289,8 @@ def _cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
     return Path(base) / "watchkeeper"
 
 
-def _key(url: str, system: str) -> str:
-    server = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', system)}-{server}"
-
-
 def _cache_file(cache_dir: str | os.PathLike[str] | None, url: str, system: str) -> Path:
-    return _cache_dir(cache_dir) / f"switch-{_key(url, system)}.json"
-
-
-def _spool_name(url: str, system: str) -> str:
-    return f"spool-{_key(url, system)}"
+    return _cache_dir(cache_dir) / f"switch-{key(url, system)}.json"
 
 
 # The process-wide registry the exit and fork hooks need; weak, so it keeps no client alive.

@@ -7,7 +7,14 @@ full or every `interval` seconds, posts batches, and on any failure that may men
 spool instead and backs off. Once the server answers again the spool is replayed, oldest first;
 ids make a replay harmless (the server counts them as duplicates). Only the bounds drop anything
 — the in-memory queue (`max_queue` items) and the spool (`spool_bytes`) — and each drop is
-counted in `dropped` and logged as an error, once per run of drops.
+counted in `dropped` and logged as an error, once per run of drops. A batch the server refuses
+for good (400, 413 for one item, 422: resending cannot change its answer) is counted in
+`refused` and logged.
+
+`flush()` is a promise of delivery, not of a copy on disk: it ends any back-off, sends what is
+queued, replays the spool — this process's segments and every one no live process holds — and
+reports success only once those are all gone from the disk, i.e. taken or refused for good by
+the server. While it waits the thread retries at least every second instead of backing off.
 
 After `os.fork()` the child starts over with an empty queue, its own thread and, when it needs
 one, its own spool segment: what the parent had queued is the parent's to deliver.
@@ -21,7 +28,9 @@ import math
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +42,7 @@ log = logging.getLogger("watchkeeper.sdk")
 MAX_BODY = 8 * 1024 * 1024  # under the server's 10 MiB: larger batches are split before sending
 _MIN_BACKOFF, _MAX_BACKOFF = 0.5, 10.0
 _REFUSED_BACKOFF = 30.0  # 401/403/404 do not mend in a second
+_FLUSH_RETRY = 1.0  # the longest pause between tries while someone waits in flush()
 _FLUSH = "flush"
 
 
@@ -56,12 +66,78 @@ def _finite(value: Any) -> Any:
     return value
 
 
-class _Refused(Exception):
-    """The server answered that this batch will never do (400, 413): retrying cannot help."""
+class Refused(Exception):
+    """The server answered that this batch will never do (400, 413, 422): retrying cannot
+    help."""
 
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
+
+
+class Unavailable(Exception):
+    """Not taken now, perhaps later: no connection, 5xx, 429, or a refused token or unknown
+    system that someone may mend; `backoff` is the least wait before trying again."""
+
+    def __init__(self, detail: str, backoff: float) -> None:
+        super().__init__(detail)
+        self.backoff = backoff
+
+
+def send(
+    http: httpx.Client, system: str, kind: str, body: bytes, timeout: float
+) -> tuple[int, list[dict[str, Any]]]:
+    """Post one batch as it was encoded (or spooled); returns how many items the server took
+    and those of them it kept as dead letters. Raises `Unavailable` or `Refused`."""
+    path = f"/api/v1/systems/{quote(system, safe='')}/{kind}"
+    bodies = [body] if kind != "flags" else [_dump(f).encode() for f in json.loads(body)]
+    taken = 0
+    rejected: list[dict[str, Any]] = []
+    for one in bodies:
+        try:
+            response = http.post(
+                path,
+                content=one,
+                params={"source": "sdk"} if kind == "observations" else None,
+                headers={"Content-Type": "application/json"},
+                timeout=timeout,
+            )
+        except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed meanwhile
+            raise Unavailable(f"{type(exc).__name__}: {exc}", _MIN_BACKOFF) from None
+        count, kept = _judge(response)
+        taken += count
+        rejected += kept
+    return taken, rejected
+
+
+def _judge(response: httpx.Response) -> tuple[int, list[dict[str, Any]]]:
+    status = response.status_code
+    if status < 300:
+        try:
+            result = response.json()
+        except ValueError:  # not our server's answer (a proxy?): deliver again later
+            detail = f"HTTP {status} but not JSON: {response.text[:100]}"
+            raise Unavailable(detail, _MIN_BACKOFF) from None
+        if not isinstance(result, dict) or "accepted" not in result:
+            return 1, []  # a flag: one item, answered with its triage entry
+        found = result.get("rejected")
+        rejected = found if isinstance(found, list) else []
+        return int(result["accepted"]) + int(result.get("duplicates", 0)) + len(rejected), rejected
+    detail = f"HTTP {status}: {response.text[:300]}"
+    if status in (401, 403, 404):
+        raise Unavailable(detail, _REFUSED_BACKOFF)
+    if status == 429 or status >= 500:
+        raise Unavailable(detail, _MIN_BACKOFF)
+    raise Refused(status, detail)
+
+
+@dataclass
+class _Flush:
+    """A caller waiting in `flush()`; the thread fills `segments` when it reaches the mark."""
+
+    deadline: float
+    done: threading.Event = field(default_factory=threading.Event)
+    segments: frozenset[Path] = frozenset()
 
 
 class Shipper:
@@ -78,12 +154,7 @@ class Shipper:
     ) -> None:
         self.http = http
         self.spool = spool
-        self.dropped = 0
         self._system = system
-        self._paths = {
-            kind: f"/api/v1/systems/{quote(system, safe='')}/{kind}"
-            for kind in ("observations", "feedback", "flags")
-        }
         self._batch_size = batch_size
         self._interval = interval
         self._max_queue = max_queue
@@ -91,7 +162,10 @@ class Shipper:
         self._start()
 
     def _start(self) -> None:
+        self.dropped = 0
+        self.refused = self.delivered = 0  # only the thread counts these
         self._queue: deque[tuple[str, Any]] = deque()
+        self._flushes: list[_Flush] = []
         self._wake = threading.Event()
         self._count_lock = threading.Lock()
         self._dropping = False
@@ -118,13 +192,15 @@ class Shipper:
             self._wake.set()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything put so far is delivered or spooled (or dropped at a bound)."""
+        """Deliver everything put so far and the spool now; True once the server took it (or
+        refused it for good, counted), False when `timeout` passed first — the rest is kept."""
         if not self._thread.is_alive():
-            return not self._queue
-        done = threading.Event()
-        self._queue.append((_FLUSH, done))
+            return not self._queue and not self.spool.outstanding()
+        mark = _Flush(math.inf if timeout is None else time.monotonic() + timeout)
+        self._down_until = 0.0  # what is queued ahead of the mark may go straight out too
+        self._queue.append((_FLUSH, mark))
         self._wake.set()
-        return done.wait(timeout)
+        return mark.done.wait(timeout)
 
     def close(self, timeout: float) -> None:
         """Flush for most of `timeout`; whatever is still queued then goes to the spool."""
@@ -133,6 +209,14 @@ class Shipper:
         deadline = time.monotonic() + timeout
         if not self.flush(timeout * 0.8):
             self._spool_only = True
+            log.warning(
+                "watchkeeper: %s: not all delivered within %g s; the rest waits in %s for the "
+                "next client of this system and server, or `python -m watchkeeper.sdk replay %s`",
+                self._system,
+                timeout,
+                self.spool.folder,
+                self.spool.folder,
+            )
         self._closed = True
         self._wake.set()
         self._thread.join(max(0.0, deadline - time.monotonic()))
@@ -142,7 +226,6 @@ class Shipper:
 
     def after_fork(self, http: httpx.Client) -> None:
         self.http = http
-        self.dropped = 0
         self.spool.forget_inherited()
         self._start()
 
@@ -160,6 +243,17 @@ class Shipper:
                 self.dropped,
             )
 
+    def _refuse(self, count: int, why: str) -> None:
+        self.refused += count
+        log.error(
+            "watchkeeper: %s: the server refused %d item(s) for good, not retrying: %s (%d "
+            "refused so far; see Client.refused)",
+            self._system,
+            count,
+            why,
+            self.refused,
+        )
+
     def _kept(self) -> None:
         """The server took a batch again: the next drop is a new occurrence."""
         if self._dropping:
@@ -170,7 +264,7 @@ class Shipper:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self._interval)
+            self._wake.wait(self._pause())
             self._wake.clear()
             try:
                 self._ship_queued()
@@ -179,15 +273,21 @@ class Shipper:
                     self.spool.rotate()
                     return
                 self._replay()
+                self._settle()
             except Exception:  # a bug here must not silence logging for the process's life
                 log.exception("watchkeeper: the log thread of %s failed; going on", self._system)
                 time.sleep(self._interval)
+
+    def _pause(self) -> float:
+        """Until the next round: `interval`, or sooner when a flush waits out a back-off."""
+        left = self._down_until - time.monotonic()
+        return min(self._interval, left) if self._flushes and left > 0 else self._interval
 
     def _ship_queued(self) -> None:
         queue = self._queue
         while queue:
             batches: dict[str, list[Any]] = {}
-            flushes: list[threading.Event] = []
+            flushes: list[_Flush] = []
             taken = 0
             while queue and taken < self._batch_size:
                 kind, payload = queue.popleft()
@@ -198,8 +298,25 @@ class Shipper:
                 taken += 1
             for kind, items in batches.items():
                 self._deliver(kind, items)
-            for done in flushes:
-                done.set()
+            for mark in flushes:
+                self._await(mark)
+
+    def _await(self, mark: _Flush) -> None:
+        """All before `mark` is sent, spooled or dropped: it now waits for the spool as it is."""
+        self.spool.rotate()  # what this process spooled becomes replayable
+        mark.segments = self.spool.outstanding()
+        self._down_until = 0.0
+        self._flushes.append(mark)
+
+    def _settle(self) -> None:
+        """Answer the flushes whose segments are all gone; forget those past their time."""
+        now, waiting = time.monotonic(), []
+        for mark in self._flushes:
+            if not any(path.exists() for path in mark.segments):
+                mark.done.set()
+            elif now < mark.deadline:
+                waiting.append(mark)
+        self._flushes = waiting
 
     def _deliver(self, kind: str, items: list[Any]) -> None:
         body = self._encode(items)
@@ -213,15 +330,15 @@ class Shipper:
         if not self._spool_only and time.monotonic() >= self._down_until:
             try:
                 self._post(kind, body)
-            except _Refused as exc:
+            except Refused as exc:
                 if exc.status == 413 and len(items) > 1:
                     half = len(items) // 2
                     self._deliver(kind, items[:half])
                     self._deliver(kind, items[half:])
                 else:
-                    self._drop(len(items), str(exc))
+                    self._refuse(len(items), str(exc))
                 return
-            except OSError:  # unreachable or failing: spool below
+            except Unavailable:  # spool below
                 pass
             else:
                 return
@@ -244,22 +361,18 @@ class Shipper:
         return _dump(kept).encode() if kept else None
 
     def _post(self, kind: str, body: bytes) -> None:
-        """Deliver one batch. OSError: try again later (spool it). _Refused: never will."""
-        path = self._paths[kind]
-        bodies = [body] if kind != "flags" else [_dump(f).encode() for f in json.loads(body)]
-        for one in bodies:
-            try:
-                response = self.http.post(
-                    path,
-                    content=one,
-                    params={"source": "sdk"} if kind == "observations" else None,
-                    headers={"Content-Type": "application/json"},
-                    timeout=self._timeout,
-                )
-            except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed meanwhile
-                self._failed(_MIN_BACKOFF, f"{type(exc).__name__}: {exc}")
-                raise OSError(str(exc)) from None
-            self._judge(response)
+        """Deliver one batch, keeping the back-off. Unavailable: spool it; Refused: never."""
+        try:
+            taken, rejected = send(self.http, self._system, kind, body, self._timeout)
+        except Unavailable as exc:
+            self._failed(exc.backoff, str(exc))
+            raise
+        self.delivered += taken
+        if rejected:
+            self._warn(
+                f"{len(rejected)} item(s) rejected and kept as dead letters "
+                f"(`wk dead-letter {self._system}`), e.g. {rejected[0].get('error')}"
+            )
         self._kept()
         if self._backoff:
             log.warning("watchkeeper: %s: the server answers again", self._system)
@@ -267,34 +380,13 @@ class Shipper:
         if self.spool.writing:  # back: what we spooled may be replayed now
             self.spool.rotate()
 
-    def _judge(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status < 300:
-            try:
-                result = response.json()
-            except ValueError:  # not our server's answer (a proxy?): deliver again later
-                self._failed(_MIN_BACKOFF, f"HTTP {status} but not JSON: {response.text[:100]}")
-                raise OSError("not a batch result") from None
-            rejected = result.get("rejected") if isinstance(result, dict) else None
-            if rejected:
-                self._warn(
-                    f"{len(rejected)} item(s) rejected and kept as dead letters "
-                    f"(`wk dead-letter {self._system}`), e.g. {rejected[0].get('error')}"
-                )
-            return
-        detail = f"HTTP {status}: {response.text[:300]}"
-        if status in (401, 403, 404):
-            self._failed(_REFUSED_BACKOFF, detail)
-            raise OSError(detail)
-        if status == 429 or status >= 500:
-            self._failed(_MIN_BACKOFF, detail)
-            raise OSError(detail)
-        raise _Refused(status, detail)
-
     def _failed(self, backoff: float, why: str) -> None:
         self._backoff = max(backoff, min(self._backoff * 2, _MAX_BACKOFF))
-        self._down_until = time.monotonic() + self._backoff
-        self._warn(f"cannot deliver to the server ({why}); spooling, retry in {self._backoff:g} s")
+        wait = self._backoff
+        if self._flushes and backoff < _REFUSED_BACKOFF:
+            wait = min(wait, _FLUSH_RETRY)
+        self._down_until = time.monotonic() + wait
+        self._warn(f"cannot deliver to the server ({why}); spooling, retry in {wait:g} s")
 
     def _warn(self, message: str) -> None:
         if message.split(";")[0] != self._last_warning.split(";")[0]:
@@ -312,11 +404,12 @@ class Shipper:
             for kind, body in claimed.batches():
                 try:
                     self._post(kind, body)
-                except _Refused as exc:  # cannot ever be taken: do not block the rest on it
-                    self._drop(len(json.loads(body)), f"the server refuses a spooled batch: {exc}")
-                except OSError:
+                except Refused as exc:  # cannot ever be taken: do not block the rest on it
+                    self._refuse(len(json.loads(body)), f"a spooled batch: {exc}")
+                except Unavailable:
                     claimed.release()
                     return
                 if len(self._queue) >= self._batch_size:
                     self._ship_queued()
             claimed.done()
+            self._settle()

@@ -12,16 +12,25 @@ replayed by whichever process sharing the folder gets there first. The same lock
 replayers from sending one segment at once. A torn last line (a crash mid-write) is skipped.
 
 The total size is bounded: past it a batch is not written, and the caller counts and reports it.
+
+One folder per system and server (`folder_name`): every client for that pair — other workers, the
+next run of a job, `python -m watchkeeper.sdk replay` — finds and delivers what another left, and
+never sends it to another system or server. The server is its URL with what does not change the
+server (scheme and host case, a default port, a trailing slash) taken out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
 
 try:
     import fcntl
@@ -31,6 +40,33 @@ except ImportError:  # Windows: no flock; there a process only replays segments 
 log = logging.getLogger("watchkeeper.sdk")
 KINDS = ("observations", "feedback", "flags")
 SUFFIX = ".spool"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_FOLDER = re.compile(r"spool-(?P<system>[A-Za-z0-9_-]+)-(?P<server>[0-9a-f]{12})")
+
+
+def server_of(url: str) -> str:
+    """The server a URL names, spelled one way: `HTTP://Host:80/` and `http://host` are one."""
+    parsed = httpx.URL(url)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    port = "" if parsed.port in (None, _DEFAULT_PORTS.get(parsed.scheme)) else f":{parsed.port}"
+    return f"{parsed.scheme}://{host}{port}{parsed.path.rstrip('/')}"
+
+
+def key(url: str, system: str) -> str:
+    """`SYSTEM-SERVERHASH`, naming what a client keeps on disk for one system on one server."""
+    server = hashlib.sha256(server_of(url).encode()).hexdigest()[:12]
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', system)}-{server}"
+
+
+def folder_name(url: str, system: str) -> str:
+    return f"spool-{key(url, system)}"
+
+
+def parse_folder_name(name: str) -> tuple[str, str] | None:
+    """(system, server hash) of a spool folder's name; None for any other name. Exact for every
+    system name a manifest allows (a slug)."""
+    found = _FOLDER.fullmatch(name)
+    return (found["system"], found["server"]) if found else None
 
 
 def _try_lock(fd: int) -> bool:
@@ -43,12 +79,18 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+def _replayable(path: Path) -> bool:
+    """Without flock a segment cannot say whether its writer is alive: only our own is safe."""
+    return fcntl is not None or f"-{os.getpid()}-" in path.name
+
+
 class Claimed:
     """A segment this process holds for replay: `batches()` to read, then `done()` to delete it
     or `release()` to leave it for a later try."""
 
-    def __init__(self, path: Path, fd: int) -> None:
-        self.path, self._fd = path, fd
+    def __init__(self, path: Path, fd: int, held: set[Path]) -> None:
+        self.path, self._fd, self._held = path, fd, held
+        held.add(path)
 
     def batches(self) -> Iterator[tuple[str, bytes]]:
         with os.fdopen(os.dup(self._fd), "rb") as handle:
@@ -65,9 +107,10 @@ class Claimed:
 
     def done(self) -> None:
         self.path.unlink(missing_ok=True)
-        os.close(self._fd)
+        self.release()
 
     def release(self) -> None:
+        self._held.discard(self.path)
         os.close(self._fd)
 
 
@@ -79,6 +122,8 @@ class Spool:
         self._fd: int | None = None  # the segment this process appends to, locked
         self._path: Path | None = None
         self._written = 0
+        self._mine: set[Path] = set()  # segments this process wrote that may still be there
+        self._held: set[Path] = set()  # segments this process is replaying
 
     @property
     def writing(self) -> bool:
@@ -119,6 +164,7 @@ class Spool:
         path = self.folder / f"{name}{SUFFIX}"
         os.rename(fresh, path)  # visible to replayers only once locked
         self._fd, self._path, self._written = fd, path, 0
+        self._mine.add(path)
 
     def rotate(self) -> None:
         """Stop appending to the current segment: from now on anyone may replay it."""
@@ -133,16 +179,12 @@ class Spool:
             os.close(self._fd)
         self._fd = self._path = None
         self._written = 0
+        self._mine, self._held = set(), set()
 
     def claim(self) -> Claimed | None:
         """The oldest segment no live writer or replayer holds, locked for us; else None."""
-        try:
-            names = sorted(p for p in os.listdir(self.folder) if p.endswith(SUFFIX))
-        except FileNotFoundError:
-            return None
-        for name in names:
-            path = self.folder / name
-            if path == self._path or (fcntl is None and f"-{os.getpid()}-" not in name):
+        for path in self.segments():
+            if path == self._path or not _replayable(path):
                 continue
             try:
                 fd = os.open(path, os.O_RDONLY)
@@ -150,16 +192,33 @@ class Spool:
                 continue
             # locked, and still there: another replayer may have finished it meanwhile
             if _try_lock(fd) and os.fstat(fd).st_nlink > 0:
-                return Claimed(path, fd)
+                return Claimed(path, fd, self._held)
             os.close(fd)
         return None
 
-    def pending(self) -> bool:
-        """Whether any segment other than the one being written is waiting."""
+    def outstanding(self) -> frozenset[Path]:
+        """The segments a flush now must see delivered: those this process wrote or is
+        replaying, and every one no other process holds (left by a process that exited or died,
+        or rotated for replay). Another process's segment still being written is its own."""
+        self._mine = {path for path in self._mine if path.exists()}
+        waiting = set(self._mine | self._held)
+        for path in self.segments():
+            if path in waiting or path == self._path or not _replayable(path):
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                if _try_lock(fd):
+                    waiting.add(path)
+            finally:
+                os.close(fd)
+        return frozenset(waiting)
+
+    def segments(self) -> list[Path]:
+        """Every segment in the folder, oldest first."""
         try:
-            return any(
-                name.endswith(SUFFIX) and self.folder / name != self._path
-                for name in os.listdir(self.folder)
-            )
+            return sorted(self.folder / p for p in os.listdir(self.folder) if p.endswith(SUFFIX))
         except FileNotFoundError:
-            return False
+            return []
