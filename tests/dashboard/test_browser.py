@@ -10,7 +10,9 @@ They run on SQLite only: the in-process tests cover both stores, this covers the
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ ARGS = [
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 ANA, UMA = "ana@corp.example", "uma@corp.example"
+TALLEST = 8000  # px: the system page with a full page of triage items, on a laptop
 
 
 def _unavailable() -> str | None:
@@ -205,3 +208,99 @@ def test_pages_work_without_javascript(chromium: Any, site: tuple) -> None:
     page.wait_for_url(f"{url}/systems/claims-triage")
     assert page.get_by_role("heading", name="Charter").is_visible()
     context.close()
+
+
+def _overlap(boxes: list[dict[str, float]]) -> bool:
+    """Whether any two of the boxes (left to right) touch: tick labels drawn over each other."""
+    ordered = sorted(boxes, key=lambda b: b["x"])
+    return any(a["x"] + a["width"] > b["x"] for a, b in itertools.pairwise(ordered))
+
+
+def test_the_period_report_has_charts_with_axes_and_readable_details(
+    chromium: Any, site: tuple
+) -> None:
+    """The HTML report as the API serves it: dated and numbered axes that do not collide, the
+    Markdown details as headings and lists, and not one request beyond the page itself."""
+    world, url = site
+    context = chromium.new_context(
+        viewport=LAPTOP, extra_http_headers={"Authorization": f"Bearer {world.token(ANA)}"}
+    )
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    report = f"{url}/api/v1/systems/{SYSTEM}/report?format=html&days=30"
+    assert page.goto(report).status == 200
+    charts = page.locator("svg.chart")
+    assert charts.count() == 2
+    for i in range(2):
+        ticks = charts.nth(i).locator("text.tick")
+        labels = ticks.all_text_contents()
+        dates = [t for t in labels if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t)]
+        values = [float(t) for t in labels if re.fullmatch(r"-?[\d.]+", t)]
+        assert len(dates) == 5 and len(values) >= 3, labels
+        boxes = [ticks.nth(j).bounding_box() for j in range(ticks.count())]
+        bottom = [b for b, t in zip(boxes, labels, strict=True) if t in dates]
+        assert not _overlap(bottom), "the dates under the chart do not run into each other"
+        assert charts.nth(i).locator("text.axis").first.is_visible()
+    assert page.get_by_text("healthy min 0.7").is_visible()
+    assert page.get_by_role("heading", name="Charter", level=3).is_visible()
+    assert page.get_by_role("heading", name="Incidents", level=3).is_visible()
+    assert page.locator("li").count() >= 6 and page.locator("table").count() == 1
+    assert page.locator("pre").count() == 0
+    assert requested == [report], "one offline file: nothing else is fetched"
+    _shot(page, "09-report")
+    context.close()
+
+
+def test_the_triage_queue_is_paginated(chromium: Any, site: tuple) -> None:
+    """A long queue (25 flagged at once) shows a page of it: the system page stays a
+    reasonable height, and Next brings the following items."""
+    world, url = site
+    now = world.clock.now()
+    for i in range(25):
+        world.app.triage.flag(SYSTEM, f"d{i % 21}-{i // 21 + 6}", f"check {i}", ANA, now)
+    total = len(world.app.triage.queue(SYSTEM, now))  # 28, or 27 after another test's verdict
+    page = _page(chromium, url, world.token(ANA))
+    page.goto(f"{url}/systems/{SYSTEM}#triage")
+    items = page.locator("#triage article.triage")
+    assert items.count() == 10
+    first = [items.nth(i).locator("h3").inner_text() for i in range(10)]
+    pager = f"Items 1–10 of {total} (page 1 of 3)"
+    assert page.locator("#triage").get_by_text(pager).first.is_visible()
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < TALLEST, f"the system page is {height} px tall"
+    _shot(page, "10-triage-page-1")
+    page.locator("#triage").get_by_role("link", name="Next →").first.click()
+    page.wait_for_url(f"{url}/systems/{SYSTEM}?triage_page=2#triage")
+    second = [items.nth(i).locator("h3").inner_text() for i in range(items.count())]
+    assert len(second) == 10 and not set(first) & set(second)
+    assert page.locator("#triage").get_by_role("link", name="← Previous").first.is_visible()
+
+
+def test_the_observations_page_filters_and_pages(chromium: Any, site: tuple) -> None:
+    world, url = site
+    page = _page(chromium, url, world.token(ANA))
+    page.goto(f"{url}/systems/{SYSTEM}")
+    page.get_by_role("link", name=f"Observations: what {SYSTEM} saw, newest first").click()
+    page.wait_for_url(f"{url}/systems/{SYSTEM}/observations")
+    rows = page.locator("table.observations tbody tr")
+    assert rows.count() == 25
+    newest = rows.first.locator("time").inner_text()
+    page.get_by_role("link", name="Older →").click()
+    page.wait_for_url(re.compile(r".*/observations\?after=.+"))
+    assert rows.count() == 25 and rows.first.locator("time").inner_text() < newest
+    _shot(page, "11-observations-older")
+
+    where = page.get_by_label("Where (the runbook's expression language)")
+    where.fill("metadata.score < 0.5")
+    where.press("Enter")
+    page.wait_for_url(re.compile(r".*/observations\?where=metadata.score.*"))
+    assert rows.count() == 12 and page.get_by_text("No older observations.").is_visible()
+    _shot(page, "12-observations-filtered")
+
+    where.fill("metadata.score <")
+    with page.expect_navigation() as answer:
+        where.press("Enter")
+    assert answer.value.status == 400
+    assert page.get_by_role("alert").inner_text().strip().startswith("✗ where:")
+    assert where.input_value() == "metadata.score <", "the filter stays to be corrected"

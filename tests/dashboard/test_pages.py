@@ -3,13 +3,23 @@ actions with their refusals — each checked against the store and the audit tra
 
 from __future__ import annotations
 
+import html
+import itertools
+import math
+import re
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
 
 from tests.conftest import Cli
 from tests.dashboard._world import CHEN, DAY, OTHER, SYSTEM, World
 from tests.dashboard.conftest import Browser
+from watchkeeper.app import Operations
+from watchkeeper.care import report as reports
 from watchkeeper.server import create_app
+from watchkeeper.server.dashboard._views import OBSERVATIONS_PAGE, TRIAGE_PAGE
 
 ANA, BEN, UMA = "ana@corp.example", "ben@corp.example", "uma@corp.example"
 Open = Callable[[], Browser]
@@ -256,3 +266,140 @@ def test_findings_are_one_row_per_cause_dated_by_their_windows(browser: Open, wo
     assert "Alert low-quality on quality: quality = 0.3, below 0.5" in incident.text
     assert "Alert upstream-break on tickets.channel: upstream tickets:" in incident.text
     assert "Incident opened by alert low-quality on quality" in incident.text
+
+
+def flag_many(world: World, count: int) -> list[dict[str, object]]:
+    """`count` more observations flagged by hand (top priority), as `client.flag` would."""
+    now = world.clock.now()
+    for i in range(count):
+        world.app.triage.flag(SYSTEM, f"d{i % 21}-{i // 21 + 4}", f"look at {i}", ANA, now)
+    return world.app.triage.queue(SYSTEM, now)
+
+
+def triage_ids(text: str) -> list[int]:
+    return [int(found) for found in re.findall(r'action="/triage/(\d+)/verdict"', text)]
+
+
+def test_the_triage_queue_is_shown_a_page_at_a_time(browser: Open, world: World) -> None:
+    queue = flag_many(world, 25)
+    assert len(queue) == 28
+    priority = {item["id"]: item["priority"] for item in queue}
+    ana = signed_in(browser, world, ANA)
+    pages = [ana.get(f"/systems/{SYSTEM}?triage_page={n}") for n in (1, 2, 3)]
+    assert "Triage queue (28 open)" in pages[0].text
+    shown = [triage_ids(page.text) for page in pages]
+    assert [len(ids) for ids in shown] == [TRIAGE_PAGE, TRIAGE_PAGE, 28 - 2 * TRIAGE_PAGE]
+    every = [i for ids in shown for i in ids]
+    assert sorted(every) == sorted(priority), "each item on exactly one page"
+    assert [priority[i] for i in every] == sorted(priority.values(), reverse=True)
+    assert triage_ids(ana.get(f"/systems/{SYSTEM}").text) == shown[0]
+    assert f"Items 1–{TRIAGE_PAGE} of 28 (page 1 of 3)" in pages[0].text
+    assert f"Items {TRIAGE_PAGE + 1}–{2 * TRIAGE_PAGE} of 28 (page 2 of 3)" in pages[1].text
+    assert f'href="/systems/{SYSTEM}?triage_page=2#triage"' in pages[0].text
+    assert 'rel="prev"' not in pages[0].text and 'rel="next"' not in pages[2].text
+    for link in (1, 3):
+        assert f'href="/systems/{SYSTEM}?triage_page={link}#triage"' in pages[1].text
+    beyond = ana.get(f"/systems/{SYSTEM}?triage_page=99")
+    assert triage_ids(beyond.text) == shown[2] and "page 3 of 3" in beyond.text
+    for bad in ("0", "two", "-1"):
+        refused = ana.get(f"/systems/{SYSTEM}?triage_page={bad}")
+        assert refused.status_code == 400, bad
+        assert f"triage_page must be a page number from 1, not &#39;{bad}&#39;" in refused.text
+
+    item = shown[1][0]
+    done = ana.post(f"/triage/{item}/verdict", verdict="ok", triage_page="2")
+    assert done.headers["location"] == f"/systems/{SYSTEM}?done=verdict&triage_page=2#triage"
+    after = ana.get(done.headers["location"])
+    assert "Triage queue (27 open)" in after.text and "page 2 of 3" in after.text
+    assert item not in triage_ids(after.text) and triage_ids(after.text)[0] == shown[1][1]
+
+
+def rows_of(text: str) -> list[str]:
+    """The observation ids a page lists, in its order."""
+    return re.findall(r'<span class="sub">(d\d+-\d+)</span>', text)
+
+
+def test_the_observations_page_filters_and_pages(browser: Open, world: World) -> None:
+    ana = signed_in(browser, world, ANA)
+    system = ana.get(f"/systems/{SYSTEM}")
+    assert f'href="/systems/{SYSTEM}/observations"' in system.text
+    newest = ana.get(f"/systems/{SYSTEM}/observations")
+    assert newest.status_code == 200
+    ids = rows_of(newest.text)
+    assert len(ids) == OBSERVATIONS_PAGE
+    assert ids[:3] == ["d21-11", "d21-10", "d21-9"], "newest first"
+    older = re.search(r'rel="next" href="([^"]+)"', newest.text)
+    assert older is not None
+    second = ana.get(html.unescape(older.group(1)))
+    assert rows_of(second.text)[0] == "d19-10", "the page after the first 25"
+    assert not set(rows_of(second.text)) & set(ids)
+    assert "← Newest" in second.text
+
+    bad_day = ana.get(
+        f"/systems/{SYSTEM}/observations?" + urlencode({"where": "metadata.score < 0.5"})
+    )
+    assert rows_of(bad_day.text) == [f"d21-{i}" for i in range(11, -1, -1)]
+    assert 'rel="next"' not in bad_day.text and "No older observations." in bad_day.text
+    phone = ana.get(
+        f"/systems/{SYSTEM}/observations?"
+        + urlencode({"where": "inputs.channel == 'phone'", "since": "2026-01-01"})
+    )
+    assert rows_of(phone.text) == ["d21-0"]
+    assert 'value="inputs.channel == &#39;phone&#39;"' in phone.text, "the filter stays in the box"
+    late = ana.get(f"/systems/{SYSTEM}/observations?since=2099-01-01")
+    assert rows_of(late.text) == [] and "Nothing was seen" in late.text
+
+    for query, message in (
+        ({"where": "inputs.channel =="}, "where: "),
+        ({"where": "__import__('os')"}, "where: "),
+        ({"since": "yesterday"}, "since: &#39;yesterday&#39; is not a date or time"),
+        ({"after": "nonsense"}, "after: &#39;nonsense&#39; is not a cursor this API gave"),
+        ({"where": "x" * 1001}, "where: longer than 1000 characters"),
+    ):
+        refused = ana.get(f"/systems/{SYSTEM}/observations?" + urlencode(query))
+        assert refused.status_code == 400, query
+        assert 'role="alert"' in refused.text and message in refused.text, query
+        assert 'id="where"' in refused.text and "Traceback" not in refused.text
+    assert ana.get("/systems/nope/observations").status_code == 404
+    assert browser().get(f"/systems/{SYSTEM}/observations").status_code == 303
+
+
+def test_the_period_report_is_one_offline_page_with_axes_and_html_details(world: World) -> None:
+    reason = "<script>alert(1)</script> ![x](http://evil.example/x.png)"
+    Operations(world.app, ANA, world.clock.now(), enforce=True).set_switch(
+        SYSTEM, "disabled", reason
+    )
+    ana = Operations(world.app, ANA, world.clock.set(world.clock.now() + DAY), enforce=True)
+    page = reports.html_page(ana.report(SYSTEM, 30))
+    charts = re.findall(r"<svg .*?</svg>", page, re.S)
+    assert len(charts) == 2
+    quality = next(c for c in charts if 'aria-label="quality:' in c)
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', quality)
+    dates = [t for t in ticks if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t)]
+    values = [float(t) for t in ticks if re.fullmatch(r"-?[\d.]+", t)]
+    assert len(dates) == 5 and dates == sorted(dates), ticks
+    assert (dates[0], dates[-1]) == (f"{ana.now - 30 * DAY:%Y-%m-%d}", f"{ana.now:%Y-%m-%d}")
+    assert len(values) >= 3 and values == sorted(values), ticks
+    assert min(values) <= 0.3 and max(values) >= 0.88, "the axis covers what was plotted"
+    assert "healthy min 0.7" in quality and "window start (UTC)" in quality
+    assert "<h3>Charter</h3>" in page and "<li>" in page and "<table>" in page
+    assert "<li>#1 [critical]" in page, "the incident, as a list item"
+    assert "<pre>" not in page and "## " not in page, "details are HTML, not raw Markdown"
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    for fetching in ("src=", "<link", "url(", "@import"):
+        assert fetching not in page, f"nothing is fetched: {fetching}"
+    assert "default-src 'none'" in page
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(0.0, 1.0), (0.27, 0.95), (-3.5, 12.0), (1e-4, 3e-4), (980.0, 1020.0)]
+)
+def test_value_ticks_are_round_evenly_spaced_and_span_the_values(low: float, high: float) -> None:
+    ticks = reports.value_ticks(low, high)
+    assert 3 <= len(ticks) <= 6
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1
+    step = steps.pop()
+    assert ticks[0] <= low < ticks[0] + step and ticks[-1] - step < high <= ticks[-1]
+    assert f"{step / 10 ** math.floor(math.log10(step)):.6g}" in {"1", "2", "2.5", "5"}

@@ -143,10 +143,20 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
     call("GET", "/api/v1/systems")
     call("GET", "/api/v1/systems/{name}", name=SYSTEM)
     call("GET", "/api/v1/vacuum")
-    call("GET", "/api/v1/systems/{name}/switch", name=SYSTEM)
-    for state in ("disabled", "enabled"):
+    report = {"Watchkeeper-Process": "p" * 32, "Watchkeeper-Holds": "0", "Watchkeeper-Pid": "7"}
+    call("GET", "/api/v1/systems/{name}/switch", name=SYSTEM, headers=report)
+    checked.world.app.switch.drain(timeout=5)  # the report stored: a straggler of the flips
+    for state, wait in (("disabled", 0.1), ("enabled", 0), ("enabled", 0)):
         body = {"state": state, "reason": "drill"}
-        call("POST", "/api/v1/systems/{name}/switch", "kill_authority", name=SYSTEM, json=body)
+        call(
+            "POST",
+            "/api/v1/systems/{name}/switch",
+            "kill_authority",
+            name=SYSTEM,
+            json=body,
+            params={"wait": wait},
+        )
+    call("GET", "/api/v1/systems/{name}/switch/confirmations", name=SYSTEM)
     issued = call("POST", "/api/v1/tokens", json={"email": "zed@corp.example", "expires": "1d"})
     call("GET", "/api/v1/tokens")
     call("POST", "/api/v1/tokens/{token}/revoke", token=str(issued["id"]))

@@ -109,5 +109,18 @@ class Operations(QualityOperations):
         self._authorize("token.revoke", target=f"token/{token.prefix}", subject=token.person)
         return self.app.access.revoke_token(token, self.actor, self.now)
 
-    def set_switch(self, system: str, state: str, reason: str) -> dict[str, Any]:
-        return self.app.switch.set(system, state, reason, self.actor, self.now).to_dict()
+    def set_switch(self, system: str, state: str, reason: str, wait: float = 0.0) -> dict[str, Any]:
+        """Flip, then wait up to `wait` seconds for the live SDK processes to confirm it (the
+        outcome audited as `switch.confirmed`). A flip that changed nothing waits for nothing:
+        it shows who holds the state already."""
+        switch = self.app.switch
+        change = switch.set(system, state, reason, self.actor, self.now)
+        confirmed = None
+        if not change.changed:
+            confirmed = switch.confirmations(system, self.app.clock.now())
+        elif wait > 0:
+            confirmed = switch.await_confirmation(change, self.actor, wait, self.app.clock)
+        return {**change.to_dict(), "confirmations": confirmed.to_dict() if confirmed else None}
+
+    def switch_confirmations(self, system: str) -> dict[str, Any]:
+        return self.app.switch.confirmations(system, self.now).to_dict()

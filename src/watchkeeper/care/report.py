@@ -1,12 +1,21 @@
 """The owner's period report: what the monthly review is based on, built from the store and
-rendered as JSON, Markdown, or a self-contained HTML page with inline SVG charts (no CDN)."""
+rendered as JSON, Markdown, or one self-contained HTML page with inline SVG charts (no CDN, no
+script, nothing fetched).
+
+The SVG chart lives here, the lowest layer that draws one, so the dashboard's system page and
+this report plot a signal the same way."""
 
 from __future__ import annotations
 
 import html
+import math
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from markdown_it import MarkdownIt
 
 from watchkeeper.access import Directory
 from watchkeeper.charter.ledger import CareEntry, by_month
@@ -125,10 +134,18 @@ def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, 
 
 
 def markdown(report: dict[str, Any]) -> str:
+    return f"# {title(report)}\n\n{_sections(report)}"
+
+
+def title(report: dict[str, Any]) -> str:
+    return (
+        f"{report['system']} — report {report['period']['start'][:10]} to "
+        f"{report['period']['end'][:10]}"
+    )
+
+
+def _sections(report: dict[str, Any]) -> str:
     lines = [
-        f"# {report['system']} — report {report['period']['start'][:10]} to "
-        f"{report['period']['end'][:10]}",
-        "",
         "## Charter",
         "",
         *(
@@ -147,11 +164,11 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"## Findings ({report['findings']['count']})",
         "",
-        *(f"- {k}: {v}" for k, v in sorted(report["findings"]["by_check"].items())),
+        *_listed(f"- {k}: {v}" for k, v in sorted(report["findings"]["by_check"].items())),
         "",
         "## Incidents",
         "",
-        *(
+        *_listed(
             f"- #{i['id']} [{i['severity']}] {i['title']} — {i['status']}"
             + (
                 f", acknowledged after {i['minutes_to_ack']} min"
@@ -163,14 +180,14 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "## Evals",
         "",
-        *(
+        *_listed(
             f"- {e['started_at'][:10]} {e['suite']}: pass rate {e['pass_rate']:.1%}"
             for e in report["evals"]
         ),
         "",
         "## Kill switch",
         "",
-        *(
+        *_listed(
             f"- {s['at'][:16]} {s['state']} by {s['actor']}: {s['reason']}"
             for s in report["switch"]
         ),
@@ -186,6 +203,11 @@ def markdown(report: dict[str, Any]) -> str:
         f"- reviewed error rate (random sample): {_rate(report['triage']['sample_error_rate'])}",
     ]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def _listed(items: Iterable[str]) -> list[str]:
+    """A section's items, or a line saying there were none: an empty heading reads as broken."""
+    return list(items) or ["- none in this period"]
 
 
 def _num(value: float | None) -> str:
@@ -210,56 +232,249 @@ def _rate(rate: dict[str, Any]) -> str:
     )
 
 
-def svg_chart(signal: dict[str, Any], width: int = 560, height: int = 140) -> str:
-    """A line of the signal with its healthy bounds as dashed lines; plain SVG, no scripts."""
-    points = [(p[0], p[1]) for p in signal["points"] if p[1] is not None]
-    if not points:
-        return f'<p class="empty">No values for {html.escape(signal["name"])} in this period.</p>'
-    values: list[float] = [v for _, v in points]
-    values += [b for b in (signal["min"], signal["max"]) if b is not None]
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    pad = 6
+# --- charts: shared with the dashboard, which draws the same SVG inside its own pages ----------
+
+WIDTH, HEIGHT = 640, 236
+LEFT, RIGHT, TOP, BOTTOM = 62, 14, 12, 46
+VALUE_TICKS = 5
+TIME_TICKS = 4
+
+
+@dataclass(frozen=True)
+class Series:
+    """A signal over time: x is time (a window without data stays a gap), y its value."""
+
+    name: str
+    points: Sequence[tuple[datetime, float | None]]  # window start, value (None: no data)
+    low: float | None  # healthy min
+    high: float | None  # healthy max
+    baseline: float | None
+    start: datetime
+    end: datetime
+
+    def outside(self, value: float) -> bool:
+        return (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        )
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def signal_chart(series: Series) -> str:
+    """Plain SVG, no script: axes with dated and numbered ticks, the healthy band with each
+    bound's value written on its line, the baseline, and a cross on every window outside the
+    bounds, so the chart reads in grey scale and to colour-blind eyes. The accessible name
+    summarises it in words."""
+    values = [v for _, v in series.points if v is not None]
+    if not values:
+        return f'<p class="empty">No values for {html.escape(series.name)} in this period.</p>'
+    marks = [b for b in (series.low, series.high, series.baseline) if b is not None]
+    low, high = min(values + marks), max(values + marks)
+    pad = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
+    # values that are never negative (rates, counts) do not get a negative axis
+    ticks = value_ticks((max(0.0, low - pad) if low >= 0 else low - pad), high + pad)
+    low, high = ticks[0], ticks[-1]
+    span_t = (series.end - series.start).total_seconds() or 1.0
+
+    def x(at: datetime) -> float:
+        share = (at - series.start).total_seconds() / span_t
+        return LEFT + (WIDTH - LEFT - RIGHT) * min(1.0, max(0.0, share))
 
     def y(value: float) -> float:
-        return pad + (height - 2 * pad) * (1 - (value - low) / span)
+        return TOP + (HEIGHT - TOP - BOTTOM) * (1 - (value - low) / (high - low))
 
-    step = (width - 2 * pad) / max(1, len(points) - 1)
-    line = " ".join(f"{pad + i * step:.1f},{y(v):.1f}" for i, (_, v) in enumerate(points))
-    bounds = "".join(
-        f'<line x1="{pad}" x2="{width - pad}" y1="{y(b):.1f}" y2="{y(b):.1f}" class="bound"/>'
-        f'<text x="{width - pad}" y="{y(b) - 3:.1f}" text-anchor="end">{label} {b:g}</text>'
-        for label, b in (("min", signal["min"]), ("max", signal["max"]))
-        if b is not None
+    parts = [_value_axis(series.name, ticks, y), _time_axis(series, x)]
+    parts.append(_healthy(series, y, low, high))
+    if series.baseline is not None:
+        b = y(series.baseline)
+        parts.append(
+            f'<line class="baseline" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{b:.1f}" y2="{b:.1f}"/>'
+            f'<text class="label" x="{LEFT + 4}" y="{b - 4:.1f}">'
+            f"baseline {_fmt(series.baseline)}</text>"
+        )
+    for run in _runs(series.points):
+        line = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in run)
+        parts.append(f'<polyline class="series" points="{line}"/>')
+    for at, value in series.points:
+        if value is not None and series.outside(value):
+            cx, cy = x(at), y(value)
+            parts.append(f'<path class="breach" d="M{cx - 4:.1f},{cy - 4:.1f}l8,8m0,-8l-8,8"/>')
+    breaches = sum(1 for v in values if series.outside(v))
+    summary = html.escape(
+        f"{series.name}: {len(values)} windows from {series.start:%Y-%m-%d} to "
+        f"{series.end:%Y-%m-%d}; latest {_fmt(values[-1])}"
+        + (f"; healthy {bounds_text(series.low, series.high)}" if marks else "")
+        + (f"; baseline {_fmt(series.baseline)}" if series.baseline is not None else "")
+        + f"; {breaches} window(s) outside the healthy bounds"
     )
-    title = html.escape(f"{signal['name']}: {len(points)} windows, latest {points[-1][1]:.4g}")
     return (
-        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{title}">'
-        f"<title>{title}</title>{bounds}"
-        f'<polyline points="{line}" class="series"/></svg>'
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{summary}">'
+        f"<title>{summary}</title>{''.join(parts)}</svg>"
     )
+
+
+def bounds_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"between {_fmt(low)} and {_fmt(high)}"
+    if low is not None:
+        return f"at least {_fmt(low)}"
+    if high is not None:
+        return f"at most {_fmt(high)}"
+    return "no bounds set"
+
+
+def value_ticks(low: float, high: float) -> list[float]:
+    """Round values (1, 2, 2.5 or 5 times a power of ten apart) from just below `low` to just
+    above `high`, about VALUE_TICKS of them: the axis then runs from the first to the last, so
+    every value plotted lies between two numbered lines."""
+    raw = (high - low) / (VALUE_TICKS - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    first = math.floor(low / step + 1e-9) * step
+    count = math.ceil((high - first) / step - 1e-9) + 1
+    return [round(first + i * step, 12) for i in range(count)]
+
+
+def _runs(
+    points: Sequence[tuple[datetime, float | None]],
+) -> list[list[tuple[datetime, float]]]:
+    """Consecutive windows with values: a window without data breaks the line."""
+    runs: list[list[tuple[datetime, float]]] = [[]]
+    for at, value in points:
+        if value is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((at, value))
+    return [r for r in runs if r]
+
+
+def _value_axis(name: str, ticks: list[float], y: Callable[[float], float]) -> str:
+    """The plot's frame, a grid line and a number at each tick, the signal's name along it."""
+    bottom = HEIGHT - BOTTOM
+    middle = (TOP + bottom) / 2
+    out = [
+        f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
+        f'height="{bottom - TOP}"/>',
+        f'<text class="axis" transform="translate(12 {middle:.1f}) rotate(-90)" '
+        f'text-anchor="middle">{html.escape(name)}</text>',
+    ]
+    for tick in ticks:
+        at = y(tick)
+        out.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}"/>'
+            f'<text class="tick" x="{LEFT - 5}" y="{at + 4:.1f}" text-anchor="end">'
+            f"{_fmt(tick)}</text>"
+        )
+    return "".join(out)
+
+
+def _time_axis(series: Series, x: Callable[[datetime], float]) -> str:
+    """Dates under the plot (with the hour when it spans under two days), and what x is."""
+    span = series.end - series.start
+    shape = "%Y-%m-%d" if span >= timedelta(days=2) else "%m-%d %H:%M"
+    bottom = HEIGHT - BOTTOM
+    out = []
+    for i in range(TIME_TICKS + 1):
+        at = series.start + span * i / TIME_TICKS
+        anchor = "start" if i == 0 else "end" if i == TIME_TICKS else "middle"
+        out.append(
+            f'<line class="grid" x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{bottom}" '
+            f'y2="{bottom + 4}"/>'
+            f'<text class="tick" x="{x(at):.1f}" y="{bottom + 16}" text-anchor="{anchor}">'
+            f"{at.strftime(shape)}</text>"
+        )
+    out.append(
+        f'<text class="axis" x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{HEIGHT - 6}" '
+        f'text-anchor="middle">window start (UTC)</text>'
+    )
+    return "".join(out)
+
+
+def _healthy(series: Series, y: Callable[[float], float], low: float, high: float) -> str:
+    """The healthy band shaded, each bound a dashed line with its value written on it."""
+    if series.low is None and series.high is None:
+        return ""
+    top = y(series.high if series.high is not None else high)
+    bottom = y(series.low if series.low is not None else low)
+    out = [
+        f'<rect class="healthy" x="{LEFT}" y="{top:.1f}" width="{WIDTH - LEFT - RIGHT}" '
+        f'height="{max(0.0, bottom - top):.1f}"/>'
+    ]
+    for label, bound in (("healthy min", series.low), ("healthy max", series.high)):
+        if bound is None:
+            continue
+        at = y(bound)
+        out.append(
+            f'<line class="bound" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}"/>'
+            f'<text class="label" x="{WIDTH - RIGHT - 4}" y="{at - 4:.1f}" text-anchor="end">'
+            f"{label} {_fmt(bound)}</text>"
+        )
+    return "".join(out)
+
+
+# --- the one-file HTML page --------------------------------------------------------------------
+
+# Raw HTML in the Markdown stays text, and images are off: a reason or a title someone typed
+# can neither add markup nor make the page fetch anything.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+# Nothing may load from anywhere: the page is one file, read offline and mailed around.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+_STYLE = """
+body{font:15px/1.5 system-ui,"DejaVu Sans",sans-serif;max-width:60rem;margin:2rem auto;
+padding:0 1rem;color:#1b1f24}
+h2{border-bottom:1px solid #d0d7de;padding-bottom:.25rem}
+table{border-collapse:collapse}th,td{text-align:left;padding:.3rem .6rem;
+border-bottom:1px solid #d0d7de}
+svg.chart{width:100%;height:auto;display:block;background:#fff}
+svg .frame{fill:none;stroke:#d0d7de}svg .grid{stroke:#eaeef2}
+svg .healthy{fill:#dafbe1;opacity:.6}
+svg .bound{stroke:#116329;stroke-width:1.5;stroke-dasharray:6 4}
+svg .baseline{stroke:#57606a;stroke-width:1.5;stroke-dasharray:2 3}
+svg .series{fill:none;stroke:#0a58ca;stroke-width:2}
+svg .breach{stroke:#a40e26;stroke-width:2.5;fill:none}
+svg .tick,svg .label{font-size:11px;fill:#57606a}svg .axis{font-size:12px;fill:#1b1f24}
+"""
+
+
+def report_chart(report: dict[str, Any], signal: dict[str, Any]) -> str:
+    return signal_chart(
+        Series(
+            signal["name"],
+            [(datetime.fromisoformat(at), value) for at, value in signal["points"]],
+            signal["min"],
+            signal["max"],
+            None,
+            datetime.fromisoformat(report["period"]["start"]),
+            datetime.fromisoformat(report["period"]["end"]),
+        )
+    )
+
+
+def details_html(report: dict[str, Any]) -> str:
+    """The Markdown report's sections as HTML, each heading a level down: they sit under the
+    page's own "Details" heading."""
+    tokens = _MARKDOWN.parse(_sections(report))
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1:]) + 1)}"
+    return str(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
 
 
 def html_page(report: dict[str, Any]) -> str:
-    body = markdown(report)
     charts = "".join(
-        f"<section><h3>{html.escape(s['name'])}</h3>{svg_chart(s)}</section>"
+        f"<section><h3>{html.escape(s['name'])}</h3>{report_chart(report, s)}</section>"
         for s in report["signals"]
     )
-    text = html.escape(body)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>{html.escape(report["system"])} report</title>
-<style>
-body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
-svg{{width:100%;height:auto;border:1px solid #ccc;background:#fafafa}}
-.series{{fill:none;stroke:#1f5fbf;stroke-width:2}}
-.bound{{stroke:#b3261e;stroke-dasharray:6 4}}
-text{{font-size:11px;fill:#b3261e}}
-pre{{white-space:pre-wrap}}
-</style></head><body>
-<h1>{html.escape(report["system"])}: period report</h1>
+<style>{_STYLE}</style></head><body>
+<h1>{html.escape(title(report))}</h1>
 <h2>Signals against healthy bounds</h2>{charts}
-<h2>Details</h2><pre>{text}</pre>
-</body></html>
+<h2>Details</h2>
+{details_html(report)}</body></html>
 """

@@ -89,9 +89,13 @@ class Remote(QualityRemote):
     def revoke_token(self, ref: str) -> dict[str, Any]:
         return self._call("POST", f"/tokens/{quote(ref, safe='')}/revoke")
 
-    def set_switch(self, system: str, state: str, reason: str) -> dict[str, Any]:
+    def set_switch(self, system: str, state: str, reason: str, wait: float = 0.0) -> dict[str, Any]:
         body = {"state": state, "reason": reason}
-        return self._call("POST", f"/systems/{quote(system, safe='')}/switch", json=body)
+        path = f"/systems/{quote(system, safe='')}/switch"
+        return self._call("POST", path, json=body, params={"wait": wait})
+
+    def switch_confirmations(self, system: str) -> dict[str, Any]:
+        return self._call("GET", f"/systems/{quote(system, safe='')}/switch/confirmations")
 
     # --- observations ----------------------------------------------------------------------
 

@@ -17,6 +17,15 @@ Reason = Annotated[
     str, typer.Option("--reason", help="Why (required): kept in the audit trail, shown to SDKs.")
 ]
 SystemArg = Annotated[str, typer.Argument(help="System name.")]
+Wait = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait for the live SDK processes to confirm the flip (0: do not wait).",
+        min=0,
+        max=30,
+    ),
+]
 
 
 def serve(
@@ -130,21 +139,23 @@ def token_revoke(
     return answer(revoked, json, f"{line} by {revoked['revoked_by']} at {revoked['revoked_at']}")
 
 
-def kill(system: SystemArg, reason: Reason, json: JsonOpt = False) -> int:
-    """Disable a system now (its kill authorities only): every SDK follows within a second."""
-    return _flip(system, "disabled", reason, json)
+def kill(system: SystemArg, reason: Reason, wait: Wait = 5.0, json: JsonOpt = False) -> int:
+    """Disable a system now (its kill authorities only): every SDK follows within a second.
+    Then waits up to --wait seconds for the SDK processes serving it to confirm, and says how
+    many did, how fast, and which did not (host/pid/service)."""
+    return _flip(system, "disabled", reason, wait, json)
 
 
-def restore(system: SystemArg, reason: Reason, json: JsonOpt = False) -> int:
-    """Enable a disabled system again (its kill authorities only)."""
-    return _flip(system, "enabled", reason, json)
+def restore(system: SystemArg, reason: Reason, wait: Wait = 5.0, json: JsonOpt = False) -> int:
+    """Enable a disabled system again (its kill authorities only); confirmed as `kill` is."""
+    return _flip(system, "enabled", reason, wait, json)
 
 
-def _flip(system: str, state: str, reason: str, json: bool) -> int:
+def _flip(system: str, state: str, reason: str, wait: float, json: bool) -> int:
     with operations() as ops:
-        result = ops.set_switch(system, state, reason)
+        result = ops.set_switch(system, state, reason, wait)
         # answered before the application closes, which waits for the flip's notices
-        return answer(result, json, _describe(result))
+        return answer(result, json, _describe(result) + _confirmed(result["confirmations"]))
 
 
 def _describe(result: dict[str, Any]) -> str:
@@ -156,6 +167,20 @@ def _describe(result: dict[str, Any]) -> str:
     shown = result["fallback"] and result["state"] == "disabled"
     fallback = f"\n  serving falls back to: {result['fallback']}" if shown else ""
     return f"{said} {by}{fallback}"
+
+
+def _confirmed(confirmations: dict[str, Any] | None) -> str:
+    """The confirmation line and every straggler, one line each."""
+    if confirmations is None:
+        return ""
+    lines = [f"\n  {confirmations['summary']}"]
+    for s in confirmations["stragglers"]:
+        holds = "no state" if s["version"] is None else f"version {s['version']}"
+        status = "still polling" if s["live"] else "silent, likely gone"
+        lines.append(
+            f"  straggler {s['name']}: holds {holds}, last heard {s['last_seen']} ({status})"
+        )
+    return "\n".join(lines)
 
 
 @audit_app.command("verify")

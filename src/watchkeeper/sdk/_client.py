@@ -57,6 +57,12 @@ class Client:
     any httpx transport, e.g. for a proxy or a test server in-process. The constructor waits up to
     `start_timeout` seconds for the first answer, so `enabled()` is right from the start.
 
+    Each poll of the switch tells the server who this process is (host, pid, SDK version, and
+    `service`, your own name for what serves, shown to the kill authority), the version it holds
+    and its fail mode, so a flip is confirmed by the processes that obey it and the others are
+    named. It speaks at least every `heartbeat` seconds; silent for three, it is not counted
+    as live.
+
     `log()` batches up to `batch_size` items or `interval` seconds, whichever comes first; at
     most `max_queue` items wait in memory and `spool_bytes` on disk (under `cache_dir`) while
     the server is unreachable. `dropped` counts what those bounds made it drop. The spool is
@@ -77,6 +83,8 @@ class Client:
         grace: float = 60.0,
         fail_mode: Literal["open", "closed"] = "open",
         start_timeout: float = 2.0,
+        service: str | None = None,
+        heartbeat: float = 30.0,
         batch_size: int = 1000,
         interval: float = 0.5,
         max_queue: int = 100_000,
@@ -94,6 +102,12 @@ class Client:
             raise ValueError(f"fail_mode must be open or closed, not {fail_mode!r}")
         if grace <= 0:
             raise ValueError("grace must be a positive number of seconds")
+        if not 0 < heartbeat <= 300:
+            raise ValueError("heartbeat must be more than 0 and at most 300 seconds")
+        if service is not None and not (
+            0 < len(service) <= 100 and service.isascii() and service.isprintable()
+        ):
+            raise ValueError(f"service must be 1 to 100 printable ASCII characters: {service!r}")
         if batch_size < 1 or interval <= 0 or max_queue < batch_size:
             raise ValueError("need batch_size >= 1, interval > 0 and max_queue >= batch_size")
         self.system = system
@@ -112,6 +126,8 @@ class Client:
             cache=_cache_file(cache_dir, self.url, system),
             grace=grace,
             fail_mode=fail_mode,
+            heartbeat=heartbeat,
+            service=service,
         )
         self._switch = self._watch(self._http, start_timeout=start_timeout)
         spool = Spool(

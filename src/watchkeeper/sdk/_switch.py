@@ -11,6 +11,12 @@ and a state never known follows the fail mode from the start. It says so once in
 next answer puts it back on the server's word.
 
 The serving path reads one attribute (`enabled`); only this thread ever writes it.
+
+Every poll also reports, in `Watchkeeper-*` headers, who this process is (a random id made when
+it starts, host, pid, SDK version, the service's name if given), the version it holds and its
+fail mode: that is how the server knows which processes obeyed a flip. The poll is the heartbeat:
+the thread speaks to the server at least every `heartbeat` seconds (the long-poll's wait and any
+back-off are capped by it), so no request is ever made for the roll call alone.
 """
 
 from __future__ import annotations
@@ -18,9 +24,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import tempfile
 import threading
 import time
+import uuid
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import quote
@@ -32,6 +42,34 @@ _MIN_BACKOFF, _MAX_BACKOFF = 0.25, 2.0
 # 401/403/404 will not mend by retrying soon, and each 403 is a row in the audit trail
 _REFUSED_BACKOFF = 30.0
 _STATES = ("enabled", "disabled")
+_PROCESS_IDS: dict[int, str] = {}
+
+
+def process_id() -> str:
+    """This process's random id, made on first use; a forked child (another pid) gets its own."""
+    return _PROCESS_IDS.setdefault(os.getpid(), uuid.uuid4().hex)
+
+
+@cache
+def _sdk_version() -> str:
+    try:
+        return metadata.version("watchkeeper")[:32]
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def identity(service: str | None, heartbeat: float) -> dict[str, str]:
+    """The headers that say who polls: the same on every poll of this process."""
+    said = {
+        "Watchkeeper-Process": process_id(),
+        "Watchkeeper-Host": socket.gethostname()[:253],
+        "Watchkeeper-Pid": str(os.getpid()),
+        "Watchkeeper-Sdk": _sdk_version(),
+        "Watchkeeper-Heartbeat": f"{heartbeat:g}",
+    }
+    if service is not None:
+        said["Watchkeeper-Service"] = service
+    return said
 
 
 def decide(known: str | None, fail_mode: str, *, stale: bool) -> bool:
@@ -63,6 +101,8 @@ class SwitchWatcher:
         grace: float,
         fail_mode: str,
         start_timeout: float,
+        heartbeat: float,
+        service: str | None = None,
         known: dict[str, Any] | None = None,
     ) -> None:
         self.enabled = decide(None, fail_mode, stale=False)
@@ -75,8 +115,11 @@ class SwitchWatcher:
         self._system = system
         self._cache = cache
         self._grace = grace
-        # a healthy long-poll answers at least every `wait` s, well inside the grace period
-        self._wait = min(25.0, grace / 3)
+        # a healthy long-poll answers at least every `wait` s, well inside the grace period,
+        # and the next poll (the heartbeat) follows at once
+        self._wait = min(25.0, grace / 3, heartbeat)
+        self._heartbeat = heartbeat
+        self._identity = identity(service, heartbeat)
         self._margin = min(5.0, grace / 3)
         self._last_contact = time.monotonic()
         self._last_trouble = ""
@@ -127,7 +170,9 @@ class SwitchWatcher:
             params = {"wait": self._wait, "after_version": self.state["version"]}
         timeout = httpx.Timeout(self._wait + self._margin, connect=self._margin)
         try:
-            response = self._http.get(self._path, params=params, timeout=timeout)
+            response = self._http.get(
+                self._path, params=params, headers=self._report(), timeout=timeout
+            )
         except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed meanwhile
             raise _NoAnswer(f"{type(exc).__name__}: {exc}") from None
         if response.status_code != 200:
@@ -143,8 +188,16 @@ class SwitchWatcher:
             raise _NoAnswer("the answer is not a switch state")
         return answer
 
+    def _report(self) -> dict[str, str]:
+        said = {**self._identity, "Watchkeeper-Fail-Mode": self.fail_mode}
+        if self.state is not None:
+            said["Watchkeeper-Holds"] = str(self.state["version"])
+        return said
+
     def _pause(self, seconds: float) -> None:
-        """Sleep, but wake when the grace period ends, so the fail mode applies on time."""
+        """Sleep, but wake when the grace period ends, so the fail mode applies on time, and
+        when a heartbeat is due, so the server still hears from this process."""
+        seconds = min(seconds, self._heartbeat)
         if not self.stale:
             remaining = self._grace - (time.monotonic() - self._last_contact)
             seconds = max(0.0, min(seconds, remaining))

@@ -53,21 +53,26 @@ class Waiters:
         after_version: int,
         timeout: float,
         read: Callable[[], Awaitable[SwitchState]],
+        arrived: Callable[[], None] = lambda: None,
     ) -> SwitchState:
         """The state as soon as its version differs from `after_version`, or when `timeout`
         runs out. Parks before looking, so a flip published meanwhile cannot be missed; reads
-        the database only when the last published state does not already answer."""
+        the database only when the last published state does not already answer. `arrived` is
+        called once the system is known to exist, before parking: a poll's report is taken
+        when it comes, not when it is answered."""
         future: asyncio.Future[SwitchState | None] = asyncio.get_running_loop().create_future()
         parked = self._parked.setdefault(system, {})
         parked[future] = after_version
         try:
             known = self._latest.get(system)
             if known is not None and known.version > after_version:
+                arrived()
                 return known
             if known is not None and known.version == after_version:
                 state = known
             else:  # nothing published yet, or the caller is ahead of this replica: ask the store
                 state = await read()
+            arrived()
             if state.version != after_version or self._closing:
                 return state
             try:

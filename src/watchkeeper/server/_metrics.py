@@ -3,15 +3,37 @@ registry types, so the format is right by construction."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter as Tally
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from watchkeeper.app import Watchkeeper
 
+_refused: Tally[str] = Tally()
+_refused_lock = threading.Lock()
+
+
+def count_switch_refusal(reason: str) -> None:
+    """A kill-switch poll or heartbeat refused (unauthenticated, forbidden, unknown_system).
+    Kept in this process's memory: each replica counts what it refused since it started."""
+    with _refused_lock:
+        _refused[reason] += 1
+
 
 def render_metrics(watchkeeper: Watchkeeper, now: datetime) -> str:
     registry = CollectorRegistry()
+    refused = Counter(
+        "watchkeeper_switch_refused",
+        "Kill-switch polls and heartbeats this server process refused, by reason: "
+        "unauthenticated (a revoked, expired or unknown token), forbidden, unknown_system",
+        ["reason"],
+        registry=registry,
+    )
+    with _refused_lock:
+        for reason, n in _refused.items():
+            refused.labels(reason).inc(n)
     signal = Gauge(
         "watchkeeper_signal_value",
         "Latest value of a runbook signal",

@@ -167,6 +167,48 @@ class SwitchChangeOut(SwitchOut):
     changed: bool = Field(description="False when the switch was already in that state")
 
 
+class SwitchProcessOut(_Out):
+    system: str
+    process: str = Field(description="The SDK process's own random id, made when it started")
+    host: str
+    pid: int | None
+    sdk: str = Field(description="The SDK's version")
+    service: str | None = Field(description="The service's own name, if its Client gave one")
+    version: int | None = Field(description="The switch version it holds; null: none heard yet")
+    fail_mode: Literal["open", "closed"] | None
+    heartbeat: float = Field(description="Seconds it promises between reports")
+    first_seen: Instant
+    last_seen: Instant = Field(description="Server clock; written at most once a heartbeat")
+    version_since: Instant = Field(description="When it first reported this version (server)")
+
+
+class SwitchStragglerOut(SwitchProcessOut):
+    name: str = Field(description="host/pid/service, as a kill authority looks for it")
+    live: bool = Field(description="Still heard from; false: silent since last_seen, likely gone")
+
+
+class SwitchConfirmationOut(_Out):
+    system: str
+    version: int = Field(description="The flip confirmed: processes holding this version or later")
+    state: Literal["enabled", "disabled"]
+    flipped_at: Instant | None
+    at: Instant = Field(description="When this was read (server clock)")
+    live: int = Field(description="n: processes live at the flip (heard within 3 heartbeats)")
+    confirmed: int = Field(description="k: those of them that report the flip's version")
+    confirmed_in_ms: float | None = Field(
+        description="From the flip to its last confirmation, by the server's clock"
+    )
+    complete: bool = Field(description="Every process live at the flip confirmed it")
+    summary: str = Field(description="confirmed by k of n live processes in t ms")
+    stragglers: list[SwitchStragglerOut] = Field(description="Live at the flip, not confirmed")
+
+
+class SwitchFlipOut(SwitchChangeOut):
+    confirmations: SwitchConfirmationOut | None = Field(
+        description="After the wait asked for (`wait`); the current picture when nothing changed"
+    )
+
+
 class SwitchIn(_In):
     state: Literal["enabled", "disabled"]
     reason: str = Field(min_length=1, max_length=2000, pattern=NO_NUL, description="Required: why")

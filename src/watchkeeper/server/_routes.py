@@ -10,9 +10,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import Location, ManifestError, Problem
+from watchkeeper.server._metrics import count_switch_refusal
 from watchkeeper.server._models import (
     NO_NUL,
     AckIn,
@@ -33,7 +34,8 @@ from watchkeeper.server._models import (
     ManifestFile,
     ReadyOut,
     StatusOut,
-    SwitchChangeOut,
+    SwitchConfirmationOut,
+    SwitchFlipOut,
     SwitchIn,
     SwitchOut,
     TokenIn,
@@ -42,8 +44,8 @@ from watchkeeper.server._models import (
     VacuumOut,
     VerificationOut,
 )
-from watchkeeper.store import current_revision, head_revision
-from watchkeeper.switch import SwitchState
+from watchkeeper.store import ProcessRecord, current_revision, head_revision
+from watchkeeper.switch import MAX_HEARTBEAT, MAX_WAIT, SwitchState
 
 _bearer = HTTPBearer(
     auto_error=False, description="A person's API token, issued by `wk token create EMAIL`."
@@ -77,6 +79,19 @@ def acting_on_switch(
     """As `acting`, but every failed attempt on a kill switch is audited, one row each: who
     tries to flip a switch without credentials matters more than the trail's size."""
     return _authenticated(request, credentials, every=True)
+
+
+def polling_switch(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Operations:
+    """As `acting`, counting each refusal (`watchkeeper_switch_refused_total`): an SDK polling
+    with a revoked token is serving on a switch it can no longer read."""
+    try:
+        return _authenticated(request, credentials, every=False)
+    except ActionError as exc:
+        count_switch_refusal(exc.kind)
+        raise
 
 
 def _authenticated(
@@ -116,6 +131,7 @@ def client_address(request: Request) -> str:
 
 Acting = Annotated[Operations, Depends(acting)]
 ActingOnSwitch = Annotated[Operations, Depends(acting_on_switch)]
+PollingSwitch = Annotated[Operations, Depends(polling_switch)]
 SystemName = Annotated[str, Path(max_length=63, pattern=NO_NUL, description="A system's name")]
 Email = Annotated[str, Path(max_length=254, pattern=NO_NUL, description="A person's email")]
 
@@ -211,25 +227,74 @@ def audit_verify(ops: Acting) -> dict[str, Any]:
 async def get_switch(
     name: SystemName,
     request: Request,
-    ops: Acting,
+    ops: PollingSwitch,
     wait: Annotated[
         float, Query(ge=0, le=60, description="Long-poll: wait up to this many seconds")
     ] = 0,
     after_version: Annotated[
         int | None, Query(ge=0, description="Long-poll: return as soon as the version differs")
     ] = None,
+    process: Annotated[
+        str | None,
+        Header(
+            alias="Watchkeeper-Process",
+            pattern=r"^[A-Za-z0-9_-]{8,64}$",
+            description="The SDK process's random id: with it, this poll is also its report",
+        ),
+    ] = None,
+    host: Annotated[str, Header(alias="Watchkeeper-Host", max_length=253, pattern=NO_NUL)] = "",
+    pid: Annotated[int | None, Header(alias="Watchkeeper-Pid", ge=0, le=2**31 - 1)] = None,
+    sdk: Annotated[str, Header(alias="Watchkeeper-Sdk", max_length=32, pattern=NO_NUL)] = "",
+    service: Annotated[
+        str | None, Header(alias="Watchkeeper-Service", max_length=100, pattern=NO_NUL)
+    ] = None,
+    holds: Annotated[
+        int | None,
+        Header(alias="Watchkeeper-Holds", ge=0, le=2**31 - 1, description="Version it holds"),
+    ] = None,
+    fail_mode: Annotated[
+        Literal["open", "closed"] | None, Header(alias="Watchkeeper-Fail-Mode")
+    ] = None,
+    heartbeat: Annotated[
+        float,
+        Header(
+            alias="Watchkeeper-Heartbeat",
+            gt=0,
+            le=MAX_HEARTBEAT,
+            description="Seconds it promises between reports; silent 3 of them, it is not live",
+        ),
+    ] = 30.0,
 ) -> Response:
     """The switch; with `wait` and `after_version`, answers the moment the version moves (or
-    when the wait — capped by the server — runs out, with the unchanged state)."""
+    when the wait — capped by the server — runs out, with the unchanged state). An SDK's poll
+    carries its report in `Watchkeeper-*` headers (who it is, the version it holds, its fail
+    mode): the roll call that confirms flips costs no request of its own."""
 
     async def read() -> SwitchState:
         return await run_in_threadpool(ops.app.switch.state, name)
 
-    if wait > 0 and after_version is not None:
-        timeout = min(wait, request.app.state.max_wait)
-        state = await request.app.state.waiters.wait(name, after_version, timeout, read)
-    else:
-        state = await read()
+    def arrived() -> None:
+        if process is None:
+            return
+        now = ops.now
+        held = holds if holds is not None else after_version
+        report = ProcessRecord(
+            name, process, host, pid, sdk, service, held, fail_mode, heartbeat, now, now, now
+        )
+        ops.app.switch.heard(report)
+
+    try:
+        if wait > 0 and after_version is not None:
+            timeout = min(wait, request.app.state.max_wait)
+            waiters = request.app.state.waiters
+            state = await waiters.wait(name, after_version, timeout, read, arrived)
+        else:
+            state = await read()
+            arrived()
+    except ActionError as exc:
+        if exc.kind == "not_found":
+            count_switch_refusal("unknown_system")
+        raise
     return Response(_rendered(state), media_type="application/json")
 
 
@@ -239,10 +304,34 @@ def _rendered(state: SwitchState) -> bytes:
     return json.dumps(state.to_dict(), separators=(",", ":")).encode()
 
 
-@api.post("/systems/{name}/switch", response_model=SwitchChangeOut, tags=["kill switch"])
-def set_switch(name: SystemName, body: SwitchIn, ops: ActingOnSwitch) -> dict[str, Any]:
+@api.post("/systems/{name}/switch", response_model=SwitchFlipOut, tags=["kill switch"])
+def set_switch(
+    name: SystemName,
+    body: SwitchIn,
+    ops: ActingOnSwitch,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT,
+            description="Wait up to this many seconds for the live SDK processes to confirm "
+            "the flip; the outcome is in `confirmations` and the audit trail",
+        ),
+    ] = 0,
+) -> dict[str, Any]:
     """Disable or enable; only the system's active kill authorities, always with a reason."""
-    return ops.set_switch(name, body.state, body.reason)
+    return ops.set_switch(name, body.state, body.reason, wait)
+
+
+@api.get(
+    "/systems/{name}/switch/confirmations",
+    response_model=SwitchConfirmationOut,
+    tags=["kill switch"],
+)
+def switch_confirmations(name: SystemName, ops: Acting) -> dict[str, Any]:
+    """Who obeyed the last flip: confirmed by k of the n SDK processes live at the flip, in
+    how long (server clock), and the stragglers by host, pid and service."""
+    return ops.switch_confirmations(name)
 
 
 # --- other changes ----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ if typing.TYPE_CHECKING:
         TriageItemRecord,
     )
     from watchkeeper.store._store import Listener, Store, StoreError, Unit
+    from watchkeeper.store._switch import ProcessRecord
     from watchkeeper.store._systems import applied_manifest, manifest_of
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "NewObservation",
     "ObservationRecord",
     "PersonRecord",
+    "ProcessRecord",
     "ReviewRecord",
     "SilenceRecord",
     "Store",
@@ -105,6 +107,7 @@ __getattr__, __dir__ = _exports(
             "TriageItemRecord",
         ],
         "watchkeeper.store._store": ["Listener", "Store", "StoreError", "Unit"],
+        "watchkeeper.store._switch": ["ProcessRecord"],
         "watchkeeper.store._systems": ["applied_manifest", "manifest_of"],
     },
 )

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from watchkeeper.store._care import CareRepository
     from watchkeeper.store._ingest import IngestRepository
     from watchkeeper.store._monitoring import MonitoringRepository
+    from watchkeeper.store._switch import SwitchProcessRepository
 
 _AUDIT_LOCK = 0x5741_4144  # "WAAD"
 _NOTIFY_KEY = "watchkeeper.notify"
@@ -313,6 +314,12 @@ class Unit:
         from watchkeeper.store._care import CareRepository
 
         return CareRepository(self.session)
+
+    @cached_property
+    def switch_processes(self) -> SwitchProcessRepository:
+        from watchkeeper.store._switch import SwitchProcessRepository
+
+        return SwitchProcessRepository(self.session)
 
     def notify(self, channel: str, payload: str = "") -> None:
         """Announce a change on `channel`; listeners hear it only once this unit commits."""

@@ -9,25 +9,33 @@ import typing
 from watchkeeper._lazy import exports as _exports
 
 if typing.TYPE_CHECKING:
+    from watchkeeper.switch._confirm import Confirmation, Straggler, confirmation, live_at
     from watchkeeper.switch._feed import SwitchFeed
-    from watchkeeper.switch._service import SwitchService
+    from watchkeeper.switch._service import MAX_HEARTBEAT, MAX_WAIT, SwitchService
     from watchkeeper.switch._state import CHANNEL, STATES, SwitchChange, SwitchState, state_of
 
 __all__ = [
     "CHANNEL",
+    "MAX_HEARTBEAT",
+    "MAX_WAIT",
     "STATES",
+    "Confirmation",
+    "Straggler",
     "SwitchChange",
     "SwitchFeed",
     "SwitchService",
     "SwitchState",
+    "confirmation",
+    "live_at",
     "state_of",
 ]
 
 __getattr__, __dir__ = _exports(
     __name__,
     {
+        "watchkeeper.switch._confirm": ["Confirmation", "Straggler", "confirmation", "live_at"],
         "watchkeeper.switch._feed": ["SwitchFeed"],
-        "watchkeeper.switch._service": ["SwitchService"],
+        "watchkeeper.switch._service": ["MAX_HEARTBEAT", "MAX_WAIT", "SwitchService"],
         "watchkeeper.switch._state": [
             "CHANNEL",
             "STATES",

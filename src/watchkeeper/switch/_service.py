@@ -1,17 +1,23 @@
 """The kill switch's shell: authority-checked, reasoned, versioned flips, each audited and
-announced (so every server process wakes its long-polls at commit)."""
+announced (so every server process wakes its long-polls at commit); the roll call of the SDK
+processes that report, with their long-polls, the version they hold; and the wait after a flip
+for those processes to confirm it, its outcome appended to the audit trail as
+`switch.confirmed` when the wait ends."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from watchkeeper.access import PLAYBOOK_PREFIX, AccessService, Action
+from watchkeeper.clock import Clock
 from watchkeeper.errors import ActionError
-from watchkeeper.store import Store, SwitchRecord
+from watchkeeper.store import ProcessRecord, Store, SwitchRecord
+from watchkeeper.switch._confirm import LIVE_BEATS, Confirmation, confirmation, merged, needs_write
 from watchkeeper.switch._notice import flip_message, told
 from watchkeeper.switch._state import CHANNEL, STATES, SwitchChange, SwitchState, state_of
 
@@ -19,6 +25,13 @@ if TYPE_CHECKING:
     from watchkeeper.alerting.courier import Courier
 
 MAX_REASON = 2000
+MAX_HEARTBEAT = 300.0
+"""The longest heartbeat (seconds) a process may promise: its silence is judged by it."""
+MAX_WAIT = 30.0
+"""The longest a flip waits for its confirmations (seconds)."""
+_BATCH = 0.05  # gathers a burst of reports (every SDK re-polling after a flip) into one write
+_CHECK = 0.05  # how often a waiting flip looks at the roll call
+_FORGET_AFTER = timedelta(days=1)  # a process silent this long is gone (a new one gets a new id)
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +48,12 @@ class SwitchService:
         self.access = access
         self.courier = courier
         self._telling: list[threading.Thread] = []
+        self._roll = threading.Lock()
+        self._pending: dict[tuple[str, str], ProcessRecord] = {}
+        self._written: dict[tuple[str, str], ProcessRecord] = {}
+        self._forgotten_at: datetime | None = None
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
 
     def state(self, system: str) -> SwitchState:
         with self.store.read() as unit:
@@ -122,9 +141,103 @@ class SwitchService:
         thread.start()
 
     def drain(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for the flips' notices still being delivered."""
+        """Wait up to `timeout` seconds for the flips' notices still being delivered, and write
+        the reports heard and not yet stored."""
         for thread in self._telling:
             thread.join(timeout)
+        self._write_reports()
+
+    # --- confirmations ----------------------------------------------------------------------
+
+    def heard(self, report: ProcessRecord) -> None:
+        """An SDK process reported with its poll. Stored in batches off the caller's path, and
+        only what `needs_write` says: a poll costs a dictionary lookup, not a database write."""
+        key = (report.system, report.process)
+        with self._roll:
+            pending = self._pending.get(key)
+            last = self._written.get(key)
+            if pending is None and not needs_write(last, report):
+                return
+            self._pending[key] = merged(pending or last, report)
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._write_forever, name="watchkeeper-switch-roll", daemon=True
+                )
+                self._writer.start()
+        self._wake.set()
+
+    def _write_forever(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(_BATCH)
+            self._write_reports()
+
+    def _write_reports(self) -> None:
+        with self._roll:
+            batch, self._pending = list(self._pending.values()), {}
+        if not batch:
+            return
+        latest = max(r.last_seen for r in batch)
+        forget = self._forgotten_at is None or latest - self._forgotten_at >= timedelta(hours=1)
+        try:
+            with self.store.write() as unit:
+                unit.switch_processes.heard(batch)
+                if forget:
+                    unit.switch_processes.forget(latest - _FORGET_AFTER)
+        except Exception:  # the next report of each process is written instead
+            log.exception("cannot store %d SDK processes' switch reports", len(batch))
+            return
+        with self._roll:
+            if forget:
+                self._forgotten_at = latest
+            for report in batch:
+                self._written[(report.system, report.process)] = report
+            silent = timedelta(seconds=LIVE_BEATS * MAX_HEARTBEAT)
+            for key, known in list(self._written.items()):
+                if latest - known.last_seen > silent:
+                    del self._written[key]
+
+    def confirmations(self, system: str, now: datetime) -> Confirmation:
+        """The current switch's flip as the live SDK processes confirm it at `now`."""
+        return self._confirmation(self.state(system), now)
+
+    def _confirmation(self, flip: SwitchState, now: datetime) -> Confirmation:
+        since = (flip.changed_at or now) - timedelta(seconds=LIVE_BEATS * MAX_HEARTBEAT)
+        with self.store.read() as unit:
+            processes = unit.switch_processes.processes(flip.system, seen_since=since)
+        return confirmation(flip, processes, now)
+
+    def await_confirmation(
+        self, change: SwitchChange, actor: str, wait: float, clock: Clock
+    ) -> Confirmation:
+        """Wait up to `wait` seconds (at most `MAX_WAIT`) for every process live at the flip to
+        report its version, then append what was confirmed to the audit trail: by whom, in how
+        long, and who straggled. The wait is real time; the instants are `clock`'s."""
+        deadline = time.monotonic() + min(wait, MAX_WAIT)
+        while True:
+            report = self._confirmation(change.state, clock.now())
+            if report.complete or time.monotonic() >= deadline:
+                break
+            time.sleep(_CHECK)
+        with self.store.write() as unit:
+            unit.audit(
+                now=report.at,
+                actor=actor,
+                action="switch.confirmed",
+                target=f"{report.system}/switch",
+                system=report.system,
+                after={
+                    "version": report.version,
+                    "state": report.state,
+                    "live": report.live,
+                    "confirmed": report.confirmed,
+                    "confirmed_in_ms": report.confirmed_in_ms,
+                    "stragglers": [s.name() for s in report.stragglers],
+                },
+                reason=report.line(),
+            )
+        return report
 
 
 def _valid(state: str, reason: str) -> str:

@@ -2,9 +2,9 @@
 every page carries.
 
 Templates autoescape everything; the only markup passed in unescaped is the charts' SVG, built
-from numbers and escaped names in `_charts`. The Content-Security-Policy allows this site's own
-stylesheet and nothing else — no script, no remote font, no CDN — so a page that renders here
-renders the same offline.
+from numbers and escaped names by `care.report.signal_chart`. The Content-Security-Policy allows
+this site's own stylesheet and nothing else — no script, no remote font, no CDN — so a page
+that renders here renders the same offline.
 """
 
 from __future__ import annotations

@@ -238,10 +238,23 @@ def portfolio_page(request: Request) -> Response:
 
 
 @dashboard.get("/systems/{name}")
-def system_page(request: Request, name: str, done: str | None = None) -> Response:
+def system_page(
+    request: Request, name: str, done: str | None = None, triage_page: str | None = None
+) -> Response:
     viewer = signed_in(request)
-    data = views.system_page(viewer.ops, name)
+    number = views.page_number(triage_page, "triage_page")
+    data = views.system_page(viewer.ops, name, number)
     return _render(viewer, "system.html", done=DONE.get(done or ""), **data)
+
+
+@dashboard.get("/systems/{name}/observations")
+def observations_page(
+    request: Request, name: str, where: str = "", since: str = "", after: str = ""
+) -> Response:
+    viewer = signed_in(request)
+    data = views.observations_page(viewer.ops, name, where=where, since=since, after=after)
+    status = 400 if data["error"] else 200
+    return _render(viewer, "observations.html", http_status=status, **data)
 
 
 @dashboard.get("/incidents/{incident_id}")
@@ -290,7 +303,9 @@ def triage_verdict(request: Request, item_id: str, form: Form) -> Response:
         tags=tags,
         note=form.get("note", "").strip() or None,
     )
-    return RedirectResponse(f"/systems/{quote(item['system'])}?done=verdict#triage", 303)
+    back = form.get("triage_page", "")
+    page = f"&triage_page={back}" if back.isdigit() and len(back) < 10 and back != "1" else ""
+    return RedirectResponse(f"/systems/{quote(item['system'])}?done=verdict{page}#triage", 303)
 
 
 @dashboard.post("/systems/{name}/switch")

@@ -10,12 +10,16 @@ only arranges it.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
+
+from markupsafe import Markup
 
 from watchkeeper.access import Action, Directory, directory_of, holding_roles, may
 from watchkeeper.alerting.timeline import timeline
 from watchkeeper.app import Operations
+from watchkeeper.care.report import Series, bounds_text, signal_chart
 from watchkeeper.charter import system_vacuum, vacuum_report
 from watchkeeper.charter.ledger import CareEntry, by_month
 from watchkeeper.charter.roles import Assignment, assignments
@@ -24,7 +28,6 @@ from watchkeeper.errors import ActionError
 from watchkeeper.manifest import ROLES, SystemManifest
 from watchkeeper.monitor.engine import baseline_period
 from watchkeeper.monitor.rollup import rollup, span, told
-from watchkeeper.server.dashboard._charts import Series, bounds_text, signal_chart
 from watchkeeper.store import SystemRecord, Unit, manifest_of
 from watchkeeper.switch import state_of
 
@@ -38,7 +41,9 @@ KNOWLEDGE_KINDS = {
 DRIFT_CHECKS = frozenset({"drift", "contract"})
 FINDINGS_READ = 500  # rolled up into far fewer rows: one per cause per run of windows
 INCIDENTS_SHOWN = 10
-TRIAGE_SHOWN = 20  # the most urgent first; the rest are a `wk triage` away
+TRIAGE_PAGE = 10  # items a page, the most urgent first: each carries its output and a form
+OBSERVATIONS_PAGE = 25
+WHERE_LIMIT = 1000  # characters, as the API's `where`
 
 
 def portfolio(ops: Operations) -> dict[str, Any]:
@@ -174,8 +179,9 @@ def _name(directory: Directory, ref: str) -> str:
     return person.name if person and person.name else ref
 
 
-def system_page(ops: Operations, name: str) -> dict[str, Any]:
-    """One system, everything about it, and which actions the signed-in person may take."""
+def system_page(ops: Operations, name: str, triage_page: int = 1) -> dict[str, Any]:
+    """One system, everything about it, and which actions the signed-in person may take; the
+    triage queue a page at a time (a page past the end shows the last)."""
     status = ops.status(name)[0]
     now = ops.now
     with ops.app.store.read() as unit:
@@ -200,7 +206,8 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
     ]
     calibration = ops.check(name)
     incidents = [_incident(ops, i["id"]) for i in ops.incidents(name)[:INCIDENTS_SHOWN]]
-    queue = ops.triage_queue(name)
+    # ties (a batch flagged at once) ordered by id, so no item is on two pages or on none
+    queue = sorted(ops.triage_queue(name), key=lambda i: (-i["priority"], i["queued_at"], i["id"]))
     knowledge: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KNOWLEDGE_KINDS}
     for entry in ops.knowledge(name):
         knowledge.setdefault(entry["kind"], []).append(entry)
@@ -215,8 +222,7 @@ def system_page(ops: Operations, name: str) -> dict[str, Any]:
         "drift": [f for f in findings if f["check"] in DRIFT_CHECKS],
         "findings": [f for f in findings if f["check"] not in DRIFT_CHECKS],
         "incidents": incidents,
-        "triage": queue[:TRIAGE_SHOWN],
-        "triage_open": len(queue),
+        "triage": paginate(queue, triage_page, TRIAGE_PAGE),
         "knowledge": knowledge,
         "knowledge_kinds": KNOWLEDGE_KINDS,
         "reviews": reviews,
@@ -271,7 +277,7 @@ def _charts(unit: Unit, manifest: SystemManifest, now: datetime) -> list[dict[st
         charts.append(
             {
                 "name": signal,
-                "svg": signal_chart(data),
+                "svg": Markup(signal_chart(data)),
                 "latest": values[-1] if values else None,
                 "healthy": bounds_text(data.low, data.high),
                 "bounded": bound is not None,
@@ -302,6 +308,87 @@ def _incident(ops: Operations, incident_id: int) -> dict[str, Any]:
     """The incident with its alerts and deliveries, its timeline told in words."""
     detail = ops.incident(incident_id)
     return {**detail, "timeline": timeline(detail)}
+
+
+def paginate(rows: list[dict[str, Any]], number: int, size: int) -> dict[str, Any]:
+    """One page of `rows`, with what the page's links and its "11–20 of 45" need."""
+    pages = max(1, -(-len(rows) // size))
+    number = min(number, pages)
+    start = (number - 1) * size
+    shown = rows[start : start + size]
+    return {
+        "shown": shown,
+        "page": number,
+        "pages": pages,
+        "total": len(rows),
+        "first": start + 1 if shown else 0,
+        "last": start + len(shown),
+    }
+
+
+def page_number(text: str | None, what: str) -> int:
+    """`?triage_page=2`: absent is the first page; anything but a whole number from 1 is
+    refused with the parameter named."""
+    if text is None or text == "":
+        return 1
+    if not text.isdigit() or len(text) > 9 or int(text) < 1:
+        raise ActionError("invalid", f"{what} must be a page number from 1, not {text!r}")
+    return int(text)
+
+
+def observations_page(
+    ops: Operations, name: str, *, where: str, since: str, after: str
+) -> dict[str, Any]:
+    """What the system saw, newest first, filtered by `where`, a page at a time (the explorer's
+    cursor). A bad filter, date or cursor is an `error` shown above the form the person can
+    correct, never an error page without it."""
+    status = ops.status(name)[0]
+    query = {"where": where.strip(), "since": since.strip()}
+    following = {k: v for k, v in query.items() if v}
+    data: dict[str, Any] = {
+        "status": status,
+        "query": query,
+        "after": after,
+        "newest": urlencode(following),
+        "observations": [],
+        "scanned": 0,
+        "next": None,
+        "error": None,
+        "limit": OBSERVATIONS_PAGE,
+    }
+    try:
+        if len(query["where"]) > WHERE_LIMIT:
+            raise ActionError("invalid", f"where: longer than {WHERE_LIMIT} characters")
+        found = ops.observations(
+            name,
+            since=_since(query["since"]),
+            where=query["where"] or None,
+            limit=OBSERVATIONS_PAGE,
+            after=after or None,
+        )
+    except ActionError as exc:
+        if exc.kind != "invalid":
+            raise
+        return data | {"error": exc.message}
+    return data | {
+        "observations": found["observations"],
+        "scanned": found["scanned"],
+        "next": urlencode(following | {"after": found["next"]}) if found["next"] else None,
+    }
+
+
+def _since(text: str) -> datetime | None:
+    """A date (`2026-03-01`, midnight UTC) or an ISO instant; one without a zone is UTC."""
+    if not text:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise ActionError(
+            "invalid",
+            f"since: {text!r} is not a date or time (write 2026-03-01 or 2026-03-01T14:00)",
+        ) from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def parse_id(text: str, what: str) -> int:
