@@ -85,3 +85,16 @@ def test_a_rate_signal_with_a_catastrophic_pattern_on_long_outputs_is_correct() 
         for i, text in enumerate(PATHOLOGICAL)
     ]
     assert compute(signal, observations) == SignalValue(0.5, 4)
+
+
+@pytest.mark.parametrize(
+    "text", ["len('x' * 999999999 * 9) > 0", "len([0] * 999999999) > 0", "len('%999999999d' % 1)"]
+)
+def test_a_short_expression_cannot_build_a_huge_value(text: str) -> None:
+    """Anyone who may read writes expressions (the explorer's `where`): repetition and string
+    formatting are refused at once, not attempted."""
+    assert compile_expr(text)({}) is None
+
+
+def test_numbers_still_multiply_and_take_remainders() -> None:
+    assert compile_expr("latency_ms * 2 % 7")({"latency_ms": 5}) == 3

@@ -22,12 +22,25 @@ import re2
 
 Fields = Mapping[str, Any]
 
+
+def _numbers(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """`op` on numbers only: `'x' * 10**9` or `'%999999999d' % 1` would build a gigabyte from a
+    short expression, and expressions come from anyone who may read (the explorer's `where`)."""
+
+    def numeric(a: Any, b: Any) -> Any:
+        if not (isinstance(a, int | float) and isinstance(b, int | float)):
+            raise TypeError("only numbers multiply or take a remainder")
+        return op(a, b)
+
+    return numeric
+
+
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
+    ast.Mult: _numbers(operator.mul),
     ast.Div: operator.truediv,
-    ast.Mod: operator.mod,
+    ast.Mod: _numbers(operator.mod),
 }
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,

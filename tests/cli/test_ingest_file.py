@@ -102,3 +102,36 @@ def test_a_flag_naming_no_column_is_refused_with_the_columns_there(
     assert "no such column for --ts created_at" in err
     assert "timestamp, ticket, channel, label, ms" in err
     assert _stored(world) == []
+
+
+def test_typed_columns_and_unreadable_files_are_said_plainly(
+    tmp_path: Path, world: World, wk: Cli
+) -> None:
+    """A date column is kept as ISO text; an empty CSV or a file that is not Parquet is named
+    with exit 2, never a traceback; two flags for one column are refused."""
+    path = tmp_path / "dated.csv"
+    path.write_text(f"ts,opened\n{(T0 - timedelta(hours=1)).isoformat()},2024-01-05\n")
+    code, _, err = wk("ingest", str(path), "--system", SYSTEM, "--now", T0.isoformat())
+    assert code == 0, err
+    assert [i for _, _, i, _ in _stored(world)] == [{"opened": "2024-01-05"}]
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "fake.parquet").write_text("not parquet")
+    for bad in ("empty.csv", "fake.parquet"):
+        code, _, err = wk("ingest", str(tmp_path / bad), "--system", SYSTEM)
+        assert code == 2 and f"{bad}: not a readable" in err, err
+    code, _, err = wk("ingest", str(path), "--system", SYSTEM, "--ts", "when", "--id", "when")
+    assert code == 2 and "two flags name the same column" in err
+
+
+def test_a_time_column_turning_from_iso_to_epoch_midway_does_not_break_the_file(
+    tmp_path: Path, world: World, wk: Cli
+) -> None:
+    start = T0 - timedelta(hours=20)
+    iso = [f"{(start + timedelta(seconds=i)).isoformat()},a{i}" for i in range(40_000)]
+    epoch = [f"{(start + timedelta(seconds=40_000 + i)).timestamp():.0f},b{i}" for i in range(3)]
+    path = tmp_path / "mixed.csv"
+    path.write_text("ts,ticket\n" + "\n".join(iso + epoch) + "\n")
+    code, out, err = wk("ingest", str(path), "--system", SYSTEM, "--now", T0.isoformat())
+    assert code == 1, err  # read to the end as text: the epoch rows are refused one by one
+    assert "40000 stored, 0 duplicates skipped, 3 rejected" in out, out
+    assert "is not an ISO 8601 time" in out

@@ -115,6 +115,12 @@ def test_the_api_answers_pages_and_refuses_bad_input_with_4xx(api: Api, world: W
     )
     assert api("GET", f"{path}?where=import%20os", token).status_code == 400
     assert api("GET", f"{path}?after=nope", token).status_code == 400
+    assert api("GET", f"{path}?after=1-99999999999999999999999", token).status_code == 400
+    assert api("GET", f"{path}?after=-5-3", token).status_code == 400
+    naive = api("GET", f"{path}?since=2000-01-01T00:00:00&limit=500", token)
+    assert naive.status_code == 200 and len(naive.json()["observations"]) == 30
+    huge = api("GET", f"{path}?where=len('x'%20*%20999999999%20*%209)%20%3E%200", token)
+    assert huge.status_code == 200 and huge.json()["observations"] == []
     assert api("GET", f"{path}?limit=0", token).status_code in (400, 422)
     assert api("GET", path, None).status_code == 401
     assert api("GET", "/api/v1/systems/nope/observations", token).status_code == 404

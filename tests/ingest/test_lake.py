@@ -3,7 +3,10 @@ with pyarrow or with Spark in local mode; refusals that leave the store as it wa
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +142,17 @@ def test_refused_partials_leave_the_store_as_it_was(store: Store, tmp_path: Path
         world.ingest.record_partials("bot", broken, START + 6 * DAY)
     assert stored() == 0, "one bad partial refuses the request whole"
 
+    for spoiled in (
+        {"kll": "AAAA"},
+        {"f64": base64.b64encode(struct.pack("<d", math.nan)).decode()},
+    ):
+        item = next(p for p in fresh if _spread_in(p["state"]))
+        bad_state = json.loads(json.dumps(item["state"]))
+        _spread_in_parent(bad_state)["spread"] = spoiled
+        with pytest.raises(ActionError, match=r"partials\[0\]: (not a KLL|at most \d+ finite)"):
+            world.ingest.record_partials("bot", [{**item, "state": bad_state}], START + 6 * DAY)
+    assert stored() == 0, "a state a tick could not read is refused on the way in"
+
     with pytest.raises(ActionError) as unknown:
         world.ingest.record_partials("nobody", fresh, START + 6 * DAY)
     assert unknown.value.kind == "not_found"
@@ -162,3 +176,20 @@ def test_wk_profile_records_a_lake_and_says_what_it_refused(
     assert code == 2 and "no such file or directory" in err
     code, _, err = wk("profile", str(lake), "--system", "bot", "--ts", "when")
     assert code == 2 and "column 'when'" in err
+
+
+def _spread_in_parent(state: Any) -> dict[str, Any]:
+    """The object in a partial's state that holds a `spread` (a quantile's values, a column's)."""
+    if isinstance(state, dict):
+        if "spread" in state:
+            return state
+        for value in state.values():
+            found = _spread_in_parent(value)
+            if found:
+                return found
+    return {}
+
+
+def _spread_in(state: Any) -> dict[str, Any]:
+    parent = _spread_in_parent(state)
+    return parent.get("spread", {}) if parent else {}

@@ -36,6 +36,7 @@ def receiver(db_url: str) -> Iterator[HttpReceiver]:
             "spec": {
                 "charter": {"owner": OWNER, "kill_authority": [KILLER, "oncall"]},
                 "kill_switch": {"fail_mode": "closed", "fallback": "Send tickets to a person"},
+                "runbook": {"playbooks": {"harm": {"auto_disable": True}}},
             },
         }
         app = build(Settings(db=db_url))
@@ -97,3 +98,18 @@ def test_a_refused_or_repeated_flip_tells_nobody(wk: Cli, receiver: HttpReceiver
     code, _, _ = wk("restore", "bot", "--reason", "already on", user=KILLER)
     assert code == 0
     assert receiver.requests == []
+
+
+def test_a_playbooks_kill_is_told_once_to_each_and_is_critical(
+    db_url: str, receiver: HttpReceiver
+) -> None:
+    app = build(Settings(db=db_url))
+    try:
+        app.switch.auto_disable("bot", "harm", "alert harm fired", T0)
+    finally:
+        app.close()
+    notices = told(receiver)
+    assert sorted(notices) == ["ana", "kim", "tess"]
+    for (message,) in notices.values():
+        assert message["severity"] == "critical"
+        assert message["title"] == "bot was taken offline by playbook:harm"

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from watchkeeper.alerting.notifiers import Message
 from watchkeeper.alerting.outbox import Disable, Notice, Outbox
-from watchkeeper.manifest import Charter, SystemManifest
+from watchkeeper.manifest import SystemManifest, Upstream
 from watchkeeper.store import AlertRecord, Unit
 
 
@@ -33,8 +33,11 @@ def run(
     playbook = (
         manifest.spec.runbook.playbooks.get(rule.playbook) if rule and rule.playbook else None
     )
-    if alert.evidence.get("upstream") and (playbook is None or playbook.notify_upstream):
-        outbox.notices.append(_upstream_notice(manifest, alert, incident_id))
+    upstream = next(
+        (u for u in manifest.spec.upstream if u.name == alert.evidence.get("upstream")), None
+    )  # None too when the manifest no longer names the upstream the alert was about
+    if upstream is not None and (playbook is None or playbook.notify_upstream):
+        outbox.notices.append(_upstream_notice(manifest, upstream, alert, incident_id))
     if rule is None or rule.playbook is None or playbook is None:
         return
     if playbook.auto_disable:
@@ -55,11 +58,12 @@ def run(
     )
 
 
-def _upstream_notice(manifest: SystemManifest, alert: AlertRecord, incident_id: int) -> Notice:
+def _upstream_notice(
+    manifest: SystemManifest, upstream: Upstream, alert: AlertRecord, incident_id: int
+) -> Notice:
     """The contact of the upstream whose contract broke, and the system's data liaison, hear
     what broke with an example, so the fix starts where the data comes from."""
     charter = manifest.spec.charter
-    upstream = next(u for u in manifest.spec.upstream if u.name == alert.evidence["upstream"])
     body = (
         f"Watchkeeper saw a break in the contract of upstream {upstream.name!r} feeding "
         f"{manifest.name}:\n\n{alert.summary}\n\n"
@@ -131,19 +135,3 @@ def _open_decision(
     )
     message = Message("notice", manifest.name, title, alert.severity, body, "")
     outbox.notices.append(Notice(message, [decider] if decider else [], incident_id, "decision"))
-
-
-def disabled_notice(charter: Charter, disabled: Disable) -> Notice:
-    """The kill authorities hear at once that a playbook took their system offline, and how
-    to restore it."""
-    message = Message(
-        "notice",
-        disabled.system,
-        f"{disabled.system} was disabled by playbook {disabled.playbook}",
-        "critical",
-        f"The runbook pre-authorised playbook {disabled.playbook} to take "
-        f"{disabled.system} offline. Reason: {disabled.reason}\nRestore with: wk restore "
-        f"{disabled.system} --reason ...",
-        "",
-    )
-    return Notice(message, charter.kill_authority, None, "auto_disable")

@@ -123,12 +123,8 @@ class AlertingService:
         return changes.opened
 
     def _send(self, outbox: Outbox, now: datetime) -> None:
-        for disable in outbox.disable:
-            change = self.switch.auto_disable(disable.system, disable.playbook, disable.reason, now)
-            if change.changed:
-                with self.store.read() as unit:
-                    charter = applied_manifest(unit, disable.system).spec.charter
-                self._deliver(playbooks.disabled_notice(charter, disable), now)
+        for disable in outbox.disable:  # the switch tells the owner and kill authorities
+            self.switch.auto_disable(disable.system, disable.playbook, disable.reason, now)
         for notice in outbox.notices:
             self._deliver(notice, now)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -140,19 +142,24 @@ def _rows(path: Path, names: dict[str, str] = BY_NAME) -> Iterator[dict[str, Any
                         continue
                     yield _renamed(parsed, names) if isinstance(parsed, dict) else parsed
         return
-    for batch in _table_batches(path):
+    for batch in _table_batches(path, [c for c, field in names.items() if field == "ts"]):
         for row in batch.to_pylist():
             yield _item(row, names)
 
 
-def _table_batches(path: Path) -> Iterator[Any]:
+def _table_batches(path: Path, text_columns: list[str]) -> Iterator[Any]:
+    """A table's rows a batch at a time; in a CSV, `text_columns` are read as text (the time
+    column: Arrow infers a type from the first block, and a column that turns from ISO to epoch
+    seconds later would fail halfway through the file)."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     if path.suffix.lower() in (".parquet", ".pq"):
         yield from pq.ParquetFile(path).iter_batches()
     else:
-        yield from pacsv.open_csv(path)
+        types = {name: pa.string() for name in text_columns}
+        yield from pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
 
 
 def _columns_of(path: Path) -> list[str] | None:
@@ -164,13 +171,26 @@ def _columns_of(path: Path) -> list[str] | None:
 
     if path.suffix.lower() in (".parquet", ".pq"):
         return list(pq.read_schema(path).names)
-    return list(pacsv.open_csv(path).schema.names)
+    with pacsv.open_csv(path) as reader:
+        return list(reader.schema.names)
 
 
 def _renamed(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     moved = {names.get(key, key): value for key, value in item.items() if key in names}
     kept = {key: value for key, value in item.items() if key not in names}
     return {**kept, **moved}
+
+
+def _plain(value: Any) -> Any:
+    """What a JSON request can carry: times and dates as ISO text, decimals as numbers, bytes
+    as hex, as Arrow hands them over from a typed column."""
+    if isinstance(value, datetime | date | dtime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
 
 
 def _item(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -181,8 +201,7 @@ def _item(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     for key, value in row.items():
         if value is None:
             continue
-        if isinstance(value, datetime):
-            value = value.isoformat()
+        value = _plain(value)
         if key in names:
             item[names[key]] = value
         elif key in ("inputs", "metadata"):
@@ -217,7 +236,14 @@ def ingest(
         return INVALID
     chosen = dict(zip(ITEM_FIELDS, (id_column, ts, output, latency, model_version), strict=True))
     names = {column: field for field, column in chosen.items()}
-    columns = _columns_of(file)
+    if len(names) < len(chosen):
+        err.print("two flags name the same column; each column holds one field", markup=False)
+        return INVALID
+    try:
+        columns = _columns_of(file)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        err.print(f"{file}: not a readable {file.suffix.lstrip('.')} file ({exc})", markup=False)
+        return INVALID
     if columns is not None:
         missing = [
             f"--{flag} {chosen[field]}"
@@ -248,10 +274,19 @@ def ingest(
             progress.advance(task, len(pending))
             pending.clear()
 
-        for row in _rows(file, names):
-            pending.append(row)
-            if len(pending) >= batch:
-                send()
+        try:
+            for row in _rows(file, names):
+                pending.append(row)
+                if len(pending) >= batch:
+                    send()
+        except (OSError, ValueError) as exc:  # a file that turns unreadable partway
+            read = totals["accepted"] + totals["duplicates"] + totals["rejected"]
+            err.print(
+                f"{file}: unreadable after {read + len(pending)} rows ({exc}); the {read} sent "
+                "before are stored or refused as said, the rest was not sent",
+                markup=False,
+            )
+            return INVALID
         if pending:
             send()
     if json:

@@ -57,6 +57,7 @@ from watchkeeper.triage.rules import in_sample
 SYSTEM_NAME_MAX = 63  # the width of the system columns
 PAGE = 1000  # observations read at a time by the explorer
 EXPLORE_SCAN = 50_000  # rows the explorer reads a call before it answers with a cursor
+UNKNOWN_NAMES = 100  # unknown system names /metrics labels one by one
 RETENTION_CLAIM = "retention"  # the lease of today's run for unapplied names; a prefix per system
 PURGE_BATCH, PURGE_BUDGET = 5_000, 100_000  # rows per write unit, rows per run in a tick
 # A window with this many partials is merged into one by the ingest that sees it, so reading a
@@ -102,7 +103,10 @@ def _position(cursor: str | None) -> tuple[datetime, int] | None:
         return None
     at, _, pk = cursor.partition("-")
     try:
-        return _EPOCH + int(at) * _MICROSECOND, int(pk)
+        micros, row = int(at), int(pk)
+        if not (0 <= micros < 2**63 and 0 <= row < 2**63):
+            raise ValueError("out of range")
+        return _EPOCH + micros * _MICROSECOND, row
     except (ValueError, OverflowError):
         raise ActionError("invalid", f"after: {cursor!r} is not a cursor this API gave") from None
 
@@ -188,12 +192,21 @@ class IngestService:
         # a replica keeps for itself, as Prometheus expects (it sums replicas and restarts).
         self._tally: Counter[tuple[str, str, str, str]] = Counter()
         self._tally_lock = threading.Lock()
+        self._unknown_names: set[str] = set()
 
     def _count(self, system: str, kind: str, source: str, **outcomes: int) -> None:
         with self._tally_lock:
             for outcome, n in outcomes.items():
-                if n:
-                    self._tally[system, kind, source, outcome] += n
+                if not n:
+                    continue
+                # An unknown system's name is whatever a sender wrote: past a hundred, the rest
+                # count together, so /metrics cannot be grown without bound.
+                if outcome == "unknown_system" and system not in self._unknown_names:
+                    if len(self._unknown_names) >= UNKNOWN_NAMES:
+                        system = "(other)"
+                    else:
+                        self._unknown_names.add(system)
+                self._tally[system, kind, source, outcome] += n
 
     def tally(self) -> dict[tuple[str, str, str, str], int]:
         """Items taken in since this process started, by (system, kind, source, outcome):
@@ -383,6 +396,7 @@ class IngestService:
         except ExprError as exc:
             raise ActionError("invalid", f"where: {exc}") from None
         position = _position(after)
+        since = as_utc(since)  # a time without a zone is UTC, as everywhere in the API
         found: list[dict[str, Any]] = []
         scanned = 0
         while len(found) < limit and scanned < EXPLORE_SCAN:

@@ -260,9 +260,19 @@ class Spread:
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Spread:
+        """Refuses (ValueError) what ingest never makes — a sketch that does not decode, values
+        that are not finite, more exact values than are kept — since partials also come from
+        elsewhere (`POST /partials`), and one bad state would fail its system's every tick."""
         if "kll" in data:
-            return Spread(sketch=base64.b64decode(data["kll"]))
-        values = np.frombuffer(base64.b64decode(data["f64"]), dtype="<f8")
+            sketch = base64.b64decode(data["kll"], validate=True)
+            try:
+                _kll(sketch)
+            except Exception as exc:  # DataSketches raises several kinds on bad bytes
+                raise ValueError(f"not a KLL sketch ({exc})") from None
+            return Spread(sketch=sketch)
+        values = np.frombuffer(base64.b64decode(data["f64"], validate=True), dtype="<f8")
+        if values.size > EXACT_VALUES or not np.isfinite(values).all():
+            raise ValueError(f"at most {EXACT_VALUES} finite values are kept exactly")
         return Spread(values=tuple(values.tolist()))
 
 

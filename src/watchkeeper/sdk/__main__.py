@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _usage("no API token: pass --token or set WATCHKEEPER_TOKEN")
     if not folder.is_dir():
         return _usage(f"{folder}: no such folder")
-    if not options.timeout > 0:
+    if not (options.timeout > 0 and math.isfinite(options.timeout)):
         return _usage(f"--timeout must be a positive number of seconds, not {options.timeout:g}")
     try:
         parsed = httpx.URL(url)

@@ -252,8 +252,10 @@ class Client:
         """Deliver now: end any back-off, send what is queued and replay the spool (what this
         client spooled, and what clients of this system and server that are gone left). True
         once the server stored all of it — or refused some for good, counted in `refused`;
-        False when `timeout` seconds passed first, with the rest safe in the spool. Call it
-        before a job exits: a True means nothing waits on this machine."""
+        False when `timeout` seconds passed first, with the rest safe in the spool; with no
+        `timeout` it waits until delivered, however long the server is away. Call it before a
+        job exits: a True means nothing waits on this machine (items the memory or disk bounds
+        dropped are counted in `dropped`, not waited for)."""
         return self._shipper.flush(timeout)
 
     @property

@@ -56,6 +56,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "Not allowed; says what is missing (recorded)"},
     404: {"model": ErrorOut, "description": "No such system or person"},
     409: {"model": ErrorOut, "description": "Conflicts with the current state"},
+    413: {"model": ErrorOut, "description": "The body is over this route's limit (see README)"},
     503: {"model": ErrorOut, "description": "The database is unreachable"},
 }
 

@@ -23,11 +23,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     delete,
     func,
     insert,
+    or_,
     select,
-    tuple_,
 )
 from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -397,10 +398,19 @@ class IngestRepository:
         position (ts, row id); `before` continues after a position, so a reader pages back
         through any traffic by the (system, ts) index."""
         query = select(*_RECORD_COLUMNS).where(
-            ObservationRow.system == system, ObservationRow.ts >= since, ObservationRow.ts < until
+            ObservationRow.system == system, ObservationRow.ts >= since
         )
-        if before is not None:
-            query = query.where(tuple_(ObservationRow.ts, ObservationRow.pk) < tuple_(*before))
+        if before is None:
+            query = query.where(ObservationRow.ts < until)
+        else:
+            # The cursor's time as the upper bound, so the (system, ts) index starts the page
+            # there: SQLite does not bound an index by a row value, and a deep page would scan
+            # from `until` down to it.
+            at, pk = before
+            query = query.where(
+                ObservationRow.ts <= at,
+                or_(ObservationRow.ts < at, and_(ObservationRow.ts == at, ObservationRow.pk < pk)),
+            )
         query = query.order_by(ObservationRow.ts.desc(), ObservationRow.pk.desc()).limit(size)
         rows = self.session.execute(query).all()
         return [

@@ -6,20 +6,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from watchkeeper.access import PLAYBOOK_PREFIX
 from watchkeeper.alerting.notifiers import Message
 from watchkeeper.switch._state import SwitchState
 
 
 def told(manifest: Mapping[str, Any]) -> list[str]:
     """The owner and every kill authority: whoever may have to undo the flip, or answer for it.
-    The one who flipped is told too — a receipt, and a warning if it was not them."""
+    A person who flips is a kill authority, so they are told too — a receipt, and a warning if
+    it was not them."""
     charter = manifest.get("spec", {}).get("charter") or {}
     names = [charter.get("owner"), *(charter.get("kill_authority") or [])]
     return list(dict.fromkeys(name for name in names if name))
 
 
 def flip_message(state: SwitchState, actor: str, public_url: str | None) -> Message:
+    """The notice of one flip. A playbook's kill is critical: nobody chose it at that moment,
+    so a kill authority must look now; a person's flip is a receipt (a warning when off)."""
     system, off = state.system, state.state == "disabled"
+    by_playbook = actor.startswith(PLAYBOOK_PREFIX)
     if off:
         title = f"{system} was taken offline by {actor}"
         serving = (
@@ -48,7 +53,7 @@ def flip_message(state: SwitchState, actor: str, public_url: str | None) -> Mess
         "notice",
         system,
         title,
-        "warning" if off else "info",
+        "critical" if by_playbook else "warning" if off else "info",
         body,
         "",
         dedup_key=f"watchkeeper/{system}/switch/{state.version}",

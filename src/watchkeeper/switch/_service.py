@@ -48,6 +48,7 @@ class SwitchService:
         self.access = access
         self.courier = courier
         self._telling: list[threading.Thread] = []
+        self._telling_lock = threading.Lock()
         self._roll = threading.Lock()
         self._pending: dict[tuple[str, str], ProcessRecord] = {}
         self._written: dict[tuple[str, str], ProcessRecord] = {}
@@ -137,14 +138,18 @@ class SwitchService:
                 log.exception("telling %s of the flip of %s failed", names, state.system)
 
         thread = threading.Thread(target=deliver, name=f"switch-notice-{state.system}")
-        self._telling = [t for t in self._telling if t.is_alive()] + [thread]
+        with self._telling_lock:  # flips on several request threads at once
+            self._telling = [t for t in self._telling if t.is_alive()] + [thread]
         thread.start()
 
     def drain(self, timeout: float) -> None:
         """Wait up to `timeout` seconds for the flips' notices still being delivered, and write
         the reports heard and not yet stored."""
-        for thread in self._telling:
-            thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        with self._telling_lock:
+            telling = list(self._telling)
+        for thread in telling:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._write_reports()
 
     # --- confirmations ----------------------------------------------------------------------
