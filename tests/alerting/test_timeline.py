@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
+from tests.conftest import Cli
+from watchkeeper.access import AccessService
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.service import AlertingService
 from watchkeeper.charter import CharterService
@@ -17,6 +20,7 @@ from watchkeeper.manifest import load_text
 from watchkeeper.monitor.engine import MonitorService
 from watchkeeper.scheduler import Scheduler
 from watchkeeper.store import Store
+from watchkeeper.switch import SwitchService
 from watchkeeper.testing import T0, HttpReceiver, http_receiver
 
 M = timedelta(minutes=1)
@@ -214,3 +218,37 @@ def test_a_tick_already_running_in_this_process_keeps_the_lease(desk: Desk) -> N
     outer = desk.scheduler.tick(T0 + H)
     assert outer.ran and [r.ran for r in inner] == [False]
     assert desk.scheduler.tick(T0 + H).ran
+
+
+def test_the_commands_a_page_and_a_decision_notice_suggest_work(
+    store: Store, db_url: str, wk: Cli
+) -> None:
+    """Run as written: the page's acknowledge command by the paged owner, and the decision
+    notice's command by the retraining decider it went to."""
+    with http_receiver() as receiver, httpx.Client(timeout=5) as http:
+        text = manifests(receiver.url).replace(
+            '{"type": "pagerduty", "routing_key": "RK", "url": "' + receiver.url + '/v2/enqueue"}',
+            '{"type": "webhook", "url": "' + receiver.url + '/ben"}',
+        )
+        CharterService(store).apply(load_text(text), "ops", T0 - H)
+        courier = Courier(store, http=http, sleep=lambda _: None)
+        alerting = AlertingService(store, courier, SwitchService(store, AccessService(store)))
+        ingest = IngestService(store)
+        items = [{"id": f"o{i}", "ts": (T0 + i * M).isoformat(), "metadata": {"score": 0.2}}
+                 for i in range(10)]  # fmt: skip
+        assert not ingest.observations("bot", items, T0 + H).rejected
+        Scheduler(store, MonitorService(store), alerting).tick(T0 + H)
+        told = {r.path: r.json()["body"] for r in receiver.requests}
+    suggested = {
+        who: next(line.split(": ", 1)[-1].strip() for line in body.splitlines() if "wk " in line)
+        for who, body in told.items()
+    }
+    assert suggested["/ana"].startswith("wk incident ack ")
+    assert suggested["/ben"].startswith("wk log decision bot --closes ")
+    for who, command in suggested.items():
+        code, out, err = wk(*shlex.split(command)[1:], "--now", (T0 + H).isoformat(),
+                            user=f"{who.strip('/')}@corp.example")  # fmt: skip
+        assert code == 0, (command, out, err)
+    with store.read() as unit:
+        [decision] = unit.care.knowledge("bot", "decision")
+    assert decision.status == "decided" and decision.fields["decision"] == "retrain"

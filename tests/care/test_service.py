@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -129,7 +130,15 @@ def test_review_overdue_reminds_then_escalates(
             "bot", "healthy", ""
         )
     assert refused.value.kind == "forbidden"
-    care.review("bot", "concerns", "accuracy slipping", "ana@corp.example", T0 + 39 * DAY, {})
+    [command] = [
+        line.strip()
+        for line in receiver.requests[0].json()["body"].splitlines()
+        if line.startswith("  wk ")
+    ]
+    words = shlex.split(command)  # run as written, by the owner it reminds
+    assert words[:5] == ["wk", "review", "bot", "--verdict", "healthy"] and words[5] == "--notes"
+    owner = Operations(app, "ana@corp.example", T0 + 39 * DAY, enforce=True)
+    assert owner.review("bot", words[4], words[6])["verdict"] == "healthy"
     assert care.review_reminders(T0 + 60 * DAY) == 0
     assert care.review_reminders(T0 + 70 * DAY) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -60,6 +61,7 @@ def quality(db_url: str, store: Store) -> Iterator[tuple[Watchkeeper, HttpReceiv
         app = build(Settings(db=db_url, public_url="http://wk.example"), store=store, http=http)
         app.charter.apply(load_text(manifests(receiver.url)), "ops", START)
         yield app, receiver
+        app.switch.drain(timeout=10)  # a flip's notices, before the receiver and client close
 
 
 @pytest.fixture
@@ -126,6 +128,11 @@ def test_harmful_verdict_reaches_every_kill_authority_and_is_audited(
     page = receiver.requests[0].json()
     assert "HARMFUL" in page["body"] and "wk kill bot" in page["body"]
     assert any(link["href"].endswith("/systems/bot#switch") for link in page["links"])
+    [command] = [line.strip() for line in page["body"].splitlines() if line.startswith("  wk ")]
+    run_as_written = Operations(quality[0], "ana@corp.example", START + DAY, enforce=True)
+    words = shlex.split(command)
+    assert words[:3] == ["wk", "kill", "bot"] and words[3] == "--reason"
+    assert run_as_written.set_switch("bot", "disabled", words[4])["state"] == "disabled"
     with store.read() as unit:
         entry = [e for e in unit.audit_entries() if e.action == "triage.verdict"][-1]
         assert entry.actor == "qa@corp.example" and entry.after["verdict"] == "harmful"

@@ -130,8 +130,8 @@ def _open_decision(
     )
     body = (
         f"Incident #{incident_id} on {manifest.name} needs your call on retraining: "
-        f"{alert.summary}\n\nRecord it with: wk log decision {manifest.name} "
-        f"--closes {number} --decision ..."
+        f"{alert.summary}\n\nRecord it with:\n  wk log decision {manifest.name} --closes {number} "
+        f'--title "{title}" -f decision="retrain" -f consequences="what it costs and changes"'
     )
     message = Message("notice", manifest.name, title, alert.severity, body, "")
     outbox.notices.append(Notice(message, [decider] if decider else [], incident_id, "decision"))

@@ -329,8 +329,9 @@ class CareService:
                             + (" (escalated)" if stage == "escalated" else ""),
                             "warning",
                             f"The owner's review of {system} was due {due:%Y-%m-%d}. "
-                            f"Owner: {charter.owner or 'vacant'}. Record it with: "
-                            f"wk review {system} --verdict healthy|concerns|action-needed",
+                            f"Owner: {charter.owner or 'vacant'}. Record it with:\n"
+                            f'  wk review {system} --verdict healthy --notes "what you saw"\n'
+                            "(or --verdict concerns, or action-needed)",
                             "",
                         ),
                         refs,
