@@ -49,6 +49,7 @@ class SwitchService:
         self.courier = courier
         self._telling: list[threading.Thread] = []
         self._telling_lock = threading.Lock()
+        self._writing = threading.Lock()
         self._roll = threading.Lock()
         self._pending: dict[tuple[str, str], ProcessRecord] = {}
         self._written: dict[tuple[str, str], ProcessRecord] = {}
@@ -179,6 +180,12 @@ class SwitchService:
             self._write_reports()
 
     def _write_reports(self) -> None:
+        """One writer at a time, the taking and the writing together: `drain` returns only once
+        a batch the background writer had already taken is stored too."""
+        with self._writing:
+            self._write_batch()
+
+    def _write_batch(self) -> None:
         with self._roll:
             batch, self._pending = list(self._pending.values()), {}
         if not batch:
