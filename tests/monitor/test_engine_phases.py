@@ -109,6 +109,8 @@ def test_the_switch_flips_while_the_tick_computes(app: Watchkeeper) -> None:
         assert model.inside.wait(60), "the tick never reached the model"
         change = app.switch.set("other", "disabled", "drill", "kim@corp.example", T0 + 3 * DAY)
         assert change.changed
+        # the flip's notices record their deliveries (a write of the switch's, not the tick's)
+        app.switch.drain(timeout=30)
     finally:
         model.go_on.set()
         worker.join(120)
