@@ -66,6 +66,15 @@ class Operations(QualityOperations):
             self.app.access.authorize_apply(self.actor, loaded, self.now)
         return [c.to_dict() for c in self.app.charter.apply(loaded, self.actor, self.now)]
 
+    def gate(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        """The readiness gate over files the caller has, judged by this store's people and
+        acknowledgements; nothing is recorded. Asked as `apply` is, by those who may apply
+        something: it parses the YAML it is given, and parsing is what a stranger would abuse."""
+        if self._checked("system.apply"):
+            self.app.access.authorize_applying(self.actor, self.now)
+        charter = self.app.charter
+        return [r.to_dict() for r in charter.gate(charter.load(paths), self.now)]
+
     def ack(self, system: str, role: str) -> list[dict[str, Any]]:
         if role not in (*ROLES, "all"):
             raise ActionError(

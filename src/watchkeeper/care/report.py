@@ -7,15 +7,14 @@ this report plot a signal the same way."""
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 from watchkeeper.access import Directory
 from watchkeeper.charter.ledger import CareEntry, by_month
@@ -23,6 +22,9 @@ from watchkeeper.charter.roles import assignments
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.store import Unit
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 
 def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, Any]:
@@ -417,9 +419,17 @@ def _healthy(series: Series, y: Callable[[float], float], low: float, high: floa
 
 # --- the one-file HTML page --------------------------------------------------------------------
 
-# Raw HTML in the Markdown stays text, and images are off: a reason or a title someone typed
-# can neither add markup nor make the page fetch anything.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """Raw HTML in the Markdown stays text, and images are off: a reason or a title someone
+    typed can neither add markup nor make the page fetch anything. Built on first use: every
+    command that reaches `Operations` imports this module, and only the HTML report renders."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+
+
 # Nothing may load from anywhere: the page is one file, read offline and mailed around.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _STYLE = """
@@ -456,11 +466,12 @@ def report_chart(report: dict[str, Any], signal: dict[str, Any]) -> str:
 def details_html(report: dict[str, Any]) -> str:
     """The Markdown report's sections as HTML, each heading a level down: they sit under the
     page's own "Details" heading."""
-    tokens = _MARKDOWN.parse(_sections(report))
+    markdown = _markdown()
+    tokens = markdown.parse(_sections(report))
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1:]) + 1)}"
-    return str(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
+    return str(markdown.renderer.render(tokens, markdown.options, {}))
 
 
 def html_page(report: dict[str, Any]) -> str:

@@ -1,6 +1,5 @@
 """The routes: thin — authenticate, call `Operations` (the same object the local CLI uses), return
-its dicts. Only the kill-switch long-poll does more, and that is waiting, not logic. The gate, a
-read over files the caller sends, asks the charter service as the local `wk gate` does."""
+its dicts. Only the kill-switch long-poll does more, and that is waiting, not logic."""
 
 from __future__ import annotations
 
@@ -199,10 +198,8 @@ def gate(body: ApplyIn, ops: Acting) -> list[dict[str, Any]]:
     may apply a manifest (a system's owner, an admin, a registrar), as `apply` is: parsing YAML
     costs about a second per 30 KiB in the threads the kill switch's POST waits on, so nobody
     else gets it parsed (a recorded 403 first)."""
-    ops.app.access.authorize_applying(ops.actor, ops.now)
-    charter = ops.app.charter
     with _written(body.files) as paths:
-        return [r.to_dict() for r in charter.gate(charter.load(paths), ops.now)]
+        return ops.gate(paths)
 
 
 @api.get("/audit", response_model=list[AuditEntryOut], tags=["audit"])
