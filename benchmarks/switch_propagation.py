@@ -74,6 +74,7 @@ class Result:
     every_client: list[float]  # per flip: until the slowest client saw it (s)
     per_client: list[float]  # every client x flip (s)
     post: list[float]  # the flip request's round trip (s)
+    confirmed: list[tuple[int, int, float | None]]  # per flip: (k, n, ms to the last confirmation)
 
 
 def seed(db: str, folder: Path) -> tuple[str, str]:
@@ -141,11 +142,25 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 
 def watch(
-    urls: list[str], token: str, count: int, first: int, cache: str, flips: int, pipe: Connection
+    urls: list[str],
+    token: str,
+    count: int,
+    first: int,
+    cache: str,
+    flips: int,
+    stream: bool,
+    pipe: Connection,
 ) -> None:
     """A worker process: `count` SDK clients; reports when each saw each flip."""
     clients = [
-        Client(url=urls[(first + i) % len(urls)], token=token, system=SYSTEM, cache_dir=cache)
+        Client(
+            url=urls[(first + i) % len(urls)],
+            token=token,
+            system=SYSTEM,
+            cache_dir=cache,
+            switch_stream=stream,
+            start_timeout=30,
+        )
         for i in range(count)
     ]
     seen: list[list[float]] = [[] for _ in clients]
@@ -172,7 +187,14 @@ def receive(pipe: Connection, timeout: float) -> Any:
 
 
 def run_setup(
-    name: str, db: str, n_servers: int, n_clients: int, n_processes: int, flips: int
+    name: str,
+    db: str,
+    n_servers: int,
+    n_clients: int,
+    n_processes: int,
+    flips: int,
+    stream: bool,
+    gap: float,
 ) -> Result:
     with tempfile.TemporaryDirectory(prefix="wk-bench-") as scratch:
         folder = Path(scratch)
@@ -180,57 +202,83 @@ def run_setup(
         with servers(db, n_servers, folder) as urls:
             spawn = multiprocessing.get_context("spawn")
             pipes, workers = [], []
-            share = [
-                n_clients // n_processes + (i < n_clients % n_processes) for i in range(n_processes)
-            ]
-            for i, count in enumerate(share):
-                ours, theirs = spawn.Pipe()
-                worker = spawn.Process(
-                    target=watch,
-                    args=(
-                        urls,
-                        reader,
-                        count,
-                        sum(share[:i]),
-                        str(folder / "cache"),
-                        flips,
-                        theirs,
-                    ),
-                )
-                worker.start()
-                pipes.append(ours)
-                workers.append(worker)
-            assert all(receive(pipe, 60) for pipe in pipes), "clients did not start enabled"
-            time.sleep(1.0)  # let every long-poll park
-            result = Result(name, n_clients, n_servers, [], [], [])
-            started: list[float] = []
-            with httpx.Client(headers={"Authorization": f"Bearer {killer}"}) as http:
-                for flip in range(1, flips + 1):
-                    state = "disabled" if flip % 2 else "enabled"
-                    started.append(time.perf_counter())
-                    response = http.post(
-                        f"{urls[0]}/api/v1/systems/{SYSTEM}/switch",
-                        json={"state": state, "reason": f"benchmark flip {flip}"},
+            with _reaped(workers):
+                share = [
+                    n_clients // n_processes + (i < n_clients % n_processes)
+                    for i in range(n_processes)
+                ]
+                for i, count in enumerate(share):
+                    ours, theirs = spawn.Pipe()
+                    worker = spawn.Process(
+                        target=watch,
+                        args=(
+                            urls,
+                            reader,
+                            count,
+                            sum(share[:i]),
+                            str(folder / "cache"),
+                            flips,
+                            stream,
+                            theirs,
+                        ),
                     )
-                    result.post.append(time.perf_counter() - started[-1])
-                    response.raise_for_status()
-                    time.sleep(1.0)  # every client sees it and parks again
-            seen = [times for pipe in pipes for times in receive(pipe, 60)]
-            for worker in workers:
-                worker.join(timeout=30)
-            if any(len(times) != flips for times in seen):
-                raise RuntimeError("some clients missed a flip")
-            for flip, t0 in enumerate(started):
-                delays = [times[flip] - t0 for times in seen]
-                result.per_client.extend(delays)
-                result.every_client.append(max(delays))
-            return result
+                    worker.start()
+                    pipes.append(ours)
+                    workers.append(worker)
+                assert all(receive(pipe, 60) for pipe in pipes), "clients did not start enabled"
+                time.sleep(gap)  # let every client connect and park
+                result = Result(name, n_clients, n_servers, [], [], [], [])
+                started: list[float] = []
+                with httpx.Client(headers={"Authorization": f"Bearer {killer}"}) as http:
+                    for flip in range(1, flips + 1):
+                        state = "disabled" if flip % 2 else "enabled"
+                        started.append(time.perf_counter())
+                        response = http.post(
+                            f"{urls[0]}/api/v1/systems/{SYSTEM}/switch",
+                            json={"state": state, "reason": f"benchmark flip {flip}"},
+                        )
+                        result.post.append(time.perf_counter() - started[-1])
+                        response.raise_for_status()
+                        time.sleep(gap)  # every client sees it, confirms it and parks again
+                        confirmed = http.get(
+                            f"{urls[0]}/api/v1/systems/{SYSTEM}/switch/confirmations"
+                        ).json()
+                        result.confirmed.append(
+                            (
+                                confirmed["confirmed"],
+                                confirmed["live"],
+                                confirmed["confirmed_in_ms"],
+                            )
+                        )
+                seen = [times for pipe in pipes for times in receive(pipe, 60)]
+                for worker in workers:
+                    worker.join(timeout=30)
+                if any(len(times) != flips for times in seen):
+                    raise RuntimeError("some clients missed a flip")
+                for flip, t0 in enumerate(started):
+                    delays = [times[flip] - t0 for times in seen]
+                    result.per_client.extend(delays)
+                    result.every_client.append(max(delays))
+                return result
+
+
+@contextmanager
+def _reaped(workers: list[Any]) -> Iterator[None]:
+    """Client workers do not outlive their setup: left running after a failure, a thousand
+    clients reconnecting to a server that is gone would load every later setup."""
+    try:
+        yield
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join(timeout=10)
 
 
 def unleash_style(clients: int, flips: int) -> Result:
     """Computed: each client polls every 15 s at its own random phase."""
     rng = random.Random(15)
-    result = Result("Unleash-style 15 s poll (computed)", clients, 1, [], [], [])
+    result = Result("Unleash-style 15 s poll (computed)", clients, 1, [], [], [], [])
     for _ in range(flips):
         waits = [rng.uniform(0, UNLEASH_POLL_S) for _ in range(clients)]
         result.per_client.extend(waits)
@@ -274,15 +322,26 @@ def report(results: list[Result], costs: list[tuple[str, float]], flips: int) ->
         "the flip saw it):",
         "",
         "| setup | clients | servers | every client p50 | every client p99 | every client max "
-        "| per client p50 | per client p99 | flip POST p50 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| per client p50 | per client p99 | flip POST p50 | flips confirmed by all "
+        "| full confirmation p50 | full confirmation max |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         post = ms(statistics.median(r.post)) if r.post else "-"
+        complete = sum(1 for k, n, _ in r.confirmed if k == n > 0)
+        full = [t for k, n, t in r.confirmed if k == n > 0 and t is not None]
         lines.append(
             f"| {r.setup} | {r.clients} | {r.servers} | {ms(quantile(r.every_client, 0.5))} "
             f"| {ms(quantile(r.every_client, 0.99))} | {ms(max(r.every_client))} "
-            f"| {ms(quantile(r.per_client, 0.5))} | {ms(quantile(r.per_client, 0.99))} | {post} |"
+            f"| {ms(quantile(r.per_client, 0.5))} | {ms(quantile(r.per_client, 0.99))} | {post} "
+            + (
+                f"| {complete} of {len(r.confirmed)} | {quantile(full, 0.5):,.0f} "
+                f"| {max(full):,.0f} |"
+                if full
+                else f"| {complete} of {len(r.confirmed)} | - | - |"
+                if r.confirmed
+                else "| - | - | - |"
+            )
         )
     lines += ["", "Cost of the serving path's check (ns per call, best of 5 x 1,000,000):", ""]
     lines += ["| check | ns per call |", "|---|---:|"]
@@ -300,16 +359,49 @@ def main() -> int:
     parser.add_argument("--flips", type=int, default=20)
     parser.add_argument("--client-processes", type=int, default=8)
     parser.add_argument("--skip-postgresql", action="store_true")
+    parser.add_argument(
+        "--transport",
+        choices=("stream", "long-poll", "both"),
+        default="both",
+        help="how the SDKs hear flips: the stream (the default), the long-poll fallback, or both",
+    )
+    parser.add_argument(
+        "--gap", type=float, default=1.0, help="seconds between flips (and before the first)"
+    )
     args = parser.parse_args()
+    transports = ("stream", "long-poll") if args.transport == "both" else (args.transport,)
     results: list[Result] = []
+    failed: list[str] = []
+
+    def run(name: str, db: str, n_servers: int, transport: str) -> None:
+        """One setup; its row is printed as soon as it is done, and a setup that could not
+        finish (a client missed a flip) is reported, not allowed to lose the others' figures."""
+        name = f"{name}, {transport}"
+        print(f"running: {name}", file=sys.stderr)
+        try:
+            result = run_setup(
+                name,
+                db,
+                n_servers,
+                args.clients,
+                args.client_processes,
+                args.flips,
+                transport == "stream",
+                args.gap,
+            )
+        except RuntimeError as exc:
+            failed.append(f"{name}: did not finish: {exc}")
+            print(failed[-1], file=sys.stderr)
+            return
+        results.append(result)
+        print(report([result], [], args.flips).split("\n\n")[1].splitlines()[-1], file=sys.stderr)
+
     with tempfile.TemporaryDirectory(prefix="wk-bench-db-") as scratch:
         for n_servers in (1, 2):
-            db = f"sqlite:///{Path(scratch) / f'bench-{n_servers}.db'}"
-            name = f"SQLite, {n_servers} server process{'es' if n_servers > 1 else ''}"
-            print(f"running: {name}", file=sys.stderr)
-            results.append(
-                run_setup(name, db, n_servers, args.clients, args.client_processes, args.flips)
-            )
+            for transport in transports:
+                db = f"sqlite:///{Path(scratch) / f'bench-{n_servers}-{transport}.db'}"
+                name = f"SQLite, {n_servers} server process{'es' if n_servers > 1 else ''}"
+                run(name, db, n_servers, transport)
         db = f"sqlite:///{Path(scratch) / 'cost.db'}"
         reader, _ = seed(db, Path(scratch))
         with servers(db, 1, Path(scratch)) as (url,):
@@ -321,16 +413,14 @@ def main() -> int:
         else:
             databases = PgDatabases()
             try:
-                print("running: PostgreSQL, 2 server processes", file=sys.stderr)
-                db = databases.create()
-                name = "PostgreSQL, 2 server processes"
-                results.append(
-                    run_setup(name, db, 2, args.clients, args.client_processes, args.flips)
-                )
+                for transport in transports:
+                    run("PostgreSQL, 2 server processes", databases.create(), 2, transport)
             finally:
                 databases.close()
     results.append(unleash_style(args.clients, args.flips))
     print(report(results, costs, args.flips))
+    for line in failed:
+        print(f"\n{line}")
     return 0
 
 

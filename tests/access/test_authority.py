@@ -171,6 +171,7 @@ CASES = [
     Case("role.ack", UMA, QUINN, lambda ops: ops.ack(SYSTEM, "quality_monitor")),
     Case("switch.disable", OLGA, KIM, lambda ops: ops.set_switch(SYSTEM, "disabled", "harm")),
     Case("switch.enable", ADAM, KIM, lambda ops: ops.set_switch(SYSTEM, "enabled", "fixed")),
+    Case("switch.drill", OLGA, KIM, lambda ops: ops.drill(SYSTEM, "quarterly drill", wait=1)),
     Case("token.create", OLGA, ADAM, lambda ops: ops.create_token(ZED)),
     Case("token.list", UMA, OLGA, lambda ops: ops.tokens(OLGA)),
     Case("token.revoke", UMA, OLGA, lambda ops: ops.revoke_token(_token(ops))),

@@ -55,6 +55,9 @@ BOT = system()
         ("kim@x.example", "switch.disable", None, True),
         ("tess@x.example", "switch.disable", None, True),  # through team oncall
         ("tess@x.example", "switch.enable", None, True),
+        ("tess@x.example", "switch.drill", None, True),
+        ("olga@x.example", "switch.drill", None, False),  # a drill takes a kill's authority
+        ("ivy@x.example", "switch.drill", None, False),
         ("olga@x.example", "switch.disable", None, False),  # the owner is not a kill authority
         ("adam@x.example", "switch.disable", None, False),  # nor is an admin
         ("ivy@x.example", "switch.disable", None, False),  # named, but has left
@@ -96,6 +99,9 @@ def test_refusals_say_what_is_missing() -> None:
     assert "held by quinn@x.example" in (
         may("uma@x.example", "role.ack", BOT, DIRECTORY, role="quality_monitor").reason
     )
+    assert "only kim@x.example, tess@x.example may drill" in (
+        may("uma@x.example", "switch.drill", BOT, DIRECTORY).reason
+    )
     assert "inactive" in may("ivy@x.example", "switch.disable", BOT, DIRECTORY).reason
     assert "not a person known" in may("nobody@x.example", "read", None, DIRECTORY).reason
     assert "only admins may issue API tokens" in (
@@ -116,6 +122,7 @@ def test_a_playbook_disables_only_where_the_runbook_pre_authorises_it() -> None:
     assert "auto_disable is false" in refused.reason
     assert "no playbook 'ghost'" in may("playbook:ghost", "switch.disable", bot, DIRECTORY).reason
     assert not may("playbook:harm", "switch.enable", bot, DIRECTORY).allowed
+    assert not may("playbook:harm", "switch.drill", bot, DIRECTORY).allowed
     assert not may("playbook:harm", "system.apply", bot, DIRECTORY).allowed
 
 

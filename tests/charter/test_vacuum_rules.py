@@ -15,6 +15,7 @@ import pytest
 
 from tests.charter.samples import directory, manifest
 from watchkeeper.charter.vacuum import (
+    Drills,
     Evidence,
     SystemVacuum,
     assess,
@@ -85,13 +86,14 @@ EVERYTHING_WRONG = Evidence(
     unacknowledged_critical=[7],
     unspent_months=3,
     stale_triage=2,
+    drills=Drills(timedelta(days=90)),
 )
 NOW = LIVE + timedelta(days=90)
 
 # README, "The vacuum report": each check's severity. Its weight: 3 where nobody owns or answers
 # for the system (owner, roles, an unacknowledged critical incident, a manifest nothing can read);
 # 2 where the routine of looking after it lapsed (acknowledgements, review, bus factor, evals,
-# monitors receiving); 1 for the care budget and the triage queue.
+# monitors receiving, drills); 1 for the care budget and the triage queue.
 DOCUMENTED = {
     "owner.active": ("critical", 3),
     "roles.filled": ("critical", 3),
@@ -104,6 +106,7 @@ DOCUMENTED = {
     "care.budget_used": ("warning", 1),
     "triage.current": ("warning", 1),
     "manifest.readable": ("critical", 3),
+    "switch.drilled": ("warning", 2),
 }
 
 
@@ -189,6 +192,7 @@ def test_every_command_a_fix_gives_is_for_this_system_or_its_incident() -> None:
         "incidents.acknowledged",
         "care.budget_used",
         "triage.current",
+        "switch.drilled",
     }
     for check_id, command in commands:
         target = "7" if check_id == "incidents.acknowledged" else "bot"

@@ -70,6 +70,7 @@ def test_the_switch_reads_and_flips(api: Api, world: World) -> None:
         "changed_at": None,
         "fail_mode": "closed",
         "fallback": "Send every ticket to a person",
+        "drill": None,
     }
     body = {"state": "disabled", "reason": "harmful answers"}
     flipped = api("POST", path, world.token("kill_authority"), json=body).json()

@@ -157,6 +157,10 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
             params={"wait": wait},
         )
     call("GET", "/api/v1/systems/{name}/switch/confirmations", name=SYSTEM)
+    drill = {"reason": "quarterly drill"}
+    path = "/api/v1/systems/{name}/switch/drill"
+    call("POST", path, "kill_authority", name=SYSTEM, json=drill, params={"wait": 1})
+    call("GET", "/api/v1/systems/{name}/switch/drills", name=SYSTEM)
     issued = call("POST", "/api/v1/tokens", json={"email": "zed@corp.example", "expires": "1d"})
     call("GET", "/api/v1/tokens")
     call("POST", "/api/v1/tokens/{token}/revoke", token=str(issued["id"]))

@@ -9,80 +9,21 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.sdk._wait import until
-from tests.server._world import ROLES, SYSTEM, Api, World, build_world
+from tests.server._world import ROLES, SYSTEM, Api, World
+from tests.switch._serving import HEARTBEAT, Serving
 from watchkeeper.access import token_prefix
 from watchkeeper.app import Watchkeeper, build
 from watchkeeper.clock import FixedClock
 from watchkeeper.server import LiveServer
 from watchkeeper.settings import Settings
 from watchkeeper.store import ProcessRecord, Store
-
-HEARTBEAT = 1.0
-# A serving process: reports with every poll; its wall clock shifted by CLOCK_OFFSET seconds.
-SERVING = """
-import os, sys, time
-offset = float(os.environ.get("CLOCK_OFFSET", "0"))
-real = time.time
-time.time = lambda: real() + offset
-from watchkeeper import Client
-url, token, system, cache, service, heartbeat = sys.argv[1:7]
-client = Client(url=url, token=token, system=system, cache_dir=cache, service=service,
-                heartbeat=float(heartbeat))
-print("ready", flush=True)
-sys.stdin.read()
-"""
-
-
-class Serving:
-    def __init__(self, url: str, token: str, cache: Path, service: str, offset: float) -> None:
-        self.service = service
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVING, url, token, SYSTEM, str(cache), service,
-             str(HEARTBEAT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "CLOCK_OFFSET": str(offset)},
-        )  # fmt: skip
-        assert self.process.stdout is not None
-        assert self.process.stdout.readline().strip() == "ready", self.process.stderr
-
-
-@pytest.fixture
-def live_app(db_url: str, store: Store, tmp_path: Path) -> Iterator[tuple[World, LiveServer]]:
-    """The organisation on the wall clock (liveness and timings need time to pass), served."""
-    app = build(Settings(db=db_url), store=store)
-    world = build_world(app, tmp_path / "org")
-    server = LiveServer(app).start()
-    yield world, server
-    server.stop()
-
-
-@pytest.fixture
-def serving(live_app: tuple[World, LiveServer], tmp_path: Path) -> Iterator[Callable[..., Serving]]:
-    world, server = live_app
-    started: list[Serving] = []
-
-    def start(service: str, offset: float = 0.0) -> Serving:
-        token = world.token("other_role_holder")
-        process = Serving(server.url, token, tmp_path / service, service, offset)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.process.kill()
-        process.process.communicate()
 
 
 def flip(server: LiveServer, token: str, state: str, wait: float) -> dict[str, Any]:

@@ -32,6 +32,7 @@ Action = Literal[
     "role.ack",
     "switch.disable",
     "switch.enable",
+    "switch.drill",
     "system.silence",
     "system.eval",
     "incident.ack",
@@ -231,7 +232,7 @@ def may(
         return _register(actor, person.admin, system, directory, registrars)
     if action == "role.ack":
         return _acknowledge(actor, system, directory, role)
-    if action in ("switch.disable", "switch.enable"):
+    if action in ("switch.disable", "switch.enable", "switch.drill"):
         return _kill_authority(actor, action, system, directory)
     raise ValueError(f"no rule decides {action!r}")
 
@@ -329,6 +330,9 @@ def _acknowledge(
     )
 
 
+_SWITCH_VERBS = {"switch.disable": "disable", "switch.enable": "enable", "switch.drill": "drill"}
+
+
 def _kill_authority(
     actor: str, action: Action, system: SystemManifest, directory: Directory
 ) -> Decision:
@@ -341,7 +345,7 @@ def _kill_authority(
         False,
         f"{actor} is not a kill authority of {system.name}; only "
         f"{', '.join(sorted(authorities)) or 'its kill authorities (none active)'} may "
-        f"{'disable' if action == 'switch.disable' else 'enable'} it "
+        f"{_SWITCH_VERBS[action]} it "
         "(spec.charter.kill_authority)",
     )
 

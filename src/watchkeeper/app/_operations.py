@@ -8,10 +8,11 @@ stage service; access writes a refusal to the audit trail before raising it, so 
 recorded in one place whichever face asked. With `enforce` (the API and the dashboard) every
 action is decided. Without it (the CLI on the database directly) every action that names a
 person's decision is decided too — acknowledging roles and incidents, silences, eval runs,
-triage verdicts, reviews, decisions, care, knowledge and postmortems, the kill switch (decided in
-the switch service, which playbooks reach directly) — while what sets the database up and feeds
-it is trusted: reads, applying manifests, people and tokens, a tick by hand, and observations,
-feedback and flags (`access.TRUSTED_LOCALLY`; whoever can open the database can rewrite it).
+triage verdicts, reviews, decisions, care, knowledge and postmortems, the kill switch and its
+drills (decided in the switch service, which playbooks reach directly) — while what sets the
+database up and feeds it is trusted: reads, applying manifests, people and tokens, a tick by
+hand, and observations, feedback and flags (`access.TRUSTED_LOCALLY`; whoever can open the
+database can rewrite it).
 """
 
 from __future__ import annotations
@@ -133,3 +134,13 @@ class Operations(QualityOperations):
 
     def switch_confirmations(self, system: str) -> dict[str, Any]:
         return self.app.switch.confirmations(system, self.now).to_dict()
+
+    def drill(self, system: str, reason: str | None = None, wait: float = 30.0) -> dict[str, Any]:
+        """Drill the switch (its kill authorities): the version moves, the state does not, and
+        the live SDK processes have up to `wait` seconds to confirm. Decided in the switch
+        service, as a flip is."""
+        switch = self.app.switch
+        return switch.drill(system, reason, self.actor, self.now, wait, self.app.clock).to_dict()
+
+    def switch_drills(self, system: str, limit: int = 20) -> list[dict[str, Any]]:
+        return [d.to_dict() for d in self.app.switch.drills(system, limit)]

@@ -2,7 +2,8 @@
 every system asked about at once.
 
 The vacuum report is the headline view, so it reads what every stage recorded — reviews, evals,
-data arriving, incidents, care given, the triage queue — and hands plain facts to the pure rubric.
+data arriving, incidents, care given, kill-switch drills, the triage queue — and hands plain facts
+to the pure rubric.
 Reading table by table rather than system by system keeps the report's cost to a fixed handful of
 queries however large the portfolio (issue 9: 200 systems within the dashboard's 300 ms); one
 system's page asks the same queries about one system, so the two can never disagree.
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watchkeeper.charter.ledger import CareEntry, by_month, unspent_streak
-from watchkeeper.charter.vacuum import BUS_FACTOR_WINDOW, Evidence
+from watchkeeper.charter.vacuum import BUS_FACTOR_WINDOW, Drills, Evidence
 from watchkeeper.manifest import SystemManifest
-from watchkeeper.store import AckRecord, SystemRecord, Unit
+from watchkeeper.store import AckRecord, DrillRecord, SystemRecord, Unit
 
 EVAL_GRACE = timedelta(days=1)
 DEFAULT_SILENCE = timedelta(days=1)
@@ -31,6 +32,7 @@ ACTED_ON_SYSTEM = frozenset(
         "decision.closed",
         "eval.run",
         "switch.changed",
+        "switch.drill",
         "triage.verdict",
     }
 )
@@ -41,7 +43,8 @@ Applied = tuple[SystemRecord, SystemManifest]
 @dataclass(frozen=True)
 class _Tables:
     """What the store holds about the systems asked about, keyed by system (and suite). Care
-    is read only for systems with a care budget that have gone live: nobody else's is judged."""
+    is read only for systems with a care budget that have gone live, drills only for live
+    systems that ask for them: nobody else's is judged."""
 
     acks: dict[str, list[AckRecord]]
     actors: dict[str, set[str]]
@@ -51,6 +54,8 @@ class _Tables:
     unacknowledged_critical: dict[str, list[int]]
     care: dict[str, list[CareEntry]]
     triage_queued: dict[str, list[datetime]]
+    last_drill: dict[str, DrillRecord]
+    last_passed_drill: dict[str, datetime]
 
 
 def gather(unit: Unit, systems: Sequence[Applied], now: datetime) -> dict[str, Evidence]:
@@ -62,6 +67,7 @@ def gather(unit: Unit, systems: Sequence[Applied], now: datetime) -> dict[str, E
         for record, manifest in systems
         if manifest.spec.care and manifest.spec.care.hours_per_month > 0 and record.live_since
     ]
+    drilled = [record.name for record, manifest in systems if _drill_every(record, manifest)]
     tables = _Tables(
         acks=unit.acks_by_system(names),
         actors=unit.actors_since(names, now - BUS_FACTOR_WINDOW, ACTED_ON_SYSTEM),
@@ -76,8 +82,16 @@ def gather(unit: Unit, systems: Sequence[Applied], now: datetime) -> dict[str, E
             for name, entries in unit.care.care_entries_by_system(budgeted).items()
         },
         triage_queued=unit.care.triage_queued_at(names, status="open"),
+        last_drill=unit.switch_processes.last_finished_drills(drilled) if drilled else {},
+        last_passed_drill=unit.switch_processes.last_passed_drills(drilled) if drilled else {},
     )
     return {record.name: _evidence(tables, record, manifest, now) for record, manifest in systems}
+
+
+def _drill_every(record: SystemRecord, manifest: SystemManifest) -> timedelta | None:
+    """How often the system owes a drill: as its manifest asks, once it has gone live."""
+    live = manifest.spec.lifecycle == "live" and record.live_since is not None
+    return manifest.spec.kill_switch.drill_every if live else None
 
 
 def _evidence(
@@ -124,4 +138,13 @@ def _evidence(
         unacknowledged_critical=tables.unacknowledged_critical[name],
         unspent_months=unspent,
         stale_triage=stale,
+        drills=_drills(tables, record, manifest),
     )
+
+
+def _drills(tables: _Tables, record: SystemRecord, manifest: SystemManifest) -> Drills | None:
+    every = _drill_every(record, manifest)
+    if every is None:
+        return None
+    name = record.name
+    return Drills(every, tables.last_drill.get(name), tables.last_passed_drill.get(name))

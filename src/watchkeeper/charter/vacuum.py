@@ -14,10 +14,21 @@ from datetime import datetime, timedelta
 from watchkeeper.access import Directory
 from watchkeeper.charter._rubric import Check, score
 from watchkeeper.charter.roles import ack_fix, assignments, vacancy, vacant_roles
+from watchkeeper.durations import format_duration
 from watchkeeper.manifest import SystemManifest
-from watchkeeper.store import AckRecord
+from watchkeeper.store import AckRecord, DrillRecord
 
 BUS_FACTOR_WINDOW = timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class Drills:
+    """What a live system that asks for drills (spec.kill_switch.drill_every) has to show:
+    its newest finished drill, and when its newest passed drill started."""
+
+    every: timedelta
+    last: DrillRecord | None = None
+    last_passed: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class Evidence:
     unacknowledged_critical: list[int] | None = None
     unspent_months: int | None = None
     stale_triage: int | None = None
+    drills: Drills | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +167,7 @@ def assess(
 
 
 def _care_checks(name: str, evidence: Evidence, now: datetime) -> list[Check]:
-    """Checks whose evidence comes from monitoring, incidents, evals, care and triage."""
+    """Checks whose evidence comes from monitoring, incidents, evals, care, drills and triage."""
     checks: list[Check] = []
     if evidence.overdue_evals is not None:
         checks.append(
@@ -217,6 +229,8 @@ def _care_checks(name: str, evidence: Evidence, now: datetime) -> list[Check]:
                 else "budget in use",
             )
         )
+    if evidence.drills is not None and evidence.went_live is not None:
+        checks.append(_drilled(name, evidence.drills, evidence.went_live, now))
     if evidence.stale_triage is not None:
         checks.append(
             Check(
@@ -231,6 +245,43 @@ def _care_checks(name: str, evidence: Evidence, now: datetime) -> list[Check]:
             )
         )
     return checks
+
+
+def _drilled(name: str, drills: Drills, went_live: datetime, now: datetime) -> Check:
+    """A passed drill within `drills.every`, counted from going live (a system live for less
+    than that is not overdue yet), and the newest drill not failed: a switch whose last drill
+    found stragglers does not reach every serving process now, whatever an older drill said."""
+    last = drills.last
+    due = (drills.last_passed or went_live) + drills.every
+    failed = last is not None and last.passed is False
+    if failed:
+        assert last is not None
+        names = ", ".join(s["name"] for s in last.stragglers)
+        detail = (
+            f"last drill {last.started_at:%Y-%m-%d %H:%M} by {last.started_by} FAILED: "
+            f"{last.summary}" + (f"; stragglers: {names}" if names else "")
+        )
+    elif drills.last_passed is not None:
+        detail = f"last passed drill {drills.last_passed:%Y-%m-%d}"
+    else:
+        detail = f"never drilled since going live {went_live:%Y-%m-%d}"
+    if not failed:
+        detail += f", overdue by {(now - due).days}d" if now >= due else f", next due {due.date()}"
+    return Check(
+        "switch.drilled",
+        "kill switch drilled",
+        now < due and not failed,
+        "A kill switch nobody has seen work is a hope: a drill shows every serving process "
+        f"obeys it, every {format_duration(drills.every)} (spec.kill_switch.drill_every).",
+        (
+            "find out why the stragglers did not confirm (stopped, or cut off from the server), "
+            f"then a kill authority runs `wk drill {name}`"
+            if failed
+            else f"a kill authority runs `wk drill {name}`"
+        ),
+        detail,
+        weight=2,
+    )
 
 
 def unreadable_detail(reason: str) -> str:

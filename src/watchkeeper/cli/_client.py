@@ -97,6 +97,10 @@ class Remote(QualityRemote):
     def switch_confirmations(self, system: str) -> dict[str, Any]:
         return self._call("GET", f"/systems/{quote(system, safe='')}/switch/confirmations")
 
+    def drill(self, system: str, reason: str | None = None, wait: float = 30.0) -> dict[str, Any]:
+        path = f"/systems/{quote(system, safe='')}/switch/drill"
+        return self._call("POST", path, json={"reason": reason}, params={"wait": wait})
+
     # --- observations ----------------------------------------------------------------------
 
     def ingest(self, system: str, items: Sequence[Any], source: str = "api") -> dict[str, Any]:

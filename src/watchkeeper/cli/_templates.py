@@ -115,6 +115,7 @@ spec:
   kill_switch:
     fail_mode: {a.fail_mode}    # open: keep serving if Watchkeeper is unreachable; closed: stop
     fallback: {_q(a.fallback)}
+    # drill_every: 90d  # exercise the switch with `wk drill`; an overdue drill is a vacuum gap
 """
 
 

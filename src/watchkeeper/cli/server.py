@@ -1,4 +1,4 @@
-"""Commands of the server and the kill switch: serve, tokens, kill, restore, audit verify."""
+"""Commands of the server and the kill switch: serve, tokens, kill, restore, drill, audit verify."""
 
 from __future__ import annotations
 
@@ -173,12 +173,67 @@ def _confirmed(confirmations: dict[str, Any] | None) -> str:
     """The confirmation line and every straggler, one line each."""
     if confirmations is None:
         return ""
-    lines = [f"\n  {confirmations['summary']}"]
-    for s in confirmations["stragglers"]:
+    lines = [f"\n  {confirmations['summary']}", *_stragglers(confirmations["stragglers"])]
+    return "\n".join(lines)
+
+
+def _stragglers(stragglers: list[dict[str, Any]]) -> list[str]:
+    """Each process that did not confirm, by host/pid/service, and what it last said."""
+    lines = []
+    for s in stragglers:
         holds = "no state" if s["version"] is None else f"version {s['version']}"
         status = "still polling" if s["live"] else "silent, likely gone"
         lines.append(
             f"  straggler {s['name']}: holds {holds}, last heard {s['last_seen']} ({status})"
+        )
+    return lines
+
+
+def drill(
+    system: SystemArg,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why (optional): kept in the audit trail and the record."),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            help="Seconds the live SDK processes have to confirm the drill.",
+            min=1,
+            max=30,
+        ),
+    ] = 30.0,
+    json: JsonOpt = False,
+) -> int:
+    """Drill the kill switch (its kill authorities only): the switch version moves and its state
+    does not, so every live SDK process confirms it as it would a kill, while serving exactly
+    as before (nothing goes to the fallback). Waits up to --wait seconds, then says how many
+    confirmed and how fast, names the stragglers (host/pid/service), and records the outcome
+    (the vacuum report's `switch.drilled` check reads it). Exit 1 when the drill failed: a live
+    process did not confirm, or none was live, so it proved nothing."""
+    with operations() as ops:
+        result = ops.drill(system, reason, wait)
+    if json:
+        print_json(result)
+    else:
+        out.print(_drilled(result), markup=False)
+    return OK if result["passed"] else ATTENTION
+
+
+def _drilled(result: dict[str, Any]) -> str:
+    """ "drill of SYSTEM: confirmed by k of n live processes in t ms", the verdict, and every
+    straggler."""
+    verdict = "passed" if result["passed"] else "FAILED"
+    lines = [
+        f"drill of {result['system']}: {result['summary']}",
+        f"  {verdict}: switch version {result['version']} by {result['started_by']}, state "
+        f"{result['state']} throughout; reason: {result['reason']}",
+        *_stragglers(result["stragglers"]),
+    ]
+    if result["live"] == 0:
+        lines.append(
+            "  start the serving code (or check that it reaches the server), then drill again"
         )
     return "\n".join(lines)
 

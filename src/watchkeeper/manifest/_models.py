@@ -631,6 +631,20 @@ class KillSwitch(_Model):
     fallback: str | None = Field(
         None, description="What serving does instead while the system is off"
     )
+    drill_every: Duration | None = Field(
+        None,
+        description="Exercise the switch this often with `wk drill` (e.g. 90d, at least 1d): "
+        "every live SDK process must confirm a version bump that leaves the state as it is; "
+        "an overdue or failed drill is a vacuum gap",
+    )
+
+    @field_validator("drill_every")
+    @classmethod
+    def _drills_at_most_daily(cls, value: timedelta | None) -> timedelta | None:
+        """A drill every few minutes would be load on every serving process, not assurance."""
+        if value is not None and value < timedelta(days=1):
+            raise ValueError(f"drills are at least a day apart, not {format_duration(value)}")
+        return value
 
 
 class Retention(_Model):

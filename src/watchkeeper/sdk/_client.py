@@ -57,11 +57,12 @@ class Client:
     any httpx transport, e.g. for a proxy or a test server in-process. The constructor waits up to
     `start_timeout` seconds for the first answer, so `enabled()` is right from the start.
 
-    Each poll of the switch tells the server who this process is (host, pid, SDK version, and
-    `service`, your own name for what serves, shown to the kill authority), the version it holds
-    and its fail mode, so a flip is confirmed by the processes that obey it and the others are
-    named. It speaks at least every `heartbeat` seconds; silent for three, it is not counted
-    as live.
+    The switch arrives on a stream the server holds open (`switch_stream=False`: long-polls,
+    as the client does by itself when the server or a proxy cannot stream). Each request tells
+    the server who this process is (host, pid, SDK version, and `service`, your own name for
+    what serves, shown to the kill authority), the version it holds and its fail mode, so a
+    flip is confirmed by the processes that obey it and the others are named. It speaks at
+    least every `heartbeat` seconds; silent for three, it is not counted as live.
 
     `log()` batches up to `batch_size` items or `interval` seconds, whichever comes first; at
     most `max_queue` items wait in memory and `spool_bytes` on disk (under `cache_dir`) while
@@ -85,6 +86,7 @@ class Client:
         start_timeout: float = 2.0,
         service: str | None = None,
         heartbeat: float = 30.0,
+        switch_stream: bool = True,
         batch_size: int = 1000,
         interval: float = 0.5,
         max_queue: int = 100_000,
@@ -128,6 +130,7 @@ class Client:
             fail_mode=fail_mode,
             heartbeat=heartbeat,
             service=service,
+            stream=switch_stream,
         )
         self._switch = self._watch(self._http, start_timeout=start_timeout)
         spool = Spool(

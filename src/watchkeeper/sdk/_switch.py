@@ -1,8 +1,11 @@
 """One system's kill switch, kept current in memory for the serving path.
 
-A daemon thread long-polls the server (`?wait=&after_version=`), so a flip arrives within one
-round trip, and writes each new state to a small cache file, so a process restarted while the
-server is down starts from the last known state (and a forked worker from its parent's).
+A daemon thread holds the server's switch stream open (server-sent events: the state at once,
+then every flip as it happens), so a flip arrives as one line on a connection already open, and
+writes each new state to a small cache file, so a process restarted while the server is down
+starts from the last known state (and a forked worker from its parent's). Where the server or a
+proxy before it cannot stream (no such route; an answer whose events never come through), it
+long-polls instead (`?wait=&after_version=`): a flip then costs one round trip.
 
 Only the server turns a system on. Past `grace` seconds without an answer (unreachable, or a
 401/403/404 that confirms nothing) the switch applies `decide`: a known `disabled` stays
@@ -12,23 +15,27 @@ next answer puts it back on the server's word.
 
 The serving path reads one attribute (`enabled`); only this thread ever writes it.
 
-Every poll also reports, in `Watchkeeper-*` headers, who this process is (a random id made when
-it starts, host, pid, SDK version, the service's name if given), the version it holds and its
-fail mode: that is how the server knows which processes obeyed a flip. The poll is the heartbeat:
-the thread speaks to the server at least every `heartbeat` seconds (the long-poll's wait and any
-back-off are capped by it), so no request is ever made for the roll call alone.
+Every request also reports, in `Watchkeeper-*` headers, who this process is (a random id made
+when it starts, host, pid, SDK version, the service's name if given), the version it holds and its
+fail mode: that is how the server knows which processes obeyed a flip. A streaming process
+confirms each new version with a small report; the stream's reconnect (and each long-poll) is
+the heartbeat: the thread speaks to the server at least every `heartbeat` seconds (the stream's
+wait, the long-poll's and any back-off are capped by it), so no request is made for the roll call
+alone.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import random
 import socket
-import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -41,6 +48,12 @@ log = logging.getLogger("watchkeeper.sdk")
 _MIN_BACKOFF, _MAX_BACKOFF = 0.25, 2.0
 # 401/403/404 will not mend by retrying soon, and each 403 is a row in the audit trail
 _REFUSED_BACKOFF = 30.0
+# a stream that failed as a stream (no route, events held back) is tried again after this long
+_POLL_AFTER_NO_STREAM = 600.0
+# when a streaming process confirms a new version, in seconds after obeying it: not in the first
+# moments, when the flip is still reaching the other processes
+_CONFIRM_SPREAD = (0.2, 1.0)
+_MAX_HELD_MS = 60_000  # the server believes no more
 _STATES = ("enabled", "disabled")
 _PROCESS_IDS: dict[int, str] = {}
 
@@ -91,6 +104,10 @@ class _NoAnswer(Exception):
         self.refused = refused
 
 
+class _NoStream(Exception):
+    """The server (or something before it) cannot stream the switch: long-poll instead."""
+
+
 class SwitchWatcher:
     def __init__(
         self,
@@ -104,6 +121,7 @@ class SwitchWatcher:
         heartbeat: float,
         service: str | None = None,
         known: dict[str, Any] | None = None,
+        stream: bool = True,
     ) -> None:
         self.enabled = decide(None, fail_mode, stale=False)
         self.state: dict[str, Any] | None = None
@@ -124,7 +142,13 @@ class SwitchWatcher:
         self._last_contact = time.monotonic()
         self._last_trouble = ""
         self._connected = False  # long-poll only right after an answer; reconnect with a plain GET
+        # long-poll until then: always when told not to stream, a while when streaming failed
+        self._poll_until = 0.0 if stream else math.inf
         self._closing = threading.Event()
+        self._confirming: threading.Timer | None = None
+        self._cache_made = False
+        self._ticket: str | None = None  # the open stream's, for confirming without the token
+        self._held_since = time.monotonic()
         self._answered = threading.Event()
         last = _latest(known, self._read_cache())
         if last is not None:
@@ -139,6 +163,8 @@ class SwitchWatcher:
         """Stop at once. A long-poll in flight cannot be interrupted from here; the daemon
         thread ends when it returns (at the latest after `wait`), changing nothing more."""
         self._closing.set()
+        if self._confirming is not None:
+            self._confirming.cancel()
 
     # --- the background thread --------------------------------------------------------------
 
@@ -146,7 +172,18 @@ class SwitchWatcher:
         backoff = _MIN_BACKOFF
         while not self._closing.is_set():
             try:
-                answer = self._poll()
+                if time.monotonic() >= self._poll_until:
+                    self._listen()
+                else:
+                    self._take(self._poll())
+            except _NoStream as exc:
+                log.warning(
+                    "watchkeeper: %s; long-polling the switch of %s for %.0f s",
+                    exc,
+                    self._system,
+                    _POLL_AFTER_NO_STREAM,
+                )
+                self._poll_until = time.monotonic() + _POLL_AFTER_NO_STREAM
             except _NoAnswer as exc:
                 self._connected = False
                 self._answered.set()
@@ -159,10 +196,87 @@ class SwitchWatcher:
                     self._go_stale()
             else:
                 backoff = _MIN_BACKOFF
-                self._connected = True
-                if not self._closing.is_set():
-                    self._adopt(answer, fresh=True)
-                self._answered.set()
+
+    def _take(self, answer: dict[str, Any]) -> None:
+        self._connected = True
+        if not self._closing.is_set():
+            self._adopt(answer, fresh=True)
+        self._answered.set()
+
+    def _listen(self) -> None:
+        """One stream, from connecting until the server ends it (its wait is over: reconnecting
+        is the heartbeat). Each event is adopted as it arrives, then confirmed with a report
+        when its version is new to the server."""
+        reported = self.state["version"] if self.state is not None else None
+        timeout = httpx.Timeout(self._wait + self._margin, connect=self._margin)
+        started = time.monotonic()
+        first: float | None = None  # when the first event came
+        try:
+            with self._http.stream(
+                "GET",
+                f"{self._path}/stream",
+                # a stream's length varies, so a thousand processes started together (or
+                # reconnecting after a restart) do not all reconnect in the same instant
+                params={"wait": round(self._wait * random.uniform(0.5, 1.0), 3)},
+                headers=self._report(),
+                timeout=timeout,
+            ) as response:
+                if response.status_code != 200:
+                    response.read()
+                    if response.status_code == 405 or _detail(response) == "Not Found":
+                        raise _NoStream("the server offers no switch stream")
+                    raise _NoAnswer(
+                        f"HTTP {response.status_code}: {_detail(response)}",
+                        refused=response.status_code in (401, 403, 404),
+                    )
+                self._ticket = response.headers.get("Watchkeeper-Stream")
+                for data in _event_data(response.iter_raw()):
+                    try:
+                        answer = json.loads(data)
+                    except ValueError:
+                        raise _NoAnswer("an event is not JSON") from None
+                    if not _valid(answer):
+                        raise _NoAnswer("an event is not a switch state")
+                    self._take(answer)
+                    first = first or time.monotonic()
+                    if answer["version"] != reported and not self._closing.is_set():
+                        self._confirm_soon()
+                        reported = answer["version"]
+        except httpx.ReadTimeout:
+            if first is None:  # answered, but nothing came through: something holds events back
+                raise _NoStream("the switch stream sent nothing (a buffering proxy?)") from None
+            raise _NoAnswer("the switch stream went silent") from None
+        except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed meanwhile
+            raise _NoAnswer(f"{type(exc).__name__}: {exc}") from None
+        if first is None:
+            raise _NoAnswer("the switch stream ended without an event")
+        if _held_back(first - started, time.monotonic() - started):
+            raise _NoStream("the switch stream's events came only as it ended (a buffering proxy?)")
+
+    def _confirm_soon(self) -> None:
+        """Confirm a moment later, at random within `_CONFIRM_SPREAD`: a thousand processes
+        confirming the instant they obey would compete with the flip's delivery to the rest.
+        The report says how long the version has been held, so the server dates it right."""
+        if self._confirming is not None:
+            self._confirming.cancel()
+        self._confirming = threading.Timer(random.uniform(*_CONFIRM_SPREAD), self._confirm)
+        self._confirming.daemon = True
+        self._confirming.start()
+
+    def _confirm(self) -> None:
+        """Tell the server which version this process now holds. Best effort: the next
+        reconnect says it too."""
+        if self._closing.is_set():
+            return
+        try:
+            ticket = {"Watchkeeper-Stream": self._ticket} if self._ticket else {}
+            self._http.post(
+                f"{self._path}/report",
+                headers={**self._report(), **ticket},
+                timeout=httpx.Timeout(self._margin),
+            )
+        except (httpx.HTTPError, RuntimeError) as exc:
+            log.debug("watchkeeper: could not confirm the switch of %s: %s", self._system, exc)
 
     def _poll(self) -> dict[str, Any]:
         params: dict[str, float | int] = {}
@@ -192,6 +306,8 @@ class SwitchWatcher:
         said = {**self._identity, "Watchkeeper-Fail-Mode": self.fail_mode}
         if self.state is not None:
             said["Watchkeeper-Holds"] = str(self.state["version"])
+            held = (time.monotonic() - self._held_since) * 1000
+            said["Watchkeeper-Held-Ms"] = str(min(_MAX_HELD_MS, round(held)))
         return said
 
     def _pause(self, seconds: float) -> None:
@@ -205,6 +321,8 @@ class SwitchWatcher:
 
     def _adopt(self, answer: dict[str, Any], *, fresh: bool) -> None:
         previous = self.state
+        if previous is None or previous["version"] != answer["version"]:
+            self._held_since = time.monotonic()
         self.state = answer
         self.fail_mode = answer.get("fail_mode") or self._default_fail_mode
         # first: the serving path sees it at once
@@ -253,15 +371,22 @@ class SwitchWatcher:
     def _write_cache(self, answer: dict[str, Any]) -> None:
         if self._cache is None:
             return
+        # a scratch file of this thread's own, then an atomic rename: readers never see half a
+        # file, and clients sharing the cache (same server, same system) never trip over each
+        # other; plain os calls, as this runs on every flip in every process
+        scratch = self._cache.with_name(
+            f"{self._cache.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+        )
         try:
-            self._cache.parent.mkdir(parents=True, exist_ok=True)
-            # a scratch file of our own, then an atomic rename: readers never see half a file,
-            # and clients sharing the cache (same server, same system) never trip over each other
-            with tempfile.NamedTemporaryFile(
-                "w", dir=self._cache.parent, suffix=".tmp", delete=False, encoding="utf-8"
-            ) as scratch:
-                scratch.write(json.dumps(answer))
-            os.replace(scratch.name, self._cache)
+            if not self._cache_made:
+                self._cache.parent.mkdir(parents=True, exist_ok=True)
+                self._cache_made = True
+            fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, json.dumps(answer).encode())
+            finally:
+                os.close(fd)
+            os.replace(scratch, self._cache)
         except OSError as exc:
             log.warning("watchkeeper: cannot write the switch cache %s: %s", self._cache, exc)
             self._cache = None
@@ -279,6 +404,29 @@ def _valid(answer: Any) -> TypeGuard[dict[str, Any]]:
         and answer.get("state") in _STATES
         and isinstance(answer.get("version"), int)
     )
+
+
+def _held_back(first: float, whole: float) -> bool:
+    """Whether a stream's events were held back until it ended: the server sends the state the
+    moment it answers, so a first event that came well into the stream's life (seconds after
+    asking) was kept by something between."""
+    return first > max(0.5, whole / 2)
+
+
+def _event_data(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The `data` of each server-sent event as it completes (comments and other fields are
+    skipped), read from the raw bytes: no text decoding on the path every flip takes."""
+    buffer, data = b"", list[bytes]()
+    for chunk in chunks:
+        *lines, buffer = (buffer + chunk).split(b"\n")
+        for line in lines:
+            line = line.removesuffix(b"\r")
+            if not line:
+                if data:
+                    yield b"\n".join(data)
+                    data = []
+            elif line.startswith(b"data:"):
+                data.append(line[5:].removeprefix(b" "))
 
 
 def _detail(response: httpx.Response) -> str:

@@ -31,6 +31,8 @@ from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._quality_routes import metrics, quality
 from watchkeeper.server._refusals import record_refusal
 from watchkeeper.server._routes import api, health
+from watchkeeper.server._switch_routes import switch_api
+from watchkeeper.server._tickets import Tickets
 from watchkeeper.server.dashboard import dashboard
 from watchkeeper.store import StoreError
 from watchkeeper.switch import SwitchFeed
@@ -78,8 +80,10 @@ def create_app(
     )
     server.state.watchkeeper = watchkeeper
     server.state.waiters = waiters
+    server.state.tickets = Tickets()
     server.state.max_wait = max_wait
     server.include_router(health)
+    server.include_router(switch_api)
     server.include_router(api)
     server.include_router(quality)
     server.include_router(ingest)

@@ -47,6 +47,11 @@ class Waiters:
                 if not future.done():
                     future.set_result(None)
 
+    async def current(self, system: str, read: Callable[[], Awaitable[SwitchState]]) -> SwitchState:
+        """The last state published for `system`, or the store's when none was (yet)."""
+        known = self._latest.get(system)
+        return known if known is not None else await read()
+
     async def wait(
         self,
         system: str,

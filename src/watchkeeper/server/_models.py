@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, fi
 from watchkeeper.access import token_lifetime
 from watchkeeper.evals import CaseResult, Diff, Summary
 from watchkeeper.manifest import Severity
+from watchkeeper.switch import DEFAULT_DRILL_REASON, MAX_REASON
 
 Instant = Annotated[str, Field(description="ISO 8601 instant, UTC")]
 # PostgreSQL text cannot hold NUL: refuse it here, naming the field, rather than fail in the store
@@ -150,17 +151,27 @@ class AckIn(_In):
     )
 
 
+class DrillMarkOut(_Out):
+    by: str = Field(description="The kill authority who started the drill")
+    at: Instant
+    reason: str
+
+
 class SwitchOut(_Out):
     system: str
     state: Literal["enabled", "disabled"]
-    version: int = Field(description="Moves by one with every flip; 0 = never flipped")
-    reason: str | None
-    changed_by: str | None
-    changed_at: Instant | None
+    version: int = Field(description="Moves by one with every flip and drill; 0 = never moved")
+    reason: str | None = Field(description="Why the last flip was made")
+    changed_by: str | None = Field(description="Who made the last flip")
+    changed_at: Instant | None = Field(description="When the last flip was made")
     fail_mode: Literal["open", "closed"] | None = Field(
         description="What SDKs do when they cannot reach the server (spec.kill_switch)"
     )
     fallback: str | None
+    drill: DrillMarkOut | None = Field(
+        description="Set while the version is a drill's: it moved, the state did not (SDKs "
+        "confirm it and go on serving as they were)"
+    )
 
 
 class SwitchChangeOut(SwitchOut):
@@ -191,7 +202,9 @@ class SwitchConfirmationOut(_Out):
     system: str
     version: int = Field(description="The flip confirmed: processes holding this version or later")
     state: Literal["enabled", "disabled"]
-    flipped_at: Instant | None
+    flipped_at: Instant | None = Field(
+        description="When the switch took this version: the flip's moment, or the drill's"
+    )
     at: Instant = Field(description="When this was read (server clock)")
     live: int = Field(description="n: processes live at the flip (heard within 3 heartbeats)")
     confirmed: int = Field(description="k: those of them that report the flip's version")
@@ -212,6 +225,41 @@ class SwitchFlipOut(SwitchChangeOut):
 class SwitchIn(_In):
     state: Literal["enabled", "disabled"]
     reason: str = Field(min_length=1, max_length=2000, pattern=NO_NUL, description="Required: why")
+
+
+class DrillIn(_In):
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REASON,
+        pattern=NO_NUL,
+        description=f"Why (kept in the audit trail); none: {DEFAULT_DRILL_REASON!r}",
+    )
+
+
+class SwitchDrillOut(_Out):
+    system: str
+    version: int = Field(description="The switch version the drill made")
+    state: Literal["enabled", "disabled"] = Field(description="The state, which it left alone")
+    reason: str
+    started_by: str
+    started_at: Instant
+    finished_at: Instant | None = Field(
+        description="When its wait ended (server clock); null: it is waiting, or whatever ran it "
+        "stopped first, and it proved nothing"
+    )
+    live: int | None = Field(description="n: SDK processes live at the drill")
+    confirmed: int | None = Field(description="k: those of them that reported its version")
+    confirmed_in_ms: float | None = Field(
+        description="From the drill to its last confirmation (server clock); when it passed, "
+        "the time to full confirmation"
+    )
+    stragglers: list[SwitchStragglerOut] = Field(description="Live at the drill, not confirmed")
+    passed: bool | None = Field(
+        description="Every live process confirmed; false also when none was live (it proved "
+        "nothing); null until it finished"
+    )
+    summary: str | None = Field(description="The outcome in words")
 
 
 class TokenIn(_In):

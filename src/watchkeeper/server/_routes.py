@@ -3,18 +3,15 @@ its dicts. Only the kill-switch long-poll does more, and that is waiting, not lo
 
 from __future__ import annotations
 
-import functools
-import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.errors import ActionError
@@ -27,6 +24,7 @@ from watchkeeper.server._models import (
     AssignmentOut,
     AuditEntryOut,
     ChangeOut,
+    DrillIn,
     ErrorOut,
     GateReportOut,
     HealthOut,
@@ -34,17 +32,17 @@ from watchkeeper.server._models import (
     ReadyOut,
     StatusOut,
     SwitchConfirmationOut,
+    SwitchDrillOut,
     SwitchFlipOut,
     SwitchIn,
-    SwitchOut,
     TokenIn,
     TokenInfoOut,
     TokenOut,
     VacuumOut,
     VerificationOut,
 )
-from watchkeeper.store import ProcessRecord, current_revision, head_revision
-from watchkeeper.switch import MAX_HEARTBEAT, MAX_WAIT, SwitchState
+from watchkeeper.store import current_revision, head_revision
+from watchkeeper.switch import MAX_WAIT
 
 _bearer = HTTPBearer(
     auto_error=False, description="A person's API token, issued by `wk token create EMAIL`."
@@ -221,87 +219,6 @@ def audit_verify(ops: Acting) -> dict[str, Any]:
 # --- kill switch ------------------------------------------------------------------------------
 
 
-@api.get("/systems/{name}/switch", response_model=SwitchOut, tags=["kill switch"])
-async def get_switch(
-    name: SystemName,
-    request: Request,
-    ops: PollingSwitch,
-    wait: Annotated[
-        float, Query(ge=0, le=60, description="Long-poll: wait up to this many seconds")
-    ] = 0,
-    after_version: Annotated[
-        int | None, Query(ge=0, description="Long-poll: return as soon as the version differs")
-    ] = None,
-    process: Annotated[
-        str | None,
-        Header(
-            alias="Watchkeeper-Process",
-            pattern=r"^[A-Za-z0-9_-]{8,64}$",
-            description="The SDK process's random id: with it, this poll is also its report",
-        ),
-    ] = None,
-    host: Annotated[str, Header(alias="Watchkeeper-Host", max_length=253, pattern=NO_NUL)] = "",
-    pid: Annotated[int | None, Header(alias="Watchkeeper-Pid", ge=0, le=2**31 - 1)] = None,
-    sdk: Annotated[str, Header(alias="Watchkeeper-Sdk", max_length=32, pattern=NO_NUL)] = "",
-    service: Annotated[
-        str | None, Header(alias="Watchkeeper-Service", max_length=100, pattern=NO_NUL)
-    ] = None,
-    holds: Annotated[
-        int | None,
-        Header(alias="Watchkeeper-Holds", ge=0, le=2**31 - 1, description="Version it holds"),
-    ] = None,
-    fail_mode: Annotated[
-        Literal["open", "closed"] | None, Header(alias="Watchkeeper-Fail-Mode")
-    ] = None,
-    heartbeat: Annotated[
-        float,
-        Header(
-            alias="Watchkeeper-Heartbeat",
-            gt=0,
-            le=MAX_HEARTBEAT,
-            description="Seconds it promises between reports; silent 3 of them, it is not live",
-        ),
-    ] = 30.0,
-) -> Response:
-    """The switch; with `wait` and `after_version`, answers the moment the version moves (or
-    when the wait — capped by the server — runs out, with the unchanged state). An SDK's poll
-    carries its report in `Watchkeeper-*` headers (who it is, the version it holds, its fail
-    mode): the roll call that confirms flips costs no request of its own."""
-
-    async def read() -> SwitchState:
-        return await run_in_threadpool(ops.app.switch.state, name)
-
-    def arrived() -> None:
-        if process is None:
-            return
-        now = ops.now
-        held = holds if holds is not None else after_version
-        report = ProcessRecord(
-            name, process, host, pid, sdk, service, held, fail_mode, heartbeat, now, now, now
-        )
-        ops.app.switch.heard(report)
-
-    try:
-        if wait > 0 and after_version is not None:
-            timeout = min(wait, request.app.state.max_wait)
-            waiters = request.app.state.waiters
-            state = await waiters.wait(name, after_version, timeout, read, arrived)
-        else:
-            state = await read()
-            arrived()
-    except ActionError as exc:
-        if exc.kind == "not_found":
-            count_switch_refusal("unknown_system")
-        raise
-    return Response(_rendered(state), media_type="application/json")
-
-
-@functools.lru_cache(maxsize=1024)
-def _rendered(state: SwitchState) -> bytes:
-    """A flip answers every parked SDK with the same state: encode it once, not per client."""
-    return json.dumps(state.to_dict(), separators=(",", ":")).encode()
-
-
 @api.post("/systems/{name}/switch", response_model=SwitchFlipOut, tags=["kill switch"])
 def set_switch(
     name: SystemName,
@@ -330,6 +247,39 @@ def switch_confirmations(name: SystemName, ops: Acting) -> dict[str, Any]:
     """Who obeyed the last flip: confirmed by k of the n SDK processes live at the flip, in
     how long (server clock), and the stragglers by host, pid and service."""
     return ops.switch_confirmations(name)
+
+
+@api.post("/systems/{name}/switch/drill", response_model=SwitchDrillOut, tags=["kill switch"])
+def drill_switch(
+    name: SystemName,
+    ops: ActingOnSwitch,
+    body: DrillIn | None = None,
+    wait: Annotated[
+        float,
+        Query(
+            ge=1,
+            le=MAX_WAIT,
+            description="Seconds the live SDK processes have to confirm the drill; it answers "
+            "as soon as every one has",
+        ),
+    ] = MAX_WAIT,
+) -> dict[str, Any]:
+    """Drill the switch (its kill authorities only): its version moves and its state does not,
+    so every live SDK process confirms it as it would a kill while serving as before. Waits,
+    records the outcome (`GET …/switch/drills`, the audit trail's `switch.drill`) and returns
+    it: passed when every process live at the drill confirmed in time; failed when one did not,
+    or when none was live, since then it proved nothing."""
+    return ops.drill(name, body.reason if body else None, wait)
+
+
+@api.get("/systems/{name}/switch/drills", response_model=list[SwitchDrillOut], tags=["kill switch"])
+def switch_drills(
+    name: SystemName,
+    ops: Acting,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[dict[str, Any]]:
+    """The system's drills, the newest first, each with its outcome."""
+    return ops.switch_drills(name, limit)
 
 
 # --- other changes ----------------------------------------------------------------------------

@@ -56,6 +56,47 @@ class SwitchRecord:
 
 
 @dataclass(frozen=True)
+class DrillRecord:
+    """One kill-switch drill: a version bump that leaves the state as it was, which every SDK
+    process live at `started_at` must confirm (server clock throughout). The outcome is None
+    while the drill waits, and stays None if whatever ran it stopped first: such a drill proved
+    nothing. `stragglers` are the processes that did not confirm, each as the confirmation
+    names it (host/pid/service as `name`, the version it held, when last heard, `live`);
+    `summary` says the outcome in words."""
+
+    system: str
+    version: int
+    state: str
+    reason: str
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    live: int | None = None
+    confirmed: int | None = None
+    confirmed_in_ms: float | None = None
+    stragglers: list[dict[str, Any]] = field(default_factory=list)
+    passed: bool | None = None
+    summary: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "version": self.version,
+            "state": self.state,
+            "reason": self.reason,
+            "started_by": self.started_by,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "live": self.live,
+            "confirmed": self.confirmed,
+            "confirmed_in_ms": self.confirmed_in_ms,
+            "stragglers": self.stragglers,
+            "passed": self.passed,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     """An API token's public half: whose it is and how to recognise it; never the secret."""
 

@@ -1,8 +1,11 @@
 """Persistence for the kill switch's roll call: which SDK processes serve each system, and which
-switch version each holds, as their long-polls report it.
+switch version each holds, as their long-polls report it; and the drills that take the roll call
+on purpose.
 
 One row per (system, process), upserted: the server writes a row only when what a process says
 changes or its last write is a heartbeat old, so its size is the number of processes, not polls.
+One row per drill, keyed by the switch version it made: written when it starts, completed with
+its outcome when its wait ends.
 """
 
 from __future__ import annotations
@@ -10,11 +13,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, Index, Integer, String, case, delete, func, select
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    case,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from watchkeeper.store._rows import Base, UTCDateTime, dialect_insert, record_of
+from watchkeeper.store._records import DrillRecord
+from watchkeeper.store._rows import Base, JSONType, UTCDateTime, dialect_insert, record_of
 
 
 class SwitchProcessRow(Base):
@@ -32,6 +49,23 @@ class SwitchProcessRow(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     version_since: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SwitchDrillRow(Base):
+    __tablename__ = "switch_drills"
+    system: Mapped[str] = mapped_column(String(63), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    started_by: Mapped[str] = mapped_column(String(254))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    live: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confirmed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confirmed_in_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stragglers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -107,3 +141,75 @@ class SwitchProcessRepository:
             delete(SwitchProcessRow).where(SwitchProcessRow.last_seen < before)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # --- drills ------------------------------------------------------------------------------
+
+    def start_drill(self, drill: DrillRecord) -> None:
+        """Record a drill as it starts; two drills of one version cannot both be (the key)."""
+        self.session.add(SwitchDrillRow(**_drill_columns(drill)))
+        self.session.flush()
+
+    def finish_drill(self, drill: DrillRecord) -> None:
+        """Write a started drill's outcome."""
+        self.session.execute(
+            update(SwitchDrillRow)
+            .where(SwitchDrillRow.system == drill.system, SwitchDrillRow.version == drill.version)
+            .values(**_drill_columns(drill))
+        )
+
+    def drills(self, system: str, *, limit: int = 20) -> list[DrillRecord]:
+        """The system's drills, the newest first."""
+        rows = self.session.scalars(
+            select(SwitchDrillRow)
+            .where(SwitchDrillRow.system == system)
+            .order_by(SwitchDrillRow.version.desc())
+            .limit(limit)
+        )
+        return [_drill(row) for row in rows]
+
+    def drill_versions(self) -> dict[str, int]:
+        """Each drilled system's highest drill version: with the switches' own versions, what a
+        scan for moves made elsewhere compares."""
+        rows = self.session.execute(
+            select(SwitchDrillRow.system, func.max(SwitchDrillRow.version)).group_by(
+                SwitchDrillRow.system
+            )
+        )
+        return {system: int(version) for system, version in rows}
+
+    def last_finished_drills(self, systems: Sequence[str]) -> dict[str, DrillRecord]:
+        """Per system asked about (those never drilled are left out), its newest drill that
+        finished. One query, whatever the number of systems."""
+        newest = (
+            select(SwitchDrillRow.system, func.max(SwitchDrillRow.version).label("version"))
+            .where(
+                SwitchDrillRow.system.in_(list(systems)), SwitchDrillRow.finished_at.is_not(None)
+            )
+            .group_by(SwitchDrillRow.system)
+            .subquery()
+        )
+        rows = self.session.scalars(
+            select(SwitchDrillRow).join(
+                newest,
+                (SwitchDrillRow.system == newest.c.system)
+                & (SwitchDrillRow.version == newest.c.version),
+            )
+        )
+        return {row.system: _drill(row) for row in rows}
+
+    def last_passed_drills(self, systems: Sequence[str]) -> dict[str, datetime]:
+        """Per system asked about, when its newest passed drill started (none: left out)."""
+        rows = self.session.execute(
+            select(SwitchDrillRow.system, func.max(SwitchDrillRow.started_at))
+            .where(SwitchDrillRow.system.in_(list(systems)), SwitchDrillRow.passed.is_(True))
+            .group_by(SwitchDrillRow.system)
+        )
+        return {system: at for system, at in rows}
+
+
+def _drill_columns(drill: DrillRecord) -> dict[str, Any]:
+    return {f.name: getattr(drill, f.name) for f in fields(drill)}
+
+
+def _drill(row: SwitchDrillRow) -> DrillRecord:
+    return record_of(DrillRecord, row)

@@ -107,22 +107,23 @@ class Confirmation:
 def confirmation(
     flip: SwitchState, processes: Iterable[ProcessRecord], at: datetime
 ) -> Confirmation:
-    """The flip `flip` as the processes heard by `at` confirm it. Never flipped (version 0):
-    every process live now counts, and any state it holds confirms."""
-    moment = flip.changed_at or at
+    """The flip `flip` (or the drill that made its version) as the processes heard by `at`
+    confirm it. Never moved (version 0): every process live now counts, and any state it holds
+    confirms."""
+    moment = flip.version_at or at
     counted = [p for p in processes if live_at(p, moment)]
     confirmed = [p for p in counted if p.version is not None and p.version >= flip.version]
     timings = [
         max(0.0, (p.version_since - moment).total_seconds() * 1000)
         for p in confirmed
-        if p.version == flip.version and flip.changed_at is not None
+        if p.version == flip.version and flip.version_at is not None
     ]
     stragglers = tuple(Straggler(p, live_at(p, at)) for p in counted if p not in confirmed)
     return Confirmation(
         system=flip.system,
         version=flip.version,
         state=flip.state,
-        flipped_at=flip.changed_at,
+        flipped_at=flip.version_at,
         at=at,
         live=len(counted),
         confirmed=len(confirmed),

@@ -1,8 +1,9 @@
 """The kill switch's shell: authority-checked, reasoned, versioned flips, each audited and
 announced (so every server process wakes its long-polls at commit); the roll call of the SDK
-processes that report, with their long-polls, the version they hold; and the wait after a flip
-for those processes to confirm it, its outcome appended to the audit trail as
-`switch.confirmed` when the wait ends."""
+processes that report, with their long-polls, the version they hold; the wait after a flip for
+those processes to confirm it, its outcome appended to the audit trail as `switch.confirmed`
+when the wait ends; and drills, version moves without a flip that the same roll call confirms,
+each recorded with its outcome and audited as `switch.drill`."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING
 from watchkeeper.access import PLAYBOOK_PREFIX, AccessService, Action
 from watchkeeper.clock import Clock
 from watchkeeper.errors import ActionError
-from watchkeeper.store import ProcessRecord, Store, SwitchRecord
+from watchkeeper.store import DrillRecord, ProcessRecord, Store, SwitchRecord, SystemRecord, Unit
 from watchkeeper.switch._confirm import LIVE_BEATS, Confirmation, confirmation, merged, needs_write
+from watchkeeper.switch._drill import DEFAULT_DRILL_REASON, outcome
 from watchkeeper.switch._notice import flip_message, told
 from watchkeeper.switch._state import CHANNEL, STATES, SwitchChange, SwitchState, state_of
 
@@ -59,20 +61,23 @@ class SwitchService:
 
     def state(self, system: str) -> SwitchState:
         with self.store.read() as unit:
-            record = unit.system(system)
-            if record is None:
-                raise ActionError("not_found", f"no system {system!r}")
-            return state_of(record, unit.switch(system))
+            record = _system(unit, system)
+            return state_of(record, unit.switch(system), _newest_drill(unit, system))
 
     def versions(self) -> dict[str, int]:
-        """Every flipped switch's version: a cheap scan for noticing moves made elsewhere."""
+        """Every moved switch's version, flipped or drilled: a cheap scan for noticing moves
+        made elsewhere."""
         with self.store.read() as unit:
-            return {s.system: s.version for s in unit.switches()}
+            found = {s.system: s.version for s in unit.switches()}
+            for system, drilled in unit.switch_processes.drill_versions().items():
+                found[system] = max(found.get(system, 0), drilled)
+            return found
 
     def set(self, system: str, state: str, reason: str, actor: str, now: datetime) -> SwitchChange:
         """Flip as a person: only the system's active kill authorities may, always with a
         reason. Local mode goes through here too, so the authority holds on either face."""
-        reason = _valid(state, reason)
+        _known(state)
+        reason = _reasoned(reason)
         action: Action = "switch.disable" if state == "disabled" else "switch.enable"
         self.access.authorize(actor, action, now, system=system, target=f"{system}/switch")
         return self._flip(system, state, reason, actor, now, {})
@@ -80,7 +85,7 @@ class SwitchService:
     def auto_disable(self, system: str, playbook: str, reason: str, now: datetime) -> SwitchChange:
         """Disable on behalf of a runbook playbook (actor `playbook:NAME`); refused, and the
         refusal audited, unless that playbook says `auto_disable: true`."""
-        reason = _valid("disabled", reason)
+        reason = _reasoned(reason)
         actor = f"{PLAYBOOK_PREFIX}{playbook}"
         self.access.authorize(
             actor, "switch.disable", now, system=system, target=f"{system}/switch"
@@ -99,10 +104,8 @@ class SwitchService:
         note: dict[str, object],
     ) -> SwitchChange:
         with self.store.write() as unit:
-            record = unit.system(system)
-            if record is None:
-                raise ActionError("not_found", f"no system {system!r}")
-            current = state_of(record, unit.switch(system))
+            record = _system(unit, system)
+            current = state_of(record, unit.switch(system), _newest_drill(unit, system))
             if current.state == state:
                 return SwitchChange(current, changed=False)
             flipped = SwitchRecord(system, state, current.version + 1, reason, actor, now)
@@ -215,23 +218,29 @@ class SwitchService:
         return self._confirmation(self.state(system), now)
 
     def _confirmation(self, flip: SwitchState, now: datetime) -> Confirmation:
-        since = (flip.changed_at or now) - timedelta(seconds=LIVE_BEATS * MAX_HEARTBEAT)
+        since = (flip.version_at or now) - timedelta(seconds=LIVE_BEATS * MAX_HEARTBEAT)
         with self.store.read() as unit:
             processes = unit.switch_processes.processes(flip.system, seen_since=since)
         return confirmation(flip, processes, now)
 
+    def _await(self, flip: SwitchState, wait: float, clock: Clock) -> Confirmation:
+        """The confirmation once every process live at the move reported its version, or when
+        `wait` seconds (at most `MAX_WAIT`) are over. The wait is real time; the instants are
+        `clock`'s."""
+        deadline = time.monotonic() + min(wait, MAX_WAIT)
+        while True:
+            report = self._confirmation(flip, clock.now())
+            if report.complete or time.monotonic() >= deadline:
+                return report
+            time.sleep(_CHECK)
+
     def await_confirmation(
         self, change: SwitchChange, actor: str, wait: float, clock: Clock
     ) -> Confirmation:
-        """Wait up to `wait` seconds (at most `MAX_WAIT`) for every process live at the flip to
-        report its version, then append what was confirmed to the audit trail: by whom, in how
-        long, and who straggled. The wait is real time; the instants are `clock`'s."""
-        deadline = time.monotonic() + min(wait, MAX_WAIT)
-        while True:
-            report = self._confirmation(change.state, clock.now())
-            if report.complete or time.monotonic() >= deadline:
-                break
-            time.sleep(_CHECK)
+        """Wait up to `wait` seconds for every process live at the flip to report its version
+        (`_await`), then append what was confirmed to the audit trail: by whom, in how long,
+        and who straggled."""
+        report = self._await(change.state, wait, clock)
         with self.store.write() as unit:
             unit.audit(
                 now=report.at,
@@ -251,10 +260,81 @@ class SwitchService:
             )
         return report
 
+    # --- drills -----------------------------------------------------------------------------
 
-def _valid(state: str, reason: str) -> str:
+    def drill(
+        self, system: str, reason: str | None, actor: str, now: datetime, wait: float, clock: Clock
+    ) -> DrillRecord:
+        """Exercise the switch: move its version at `now` without changing its state, wait up
+        to `wait` seconds (at most `MAX_WAIT`) for every SDK process live at that moment to
+        confirm, and record the outcome (audited as `switch.drill`). Only those who may flip the
+        switch may drill it, and a refusal is audited as a flip's is; without a reason, it is
+        `DEFAULT_DRILL_REASON`."""
+        reason = _reasoned(DEFAULT_DRILL_REASON if reason is None else reason)
+        target = f"{system}/switch"
+        self.access.authorize(actor, "switch.drill", now, system=system, target=f"{target}/drill")
+        started, state = self._start_drill(system, reason, actor, now)
+        finished = outcome(started, self._await(state, wait, clock))
+        with self.store.write() as unit:
+            unit.switch_processes.finish_drill(finished)
+            unit.audit(
+                now=finished.finished_at or now,
+                actor=actor,
+                action="switch.drill",
+                target=target,
+                system=system,
+                before={"state": state.state, "version": state.version - 1},
+                after={
+                    "version": finished.version,
+                    "state": finished.state,
+                    "passed": finished.passed,
+                    "live": finished.live,
+                    "confirmed": finished.confirmed,
+                    "confirmed_in_ms": finished.confirmed_in_ms,
+                    "stragglers": [s["name"] for s in finished.stragglers],
+                    "summary": finished.summary,
+                },
+                reason=reason,
+            )
+        return finished
+
+    def _start_drill(
+        self, system: str, reason: str, actor: str, now: datetime
+    ) -> tuple[DrillRecord, SwitchState]:
+        """The drill's version move, announced at commit as a flip's is."""
+        with self.store.write() as unit:
+            record = _system(unit, system)
+            switch = unit.switch(system)
+            current = state_of(record, switch, _newest_drill(unit, system))
+            started = DrillRecord(system, current.version + 1, current.state, reason, actor, now)
+            unit.switch_processes.start_drill(started)
+            unit.notify(CHANNEL, system)
+            return started, state_of(record, switch, started)
+
+    def drills(self, system: str, limit: int = 20) -> list[DrillRecord]:
+        """The system's drills, the newest first."""
+        with self.store.read() as unit:
+            _system(unit, system)
+            return unit.switch_processes.drills(system, limit=limit)
+
+
+def _system(unit: Unit, name: str) -> SystemRecord:
+    record = unit.system(name)
+    if record is None:
+        raise ActionError("not_found", f"no system {name!r}")
+    return record
+
+
+def _newest_drill(unit: Unit, system: str) -> DrillRecord | None:
+    return next(iter(unit.switch_processes.drills(system, limit=1)), None)
+
+
+def _known(state: str) -> None:
     if state not in STATES:
         raise ActionError("invalid", f"state must be enabled or disabled, not {state!r}")
+
+
+def _reasoned(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ActionError(

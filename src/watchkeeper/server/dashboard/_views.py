@@ -41,6 +41,7 @@ KNOWLEDGE_KINDS = {
 DRIFT_CHECKS = frozenset({"drift", "contract"})
 FINDINGS_READ = 500  # rolled up into far fewer rows: one per cause per run of windows
 INCIDENTS_SHOWN = 10
+DRILLS_SHOWN = 10
 TRIAGE_PAGE = 10  # items a page, the most urgent first: each carries its output and a form
 OBSERVATIONS_PAGE = 25
 WHERE_LIMIT = 1000  # characters, as the API's `where`
@@ -195,8 +196,9 @@ def system_page(ops: Operations, name: str, triage_page: int = 1) -> dict[str, A
             {"at": r.reviewed_at, "by": r.reviewer, "verdict": r.verdict, "notes": r.notes}
             for r in reversed(unit.care.reviews(name))
         ]
-        switch = state_of(record, unit.switch(name))
         history = [e for e in unit.audit_entries(system=name) if e.action == "switch.changed"]
+    switch = ops.app.switch.state(name)
+    vacuum = report.to_dict() if report else None
     flip: Action = "switch.disable" if switch.state == "enabled" else "switch.enable"
     authority = may(ops.actor, flip, manifest, directory)
     mine = set(holding_roles(manifest.spec.charter, directory, ops.actor))
@@ -216,7 +218,7 @@ def system_page(ops: Operations, name: str, triage_page: int = 1) -> dict[str, A
         "manifest": manifest,
         "roles": _roles(status["assignments"], directory),
         "mine": mine,
-        "vacuum": report.to_dict() if report else None,
+        "vacuum": vacuum,
         "charts": charts,
         "calibration": calibration,
         "drift": [f for f in findings if f["check"] in DRIFT_CHECKS],
@@ -228,6 +230,10 @@ def system_page(ops: Operations, name: str, triage_page: int = 1) -> dict[str, A
         "reviews": reviews,
         "care": ops.care_ledger(name),
         "switch": switch,
+        "confirmation": ops.switch_confirmations(name),
+        "drills": ops.switch_drills(name, DRILLS_SHOWN),
+        "drill_every": manifest.spec.kill_switch.drill_every,
+        "drill_check": _check(vacuum, "switch.drilled"),
         "switch_history": [
             {
                 "at": e.at,
