@@ -4,11 +4,8 @@ trail and the vacuum report, which holds an overdue or failed drill against the 
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,6 +16,7 @@ from tests.conftest import Cli
 from tests.sdk._wait import until
 from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, World
 from tests.switch._serving import HEARTBEAT, Serving
+from tests.switch.test_confirmations import wk
 from watchkeeper.app import Operations
 from watchkeeper.server import LiveServer
 
@@ -33,17 +31,6 @@ def drilled_every(world: World, every: str) -> None:
     world.system_file.write_text(text, encoding="utf-8")
     setup = Operations(world.app, ROLES["owner"], world.app.clock.now(), enforce=False)
     setup.apply([str(world.system_file)])
-
-
-def wk_remote(server: LiveServer, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WATCHKEEPER_URL": server.url, "WATCHKEEPER_TOKEN": token}
-    return subprocess.run(
-        [sys.executable, "-m", "watchkeeper.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=90,
-    )
 
 
 def holding(world: World) -> int:
@@ -74,7 +61,7 @@ def test_three_processes_confirm_a_drill_and_none_stops_serving(
     until(lambda: holding(world) == 3)
     assert all(p.report()["switch"]["version"] == 0 for p in processes)
 
-    done = wk_remote(server, world.token("kill_authority"), "drill", SYSTEM, "--wait", "10")
+    done = wk(server, world.token("kill_authority"), "drill", SYSTEM, "--wait", "10")
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"drill of {SYSTEM}: confirmed by 3 of 3 live processes in " in done.stdout
     assert "passed: switch version 1" in done.stdout and "state enabled throughout" in done.stdout
@@ -99,7 +86,7 @@ def test_three_processes_confirm_a_drill_and_none_stops_serving(
     assert overdue["passed"] is False and "overdue by 1d" in overdue["detail"]
     assert overdue["fix"] == f"a kill authority runs `wk drill {SYSTEM}`"
 
-    vacuum = wk_remote(server, world.token("owner"), "vacuum")
+    vacuum = wk(server, world.token("owner"), "vacuum")
     assert "Ownership vacuum report" in vacuum.stdout, vacuum.stderr
     assert "switch.drilled" not in vacuum.stdout, "a passed drill is no gap"
     listed = httpx.get(
