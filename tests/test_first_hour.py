@@ -80,6 +80,12 @@ class Repo:
         return code, captured.out, captured.err
 
 
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
 @pytest.fixture
 def server(app: Watchkeeper) -> Iterator[tuple[Watchkeeper, str, HttpReceiver]]:
     """A server whose only person is its admin, as bootstrapped by hand on its database."""
@@ -155,6 +161,27 @@ def test_the_first_hour(
     for holder in (OWNER, LIAISON, BEN):
         code, _, err = repo.wk("ack", SYSTEM, "all", who=holder)
         assert code == 0, err
+    code, out, _ = repo.wk("gate", "watchkeeper.yaml", str(people), who=OWNER)
+    assert code == 1 and "runbook.rehearsed" in out and "never rehearsed" in out
+    # ... and until the owner has rehearsed what happens if quality drops 20%: the rehearsal
+    # pages ana, and finds that level 2 (ml-platform: ben and dev) reaches nobody (no channel,
+    # and this server sends no email) ...
+    code, out, err = repo.wk("rehearse", SYSTEM, who=OWNER)
+    assert code == 1, out + err
+    assert "ana@corp.example paged by webhook" in out
+    assert "level.unreachable: level 2" in out and "ben@corp.example has no channel" in out
+    # ... so the admin gives ben and dev a channel, and the rehearsal passes
+    for name in ("ben", "dev"):
+        replace_in(
+            people,
+            f'{{email: {name}@corp.example, name: "{name}"}}',
+            f'{{email: {name}@corp.example, name: "{name}", '
+            f'channels: [{{type: webhook, url: "{receiver.url}/{name}"}}]}}',
+        )
+    assert repo.wk("apply", str(people), who=ADMIN)[0] == 0
+    code, out, err = repo.wk("rehearse", SYSTEM, who=OWNER)
+    assert code == 0, out + err
+    assert "PASSED" in out and "ben@corp.example paged by webhook" in out
     code, out, err = repo.wk("gate", "watchkeeper.yaml", str(people), who=OWNER)
     assert code == 0, out + err
     assert "READY" in out

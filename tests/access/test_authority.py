@@ -155,6 +155,7 @@ CASES = [
         ),
     ),
     Case("care.log", UMA, KIM, lambda ops: ops.care_log(SYSTEM, 2, "maintenance", "relabel")),
+    Case("system.rehearse", UMA, KIM, lambda ops: ops.rehearse(SYSTEM, budget=60)),
     Case("review.sign", QUINN, OLGA, lambda ops: ops.review(SYSTEM, "healthy", "fine")),
     Case(
         "system.silence",

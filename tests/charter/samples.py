@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from typing import Any
 
 from watchkeeper.access import Directory
+from watchkeeper.charter import manifest_digest, runbook_digest
 from watchkeeper.manifest import ROLES, SystemManifest, load_text
-from watchkeeper.store import AckRecord, PersonRecord, TeamRecord
+from watchkeeper.store import AckRecord, PersonRecord, RehearsalRecord, Store, TeamRecord
+from watchkeeper.testing import T0
 
 PEOPLE = ["ana@corp.example", "ben@corp.example", "chen@corp.example", "dev@corp.example"]
 
@@ -76,3 +79,47 @@ def all_acks(system: SystemManifest, at: Any) -> list[AckRecord]:
         for role in ROLES
         for holder in charter.holders(role)
     ]
+
+
+def rehearsed(
+    system: SystemManifest,
+    at: datetime = T0,
+    *,
+    passed: bool = True,
+    digest: str | None = None,
+) -> list[RehearsalRecord]:
+    """A quality-drop rehearsal of `system` (of another version when `digest` is given)."""
+    record = RehearsalRecord(
+        id=1,
+        system=system.name,
+        scenario="quality-drop",
+        digest=digest or manifest_digest(system),
+        runbook_digest=runbook_digest(system),
+        version=1,
+        passed=passed,
+        time_to_page_s=3600.0 if passed else None,
+        rehearsed_at=at,
+        rehearsed_by="ana@corp.example",
+        report={"verdict": "paged" if passed else "nobody was paged: rule never fired"},
+    )
+    return [record]
+
+
+def record_rehearsal(
+    store: Store, system: SystemManifest, now: Any, *, passed: bool = True
+) -> RehearsalRecord:
+    """Store what `wk rehearse` records when the quality-drop rehearsal of `system` passed (or
+    failed): for tests of what reads rehearsals, not of the rehearsal itself."""
+    with store.write() as unit:
+        return unit.rehearsals.add(
+            system=system.name,
+            scenario="quality-drop",
+            digest=manifest_digest(system),
+            runbook_digest=runbook_digest(system),
+            version=None,
+            passed=passed,
+            time_to_page_s=90.0 if passed else None,
+            report={"verdict": "paged" if passed else "nobody was paged"},
+            actor="ana@corp.example",
+            now=now,
+        )

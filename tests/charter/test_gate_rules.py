@@ -15,11 +15,11 @@ from watchkeeper.charter.gate import GateReport, evaluate
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.testing import T0
 
-from .samples import all_acks, directory, manifest
+from .samples import all_acks, directory, manifest, rehearsed
 
-# README, "The readiness gate": owner 3; roles, acknowledgements, healthy, drop alert, escalation
-# and kill switch 2; the rest 1. "Roles" are the four questions and, for a high tier, the second
-# kill authority.
+# README, "The readiness gate": owner 3; roles, acknowledgements, healthy, drop alert, escalation,
+# rehearsal and kill switch 2; the rest 1. "Roles" are the four questions and, for a high tier,
+# the second kill authority.
 DOCUMENTED_WEIGHTS = {
     "charter.owner": 3,
     "charter.quality_monitor": 2,
@@ -32,6 +32,7 @@ DOCUMENTED_WEIGHTS = {
     "runbook.drop_alert": 2,
     "runbook.escalation": 2,
     "runbook.playbooks": 1,
+    "runbook.rehearsed": 2,
     "upstream.contracts": 1,
     "evals.scheduled": 1,
     "care.budget": 1,
@@ -50,8 +51,11 @@ def _edit(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-def _report(system: SystemManifest, acks_read: bool = True) -> GateReport:
-    return evaluate(system, directory(), all_acks(system, T0) if acks_read else None, T0)
+def _report(system: SystemManifest, store_read: bool = True) -> GateReport:
+    """As a gate that read the store (acknowledgements and rehearsals), or an offline one."""
+    if not store_read:
+        return evaluate(system, directory(), None, T0, None)
+    return evaluate(system, directory(), all_acks(system, T0), T0, rehearsed(system))
 
 
 def _check(report: GateReport, check_id: str) -> Any:
@@ -60,8 +64,8 @@ def _check(report: GateReport, check_id: str) -> Any:
 
 def test_every_check_weighs_what_the_readme_says_read_or_not() -> None:
     assert set(DOCUMENTED_WEIGHTS) == set(CHECK_IDS)
-    for acks_read in (True, False):
-        report = _report(manifest(), acks_read)
+    for store_read in (True, False):
+        report = _report(manifest(), store_read)
         assert {c.id: c.weight for c in report.checks} == DOCUMENTED_WEIGHTS
 
 

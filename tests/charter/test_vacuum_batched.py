@@ -11,7 +11,7 @@ from typing import Any
 
 from watchkeeper.access import directory_of
 from watchkeeper.app import Operations, Watchkeeper
-from watchkeeper.charter import system_vacuum, vacuum_report
+from watchkeeper.charter import runbook_digest, system_vacuum, vacuum_report
 from watchkeeper.manifest import load_text
 from watchkeeper.store import manifest_of
 from watchkeeper.testing import T0
@@ -33,6 +33,7 @@ CHECK_IDS = {
     "incidents.acknowledged",
     "care.budget_used",
     "triage.current",
+    "runbook.rehearsed",
 }
 
 
@@ -167,6 +168,25 @@ def _portfolio(app: Watchkeeper) -> None:
                     action=action,
                     target=f"system-{i}",
                     system=f"system-{i}",
+                )
+        # Rehearsed: passed on the runbook in force (0), failed after a pass (1), passed on an
+        # older runbook (2); the rest never, and ask for none.
+        for i, outcomes in [(0, [True]), (1, [True, False]), (2, [True])]:
+            record = unit.system(f"system-{i}")
+            assert record is not None
+            current = runbook_digest(manifest_of(record))
+            for k, passed in enumerate(outcomes):
+                unit.rehearsals.add(
+                    system=record.name,
+                    scenario="quality-drop",
+                    digest=record.digest,
+                    runbook_digest="0" * 64 if i == 2 else current,
+                    version=record.version,
+                    passed=passed,
+                    time_to_page_s=60.0 if passed else None,
+                    report={"verdict": "paged" if passed else "nobody paged"},
+                    actor=PEOPLE[i],
+                    now=NOW - timedelta(days=5 - k),
                 )
     app.charter.deactivate(LEFT, "ops", T0 + timedelta(days=60))
 

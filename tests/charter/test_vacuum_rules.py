@@ -17,6 +17,7 @@ from tests.charter.samples import directory, manifest
 from watchkeeper.charter.vacuum import (
     Drills,
     Evidence,
+    Rehearsals,
     SystemVacuum,
     assess,
     portfolio_critical,
@@ -87,13 +88,14 @@ EVERYTHING_WRONG = Evidence(
     unspent_months=3,
     stale_triage=2,
     drills=Drills(timedelta(days=90)),
+    rehearsals=Rehearsals("0" * 64, every=timedelta(days=90)),
 )
 NOW = LIVE + timedelta(days=90)
 
 # README, "The vacuum report": each check's severity. Its weight: 3 where nobody owns or answers
 # for the system (owner, roles, an unacknowledged critical incident, a manifest nothing can read);
 # 2 where the routine of looking after it lapsed (acknowledgements, review, bus factor, evals,
-# monitors receiving, drills); 1 for the care budget and the triage queue.
+# monitors receiving, drills, rehearsals); 1 for the care budget and the triage queue.
 DOCUMENTED = {
     "owner.active": ("critical", 3),
     "roles.filled": ("critical", 3),
@@ -107,6 +109,7 @@ DOCUMENTED = {
     "triage.current": ("warning", 1),
     "manifest.readable": ("critical", 3),
     "switch.drilled": ("warning", 2),
+    "runbook.rehearsed": ("warning", 2),
 }
 
 
@@ -193,6 +196,7 @@ def test_every_command_a_fix_gives_is_for_this_system_or_its_incident() -> None:
         "care.budget_used",
         "triage.current",
         "switch.drilled",
+        "runbook.rehearsed",
     }
     for check_id, command in commands:
         target = "7" if check_id == "incidents.acknowledged" else "bot"

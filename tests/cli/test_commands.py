@@ -33,12 +33,18 @@ def ack_support(wk: Cli) -> None:
         assert code == 0, err
 
 
-def test_gate_exit_codes(wk: Cli, files: dict[str, str], tmp_path: Path) -> None:
+def test_gate_exit_codes(
+    wk: Cli, files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, _ = wk("gate", files["people"], files["support-assistant"], "--now", T)
     assert code == 1
     assert "NOT READY" in out and "charter.acknowledged" in out
     apply_all(wk, files)
     ack_support(wk)
+    # the example's people are reached by email: a Watchkeeper with an SMTP server reaches them
+    monkeypatch.setenv("WATCHKEEPER_SMTP", "127.0.0.1:9")
+    code, out, _ = wk("rehearse", "support-assistant", "--now", T, user="ana@corp.example")
+    assert code == 0, out
     code, out, _ = wk("gate", files["support-assistant"], "--json", "--now", T)
     assert code == 0
     [report] = json.loads(out)
@@ -62,7 +68,10 @@ def test_gate_offline_reads_no_store_and_leaves_none(
     code, out, err = wk("gate", "--offline", files["people"], files["support-assistant"], "--json")
     assert code == 0, err
     [report] = json.loads(out)
-    assert report["ready"] and report["not_checked"] == ["charter.acknowledged"]
+    assert report["ready"] and report["not_checked"] == [
+        "charter.acknowledged",
+        "runbook.rehearsed",
+    ]
     acknowledged = next(c for c in report["checks"] if c["id"] == "charter.acknowledged")
     assert acknowledged["passed"] is None
     code, out, _ = wk("gate", "--offline", files["people"], files["support-assistant"])
@@ -193,6 +202,7 @@ def test_init_writes_a_manifest_the_gate_reads(wk: Cli, tmp_path: Path) -> None:
     failed = {c["id"] for c in report["checks"] if not c["passed"]}
     assert failed == {
         "charter.acknowledged",
+        "runbook.rehearsed",
         "runbook.healthy",
         "runbook.drop_alert",
         "runbook.playbooks",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
-from tests.server._world import SYSTEM, SYSTEM_YAML, World
+from tests.server._world import SYSTEM, SYSTEM_YAML, World, rehearsed
 from watchkeeper.server import LiveServer
 
 # The repo's manifest once Ivy (who left) is no longer named a kill authority, and who holds a
@@ -80,7 +80,10 @@ def test_the_gate_passes_once_the_holders_acknowledge_through_the_server(
     for holder in HOLDERS:
         code, out, err = checkout("ack", SYSTEM, "all", token=world.tokens[holder])
         assert code == 0 and "acknowledged" in out, (holder, err)
+    code, out, _ = checkout("gate", ".", token=token)
+    assert code == 1 and "runbook.rehearsed" in out and "never rehearsed" in out
 
+    rehearsed(world.app, CURRENT)
     code, out, _ = checkout("gate", ".", token=token)
     assert code == 0 and f"{SYSTEM}  READY  score 100/100" in out
     assert "FAIL" not in out and "not checked" not in out
@@ -120,7 +123,7 @@ def test_offline_contacts_nothing_and_creates_nothing(world: World, checkout: Ch
     checkout.url = NOWHERE
     code, out, err = checkout("gate", "--offline", ".", token=world.token("owner"))
     assert code == 0 and err == ""
-    assert f"{SYSTEM}  READY  score 100/100, 1 check(s) not checked" in out
+    assert f"{SYSTEM}  READY  score 100/100, 2 check(s) not checked" in out
     assert checkout.files() == ["people.yaml", "watchkeeper.yaml"]
 
 

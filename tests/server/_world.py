@@ -184,3 +184,16 @@ def failing_run(count: int = 10, tags: tuple[str, ...] = ()) -> dict[str, Any]:
     }
     cases = [{**case, "id": f"c{i}"} for i in range(count)]
     return eval_run(cases, passed=0, mean_score=0.0, pass_rate=0.0)
+
+
+def rehearsed(app: Watchkeeper, manifest_text: str) -> None:
+    """Record that the quality-drop rehearsal of this manifest passed, as `wk rehearse` would
+    have: for tests of what reads rehearsals (the gate), not of the rehearsal itself."""
+    from tests.charter.samples import record_rehearsal
+    from watchkeeper.manifest import load_text
+
+    with app.store.read() as unit:
+        people = [p.email for p in unit.people()]
+        teams = [t.name for t in unit.teams()]
+    [system] = load_text(manifest_text, known_people=people, known_teams=teams).systems
+    record_rehearsal(app.store, system, app.clock.now())

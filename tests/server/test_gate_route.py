@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, Api, World
+from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, Api, World, rehearsed
 
 # The repo's manifest once Ivy (who left) is no longer named a kill authority.
 CURRENT = SYSTEM_YAML.replace(", ivy@corp.example]", "]")
@@ -47,6 +47,7 @@ def test_not_ready_until_the_holders_acknowledge_through_the_server(api: Api, wo
         response = api("POST", acks, world.tokens[holder], json={"role": "all"})
         assert response.status_code == 200, response.text
 
+    rehearsed(world.app, CURRENT)
     [after] = api("POST", "/api/v1/gate", token, json=_files(CURRENT)).json()
     assert (after["ready"], after["score"]) == (True, 100)
     assert _check(after, "charter.acknowledged") == {

@@ -161,6 +161,8 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
     path = "/api/v1/systems/{name}/switch/drill"
     call("POST", path, "kill_authority", name=SYSTEM, json=drill, params={"wait": 1})
     call("GET", "/api/v1/systems/{name}/switch/drills", name=SYSTEM)
+    call("POST", "/api/v1/systems/{name}/rehearsals", "owner", name=SYSTEM, json={"budget": 30})
+    call("GET", "/api/v1/systems/{name}/rehearsals", name=SYSTEM)
     issued = call("POST", "/api/v1/tokens", json={"email": "zed@corp.example", "expires": "1d"})
     call("GET", "/api/v1/tokens")
     call("POST", "/api/v1/tokens/{token}/revoke", token=str(issued["id"]))

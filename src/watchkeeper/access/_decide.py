@@ -35,6 +35,7 @@ Action = Literal[
     "switch.drill",
     "system.silence",
     "system.eval",
+    "system.rehearse",
     "incident.ack",
     "incident.resolve",
     "incident.serious",
@@ -159,6 +160,8 @@ _NAMED: dict[Action, _Named] = {
         "its owner, quality monitor or retraining decider",
         "record eval runs of",
     ),
+    # a rehearsal's record is what the gate reads for "what happens if quality drops 20%?"
+    "system.rehearse": _answerable("rehearse the runbook of"),
     "incident.ack": _answerable("acknowledge incidents of"),
     "incident.resolve": _answerable("resolve incidents of"),
     "incident.serious": _answerable("classify as serious the incidents of"),

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
-from watchkeeper.clock import Clock, SystemClock
+from watchkeeper.clock import Clock, FixedClock, SystemClock
 from watchkeeper.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from watchkeeper.charter import CharterService
     from watchkeeper.ingest.service import IngestService
     from watchkeeper.monitor.engine import MonitorService
+    from watchkeeper.rehearsal import RehearsalService
     from watchkeeper.scheduler import Scheduler
     from watchkeeper.store import Store
     from watchkeeper.switch import SwitchService
@@ -140,6 +141,18 @@ class Watchkeeper:
         from watchkeeper.triage.service import TriageService
 
         return TriageService(self.store, self.courier)
+
+    @_Service
+    def rehearsal(self) -> RehearsalService:
+        """Each rehearsal runs a whole application of its own over a throwaway store: this one's
+        settings for what the pipeline needs, with nothing that reaches people or runs code."""
+        from watchkeeper.rehearsal import RECORDER, RehearsalService
+
+        def make(store: Store, clock: FixedClock, http: httpx.Client) -> Watchkeeper:
+            settings = Settings(db=str(store.engine.url), public_url=RECORDER, secret="rehearsal")
+            return Watchkeeper(settings, store, clock, http)
+
+        return RehearsalService(self.store, make, smtp=bool(self.settings.smtp))
 
     @_Service
     def scheduler(self) -> Scheduler:

@@ -144,3 +144,28 @@ class Operations(QualityOperations):
 
     def switch_drills(self, system: str, limit: int = 20) -> list[dict[str, Any]]:
         return [d.to_dict() for d in self.app.switch.drills(system, limit)]
+
+    def rehearse(
+        self,
+        system: str,
+        scenario: str = "quality-drop",
+        paths: Sequence[str] = (),
+        budget: float = 120.0,
+    ) -> dict[str, Any]:
+        """Rehearse the applied system (those who answer for it), or the one files declare
+        before it is applied (asked as the gate is: whoever may apply something)."""
+        files = None
+        if paths:
+            if self._checked("system.apply"):
+                self.app.access.authorize_applying(self.actor, self.now)
+            files = self.app.charter.load(paths)
+        else:
+            self._authorize("system.rehearse", system, target=f"{system}/runbook")
+        record = self.app.rehearsal.rehearse(
+            system, scenario, self.actor, self.now, files=files, budget=budget
+        )
+        return record.to_dict()
+
+    def rehearsals(self, system: str, limit: int = 20) -> list[dict[str, Any]]:
+        self._may_read()
+        return [r.to_dict() for r in self.app.rehearsal.rehearsals(system, limit)]

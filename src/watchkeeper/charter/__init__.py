@@ -10,6 +10,7 @@ import typing
 from watchkeeper._lazy import exports as _exports
 
 if typing.TYPE_CHECKING:
+    from watchkeeper.charter._digest import manifest_digest, runbook_digest
     from watchkeeper.charter.gate import CHECK_IDS, GateReport, evaluate_all
     from watchkeeper.charter.ledger import CareEntry, Month, by_month, unspent_streak
     from watchkeeper.charter.roles import Assignment, assignments, declared, vacancy
@@ -35,8 +36,10 @@ __all__ = [
     "by_month",
     "declared",
     "evaluate_all",
+    "manifest_digest",
     "portfolio_critical",
     "read_applied",
+    "runbook_digest",
     "system_vacuum",
     "unspent_streak",
     "vacancy",
@@ -46,6 +49,7 @@ __all__ = [
 __getattr__, __dir__ = _exports(
     __name__,
     {
+        "watchkeeper.charter._digest": ["manifest_digest", "runbook_digest"],
         "watchkeeper.charter.gate": ["CHECK_IDS", "GateReport", "evaluate_all"],
         "watchkeeper.charter.ledger": ["CareEntry", "Month", "by_month", "unspent_streak"],
         "watchkeeper.charter.roles": ["Assignment", "assignments", "declared", "vacancy"],

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from watchkeeper.charter._digest import runbook_digest
 from watchkeeper.charter.ledger import CareEntry, by_month, unspent_streak
-from watchkeeper.charter.vacuum import BUS_FACTOR_WINDOW, Drills, Evidence
+from watchkeeper.charter.vacuum import BUS_FACTOR_WINDOW, Drills, Evidence, Rehearsals
 from watchkeeper.manifest import SystemManifest
-from watchkeeper.store import AckRecord, DrillRecord, SystemRecord, Unit
+from watchkeeper.store import AckRecord, DrillRecord, RehearsalRecord, SystemRecord, Unit
 
 EVAL_GRACE = timedelta(days=1)
 DEFAULT_SILENCE = timedelta(days=1)
@@ -56,6 +57,7 @@ class _Tables:
     triage_queued: dict[str, list[datetime]]
     last_drill: dict[str, DrillRecord]
     last_passed_drill: dict[str, datetime]
+    rehearsals: dict[str, tuple[RehearsalRecord | None, RehearsalRecord | None]]
 
 
 def gather(unit: Unit, systems: Sequence[Applied], now: datetime) -> dict[str, Evidence]:
@@ -68,6 +70,7 @@ def gather(unit: Unit, systems: Sequence[Applied], now: datetime) -> dict[str, E
         if manifest.spec.care and manifest.spec.care.hours_per_month > 0 and record.live_since
     ]
     drilled = [record.name for record, manifest in systems if _drill_every(record, manifest)]
+    live = [record.name for record, manifest in systems if _live(record, manifest)]
     tables = _Tables(
         acks=unit.acks_by_system(names),
         actors=unit.actors_since(names, now - BUS_FACTOR_WINDOW, ACTED_ON_SYSTEM),
@@ -84,21 +87,35 @@ def gather(unit: Unit, systems: Sequence[Applied], now: datetime) -> dict[str, E
         triage_queued=unit.care.triage_queued_at(names, status="open"),
         last_drill=unit.switch_processes.last_finished_drills(drilled) if drilled else {},
         last_passed_drill=unit.switch_processes.last_passed_drills(drilled) if drilled else {},
+        rehearsals=unit.rehearsals.last(live) if live else {},
     )
     return {record.name: _evidence(tables, record, manifest, now) for record, manifest in systems}
 
 
+def _live(record: SystemRecord, manifest: SystemManifest) -> bool:
+    return manifest.spec.lifecycle == "live" and record.live_since is not None
+
+
 def _drill_every(record: SystemRecord, manifest: SystemManifest) -> timedelta | None:
     """How often the system owes a drill: as its manifest asks, once it has gone live."""
-    live = manifest.spec.lifecycle == "live" and record.live_since is not None
-    return manifest.spec.kill_switch.drill_every if live else None
+    return manifest.spec.kill_switch.drill_every if _live(record, manifest) else None
+
+
+def _rehearsals(
+    tables: _Tables, record: SystemRecord, manifest: SystemManifest
+) -> Rehearsals | None:
+    if not _live(record, manifest):
+        return None
+    latest, passed = tables.rehearsals.get(record.name, (None, None))
+    every = manifest.spec.runbook.rehearse_every
+    return Rehearsals(runbook_digest(manifest), latest, passed, every)
 
 
 def _evidence(
     tables: _Tables, record: SystemRecord, manifest: SystemManifest, now: datetime
 ) -> Evidence:
     name, spec = record.name, manifest.spec
-    live = spec.lifecycle == "live" and record.live_since is not None
+    live = _live(record, manifest)
     overdue: list[str] | None = None
     silence: timedelta | None = None
     if live:
@@ -139,6 +156,7 @@ def _evidence(
         unspent_months=unspent,
         stale_triage=stale,
         drills=_drills(tables, record, manifest),
+        rehearsals=_rehearsals(tables, record, manifest),
     )
 
 

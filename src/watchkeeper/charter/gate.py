@@ -7,15 +7,16 @@ the rest by the people and teams the files declare."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from watchkeeper.access import Directory
+from watchkeeper.charter._digest import manifest_digest
 from watchkeeper.charter._rubric import Check, score
 from watchkeeper.charter.roles import ROLE_TITLES, Assignment, ack_fix, assignments
 from watchkeeper.manifest import Loaded, SystemManifest
-from watchkeeper.store import AckRecord
+from watchkeeper.store import AckRecord, RehearsalRecord
 
 CHECK_IDS = (
     "charter.owner",
@@ -29,6 +30,7 @@ CHECK_IDS = (
     "runbook.drop_alert",
     "runbook.escalation",
     "runbook.playbooks",
+    "runbook.rehearsed",
     "upstream.contracts",
     "evals.scheduled",
     "care.budget",
@@ -52,6 +54,9 @@ _WHY = {
     "runbook.drop_alert": "The runbook must say what happens if quality drops 20%.",
     "runbook.escalation": "A page that reaches only the owner dies when the owner is away.",
     "runbook.playbooks": "An alert without a playbook wakes someone who does not know what to do.",
+    "runbook.rehearsed": "The runbook's answer to 'what happens if quality drops 20%?' is known "
+    "only by running it: a signal that never fills or a level nobody can be reached by shows up "
+    "in a rehearsal, not on the night.",
     "upstream.contracts": "A contract and a contact turn a silent upstream break into a named "
     "finding sent to the right team.",
     "evals.scheduled": "Periodic evals catch regressions that live metrics miss.",
@@ -89,11 +94,19 @@ def evaluate_all(
     directory: Directory,
     acks: Mapping[str, Iterable[AckRecord]] | None,
     now: datetime,
+    rehearsals: Mapping[str, Sequence[RehearsalRecord]] | None = None,
 ) -> list[GateReport]:
-    """A report for each system of `loaded`, with the acknowledgements recorded for it (none
-    for a system missing from `acks`), or with them not checked when `acks` is None."""
+    """A report for each system of `loaded`, with the acknowledgements and quality-drop
+    rehearsals recorded for it (none for a system missing from the mappings), or with those
+    checks not checked when the mapping is None (a gate that read no store)."""
     return [
-        evaluate(system, directory, None if acks is None else acks.get(system.name, ()), now)
+        evaluate(
+            system,
+            directory,
+            None if acks is None else acks.get(system.name, ()),
+            now,
+            None if rehearsals is None else rehearsals.get(system.name, ()),
+        )
         for system in loaded.systems
     ]
 
@@ -103,9 +116,10 @@ def evaluate(
     directory: Directory,
     acks: Iterable[AckRecord] | None,
     now: datetime,
+    rehearsals: Sequence[RehearsalRecord] | None = None,
 ) -> GateReport:
-    """One system's report; `acks` None when they could not be read (the acknowledgement check
-    is then not checked)."""
+    """One system's report; `acks` or `rehearsals` (its quality-drop rehearsals, newest first)
+    None when they could not be read: their check is then not checked."""
     spec = system.spec
     charter = spec.charter
     runbook = spec.runbook
@@ -211,6 +225,25 @@ def evaluate(
         else "add alerts under spec.runbook.alerts, each with a playbook",
         f"without a playbook: {', '.join(orphans)}" if orphans else f"{len(runbook.alerts)} alerts",
     )
+    if rehearsals is None:
+        add(
+            "runbook.rehearsed",
+            False,
+            "",
+            "rehearsals are recorded in the store, which this gate did not read",
+            weight=2,
+            checked=False,
+        )
+    else:
+        passed, detail = rehearsed(system, rehearsals, now)
+        add(
+            "runbook.rehearsed",
+            passed,
+            f"run `wk rehearse {name}` (before apply: `wk rehearse {name} people.yaml "
+            "MANIFEST.yaml`) and mend what it reports",
+            detail,
+            weight=2,
+        )
     bad_upstreams = [u.name for u in spec.upstream if not u.contact or not u.contract]
     add(
         "upstream.contracts",
@@ -243,6 +276,33 @@ def evaluate(
         weight=2,
     )
     return GateReport(name, not any(c.failed for c in checks), score(checks), checks)
+
+
+def rehearsed(
+    system: SystemManifest, rehearsals: Sequence[RehearsalRecord], now: datetime
+) -> tuple[bool, str]:
+    """A passed quality-drop rehearsal of this very manifest, or of any version of it within
+    spec.runbook.rehearse_every; and what was found, in words."""
+    digest = manifest_digest(system)
+    every = system.spec.runbook.rehearse_every
+    for record in rehearsals:
+        if not record.passed:
+            continue
+        when = f"{record.rehearsed_at:%Y-%m-%d} by {record.rehearsed_by}"
+        if record.time_to_page_s is not None:
+            when += f" (first page after {round(record.time_to_page_s / 60)} min)"
+        if record.digest == digest:
+            return True, f"passed for this manifest on {when}"
+        if every is not None and now - record.rehearsed_at <= every:
+            return True, f"passed within rehearse_every on {when}"
+    if not rehearsals:
+        return False, "never rehearsed"
+    last = rehearsals[0]
+    if not last.passed:
+        return False, (
+            f"last rehearsal {last.rehearsed_at:%Y-%m-%d} FAILED: {last.report.get('verdict', '')}"
+        )
+    return False, f"rehearsed for another version of the manifest on {last.rehearsed_at:%Y-%m-%d}"
 
 
 def _holders_detail(holders: list[str], directory: Directory) -> str:

@@ -5,7 +5,6 @@ Every method takes `now` and the acting person; nothing here reads a clock or th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from pydantic import ValidationError
 
 from watchkeeper.access import Directory, directory_of, holding_roles
 from watchkeeper.charter import gate, vacuum
+from watchkeeper.charter._digest import manifest_digest
 from watchkeeper.charter._evidence import Applied, gather
 from watchkeeper.charter.roles import (
     Assignment,
@@ -138,11 +138,6 @@ def system_vacuum(
     return next(iter(vacuum_report(unit, [(record, manifest)], directory, now)), None)
 
 
-def _digest(document: dict[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
         flat: dict[str, Any] = {}
@@ -185,7 +180,11 @@ class CharterService:
         with self.store.read() as unit:
             directory = declared(loaded, directory_of(unit))
             acks = {system.name: unit.acks(system.name) for system in loaded.systems}
-        return gate.evaluate_all(loaded, directory, acks, now)
+            rehearsals = {
+                system.name: unit.rehearsals.of(system.name, scenario="quality-drop", limit=50)
+                for system in loaded.systems
+            }
+        return gate.evaluate_all(loaded, directory, acks, now, rehearsals)
 
     # --- changes ----------------------------------------------------------------------------
 
@@ -247,7 +246,7 @@ class CharterService:
         self, unit: Unit, system: SystemManifest, actor: str, now: datetime
     ) -> Change:
         document = system.model_dump(mode="json", by_alias=True)
-        digest = _digest(document)
+        digest = manifest_digest(system)
         old = unit.system(system.name)
         if old and old.digest == digest:
             return Change("system", system.name, "unchanged")

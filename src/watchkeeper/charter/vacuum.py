@@ -16,7 +16,7 @@ from watchkeeper.charter._rubric import Check, score
 from watchkeeper.charter.roles import ack_fix, assignments, vacancy, vacant_roles
 from watchkeeper.durations import format_duration
 from watchkeeper.manifest import SystemManifest
-from watchkeeper.store import AckRecord, DrillRecord
+from watchkeeper.store import AckRecord, DrillRecord, RehearsalRecord
 
 BUS_FACTOR_WINDOW = timedelta(days=180)
 
@@ -29,6 +29,17 @@ class Drills:
     every: timedelta
     last: DrillRecord | None = None
     last_passed: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rehearsals:
+    """What a live system's quality-drop rehearsals show: its latest, its latest passed, the
+    digest of the runbook it runs now, and how often it asks to be rehearsed (if it does)."""
+
+    runbook_digest: str
+    latest: RehearsalRecord | None = None
+    latest_passed: RehearsalRecord | None = None
+    every: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class Evidence:
     unspent_months: int | None = None
     stale_triage: int | None = None
     drills: Drills | None = None
+    rehearsals: Rehearsals | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +243,10 @@ def _care_checks(name: str, evidence: Evidence, now: datetime) -> list[Check]:
         )
     if evidence.drills is not None and evidence.went_live is not None:
         checks.append(_drilled(name, evidence.drills, evidence.went_live, now))
+    if evidence.rehearsals is not None and evidence.went_live is not None:
+        rehearsed = _rehearsed(name, evidence.rehearsals, evidence.went_live, now)
+        if rehearsed is not None:
+            checks.append(rehearsed)
     if evidence.stale_triage is not None:
         checks.append(
             Check(
@@ -279,6 +295,49 @@ def _drilled(name: str, drills: Drills, went_live: datetime, now: datetime) -> C
             if failed
             else f"a kill authority runs `wk drill {name}`"
         ),
+        detail,
+        weight=2,
+    )
+
+
+def _rehearsed(
+    name: str, rehearsals: Rehearsals, went_live: datetime, now: datetime
+) -> Check | None:
+    """Judged once a live system has been rehearsed, or asks to be (rehearse_every): its newest
+    quality-drop rehearsal passed, the runbook it passed on is the one in force, and (when asked)
+    a passed one is recent enough, counted from going live. A system never rehearsed that does
+    not ask is the gate's to catch, not a gap that appears the day it goes live."""
+    latest, passed, every = rehearsals.latest, rehearsals.latest_passed, rehearsals.every
+    if latest is None and every is None:
+        return None
+    if latest is not None and not latest.passed:
+        verdict = latest.report.get("verdict", "")
+        detail = f"last rehearsal {latest.rehearsed_at:%Y-%m-%d} FAILED: {verdict}"
+        failing = True
+    elif passed is not None:
+        detail = f"last passed rehearsal {passed.rehearsed_at:%Y-%m-%d}"
+        failing = passed.runbook_digest != rehearsals.runbook_digest
+        if failing:
+            detail = (
+                "the runbook changed since its last successful rehearsal on "
+                f"{passed.rehearsed_at:%Y-%m-%d}"
+            )
+    else:
+        detail = f"never rehearsed since going live {went_live:%Y-%m-%d}"
+        failing = False
+    overdue = False
+    if every is not None:
+        due = (passed.rehearsed_at if passed else went_live) + every
+        overdue = now >= due
+        detail += f", overdue by {(now - due).days}d" if overdue else f", next due {due.date()}"
+    asked = f" every {format_duration(every)} (spec.runbook.rehearse_every)" if every else ""
+    return Check(
+        "runbook.rehearsed",
+        "runbook rehearsed",
+        not failing and not overdue,
+        "What the runbook does when quality drops 20% is known only by running it, and stays "
+        f"known only while the runbook is the one rehearsed{asked}.",
+        f"run `wk rehearse {name}` and mend what it reports",
         detail,
         weight=2,
     )

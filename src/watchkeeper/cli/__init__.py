@@ -24,7 +24,17 @@ import sys
 import typer
 
 from watchkeeper import errors
-from watchkeeper.cli import _common, care, charter, incidents, monitor, server, setup, triage
+from watchkeeper.cli import (
+    _common,
+    care,
+    charter,
+    incidents,
+    monitor,
+    rehearse,
+    server,
+    setup,
+    triage,
+)
 
 __all__ = ["app", "main", "run"]
 
@@ -50,6 +60,7 @@ app.add_typer(server.token_app, name="token")
 app.command()(server.kill)
 app.command()(server.restore)
 app.command()(server.drill)
+app.command()(rehearse.rehearse)
 app.add_typer(server.audit_app, name="audit")
 app.command()(server.serve)
 app.command()(monitor.ingest)

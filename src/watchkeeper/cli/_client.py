@@ -101,6 +101,25 @@ class Remote(QualityRemote):
         path = f"/systems/{quote(system, safe='')}/switch/drill"
         return self._call("POST", path, json={"reason": reason}, params={"wait": wait})
 
+    def rehearse(
+        self,
+        system: str,
+        scenario: str = "quality-drop",
+        paths: Sequence[str] = (),
+        budget: float = 120.0,
+    ) -> dict[str, Any]:
+        """Rehearsed on the server; the files here, when given, sent as `gate` sends them. The
+        answer may take the whole budget, so the wait for it is the budget and then some."""
+        body: dict[str, Any] = {"scenario": scenario, "budget": budget}
+        if paths:
+            body["files"] = _read(paths)
+        path = f"/systems/{quote(system, safe='')}/rehearsals"
+        return self._call("POST", path, json=body, timeout=budget + 60.0)
+
+    def rehearsals(self, system: str, limit: int = 20) -> list[dict[str, Any]]:
+        path = f"/systems/{quote(system, safe='')}/rehearsals"
+        return self._call("GET", path, params={"limit": limit})
+
     # --- observations ----------------------------------------------------------------------
 
     def ingest(self, system: str, items: Sequence[Any], source: str = "api") -> dict[str, Any]:

@@ -106,6 +106,7 @@ spec:
     #     steps: [Read the latest eval run, Compare with the baseline, Decide whether to retrain]
     #     open_decision: retrain
     #   contract-break: {{summary: An upstream changed its data, steps: [Agree a fix with its contact]}}
+    # rehearse_every: 90d  # run the quality-drop scenario with `wk rehearse`; overdue: a vacuum gap
 
   # Golden-set evals on a schedule: a JSONL file of cases and the function that answers them.
   # evals:

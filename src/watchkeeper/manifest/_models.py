@@ -597,6 +597,20 @@ class Runbook(_Model):
         description="A cause back within this long of its incident resolving re-opens it "
         "instead of paging anew",
     )
+    rehearse_every: Duration | None = Field(
+        None,
+        description="Rehearse the runbook this often with `wk rehearse` (e.g. 90d, at least 1d): "
+        "the gate accepts a passed quality-drop rehearsal this recent for any version of the "
+        "manifest, and an overdue one is a vacuum gap",
+    )
+
+    @field_validator("rehearse_every")
+    @classmethod
+    def _rehearsals_at_most_daily(cls, value: timedelta | None) -> timedelta | None:
+        """A rehearsal proves the runbook, which changes with its manifest, not by the hour."""
+        if value is not None and value < timedelta(days=1):
+            raise ValueError(f"rehearsals are at least a day apart, not {format_duration(value)}")
+        return value
 
 
 class EvalSuite(_Model):

@@ -30,6 +30,7 @@ from watchkeeper.server._limits import BodyLimit
 from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._quality_routes import metrics, quality
 from watchkeeper.server._refusals import record_refusal
+from watchkeeper.server._rehearsal_routes import rehearsal_api
 from watchkeeper.server._routes import api, health
 from watchkeeper.server._switch_routes import switch_api
 from watchkeeper.server._tickets import Tickets
@@ -86,6 +87,7 @@ def create_app(
     server.include_router(switch_api)
     server.include_router(api)
     server.include_router(quality)
+    server.include_router(rehearsal_api)
     server.include_router(ingest)
     server.include_router(metrics)
     server.include_router(dashboard)

@@ -23,7 +23,8 @@ APPLY_LIMIT = 4 * MiB  # a dozen manifest files at their 256 KiB limit, JSON-quo
 _ALLOWANCES: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"/api/v1/systems/[^/]+/(observations|feedback)"), INGEST_LIMIT),
     (re.compile(r"/v1/traces"), INGEST_LIMIT),
-    (re.compile(r"/api/v1/(apply|gate)"), APPLY_LIMIT),
+    # a rehearsal before apply carries the manifests as `/gate` does
+    (re.compile(r"/api/v1/(apply|gate|systems/[^/]+/rehearsals)"), APPLY_LIMIT),
 )
 
 

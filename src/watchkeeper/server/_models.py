@@ -793,3 +793,84 @@ class TriageItemOut(_Out):
     tags: list[str]
     note: str | None
     observation: Any = Field(description="The observation as it was when queued")
+
+
+# --- runbook rehearsal -------------------------------------------------------------------------
+
+
+class RehearsalIn(_In):
+    scenario: str = Field(
+        default="quality-drop",
+        max_length=64,
+        pattern=NO_NUL,
+        description="quality-drop, drift, upstream-break or silence",
+    )
+    budget: float = Field(
+        default=120.0, ge=1, le=600, description="Most wall-clock seconds it may take"
+    )
+    files: list[ManifestFile] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Manifests (People and the system) to rehearse before they are applied, as "
+        "`/gate` takes them; none: the applied version",
+    )
+
+
+class SimulatedOut(_Out):
+    start: Instant = Field(alias="from", description="Where the simulated clock started")
+    began: Instant = Field(description="When the scenario began")
+    to: Instant = Field(description="Where the simulated clock stopped")
+
+
+class TimelineEntryOut(_Out):
+    at: Instant = Field(description="Simulated time")
+    after_s: float = Field(description="Seconds since the scenario began; negative before it")
+    kind: Literal["scenario", "finding", "incident", "page", "playbook", "decision", "note"]
+    text: str
+
+
+class MissedOut(_Out):
+    check: str = Field(
+        description="rule.silent, level.unreachable, signal.unfilled, budget.hidden, "
+        "baseline.small, scenario.inexpressible, budget.exceeded, ..."
+    )
+    text: str
+
+
+class RehearsalReportOut(_Out):
+    system: str
+    scenario: str
+    passed: bool
+    verdict: str = Field(description="Why it passed or failed, in one sentence")
+    rule: str | None = Field(description="The alert rule the scenario aims at")
+    signal: str | None = Field(description="That rule's signal")
+    source: Literal["history", "synthetic"] | None = Field(
+        description="Baseline traffic: the system's own observations, or made from its "
+        "contracts; null when the scenario could not be rehearsed at all"
+    )
+    simulated: SimulatedOut | None = Field(
+        description="The simulated clock; null when the scenario could not be rehearsed at all"
+    )
+    time_to_page_s: float | None = Field(
+        description="From the scenario's start to the first page about the aimed rule"
+    )
+    timeline: list[TimelineEntryOut]
+    missed: list[MissedOut] = Field(description="What did not happen")
+    elapsed_s: float = Field(description="Wall-clock seconds the rehearsal took")
+
+
+class RehearsalOut(_Out):
+    id: int
+    system: str
+    scenario: str
+    digest: str = Field(description="sha256 of the manifest rehearsed")
+    runbook_digest: str = Field(description="sha256 of its runbook")
+    version: int | None = Field(
+        description="The applied version rehearsed; null when rehearsed from files"
+    )
+    passed: bool
+    time_to_page_s: float | None
+    rehearsed_at: Instant
+    rehearsed_by: str
+    report: RehearsalReportOut

@@ -97,6 +97,40 @@ class DrillRecord:
 
 
 @dataclass(frozen=True)
+class RehearsalRecord:
+    """One rehearsal of a runbook: the manifest it ran on (by digest, and the applied version
+    when it was applied; None for files rehearsed before apply), whether the scenario paged, and
+    the whole report (timeline, what did not happen)."""
+
+    id: int
+    system: str
+    scenario: str
+    digest: str
+    runbook_digest: str
+    version: int | None
+    passed: bool
+    time_to_page_s: float | None
+    rehearsed_at: datetime
+    rehearsed_by: str
+    report: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "system": self.system,
+            "scenario": self.scenario,
+            "digest": self.digest,
+            "runbook_digest": self.runbook_digest,
+            "version": self.version,
+            "passed": self.passed,
+            "time_to_page_s": self.time_to_page_s,
+            "rehearsed_at": self.rehearsed_at.isoformat(),
+            "rehearsed_by": self.rehearsed_by,
+            "report": self.report,
+        }
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     """An API token's public half: whose it is and how to recognise it; never the secret."""
 

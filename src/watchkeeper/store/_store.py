@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from watchkeeper.store._care import CareRepository
     from watchkeeper.store._ingest import IngestRepository
     from watchkeeper.store._monitoring import MonitoringRepository
+    from watchkeeper.store._rehearsals import RehearsalRepository
     from watchkeeper.store._switch import SwitchProcessRepository
 
 _AUDIT_LOCK = 0x5741_4144  # "WAAD"
@@ -314,6 +315,12 @@ class Unit:
         from watchkeeper.store._care import CareRepository
 
         return CareRepository(self.session)
+
+    @cached_property
+    def rehearsals(self) -> RehearsalRepository:
+        from watchkeeper.store._rehearsals import RehearsalRepository
+
+        return RehearsalRepository(self.session)
 
     @cached_property
     def switch_processes(self) -> SwitchProcessRepository:

@@ -6,7 +6,7 @@ The store does not import this module: a unit maps a stage's tables when it firs
 stage's repository, so a command that reads only the core maps only the core.
 """
 
-from watchkeeper.store import _alerting, _care, _ingest, _monitoring, _switch
+from watchkeeper.store import _alerting, _care, _ingest, _monitoring, _rehearsals, _switch
 from watchkeeper.store._rows import (
     AckRow,
     AuditHeadRow,
@@ -22,7 +22,7 @@ from watchkeeper.store._rows import (
     UTCDateTime,
 )
 
-STAGES = (_alerting, _care, _ingest, _monitoring, _switch)
+STAGES = (_alerting, _care, _ingest, _monitoring, _rehearsals, _switch)
 """The modules whose tables join `Base.metadata` on import, beside the core's in `_rows`."""
 
 __all__ = [

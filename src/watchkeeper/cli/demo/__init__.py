@@ -56,7 +56,14 @@ def run(workdir: Path | None, console: Console) -> int:
         people = workspace / "people.yaml"
         os.chdir(workspace)
         console.print(f"Workspace: {workspace}\n")
-        console.print(Rule("Before go-live: the readiness gate in CI", style="cyan"))
+        console.print(
+            Rule("Before go-live: rehearse the runbooks, then the gate in CI", style="cyan")
+        )
+        with _env(WATCHKEEPER_USER="ops@corp.example"):
+            for name in ("support-assistant", "claims-triage"):
+                console.print(f"[bold]$ wk rehearse {name} people.yaml {name}.yaml[/]")
+                files = [str(people), str(workspace / f"{name}.yaml")]
+                wk(["rehearse", name, *files, "--now", (START - timedelta(days=3)).isoformat()])
         console.print("[bold]$ wk gate people.yaml support-assistant.yaml claims-triage.yaml[/]")
         with _env(WATCHKEEPER_USER="ops@corp.example"):
             wk(

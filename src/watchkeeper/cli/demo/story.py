@@ -256,6 +256,11 @@ def go_live(story: Story) -> None:
         "did",
         "every named holder acknowledged their roles (claims-triage left two questions unanswered)",
     )
+    record = story.ops("fay@corp.example").rehearse("fraud-model")
+    outcome = "passes" if record["passed"] else "FAILS"
+    story.say(
+        "did", f"fay rehearses fraud-model's runbook: {outcome}: {record['report']['verdict']}"
+    )
 
 
 def replay(story: Story, sdk_check: Callable[[], str]) -> None:

@@ -234,6 +234,9 @@ def system_page(ops: Operations, name: str, triage_page: int = 1) -> dict[str, A
         "drills": ops.switch_drills(name, DRILLS_SHOWN),
         "drill_every": manifest.spec.kill_switch.drill_every,
         "drill_check": _check(vacuum, "switch.drilled"),
+        "rehearsal": next(iter(ops.rehearsals(name, limit=1)), None),
+        "rehearsal_check": _check(vacuum, "runbook.rehearsed"),
+        "rehearse_every": manifest.spec.runbook.rehearse_every,
         "switch_history": [
             {
                 "at": e.at,

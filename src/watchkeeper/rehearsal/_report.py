@@ -1,0 +1,191 @@
+"""The rehearsal told as a timeline, and what did not happen. Pure: the records the throwaway
+pipeline kept, in; the report the owner reads, out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from watchkeeper.alerting.timeline import timeline as incident_timeline
+from watchkeeper.durations import format_duration
+from watchkeeper.rehearsal._plan import Level, Missed, Span, Target
+from watchkeeper.store import FindingRecord
+
+MAX_FINDINGS = 30
+"""A drop that lasts two weeks fires in every window; the timeline shows the first ones."""
+Series = Sequence[tuple[datetime, datetime, float | None, int]]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the throwaway pipeline recorded about the system."""
+
+    findings: Sequence[FindingRecord]
+    incidents: Sequence[Mapping[str, Any]]
+    series: Series
+    stopped_early: str | None = None
+
+
+def report(
+    aim: Target,
+    when: Span,
+    levels: Sequence[Level],
+    facts: Facts,
+    notes: Sequence[Missed],
+) -> tuple[bool, str, float | None, list[dict[str, Any]], list[Missed]]:
+    """(passed, verdict, seconds to the first page, timeline, missed)."""
+    began = when.began
+    events: list[tuple[datetime, str, str]] = [
+        (began, "scenario", f"the scenario begins: {aim.describe()}")
+    ]
+    for finding in [f for f in facts.findings if f.rule][:MAX_FINDINGS]:
+        events.append((finding.created_at, "finding", _finding_text(finding)))
+    aimed = [i for i in facts.incidents if _about(i, aim.rule.name)]
+    first_page: datetime | None = None
+    undecided: list[Missed] = []
+    for incident in facts.incidents:
+        opened = datetime.fromisoformat(incident["opened_at"])
+        events.append(
+            (opened, "incident", f"incident #{incident['id']} opens [{incident['severity']}]")
+        )
+        for event in incident_timeline(incident):
+            kind = {"playbook": "playbook", "decision.opened": "decision"}.get(event["kind"])
+            if kind:
+                events.append((datetime.fromisoformat(event["at"]), kind, event["text"]))
+            if kind == "decision" and not (event.get("detail") or {}).get("assigned_to"):
+                undecided.append(
+                    Missed(
+                        "playbook.undecided",
+                        f"a playbook opened a {event['detail'].get('decision')} decision for "
+                        "nobody: name a retraining decider in spec.charter",
+                    )
+                )
+        channels = {who: how for level in levels for who, how in level.reached}
+        for delivery in incident["deliveries"]:
+            at = datetime.fromisoformat(delivery["at"])
+            who = delivery["recipient"]
+            if delivery["status"] != "ok":
+                events.append((at, "page", f"{who} NOT reached: {delivery['detail']}"))
+                continue
+            how = channels.get(who, delivery["channel"])
+            paged = delivery["purpose"] == "page"
+            told = "paged" if paged else f"told ({delivery['purpose']})"
+            events.append((at, "page" if paged else "note", f"{who} {told} by {how}"))
+            if paged and incident in aimed and first_page is None and at >= began:
+                first_page = at
+    events.sort(key=lambda e: e[0])
+    timeline = [
+        {
+            "at": at.isoformat(),
+            "after_s": (at - began).total_seconds(),
+            "kind": kind,
+            "text": text,
+        }
+        for at, kind, text in events
+    ]
+    missed = list(notes)
+    early = [i for i in facts.incidents if datetime.fromisoformat(i["opened_at"]) < began]
+    if early:
+        missed.append(
+            Missed(
+                "baseline.paged",
+                f"{len(early)} incident(s) opened while the system was healthy, before the "
+                "scenario began: pages an on-call person would learn to ignore",
+                fails=False,
+            )
+        )
+    missed += _unfilled(aim, when, facts.series)
+    if not aimed:
+        missed += _silent(aim, facts)
+    if facts.stopped_early:
+        missed.append(Missed("budget.exceeded", facts.stopped_early))
+    missed += undecided
+    to_page = (first_page - began).total_seconds() if first_page else None
+    failing = [m for m in missed if m.fails]
+    passed = to_page is not None and not failing
+    return passed, _verdict(aim, to_page, failing), to_page, timeline, missed
+
+
+def _about(incident: Mapping[str, Any], rule: str) -> bool:
+    return any(a["rule"] == rule for a in incident["alerts"])
+
+
+def _finding_text(finding: FindingRecord) -> str:
+    rule = f" (rule {finding.rule})" if finding.rule else ""
+    return f"{finding.check}{rule} [{finding.severity}]: {finding.summary}"
+
+
+def _unfilled(aim: Target, when: Span, series: Series) -> list[Missed]:
+    """The aimed signal's windows inside the scenario that never held a value."""
+    if aim.signal is None or aim.signal.source == "eval":
+        return []
+    window = aim.signal.window
+    inside = [(s, v, n) for s, e, v, n in series if s >= when.began and e <= when.end]
+    if window > when.end - when.began:
+        return [
+            Missed(
+                "signal.unfilled",
+                f"signal {aim.signal_name}'s window ({format_duration(window)}) is longer than "
+                f"the {format_duration(when.end - when.began)} rehearsed: no window of it fills "
+                "before the drop has gone unpaged for two weeks",
+            )
+        ]
+    if not inside or all(v is None for _, v, _ in inside):
+        return [
+            Missed(
+                "signal.unfilled",
+                f"signal {aim.signal_name} had no value in any {format_duration(window)} window "
+                "of the scenario at this traffic",
+            )
+        ]
+    return []
+
+
+def _silent(aim: Target, facts: Facts) -> list[Missed]:
+    """Why the aimed rule opened no incident: an undecided check, a finding without an incident,
+    or nothing at all."""
+    rule = aim.rule.name
+    undecided = [
+        f for f in facts.findings if f.check == "undecided" and f.subject == aim.signal_name
+    ]
+    if undecided:
+        return [
+            Missed(
+                "budget.hidden",
+                f"rule {rule}: the drop was seen {len(undecided)} time(s) but judged not beyond "
+                "doubt at the alarm budget's share: each window holds too few values to be sure "
+                f"(last: {undecided[-1].summary}); lengthen the signal's window or raise "
+                "spec.runbook.alarm_budget",
+            )
+        ]
+    fired = [f for f in facts.findings if f.rule == rule]
+    if fired:
+        return [
+            Missed(
+                "rule.silent",
+                f"rule {rule} fired {len(fired)} finding(s) but no incident opened (silenced, "
+                "or below the severity that opens one)",
+            )
+        ]
+    return [Missed("rule.silent", f"rule {rule} never fired during the scenario")]
+
+
+def _verdict(aim: Target, to_page: float | None, failing: Sequence[Missed]) -> str:
+    if to_page is not None and not failing:
+        return (
+            f"rule {aim.rule.name} paged {_minutes(to_page)} after {aim.describe()}, and every "
+            "escalation level reached someone"
+        )
+    reasons = "; ".join(m.text for m in failing[:2])
+    if to_page is not None:
+        return f"the first page went out after {_minutes(to_page)}, but {reasons}"
+    return f"nobody was paged: {reasons}"
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes / 60:.1f} h" if minutes < 48 * 60 else f"{minutes / 1440:.1f} days"
