@@ -140,6 +140,22 @@ def test_final_vacuum_report_tells_the_systems_apart(story: tuple[Store, str]) -
     assert "Open the dashboard on this data" in text
 
 
+def test_each_runbook_is_rehearsed_at_go_live_and_claims_triage_fails(
+    story: tuple[Store, str],
+) -> None:
+    store, text = story
+    with store.read() as unit:
+        last = unit.rehearsals.last(["support-assistant", "fraud-model", "claims-triage"])
+    passed = {name: latest.passed for name, (latest, _) in last.items()}
+    assert passed == {"support-assistant": True, "fraud-model": True, "claims-triage": False}
+    claims = last["claims-triage"][0]
+    assert claims.report["missed"][0]["check"] == "scenario.inexpressible"
+    assert "$ wk rehearse claims-triage people.yaml claims-triage.yaml" in text
+    reports = {r.system: r for r in CharterService(store).vacuum(END)}
+    gap = next(g for g in reports["claims-triage"].gaps if g.id == "runbook.rehearsed")
+    assert "FAILED: cannot rehearse: the runbook has no `drop:` rule" in gap.detail
+
+
 # The story injects exactly these causes; each becomes one alert that pages its system's people.
 INJECTED = {
     ("fraud-model", "upstream-break"),  # the rename

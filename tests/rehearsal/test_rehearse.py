@@ -63,6 +63,9 @@ spec:
     playbooks:
       retrain: {steps: [Pull labels, Retrain], open_decision: retrain}
       look: {steps: [Look]}
+    triage:
+      rules:
+        - {name: flagged, negative_feedback: true}
 """
 
 
@@ -236,3 +239,60 @@ def _counts(app: Watchkeeper) -> tuple[int, ...]:
 
 DAY = __import__("datetime").timedelta(days=1)
 HOUR = __import__("datetime").timedelta(hours=1)
+
+
+def test_a_harmful_output_is_queued_judged_and_told_to_the_kill_authorities(
+    app: Watchkeeper, tmp_path: Path
+) -> None:
+    ops = _setup(app, tmp_path)
+    record = ops.rehearse("scorer", "harmful-output")
+    report = record["report"]
+    assert record["passed"], report["missed"]
+    notes = [e for e in report["timeline"] if e["kind"] == "note"]
+    assert "queued for triage by rule flagged" in notes[0]["text"]
+    assert notes[1]["text"] == "ana@corp.example judges it HARMFUL (simulated)"
+    assert notes[1]["after_s"] == notes[0]["after_s"] + 3600
+    told = [e["text"] for e in report["timeline"] if e["kind"] == "page"]
+    assert told == [
+        "ana@corp.example told of the harmful output by webhook",
+        "ben@corp.example told of the harmful output by slack",
+    ]
+    assert record["time_to_page_s"] == notes[1]["after_s"]
+
+
+def test_a_harmful_output_no_rule_queues_is_reported(app: Watchkeeper, tmp_path: Path) -> None:
+    ops = _setup(app, tmp_path)
+    text = (tmp_path / "scorer.yaml").read_text()
+    flagged = "{name: flagged, negative_feedback: true}"
+    (tmp_path / "scorer.yaml").write_text(
+        text.replace(flagged, "{name: broken, contract_violation: true}")
+    )
+    Operations(app, "ana@corp.example", T0, enforce=False).apply([str(tmp_path / "scorer.yaml")])
+    record = ops.rehearse("scorer", "harmful-output")
+    assert not record["passed"]
+    assert _kinds(record["report"]) == ["triage.unqueued"]
+    assert "negative_feedback: true" in record["report"]["verdict"]
+
+
+def test_a_rehearsal_over_its_budget_stops_and_says_so(app: Watchkeeper, tmp_path: Path) -> None:
+    from watchkeeper.charter import declared
+    from watchkeeper.manifest import load_paths
+    from watchkeeper.rehearsal import rehearse
+
+    _setup(app, tmp_path)
+    loaded = load_paths([str(tmp_path / "people.yaml"), str(tmp_path / "scorer.yaml")])
+    seconds = iter(range(0, 10_000, 7))  # each look at the clock: seven seconds later
+
+    def make(store, clock, http):  # type: ignore[no-untyped-def]
+        from watchkeeper.app import Watchkeeper as App
+        from watchkeeper.settings import Settings
+
+        return App(Settings(db=str(store.engine.url)), store, clock, http)
+
+    outcome = rehearse(
+        loaded.systems[0], declared(loaded), "quality-drop", make=make, history=None,
+        today=T0, budget=60, timer=lambda: float(next(seconds)),
+    )  # fmt: skip
+    assert not outcome.passed
+    [exceeded] = [m for m in outcome.report["missed"] if m["check"] == "budget.exceeded"]
+    assert "over its time budget" in exceeded["text"]

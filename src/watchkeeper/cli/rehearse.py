@@ -26,7 +26,7 @@ ScenarioOpt = Annotated[
     str,
     typer.Option(
         "--scenario",
-        help="What goes wrong: quality-drop, drift, upstream-break or silence.",
+        help="What goes wrong: quality-drop, drift, upstream-break, silence or harmful-output.",
     ),
 ]
 BudgetOpt = Annotated[

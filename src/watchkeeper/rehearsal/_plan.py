@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 from watchkeeper.access import Directory
 from watchkeeper.durations import format_duration
-from watchkeeper.manifest import AlertRule, Escalation, Signal, SystemManifest
+from watchkeeper.manifest import AlertRule, Escalation, EscalationLevel, Signal, SystemManifest
 from watchkeeper.monitor.signals import window_start
 from watchkeeper.store import PersonRecord
 
-SCENARIOS = ("quality-drop", "drift", "upstream-break", "silence")
+SCENARIOS = ("quality-drop", "drift", "upstream-break", "silence", "harmful-output")
 MARGIN = 0.10
 """The drop injected is the rule's threshold plus this share: exactly the threshold would test
 the statistics' edge, not the runbook."""
@@ -38,15 +38,22 @@ class Missed:
 
 @dataclass(frozen=True)
 class Target:
+    """What the scenario aims at: an alert rule, or for a harmful output the triage queue (no
+    rule: a person's verdict tells the kill authorities)."""
+
     scenario: str
-    rule: AlertRule
+    rule: AlertRule | None
     signal_name: str | None = None
     signal: Signal | None = None
     factor: float = 1.0
     columns: tuple[str, ...] = ()
 
+    @property
+    def rule_name(self) -> str | None:
+        return self.rule.name if self.rule else None
+
     def describe(self) -> str:
-        if self.scenario == "quality-drop":
+        if self.scenario == "quality-drop" and self.rule and self.rule.drop is not None:
             share = 1 - self.factor
             return (
                 f"{self.signal_name} falls {share:.0%} below its baseline "
@@ -54,8 +61,10 @@ class Target:
             )
         if self.scenario == "drift":
             return f"inputs {', '.join(self.columns)} shift away from the baseline"
-        if self.scenario == "upstream-break":
+        if self.scenario == "upstream-break" and self.rule:
             return f"the upstream {self.rule.contract} renames {self.columns[0]}"
+        if self.scenario == "harmful-output":
+            return "the system gives one harmful answer, which its user flags"
         return "observations stop arriving"
 
 
@@ -106,7 +115,25 @@ def target(manifest: SystemManifest, scenario: str) -> Target | Missed:
                 "no rule, playbook or page",
             )
         return Target(scenario, rule)
+    if scenario == "harmful-output":
+        if not runbook.triage.rules:
+            return Missed(
+                "scenario.inexpressible",
+                "the runbook has no triage rules: a harmful output reaches nobody's queue (add "
+                "spec.runbook.triage.rules, e.g. {name: flagged, negative_feedback: true})",
+            )
+        return Target(scenario, None)
     raise ValueError(f"unknown scenario {scenario!r}")
+
+
+def paged_for(manifest: SystemManifest, aim: Target) -> Escalation:
+    """Who the scenario should reach: the escalation levels, or for a harmful output the kill
+    authorities, told at once by the verdict."""
+    if aim.scenario == "harmful-output":
+        authorities = manifest.spec.charter.kill_authority
+        levels = [EscalationLevel(after=timedelta(0), notify=authorities)] if authorities else []
+        return Escalation(levels=levels)
+    return manifest.spec.runbook.escalation
 
 
 def _inexpressible(signal: Signal) -> str | None:

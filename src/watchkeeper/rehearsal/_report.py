@@ -11,7 +11,7 @@ from typing import Any
 from watchkeeper.alerting.timeline import timeline as incident_timeline
 from watchkeeper.durations import format_duration
 from watchkeeper.rehearsal._plan import Level, Missed, Span, Target
-from watchkeeper.store import FindingRecord
+from watchkeeper.store import DeliveryRecord, FindingRecord
 
 MAX_FINDINGS = 30
 """A drop that lasts two weeks fires in every window; the timeline shows the first ones."""
@@ -26,6 +26,10 @@ class Facts:
     incidents: Sequence[Mapping[str, Any]]
     series: Series
     stopped_early: str | None = None
+    told: Sequence[DeliveryRecord] = ()
+    """Deliveries outside incidents: a harmful verdict tells the kill authorities directly."""
+    events: Sequence[tuple[datetime, str, str]] = ()
+    """What the rehearsal itself did on the way (queued, judged)."""
 
 
 def report(
@@ -42,7 +46,8 @@ def report(
     ]
     for finding in [f for f in facts.findings if f.rule][:MAX_FINDINGS]:
         events.append((finding.created_at, "finding", _finding_text(finding)))
-    aimed = [i for i in facts.incidents if _about(i, aim.rule.name)]
+    events += facts.events
+    aimed = [i for i in facts.incidents if _about(i, aim.rule_name)]
     first_page: datetime | None = None
     undecided: list[Missed] = []
     for incident in facts.incidents:
@@ -62,7 +67,7 @@ def report(
                         "nobody: name a retraining decider in spec.charter",
                     )
                 )
-        channels = {who: how for level in levels for who, how in level.reached}
+        channels = channels_of(levels)
         for delivery in incident["deliveries"]:
             at = datetime.fromisoformat(delivery["at"])
             who = delivery["recipient"]
@@ -75,6 +80,14 @@ def report(
             events.append((at, "page" if paged else "note", f"{who} {told} by {how}"))
             if paged and incident in aimed and first_page is None and at >= began:
                 first_page = at
+    for sent in facts.told:
+        if sent.status != "ok":
+            events.append((sent.at, "page", f"{sent.recipient} NOT reached: {sent.detail}"))
+            continue
+        how = channels_of(levels).get(sent.recipient, sent.channel)
+        events.append((sent.at, "page", f"{sent.recipient} told of the harmful output by {how}"))
+        if first_page is None and sent.at >= began:
+            first_page = sent.at
     events.sort(key=lambda e: e[0])
     timeline = [
         {
@@ -97,7 +110,17 @@ def report(
             )
         )
     missed += _unfilled(aim, when, facts.series)
-    if not aimed:
+    if aim.scenario == "harmful-output":
+        if not facts.events:
+            missed.append(
+                Missed(
+                    "triage.unqueued",
+                    "no triage rule queued the harmful output (its user's thumbs down, a score "
+                    "of 0): add {name: flagged, negative_feedback: true} to "
+                    "spec.runbook.triage.rules",
+                )
+            )
+    elif not aimed:
         missed += _silent(aim, facts)
     if facts.stopped_early:
         missed.append(Missed("budget.exceeded", facts.stopped_early))
@@ -108,7 +131,11 @@ def report(
     return passed, _verdict(aim, to_page, failing), to_page, timeline, missed
 
 
-def _about(incident: Mapping[str, Any], rule: str) -> bool:
+def channels_of(levels: Sequence[Level]) -> dict[str, str]:
+    return {who: how for level in levels for who, how in level.reached}
+
+
+def _about(incident: Mapping[str, Any], rule: str | None) -> bool:
     return any(a["rule"] == rule for a in incident["alerts"])
 
 
@@ -146,7 +173,7 @@ def _unfilled(aim: Target, when: Span, series: Series) -> list[Missed]:
 def _silent(aim: Target, facts: Facts) -> list[Missed]:
     """Why the aimed rule opened no incident: an undecided check, a finding without an incident,
     or nothing at all."""
-    rule = aim.rule.name
+    rule = aim.rule_name
     undecided = [
         f for f in facts.findings if f.check == "undecided" and f.subject == aim.signal_name
     ]
@@ -174,8 +201,10 @@ def _silent(aim: Target, facts: Facts) -> list[Missed]:
 
 def _verdict(aim: Target, to_page: float | None, failing: Sequence[Missed]) -> str:
     if to_page is not None and not failing:
+        if aim.rule_name is None:
+            return f"the kill authorities were told {_minutes(to_page)} after {aim.describe()}"
         return (
-            f"rule {aim.rule.name} paged {_minutes(to_page)} after {aim.describe()}, and every "
+            f"rule {aim.rule_name} paged {_minutes(to_page)} after {aim.describe()}, and every "
             "escalation level reached someone"
         )
     reasons = "; ".join(m.text for m in failing[:2])

@@ -28,6 +28,7 @@ from watchkeeper.rehearsal._plan import (
     Span,
     Target,
     channels,
+    paged_for,
     reach,
     span,
     target,
@@ -35,6 +36,7 @@ from watchkeeper.rehearsal._plan import (
 )
 from watchkeeper.rehearsal._report import Facts, report
 from watchkeeper.rehearsal._traffic import (
+    HARMFUL,
     MAX_PER_DAY,
     SYNTHETIC_PER_DAY,
     Day,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from watchkeeper.charter import CharterService
     from watchkeeper.ingest.service import IngestService
     from watchkeeper.scheduler import Scheduler
+    from watchkeeper.triage.service import TriageService
 
 ACTOR = "watchkeeper-rehearsal"
 MAX_BUDGET = 600.0
@@ -73,6 +76,8 @@ class Pipeline(Protocol):
     def alerting(self) -> AlertingService: ...
     @property
     def scheduler(self) -> Scheduler: ...
+    @property
+    def triage(self) -> TriageService: ...
     def close(self) -> None: ...
 
 
@@ -116,16 +121,16 @@ def rehearse(
     if not 1 <= budget <= MAX_BUDGET:
         raise ActionError("invalid", f"budget: {budget:g} s is outside 1 to {MAX_BUDGET:g} s")
     started = timer()
-    levels = reach(manifest.spec.runbook.escalation, directory, smtp)
-    notes = unreachable(levels)
     aim = target(manifest, scenario)
     if isinstance(aim, Missed):
-        missed = [aim, *notes]
+        missed = [aim, *unreachable(reach(manifest.spec.runbook.escalation, directory, smtp))]
         return _outcome(manifest, scenario, False, f"cannot rehearse: {aim.text}", None, {
             "missed": [m.to_dict() for m in missed], "timeline": [], "rule": None,
             "signal": None, "source": None, "simulated": None,
             "elapsed_s": round(timer() - started, 3),
         })  # fmt: skip
+    levels = reach(paged_for(manifest, aim), directory, smtp)
+    notes = unreachable(levels)
     when = span(manifest, aim, today)
     rng = random.Random(seed)
     days, origin = history() if history else ([], [])
@@ -148,7 +153,7 @@ def rehearse(
         )  # fmt: skip
     passed, verdict, to_page, timeline, missed = report(aim, when, levels, facts, notes)
     return _outcome(manifest, scenario, passed, verdict, to_page, {
-        "rule": aim.rule.name, "signal": aim.signal_name, "source": traffic,
+        "rule": aim.rule_name, "signal": aim.signal_name, "source": traffic,
         "simulated": {"from": when.start.isoformat(), "began": when.began.isoformat(),
                       "to": when.end.isoformat()},
         "timeline": timeline, "missed": [m.to_dict() for m in missed],
@@ -194,9 +199,20 @@ def _simulate(
     pipeline = make(store, clock, http)
     try:
         pipeline.charter.apply(_copy(manifest, directory, smtp), ACTOR, clock.now())
-        return _drive(pipeline, clock, manifest, aim, when, levels, source, rng, over_budget)
+        judge = _reviewer(manifest, directory)
+        return _drive(pipeline, clock, manifest, aim, when, levels, source, rng, judge, over_budget)
     finally:
         pipeline.close()
+
+
+def _reviewer(manifest: SystemManifest, directory: Directory) -> str | None:
+    """Who works the triage queue: its assignee, else the quality monitor, else the owner."""
+    charter = manifest.spec.charter
+    for ref in (manifest.spec.runbook.triage.assignee, charter.quality_monitor, charter.owner):
+        members = directory.members(ref) if ref else []
+        if members:
+            return members[0]
+    return None
 
 
 def _copy(manifest: SystemManifest, directory: Directory, smtp: bool) -> Loaded:
@@ -237,6 +253,7 @@ def _drive(
     levels: Sequence[Level],
     source: Synthetic | History,
     rng: random.Random,
+    judge_as: str | None,
     over_budget: Callable[[], bool],
 ) -> Facts:
     """Send each day's traffic at its end (ingest refuses the future) and tick; in the scenario
@@ -255,14 +272,18 @@ def _drive(
     opened: datetime | None = None
     stop: datetime = when.end
     stopped: str | None = None
+    judge = _Judge(judge_as)
     while ticks:
         at = heapq.heappop(ticks)
         if at > stop:
             break
+        if judge.due(at):
+            judge.rule(pipeline, at)
+            stop = at + timedelta(minutes=5)
         while when.start + made * DAY < min(at, when.end):
             day = source.day(when.start + made * DAY, made)
-            if day.start >= when.began:
-                day = inject(day, aim, rng)
+            if day.start + DAY > when.began:
+                day = inject(day, aim, rng, when.began, manifest.spec.runbook.triage.rules)
             unsent.observations += day.observations
             unsent.feedback += day.feedback
             made += 1
@@ -277,6 +298,8 @@ def _drive(
             pipeline.care.record_upload(name, upload.suite, upload.run, ACTOR, upload.at)
         clock.set(at)
         report = pipeline.scheduler.tick(at)
+        if aim.scenario == "harmful-output" and judge.queued is None and judge.find(pipeline, name):
+            heapq.heappush(ticks, judge.queued_at + JUDGED_AFTER)
         if opened is None and report.incidents_opened and at >= when.began:
             opened = at
             last = max((level.after for level in levels), default=timedelta(0))
@@ -295,8 +318,54 @@ def _drive(
         )
         ids = [i.id for i in unit.alerting.incidents(name, limit=50)]
         series = unit.monitoring.signal_series(name, aim.signal_name) if aim.signal_name else []
+        told = [d for d in unit.alerting.deliveries(limit=10_000) if d.purpose == "harmful"]
     incidents = [pipeline.alerting.incident_detail(i) for i in sorted(ids)]
-    return Facts(findings, incidents, series, stopped)
+    return Facts(findings, incidents, series, stopped, told, judge.events)
+
+
+JUDGED_AFTER = timedelta(hours=1)
+"""How long after a harmful output is queued its simulated reviewer judges it: the rehearsal
+times the path from verdict to kill authorities, not how fast the queue is worked."""
+
+
+class _Judge:
+    """The simulated reviewer of the harmful-output scenario: finds the harmful observation in
+    the triage queue, then judges it harmful as `actor`."""
+
+    def __init__(self, actor: str | None) -> None:
+        self.actor = actor
+        self.queued: int | None = None
+        self.queued_at = datetime.min
+        self.judged = False
+        self.events: list[tuple[datetime, str, str]] = []
+
+    def find(self, pipeline: Pipeline, system: str) -> bool:
+        with pipeline.store.read() as unit:
+            items = unit.care.triage_items(system, status="open", limit=10_000)
+        for item in items:
+            metadata = (item.snapshot or {}).get("metadata") or {}
+            if metadata.get(HARMFUL):
+                self.queued, self.queued_at = item.id, item.queued_at
+                self.events.append(
+                    (item.queued_at, "note", f"the harmful output is queued for triage by rule "
+                     f"{item.rule} ({item.reason})")
+                )  # fmt: skip
+                return True
+        return False
+
+    def due(self, at: datetime) -> bool:
+        return self.queued is not None and not self.judged and at >= self.queued_at + JUDGED_AFTER
+
+    def rule(self, pipeline: Pipeline, at: datetime) -> None:
+        assert self.queued is not None
+        self.judged = True
+        if self.actor is None:
+            self.events.append((at, "note", "nobody holds a role that may judge the output"))
+            return
+        pipeline.triage.verdict(
+            self.queued, "harmful", self.actor, at, note="rehearsal: the reviewer's verdict"
+        )
+        self.events.append((at, "note", f"{self.actor} judges it HARMFUL (simulated)"))
 
 
 def _schedule(when: Span, window: timedelta, uploads: Sequence[datetime]) -> list[datetime]:

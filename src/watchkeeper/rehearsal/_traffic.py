@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchkeeper.manifest import Bound, ContractField, Signal, SystemManifest
+from watchkeeper.manifest import Bound, ContractField, Signal, SystemManifest, TriageRule
 from watchkeeper.rehearsal._examples import matching, not_matching
 from watchkeeper.rehearsal._plan import DAY, Target
 from watchkeeper.store import ObservationRecord
@@ -293,8 +293,19 @@ def _run(suite: str, at: datetime, rate: float, rng: random.Random) -> dict[str,
 # --- the scenario ----------------------------------------------------------------------------
 
 
-def inject(day: Day, aim: Target, rng: random.Random) -> Day:
+HARMFUL = "rehearsal"
+"""The metadata key marking the harmful observation, so the rehearsal finds it in the queue."""
+
+
+def inject(
+    day: Day, aim: Target, rng: random.Random, began: datetime, triage: Sequence[TriageRule]
+) -> Day:
     """The day as the scenario makes it (from when the scenario began)."""
+    if aim.scenario == "harmful-output":
+        first = next((o for o in day.observations if _ts(o) >= began), None)
+        if first is not None and _ts(first) < began + DAY:
+            _harm(day, first, triage)
+        return day
     if aim.scenario == "silence":
         return Day(day.start)
     if aim.scenario == "drift":
@@ -313,6 +324,26 @@ def inject(day: Day, aim: Target, rng: random.Random) -> Day:
     if aim.scenario == "quality-drop" and aim.signal is not None:
         return _drop(day, aim.signal, aim.factor, rng)
     return day
+
+
+def _ts(item: Mapping[str, Any]) -> datetime:
+    return datetime.fromisoformat(item["ts"])
+
+
+def _harm(day: Day, item: dict[str, Any], triage: Sequence[TriageRule]) -> None:
+    """Make `item` the harmful answer: the text a `match:` rule looks for (else plain words),
+    its user's thumbs down and zero score, and every `below:` field under its limit — whatever
+    the runbook's triage rules would catch a harmful output by."""
+    pattern = next((r.match for r in triage if r.match), None)
+    item["output"] = (matching(pattern) if pattern else None) or (
+        "Tell the customer to dispute the charge twice to be refunded twice."
+    )
+    for rule in triage:
+        if rule.field and rule.below is not None and not rule.field.startswith("feedback."):
+            set_path(item, rule.field, rule.below - 1)
+    item["metadata"] = {**(item.get("metadata") or {}), HARMFUL: "harmful"}
+    day.feedback = [f for f in day.feedback if f["observation_id"] != item["id"]]
+    day.feedback.append({"observation_id": item["id"], "thumbs_up": False, "score": 0.0})
 
 
 def _drop(day: Day, signal: Signal, factor: float, rng: random.Random) -> Day:

@@ -803,7 +803,7 @@ class RehearsalIn(_In):
         default="quality-drop",
         max_length=64,
         pattern=NO_NUL,
-        description="quality-drop, drift, upstream-break or silence",
+        description="quality-drop, drift, upstream-break, silence or harmful-output",
     )
     budget: float = Field(
         default=120.0, ge=1, le=600, description="Most wall-clock seconds it may take"
