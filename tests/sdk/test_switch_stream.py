@@ -172,7 +172,8 @@ def test_a_streaming_client_hears_a_flip_and_confirms_it_with_a_report(
     until(lambda: not client.enabled())
     until(lambda: [p.version for p in stored(world)] == [1])
     assert f"{SWITCH}/stream" in proxy.paths and f"{SWITCH}/report" in proxy.paths
-    assert SWITCH not in proxy.paths, "nothing long-polled"
+    # the first contact is a plain GET answered at once; after it, nothing is long-polled
+    assert proxy.paths[0] == SWITCH and proxy.paths.count(SWITCH) == 1
 
 
 def test_a_server_without_the_stream_is_long_polled(
@@ -192,11 +193,29 @@ def test_a_proxy_that_holds_the_stream_back_is_noticed_and_long_polled(
 ) -> None:
     caplog.set_level(logging.WARNING, "watchkeeper.sdk")
     client, proxy = behind("buffer", max_wait=1.0)
-    until(lambda: SWITCH in proxy.paths)
-    assert "buffering proxy" in caplog.text
+    until(lambda: "buffering proxy" in caplog.text)
     flip(world, "disabled")
     until(lambda: not client.enabled())
     assert proxy.paths.count(f"{SWITCH}/stream") == 1
+    assert proxy.paths.count(SWITCH) >= 2, "long-polled after the first contact"
+
+
+def test_behind_a_buffering_proxy_a_new_process_knows_the_state_at_once(
+    world: World, behind: Callable[..., tuple[Client, Proxy]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy holding events back until a stream ends (nginx's default) must not leave a
+    process just started on its fail mode for the stream's life (here the server's 30 s): the
+    first contact is a plain GET, and a stream whose first event does not come at once is given
+    up within seconds."""
+    caplog.set_level(logging.WARNING, "watchkeeper.sdk")
+    flip(world, "disabled")
+    started = time.monotonic()
+    client, _ = behind("buffer", max_wait=30.0)
+    assert not client.enabled() and time.monotonic() - started < 5
+    until(lambda: "sent nothing at once" in caplog.text, timeout=15)
+    flip(world, "enabled")
+    until(lambda: client.enabled(), timeout=15)
+    assert time.monotonic() - started < 20
 
 
 @pytest.mark.parametrize(
@@ -252,6 +271,13 @@ def test_a_late_confirmation_is_dated_by_how_long_the_version_was_held(
     stored(world)
     confirmed = api("GET", f"{SWITCH}/confirmations", token).json()
     assert (confirmed["live"], confirmed["confirmed"], confirmed["confirmed_in_ms"]) == (1, 1, 150)
+    # a version the switch never had confirms nothing: the process is live and unconfirmed
+    flip(world, "enabled")
+    beyond = report_headers(**{"Watchkeeper-Holds": "99"})
+    assert api("POST", f"{SWITCH}/report", token, headers=beyond).status_code == 204
+    stored(world)
+    forged = api("GET", f"{SWITCH}/confirmations", token).json()
+    assert (forged["live"], forged["confirmed"], forged["complete"]) == (1, 0, False)
     too_long = report_headers(**{"Watchkeeper-Held-Ms": "60001"})
     answer = api("POST", f"{SWITCH}/report", token, headers=too_long)
     assert answer.status_code == 400 and "Watchkeeper-Held-Ms" in answer.json()["detail"]

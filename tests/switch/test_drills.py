@@ -47,9 +47,9 @@ def drill_check(world: World, days_later: float = 0) -> dict[str, Any]:
     return check
 
 
-def drill_entries(world: World) -> list[Any]:
+def drill_entries(world: World, action: str = "switch.drill.finished") -> list[Any]:
     with world.app.store.read() as unit:
-        return [e for e in unit.audit_entries(system=SYSTEM) if e.action == "switch.drill"]
+        return [e for e in unit.audit_entries(system=SYSTEM) if e.action == action]
 
 
 def test_three_processes_confirm_a_drill_and_none_stops_serving(
@@ -74,9 +74,14 @@ def test_three_processes_confirm_a_drill_and_none_stops_serving(
         assert said["enabled_seen"] == [True], "enabled() never changed during the drill"
         assert said["fallbacks"] == 0 and said["calls"] > 0, "no request went to the fallback"
 
+    [start] = drill_entries(world, "switch.drill")
+    assert start.actor == ROLES["kill_authority"] and start.reason == "kill-switch drill"
+    assert (start.before, start.after) == (
+        {"state": "enabled", "version": 0},
+        {"state": "enabled", "version": 1},
+    )
     [entry] = drill_entries(world)
     assert entry.actor == ROLES["kill_authority"] and entry.reason == "kill-switch drill"
-    assert entry.before == {"state": "enabled", "version": 0}
     assert (entry.after["passed"], entry.after["live"], entry.after["confirmed"]) == (True, 3, 3)
     assert entry.after["summary"].startswith("confirmed by 3 of 3 live processes in ")
 

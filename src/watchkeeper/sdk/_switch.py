@@ -148,7 +148,9 @@ class SwitchWatcher:
         self._confirming: threading.Timer | None = None
         self._cache_made = False
         self._ticket: str | None = None  # the open stream's, for confirming without the token
-        self._held_since = time.monotonic()
+        # (version, since when): written as one, so a confirmation never pairs a version with
+        # another version's moment
+        self._held: tuple[int | None, float] = (None, time.monotonic())
         self._answered = threading.Event()
         last = _latest(known, self._read_cache())
         if last is not None:
@@ -172,7 +174,9 @@ class SwitchWatcher:
         backoff = _MIN_BACKOFF
         while not self._closing.is_set():
             try:
-                if time.monotonic() >= self._poll_until:
+                # the first contact (and the first after trouble) is a plain GET answered at
+                # once: a proxy that holds a stream's events back must not delay the first state
+                if self._connected and time.monotonic() >= self._poll_until:
                     self._listen()
                 else:
                     self._take(self._poll())
@@ -208,7 +212,11 @@ class SwitchWatcher:
         is the heartbeat). Each event is adopted as it arrives, then confirmed with a report
         when its version is new to the server."""
         reported = self.state["version"] if self.state is not None else None
-        timeout = httpx.Timeout(self._wait + self._margin, connect=self._margin)
+        # the server sends the state at once and a comment every `ping` seconds while nothing
+        # moves: a read that waits longer than two pings is a stream held back (a buffering
+        # proxy), given up in seconds rather than after the stream's life
+        ping = max(1.0, self._margin / 2)
+        timeout = httpx.Timeout(2 * ping + 1, connect=self._margin)
         started = time.monotonic()
         first: float | None = None  # when the first event came
         try:
@@ -217,7 +225,7 @@ class SwitchWatcher:
                 f"{self._path}/stream",
                 # a stream's length varies, so a thousand processes started together (or
                 # reconnecting after a restart) do not all reconnect in the same instant
-                params={"wait": round(self._wait * random.uniform(0.5, 1.0), 3)},
+                params={"wait": round(self._wait * random.uniform(0.5, 1.0), 3), "ping": ping},
                 headers=self._report(),
                 timeout=timeout,
             ) as response:
@@ -230,6 +238,7 @@ class SwitchWatcher:
                         refused=response.status_code in (401, 403, 404),
                     )
                 self._ticket = response.headers.get("Watchkeeper-Stream")
+
                 for data in _event_data(response.iter_raw()):
                     try:
                         answer = json.loads(data)
@@ -243,8 +252,10 @@ class SwitchWatcher:
                         self._confirm_soon()
                         reported = answer["version"]
         except httpx.ReadTimeout:
-            if first is None:  # answered, but nothing came through: something holds events back
-                raise _NoStream("the switch stream sent nothing (a buffering proxy?)") from None
+            if first is None:  # the state comes at once, then pings: something holds them back
+                raise _NoStream(
+                    "the switch stream sent nothing at once (a buffering proxy?)"
+                ) from None
             raise _NoAnswer("the switch stream went silent") from None
         except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed meanwhile
             raise _NoAnswer(f"{type(exc).__name__}: {exc}") from None
@@ -304,9 +315,10 @@ class SwitchWatcher:
 
     def _report(self) -> dict[str, str]:
         said = {**self._identity, "Watchkeeper-Fail-Mode": self.fail_mode}
-        if self.state is not None:
-            said["Watchkeeper-Holds"] = str(self.state["version"])
-            held = (time.monotonic() - self._held_since) * 1000
+        version, since = self._held
+        if version is not None:
+            said["Watchkeeper-Holds"] = str(version)
+            held = (time.monotonic() - since) * 1000
             said["Watchkeeper-Held-Ms"] = str(min(_MAX_HELD_MS, round(held)))
         return said
 
@@ -322,7 +334,7 @@ class SwitchWatcher:
     def _adopt(self, answer: dict[str, Any], *, fresh: bool) -> None:
         previous = self.state
         if previous is None or previous["version"] != answer["version"]:
-            self._held_since = time.monotonic()
+            self._held = (answer["version"], time.monotonic())
         self.state = answer
         self.fail_mode = answer.get("fail_mode") or self._default_fail_mode
         # first: the serving path sees it at once

@@ -47,10 +47,26 @@ class Waiters:
                 if not future.done():
                     future.set_result(None)
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def known(self, system: str) -> SwitchState | None:
+        """The newest state this process knows for `system` (published, or read since)."""
+        return self._latest.get(system)
+
     async def current(self, system: str, read: Callable[[], Awaitable[SwitchState]]) -> SwitchState:
         """The last state published for `system`, or the store's when none was (yet)."""
         known = self._latest.get(system)
-        return known if known is not None else await read()
+        return known if known is not None else self.keep(await read())
+
+    def keep(self, state: SwitchState) -> SwitchState:
+        """Remember a state read from the store unless a newer one was published meanwhile (both
+        run on the loop's thread), so the next stream or poll of the system reads nothing."""
+        known = self._latest.get(state.system)
+        if known is None or known.version < state.version:
+            self._latest[state.system] = state
+        return state
 
     async def wait(
         self,
@@ -76,7 +92,7 @@ class Waiters:
             if known is not None and known.version == after_version:
                 state = known
             else:  # nothing published yet, or the caller is ahead of this replica: ask the store
-                state = await read()
+                state = self.keep(await read())
             arrived()
             if state.version != after_version or self._closing:
                 return state

@@ -55,13 +55,20 @@ class Said:
     heartbeat: float
     held_ms: int | None
 
-    def report(self, system: str, held: int | None, now: datetime) -> ProcessRecord | None:
+    def report(
+        self, system: str, held: int | None, now: datetime, current: int | None
+    ) -> ProcessRecord | None:
         """The roll-call entry, heard at `now` (the server's clock); None without a process id.
         The process holds its version since `held_ms` before `now`: a duration on its own
         clock, so a confirmation sent late (spread out, queued) is dated when it was obeyed,
-        and a wall clock far off plays no part."""
+        and a wall clock far off plays no part. A version beyond the `current` one confirms
+        nothing (a forged report, or a cache from another deployment): it is kept as unknown,
+        so the process counts as live and unconfirmed — a straggler, never a false pass."""
         if self.process is None:
             return None
+        holds = self.holds if self.holds is not None else held
+        if holds is not None and current is not None and holds > current:
+            holds = None
         since = now - timedelta(milliseconds=self.held_ms or 0)
         return ProcessRecord(
             system,
@@ -70,7 +77,7 @@ class Said:
             self.pid,
             self.sdk,
             self.service,
-            self.holds if self.holds is not None else held,
+            holds,
             self.fail_mode,
             self.heartbeat,
             now,
@@ -148,18 +155,20 @@ async def get_switch(
     async def read() -> SwitchState:
         return await run_in_threadpool(ops.app.switch.state, name)
 
+    waiters: Waiters = request.app.state.waiters
+
     def arrived() -> None:
-        report = said.report(name, after_version, ops.now)
+        known = waiters.known(name)
+        report = said.report(name, after_version, ops.now, known.version if known else None)
         if report is not None:
             ops.app.switch.heard(report)
 
     with _counting_unknown():
         if wait > 0 and after_version is not None:
             timeout = min(wait, request.app.state.max_wait)
-            waiters: Waiters = request.app.state.waiters
             state = await waiters.wait(name, after_version, timeout, read, arrived)
         else:
-            state = await read()
+            state = waiters.keep(await read())
             arrived()
     return Response(_rendered(state), media_type="application/json")
 
@@ -178,6 +187,15 @@ async def stream_switch(
         float,
         Query(gt=0, le=300, description="Keep the stream open up to this many seconds"),
     ] = 25.0,
+    ping: Annotated[
+        float | None,
+        Query(
+            ge=1,
+            le=60,
+            description="Send a comment this often while nothing moves, so a client can tell "
+            "a quiet stream from one a proxy holds back",
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events: a `switch` event with the current state at once, then one for every
     move, until the wait (capped by the server) runs out and the stream ends — the SDK
@@ -190,14 +208,14 @@ async def stream_switch(
 
     with _counting_unknown():
         state = await waiters.current(name, read)
-    report = said.report(name, None, ops.now)
+    report = said.report(name, None, ops.now, state.version)
     if report is not None:
         ops.app.switch.heard(report)
     life = min(wait, request.app.state.max_wait)
     at = asyncio.get_running_loop().time()
     ticket = request.app.state.tickets.issue(name, at + life, at)
     return StreamingResponse(
-        _events(waiters, state, life, read),
+        _events(waiters, state, life, read, ping),
         media_type="text/event-stream",
         headers={
             "Cache-Control": "no-store",
@@ -207,22 +225,29 @@ async def stream_switch(
     )
 
 
+_PING = b": ping\n\n"
+
+
 async def _events(
     waiters: Waiters,
     state: SwitchState,
     life: float,
     read: Callable[[], Awaitable[SwitchState]],
+    ping: float | None,
 ) -> AsyncIterator[bytes]:
     yield _event(state)
     loop = asyncio.get_running_loop()
     end = loop.time() + life
     held = state.version
     while (remaining := end - loop.time()) > 0:
-        moved = await waiters.wait(state.system, held, remaining, read)
-        if moved.version == held:  # the wait ran out, or the server is stopping
+        moved = await waiters.wait(state.system, held, min(remaining, ping or remaining), read)
+        if moved.version != held:
+            held = moved.version
+            yield _event(moved)
+        elif waiters.closing or end - loop.time() <= 0:  # stopping, or the stream's life is over
             return
-        held = moved.version
-        yield _event(moved)
+        else:
+            yield _PING
 
 
 @switch_api.post("/systems/{name}/switch/report", status_code=204)
@@ -248,15 +273,20 @@ async def report_switch(
             "invalid", "a report needs the Watchkeeper-Process and Watchkeeper-Holds headers"
         )
     app = request.app.state
-    if not app.tickets.admits(ticket, name, asyncio.get_running_loop().time()):
+    known = app.waiters.known(name)
+    if not app.tickets.admits(ticket, name, asyncio.get_running_loop().time()) or known is None:
         ops = await run_in_threadpool(polling_switch, request, credentials)
 
         async def read() -> SwitchState:
             return await run_in_threadpool(ops.app.switch.state, name)
 
         with _counting_unknown():
-            await app.waiters.current(name, read)
-    report = said.report(name, said.holds, app.watchkeeper.clock.now())
+            known = await app.waiters.current(name, read)
+    if said.holds > known.version:  # this replica is behind, or the report is not true: ask
+        with _counting_unknown():
+            fresh = await run_in_threadpool(app.watchkeeper.switch.state, name)
+        known = app.waiters.keep(fresh)
+    report = said.report(name, said.holds, app.watchkeeper.clock.now(), known.version)
     assert report is not None
     app.watchkeeper.switch.heard(report)
     return Response(status_code=204)

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from watchkeeper.store._switch import SwitchProcessRepository
 
 _AUDIT_LOCK = 0x5741_4144  # "WAAD"
+_SWITCH_LOCK = 0x5753  # "WS", with the system's hash: one switch's moves take turns
 _NOTIFY_KEY = "watchkeeper.notify"
 _CHECKPOINT_KEY = "watchkeeper.audit_checkpoint"
 log = logging.getLogger("watchkeeper.audit")
@@ -488,6 +489,16 @@ class Unit:
 
     def switches(self) -> list[SwitchRecord]:
         return [_switch(r) for r in self.session.scalars(select(SwitchRow))]
+
+    def lock_switch(self, system: str) -> None:
+        """Hold `system`'s switch until this unit ends: a flip and a drill each read the version
+        and write the next, and on PostgreSQL two at once would both write the same next
+        version (SQLite's write units already take turns)."""
+        if self._dialect == "postgresql":
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:k, hashtext(:s))"),
+                {"k": _SWITCH_LOCK, "s": system},
+            )
 
     def save_switch(self, switch: SwitchRecord) -> None:
         if switch.changed_by is None or switch.changed_at is None:

@@ -105,6 +105,7 @@ class SwitchService:
     ) -> SwitchChange:
         with self.store.write() as unit:
             record = _system(unit, system)
+            unit.lock_switch(system)
             current = state_of(record, unit.switch(system), _newest_drill(unit, system))
             if current.state == state:
                 return SwitchChange(current, changed=False)
@@ -267,7 +268,8 @@ class SwitchService:
     ) -> DrillRecord:
         """Exercise the switch: move its version at `now` without changing its state, wait up
         to `wait` seconds (at most `MAX_WAIT`) for every SDK process live at that moment to
-        confirm, and record the outcome (audited as `switch.drill`). Only those who may flip the
+        confirm, and record the outcome (audited as `switch.drill` when it starts, then
+        `switch.drill.finished` with its outcome). Only those who may flip the
         switch may drill it, and a refusal is audited as a flip's is; without a reason, it is
         `DEFAULT_DRILL_REASON`."""
         reason = _reasoned(DEFAULT_DRILL_REASON if reason is None else reason)
@@ -280,10 +282,9 @@ class SwitchService:
             unit.audit(
                 now=finished.finished_at or now,
                 actor=actor,
-                action="switch.drill",
+                action="switch.drill.finished",
                 target=target,
                 system=system,
-                before={"state": state.state, "version": state.version - 1},
                 after={
                     "version": finished.version,
                     "state": finished.state,
@@ -301,13 +302,26 @@ class SwitchService:
     def _start_drill(
         self, system: str, reason: str, actor: str, now: datetime
     ) -> tuple[DrillRecord, SwitchState]:
-        """The drill's version move, announced at commit as a flip's is."""
+        """The drill's version move, announced at commit and audited with it as a flip's is: a
+        drill cut short (the server stopped, the command was interrupted) moved the version of
+        every serving process, and the audit trail says so."""
         with self.store.write() as unit:
             record = _system(unit, system)
+            unit.lock_switch(system)
             switch = unit.switch(system)
             current = state_of(record, switch, _newest_drill(unit, system))
             started = DrillRecord(system, current.version + 1, current.state, reason, actor, now)
             unit.switch_processes.start_drill(started)
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="switch.drill",
+                target=f"{system}/switch",
+                system=system,
+                before={"state": current.state, "version": current.version},
+                after={"state": current.state, "version": started.version},
+                reason=reason,
+            )
             unit.notify(CHANNEL, system)
             return started, state_of(record, switch, started)
 
