@@ -296,3 +296,37 @@ def test_a_rehearsal_over_its_budget_stops_and_says_so(app: Watchkeeper, tmp_pat
     assert not outcome.passed
     [exceeded] = [m for m in outcome.report["missed"] if m["check"] == "budget.exceeded"]
     assert "over its time budget" in exceeded["text"]
+
+
+THIN = """\
+apiVersion: watchkeeper/v1
+kind: AISystem
+metadata: {name: thin}
+spec:
+  lifecycle: live
+  charter: {owner: ana@corp.example, quality_monitor: ana@corp.example}
+  runbook:
+    signals:
+      resolved: {from: output, kind: rate, match: "^resolved$", window: 1h}
+    alerts:
+      - {name: quality-drop, signal: resolved, drop: 20%, severity: critical}
+    escalation:
+      levels:
+        - {after: 0m, notify: [ana@corp.example]}
+"""
+
+
+def test_an_alarm_budget_that_hides_the_drop_in_small_windows_is_named(
+    app: Watchkeeper, tmp_path: Path
+) -> None:
+    """Twenty observations an hour: a 30% fall in the hourly share is beyond the rule but
+    within the noise of twenty rows, so the check stays undecided window after window."""
+    ops = _setup(app, tmp_path)
+    (tmp_path / "thin.yaml").write_text(THIN)
+    Operations(app, "ops@corp.example", T0, enforce=False).apply([str(tmp_path / "thin.yaml")])
+    record = ops.rehearse("thin")
+    [hidden] = [m for m in record["report"]["missed"] if m["check"] == "budget.hidden"]
+    assert "but judged not beyond doubt at the alarm budget's share" in hidden["text"]
+    assert "20 rows are too few to tell" in hidden["text"]
+    # never paged, or paged only once a window happened to fall far enough: hours late
+    assert record["time_to_page_s"] is None or record["time_to_page_s"] > 6 * 3600

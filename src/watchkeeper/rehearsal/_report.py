@@ -122,6 +122,8 @@ def report(
             )
     elif not aimed:
         missed += _silent(aim, facts)
+    elif first_page is not None and (late := _hidden(aim, facts.findings, first_page)):
+        missed.append(late)
     if facts.stopped_early:
         missed.append(Missed("budget.exceeded", facts.stopped_early))
     missed += undecided
@@ -174,19 +176,9 @@ def _silent(aim: Target, facts: Facts) -> list[Missed]:
     """Why the aimed rule opened no incident: an undecided check, a finding without an incident,
     or nothing at all."""
     rule = aim.rule_name
-    undecided = [
-        f for f in facts.findings if f.check == "undecided" and f.subject == aim.signal_name
-    ]
-    if undecided:
-        return [
-            Missed(
-                "budget.hidden",
-                f"rule {rule}: the drop was seen {len(undecided)} time(s) but judged not beyond "
-                "doubt at the alarm budget's share: each window holds too few values to be sure "
-                f"(last: {undecided[-1].summary}); lengthen the signal's window or raise "
-                "spec.runbook.alarm_budget",
-            )
-        ]
+    hidden = _hidden(aim, facts.findings, None)
+    if hidden:
+        return [hidden]
     fired = [f for f in facts.findings if f.rule == rule]
     if fired:
         return [
@@ -197,6 +189,31 @@ def _silent(aim: Target, facts: Facts) -> list[Missed]:
             )
         ]
     return [Missed("rule.silent", f"rule {rule} never fired during the scenario")]
+
+
+def _hidden(
+    aim: Target, findings: Sequence[FindingRecord], before: datetime | None
+) -> Missed | None:
+    """The drop seen but judged not beyond doubt (before the first page, if there was one):
+    at the alarm budget's share of false alarms, the windows held too few values to be sure.
+    Fails the rehearsal when nothing paged; a note on the delay when something did later."""
+    kind = "drop" if aim.rule and aim.rule.drop is not None else None
+    undecided = [
+        f
+        for f in findings
+        if f.check == "undecided"
+        and f.subject == f"{aim.signal_name} ({kind})"
+        and (before is None or f.created_at < before)
+    ]
+    if not undecided:
+        return None
+    return Missed(
+        "budget.hidden",
+        f"rule {aim.rule_name}: the drop was seen in {len(undecided)} window(s) but judged not "
+        f"beyond doubt at the alarm budget's share (first: {undecided[0].summary}); lengthen "
+        "the signal's window or raise spec.runbook.alarm_budget",
+        fails=before is None,
+    )
 
 
 def _verdict(aim: Target, to_page: float | None, failing: Sequence[Missed]) -> str:
