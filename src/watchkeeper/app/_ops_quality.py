@@ -122,6 +122,14 @@ class QualityOperations:
             )
         return self.app.scheduler.tick(min(self.now, real)).to_dict()
 
+    def signals(
+        self, system: str, signal: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Each signal's newest windows: value, n, an estimated metric's interval and the
+        metric realized on the labels that have come since."""
+        self._may_read()
+        return self.app.monitor.signal_windows(system, signal, limit)
+
     def check(self, system: str) -> dict[str, Any]:
         """What the checks conclude now, recording nothing: the scheduler's tick is the one
         writer of findings, so each reaches alerting."""

@@ -352,9 +352,10 @@ class Signal(_Model):
         description="What is measured: observations, their outputs, their feedback, eval runs, or "
         "reviewed triage samples",
     )
-    kind: Literal["mean", "rate", "quantile", "count", "expr", "score"] = Field(
+    kind: Literal["mean", "rate", "quantile", "count", "expr", "score", "estimated"] = Field(
         "mean",
-        description="How a window's values become one number (see the README's Data formats)",
+        description="How a window's values become one number (see the README's Data formats); "
+        "estimated: a binary classifier's metric estimated from its scores before labels come",
     )
     field: str | None = Field(
         None,
@@ -375,6 +376,45 @@ class Signal(_Model):
         timedelta(days=1),
         description="The window the signal is computed over, aligned to the Unix epoch",
     )
+    metric: Literal["roc_auc", "accuracy", "precision", "recall", "f1"] | None = Field(
+        None, description="For kind estimated: the metric estimated"
+    )
+    score: str | None = Field(
+        None,
+        description="For kind estimated: the path of the model's score, the probability of the "
+        "positive class in [0, 1], e.g. output.score",
+    )
+    prediction: str | None = Field(
+        None,
+        description="For kind estimated: the path of the model's 0/1 decision, e.g. "
+        "output.approved (roc_auc needs none)",
+    )
+    positive: str = Field(
+        "1",
+        description="For kind estimated: the feedback label of the positive class (also true "
+        "and 1 as numbers or booleans)",
+    )
+
+    @model_validator(mode="after")
+    def _estimated(self) -> Signal:
+        """An estimated metric needs its score and (but for roc_auc) its decision, read from
+        observations; the fields mean nothing to other kinds, so they are refused there."""
+        fields = {"metric": self.metric, "score": self.score, "prediction": self.prediction}
+        if self.kind != "estimated":
+            given = [k for k, v in fields.items() if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} belong to kind: estimated")
+            return self
+        if self.source not in ("observation", "output"):
+            raise ValueError("an estimated metric reads observations: from: observation")
+        needed = ["metric", "score"] + ([] if self.metric == "roc_auc" else ["prediction"])
+        missing = [k for k in needed if fields[k] is None]
+        if missing:
+            raise ValueError(
+                f"kind estimated needs {', '.join(missing)} (e.g. metric: accuracy, "
+                "score: output.score, prediction: output.approved)"
+            )
+        return self
 
     @field_validator("expr")
     @classmethod

@@ -459,6 +459,25 @@ def baseline_too_small(
     ]
 
 
+def cannot_estimate(
+    system: str, signal: str, why: str, start: datetime, end: datetime
+) -> list[Finding]:
+    """An estimated metric that cannot be estimated says why (no labelled baseline, one class,
+    scores that are not probabilities): never an empty chart taken for health."""
+    return [
+        Finding(
+            system,
+            "estimate",
+            signal,
+            "warning",
+            f"cannot estimate {signal}: {why}",
+            start,
+            end,
+            evidence={"why": why},
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class Failure:
     """A step of a tick that raised: which system (None for portfolio-wide jobs), which step,

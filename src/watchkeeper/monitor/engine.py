@@ -30,11 +30,13 @@ from typing import Any, cast
 import numpy as np
 
 from watchkeeper.clock import as_utc
+from watchkeeper.durations import format_duration
 from watchkeeper.errors import ActionError
 from watchkeeper.evals import EvalRun
 from watchkeeper.jsonvalue import plain
 from watchkeeper.manifest import AlertRule, Severity, Signal, SystemManifest
 from watchkeeper.monitor import checks
+from watchkeeper.monitor import estimate as estimation
 from watchkeeper.monitor.calibration import (
     DriftCalibration,
     Noise,
@@ -82,7 +84,7 @@ from watchkeeper.monitor.signals import (
 )
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.monitor.trend import DEFAULT_LIMIT, DEFAULT_SLACK
-from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit
+from watchkeeper.store import FindingRecord, ObservationRecord, Store, SystemRecord, Unit
 
 DAY = timedelta(days=1)
 MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
@@ -193,6 +195,48 @@ class MonitorService:
         stale = [f for f in owed if f.fingerprint not in current]
         return replace(evaluation, findings=evaluation.findings + stale, new=new)
 
+    def signal_windows(
+        self, system: str, only: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Each signal's newest `limit` windows as stored — value, n, and an estimated metric's
+        interval — with, for an estimated metric, the metric realized on the labels that have
+        come since (computed now: labels arrive months after their window was estimated)."""
+        with self.store.read() as unit:
+            record = unit.system(system)
+            if record is None:
+                raise ActionError("not_found", f"no system {system!r}")
+            signals = SystemManifest.model_validate(record.manifest).spec.runbook.signals
+            if only is not None and only not in signals:
+                known = ", ".join(signals) or "none"
+                raise ActionError("not_found", f"{system} has no signal {only!r} (it has: {known})")
+            listed = []
+            for name, signal in signals.items():
+                if only is not None and name != only:
+                    continue
+                windows = unit.monitoring.signal_windows(system, name, limit=limit)
+                for window in windows:
+                    detail = window.pop("detail") or {}
+                    window.update(low=detail.get("low"), high=detail.get("high"))
+                    window.update(realized=None, realized_n=0)
+                    if signal.kind == "estimated":
+                        labelled = unit.ingest.observations(
+                            system, window["window_start"], window["window_end"],
+                            with_feedback=True,
+                        )  # fmt: skip
+                        window.update(_realized(signal, labelled))
+                    for key in ("window_start", "window_end"):
+                        window[key] = window[key].isoformat()
+                listed.append(
+                    {
+                        "signal": name,
+                        "kind": signal.kind,
+                        "metric": signal.metric,
+                        "window": format_duration(signal.window),
+                        "windows": windows,
+                    }
+                )
+            return listed
+
     def record_failures(self, failures: Sequence[checks.Failure], now: datetime) -> None:
         """Store each failing step as a finding of its system. Nothing to alert on: no rule
         names it, so it is marked taken in at once."""
@@ -293,7 +337,9 @@ class _Run:
     def signals(self) -> None:
         for name, signal in self.runbook.signals.items():
             since = self.unit.monitoring.last_signal_window(self.name, name)
-            if signal.source == "eval":
+            if signal.kind == "estimated":
+                rows = self._estimated_rows(name, signal, since) if self.first else []
+            elif signal.source == "eval":
                 rows = self._eval_rows(name, signal, since)
             elif self.first is None:
                 continue
@@ -327,6 +373,50 @@ class _Run:
                 value = compute(signal, observations)
             rows.append(_value_row(name, start, end, value.value, value.n))
         return rows
+
+    def _estimated_rows(
+        self, name: str, signal: Signal, since: datetime | None
+    ) -> list[dict[str, Any]]:
+        """The metric estimated in each whole window, once the baseline is over and its labelled
+        rows calibrate the scores; the baseline's own windows too, for the level a drop is
+        measured from. Nothing is estimated while the calibration cannot be made: the finding
+        says what is missing."""
+        if self.baseline is None or self.first is None or self.now < self.baseline[1]:
+            return []
+        calibration = self._calibration(name, signal)
+        if calibration is None:
+            return []
+        assert signal.metric is not None and signal.score is not None
+        start = since or window_start(self.first, signal.window)
+        windows = list(complete_windows(start, self.now, signal.window))[-MAX_WINDOWS:]
+        rows = []
+        for begin, end in windows:
+            scored = estimation.scored(signal, self.unit.ingest.observations(self.name, begin, end))
+            try:
+                scores = estimation.checked_scores(scored.scores)
+            except estimation.EstimateError as exc:
+                self.findings += checks.cannot_estimate(self.name, name, str(exc), begin, end)
+                rows.append(_value_row(name, begin, end, None, 0))
+                continue
+            got = estimation.estimate(
+                signal.metric, calibration.apply(scores), scored.predicted, scores,
+                seed=int(begin.timestamp()),
+            )  # fmt: skip
+            detail = {"low": got.low, "high": got.high, "calibrated": calibration.fitted}
+            rows.append(_value_row(name, begin, end, got.value, got.n, detail))
+        return rows
+
+    def _calibration(self, name: str, signal: Signal) -> estimation.Calibration | None:
+        """The baseline's labelled rows calibrate the scores (read each evaluation: labels of
+        the baseline may arrive months late, and a calibration waits for them)."""
+        assert self.baseline is not None
+        start, end = self.baseline
+        labelled = self.unit.ingest.observations(self.name, start, end, with_feedback=True)
+        try:
+            return estimation.calibrate_on(signal, labelled)
+        except estimation.EstimateError as exc:
+            self.findings += checks.cannot_estimate(self.name, name, str(exc), start, end)
+            return None
 
     def _eval_rows(self, name: str, signal: Signal, since: datetime | None) -> list[dict[str, Any]]:
         """One value per eval run of the suite (its `field`, default the pass rate)."""
@@ -803,10 +893,34 @@ def _empty(reference: Profile) -> Profile:
     return CategoricalProfile({}, 0)
 
 
+def _realized(signal: Signal, labelled: Sequence[ObservationRecord]) -> dict[str, Any]:
+    """The estimated metric realized on a window's labelled rows (None without any)."""
+    assert signal.metric is not None
+    rows = estimation.scored(signal, labelled).labelled()
+    try:
+        scores = estimation.checked_scores(rows.scores)
+    except estimation.EstimateError:
+        return {"realized": None, "realized_n": 0}
+    value = estimation.realized(signal.metric, scores, rows.predicted, rows.labels)
+    return {"realized": value, "realized_n": int(rows.labels.size)}
+
+
 def _value_row(
-    signal: str, start: datetime, end: datetime, value: float | None, n: int
+    signal: str,
+    start: datetime,
+    end: datetime,
+    value: float | None,
+    n: int,
+    detail: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {"signal": signal, "window_start": start, "window_end": end, "value": value, "n": n}
+    return {
+        "signal": signal,
+        "window_start": start,
+        "window_end": end,
+        "value": value,
+        "n": n,
+        "detail": detail,
+    }
 
 
 def _or_none(rules: Sequence[AlertRule]) -> Sequence[AlertRule | None]:

@@ -21,6 +21,7 @@ CheckKind = Literal[
     "silence",
     "eval_overdue",
     "baseline",
+    "estimate",
     "failure",
 ]
 

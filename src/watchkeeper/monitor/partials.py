@@ -230,7 +230,10 @@ class Profiling:
 def profiling_for(manifest: SystemManifest) -> Profiling:
     runbook = manifest.spec.runbook
     signals = {
-        name: s for name, s in runbook.signals.items() if s.source in ("observation", "output")
+        name: s
+        for name, s in runbook.signals.items()
+        # an estimated metric needs the baseline's calibration, which a partial cannot hold
+        if s.source in ("observation", "output") and s.kind != "estimated"
     }
     columns = watched_columns(manifest)
     contracts = {}

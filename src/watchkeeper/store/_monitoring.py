@@ -42,6 +42,8 @@ class SignalValueRow(Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     n: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # what else the window's value came with: an estimated metric's interval
+    detail: Mapped[Any] = mapped_column(JSONType, nullable=True)
 
 
 class FindingRow(Base):
@@ -148,6 +150,26 @@ class MonitoringRepository:
         if until is not None:
             query = query.where(SignalValueRow.window_end <= until)
         return [tuple(r) for r in self.session.execute(query.order_by(SignalValueRow.window_start))]  # type: ignore[misc]
+
+    def signal_windows(self, system: str, signal: str, *, limit: int = 400) -> list[dict[str, Any]]:
+        """The signal's newest `limit` windows, oldest first, each with its detail."""
+        query = (
+            select(SignalValueRow)
+            .where(SignalValueRow.system == system, SignalValueRow.signal == signal)
+            .order_by(SignalValueRow.window_start.desc())
+            .limit(limit)
+        )
+        rows = list(self.session.scalars(query))[::-1]
+        return [
+            {
+                "window_start": r.window_start,
+                "window_end": r.window_end,
+                "value": r.value,
+                "n": r.n,
+                "detail": r.detail,
+            }
+            for r in rows
+        ]
 
     def save_findings(self, rows: Iterable[dict[str, Any]], now: datetime) -> list[bool]:
         """Store findings not seen before for their window; says, per row, whether it was new."""
