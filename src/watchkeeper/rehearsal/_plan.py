@@ -142,6 +142,8 @@ def _inexpressible(signal: Signal) -> str | None:
         return "a triage signal is people's verdicts, which a rehearsal cannot make up"
     if signal.kind == "expr" or signal.expr:
         return "an expression signal cannot be moved by a known share"
+    if signal.kind == "estimated":
+        return "an estimated metric moves with the model's scores, which a rehearsal does not make"
     if signal.kind == "rate" and signal.source == "output" and not signal.match:
         return "an output rate without `match:` has nothing to move"
     return None
