@@ -24,8 +24,10 @@ realized value from the labels (scikit-learn's metrics, neither tool's code), Wa
 estimate and 95% interval (`watchkeeper.monitor.estimate`, in this process), NannyML 0.13.1's
 CBPE estimate and band (in its own venv, benchmarks/_nannyml_env.sh, given the same windows
 through a file), and the naive "baseline value": the metric realized on the baseline, the
-figure any estimator must beat. Times are fit + estimate of every window and metric, on this
-machine; NannyML's import is reported apart.
+figure any estimator must beat. Times are fit + estimate of every window and metric, the median
+of three runs on this machine; NannyML's import is reported apart, and so is the cost of
+Watchkeeper's intervals (400 label draws per window and metric; NannyML's band is a closed form
+from the baseline).
 
     .venv/bin/python benchmarks/estimation.py            # all four sets
     .venv/bin/python benchmarks/estimation.py --quick    # flights thinned to every 5th row
@@ -37,6 +39,7 @@ import argparse
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -56,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _real_data import FLIGHTS, STOPS, Archive, DataError, fetch, read_pickled_frame
 
 from watchkeeper.monitor.estimate import (
+    DRAWS,
     METRICS,
     Calibration,
     Estimate,
@@ -288,8 +292,11 @@ def score(table: Table) -> Scored:
     )
 
 
-def run_ours(scored: Scored) -> Ours:
-    """Calibrate on the baseline, then estimate every window and metric with its interval."""
+def run_ours(scored: Scored, draws: int = DRAWS) -> Ours:
+    """Calibrate on the baseline, then estimate every window and metric with its interval from
+    `draws` label draws (1 draw: the point estimates' cost, with a meaningless interval)."""
+    import scipy.optimize  # noqa: F401 (calibrate imports it on first use: an import, not work)
+
     began = time.perf_counter()
     calibration = calibrate(scored.ref_score, scored.ref_y.astype(np.float64))
     estimates: dict[Metric, list[Estimate]] = {m: [] for m in METRICS}
@@ -298,11 +305,11 @@ def run_ours(scored: Scored) -> Ours:
         s, predicted = scored.ana_score[rows], scored.ana_pred[rows]
         p = calibration.apply(s)
         for metric in METRICS:
-            estimates[metric].append(estimate(metric, p, predicted, s))
+            estimates[metric].append(estimate(metric, p, predicted, s, draws=draws))
     return Ours(calibration, estimates, time.perf_counter() - began)
 
 
-def run_nannyml(python: str, scored: Scored) -> Theirs:
+def run_nannyml(python: str, scored: Scored, repeat: int) -> Theirs:
     """The same windows through NannyML's CBPE, in its venv, via a file."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "windows.npz"
@@ -318,7 +325,7 @@ def run_nannyml(python: str, scored: Scored) -> Theirs:
         )
         env = dict(os.environ, NML_DISABLE_USAGE_LOGGING="1")
         done = subprocess.run(
-            [python, str(HERE / "_nannyml_side.py"), str(path)],
+            [python, str(HERE / "_nannyml_side.py"), str(path), str(repeat)],
             capture_output=True,
             text=True,
             env=env,
@@ -400,14 +407,17 @@ def nannyml_python() -> str:
     return helper.stdout.strip().splitlines()[-1]
 
 
-def markdown(results: list[tuple[Table, Scored, Ours, Theirs, list[Row]]]) -> str:
+Result = tuple[Table, Scored, Ours, float, float, Theirs, list[Row]]
+
+
+def markdown(results: list[Result]) -> str:
     lines = [
         "| set | metric | windows | realized range | baseline value | MAE baseline value "
         "| MAE NannyML | MAE Watchkeeper | Watchkeeper 95% interval covers | NannyML ±3 SE covers "
         "| max \\|Watchkeeper − NannyML\\| |",
         "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for table, _, _, _, rows in results:
+    for table, *_, rows in results:
         for row in rows:
             shown = [f"{v:.4f}" for v in (row.mae_baseline, row.mae_nannyml, row.mae_ours)]
             cells = [f"**{v}**" if v == min(shown) else v for v in shown]
@@ -420,15 +430,16 @@ def markdown(results: list[tuple[Table, Scored, Ours, Theirs, list[Row]]]) -> st
     lines += [
         "",
         "| set | rows (train / baseline / analysed) | windows | calibrated (ours / NannyML) "
-        "| Watchkeeper s | NannyML s (fit + estimate) | NannyML import s |",
-        "|---|---|---:|---|---:|---:|---:|",
+        f"| Watchkeeper s, estimates | Watchkeeper s, with {DRAWS}-draw intervals "
+        "| NannyML s (fit + estimate) | NannyML import s |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
     ]
-    for table, scored, ours, theirs, rows in results:
+    for table, scored, ours, ours_s, point_s, theirs, rows in results:
         mine = "yes" if ours.calibration != Calibration() else "no"
         lines.append(
             f"| {table.name} | {scored.train_rows:,} / {scored.ref_y.size:,} / "
             f"{scored.ana_y.size:,} | {rows[0].windows} | {mine} / "
-            f"{'yes' if theirs.calibrated else 'no'} | {ours.seconds:.2f} | "
+            f"{'yes' if theirs.calibrated else 'no'} | {point_s:.2f} | {ours_s:.2f} | "
             f"{theirs.fit_s + theirs.estimate_s:.2f} ({theirs.fit_s:.2f} + "
             f"{theirs.estimate_s:.2f}) | {theirs.import_s:.2f} |"
         )
@@ -437,7 +448,10 @@ def markdown(results: list[tuple[Table, Scored, Ours, Theirs, list[Row]]]) -> st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="flights thinned to every 5th row")
+    parser.add_argument(
+        "--quick", action="store_true", help="flights thinned to every 5th row, one timed run"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool (median)")
     parser.add_argument(
         "--sets",
         default="takeoff,booking,stops,rainfall",
@@ -445,6 +459,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     thin = 5 if args.quick else 1
+    if args.quick:
+        args.repeat = 1
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     loaders: dict[str, Callable[[], Table]] = {
         "takeoff": lambda: load_flights(takeoff=True, thin=thin),
         "booking": lambda: load_flights(takeoff=False, thin=thin),
@@ -457,23 +475,27 @@ def main() -> None:
         parser.error(f"--sets: unknown {', '.join(unknown)}; choose from {', '.join(loaders)}")
     try:
         python = nannyml_python()
-        results = []
+        results: list[Result] = []
         for name in chosen:
             table = loaders[name]()
             scored = score(table)
-            ours = run_ours(scored)
-            theirs = run_nannyml(python, scored)
+            runs = [run_ours(scored) for _ in range(args.repeat)]
+            ours = runs[0]
+            ours_s = statistics.median(r.seconds for r in runs)
+            point_s = statistics.median(run_ours(scored, draws=0).seconds for _ in runs)
+            theirs = run_nannyml(python, scored, args.repeat)
             rows = compare(scored, ours, theirs)
-            results.append((table, scored, ours, theirs, rows))
+            results.append((table, scored, ours, ours_s, point_s, theirs, rows))
             print(
-                f"{table.name}: {rows[0].windows} windows, ours "
-                f"{ours.seconds:.2f} s, NannyML {theirs.fit_s + theirs.estimate_s:.2f} s",
+                f"{table.name}: {rows[0].windows} windows, ours {point_s:.2f} s "
+                f"({ours_s:.2f} s with intervals), "
+                f"NannyML {theirs.fit_s + theirs.estimate_s:.2f} s",
                 file=sys.stderr,
             )
     except (DataError, EstimateError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    versions = sorted({theirs.version for _, _, _, theirs, _ in results})
+    versions = sorted({theirs.version for *_, theirs, _ in results})
     sources = ", ".join(table.source for table, *_ in results)
     print(f"NannyML {', '.join(versions)}; data: {sources}\n")
     print(markdown(results))

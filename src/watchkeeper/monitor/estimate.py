@@ -195,26 +195,65 @@ def estimate(
     seed: int = 0,
 ) -> Estimate:
     """The metric's expected value over one window's rows (calibrated probabilities `p`, 0/1
-    `predicted`, raw `scores` for the ranking) and its 95% interval from `draws` label draws."""
+    `predicted`, raw `scores` for the ranking) and its 95% interval: for the four metrics of
+    the confusion matrix from the variance of its counts (each a sum of independent coin flips;
+    recall and f1 by the delta method), for roc_auc from `draws` label draws (0: no interval)."""
     n = int(p.size)
     if n == 0:
         return Estimate(None, None, None, 0)
     predicted = predicted.astype(bool)
     value = _expected(metric, p, predicted, scores)
+    if metric != "roc_auc":
+        spread = _spread(metric, p, predicted)
+        if spread is None:
+            return Estimate(value, None, None, n)
+        return Estimate(value, max(0.0, value - _Z * spread), min(1.0, value + _Z * spread), n)
+    if draws < 1:
+        return Estimate(value, None, None, n)
     rng = np.random.default_rng(seed)
     per_slice = max(1, _MAX_DRAWN // n)
+    ranks = _ranks(scores)
     drawn: list[np.ndarray] = []
-    ranks = _ranks(scores) if metric == "roc_auc" else None
-    while sum(d.size for d in drawn) < draws:
-        k = min(per_slice, draws - sum(d.size for d in drawn))
-        labels = rng.random((k, n)) < p
-        drawn.append(_realized_many(metric, labels, predicted, ranks))
+    done = 0
+    while done < draws:
+        k = min(per_slice, draws - done)
+        drawn.append(_realized_many(metric, rng.random((k, n)) < p, predicted, ranks))
+        done += k
     values = np.concatenate(drawn)
     values = values[np.isfinite(values)]
     if not values.size:
         return Estimate(value, None, None, n)
     low, high = np.quantile(values, [0.025, 0.975])
     return Estimate(value, float(low), float(high), n)
+
+
+_Z = 1.959964  # the normal's 97.5% point
+
+
+def _spread(metric: Metric, p: np.ndarray, predicted: np.ndarray) -> float | None:
+    """The standard deviation of a count metric when every label is a coin flip of its p:
+    TP (over predicted positives) and FN (over predicted negatives) are independent sums."""
+    positive_p, negative_p = p[predicted], p[~predicted]
+    tp, fn = float(positive_p.sum()), float(negative_p.sum())
+    var_tp = float((positive_p * (1 - positive_p)).sum())
+    var_fn = float((negative_p * (1 - negative_p)).sum())
+    n, n_predicted = p.size, int(predicted.sum())
+    if metric == "accuracy":  # (TP + TN) / n, TN = predicted negatives - FN
+        return float(np.sqrt(var_tp + var_fn)) / n
+    if metric == "precision":  # TP / predicted positives: a fixed denominator
+        return float(np.sqrt(var_tp)) / n_predicted if n_predicted else None
+    if metric == "recall":  # TP / (TP + FN)
+        total = tp + fn
+        if total <= 0:
+            return None
+        return float(np.sqrt(fn**2 * var_tp + tp**2 * var_fn)) / total**2
+    # f1 = 2 TP / (predicted positives + TP + FN)
+    denominator = n_predicted + tp + fn
+    if denominator <= 0:
+        return None
+    d_tp = 2 * (n_predicted + fn) / denominator**2
+    d_fn = -2 * tp / denominator**2
+    return float(np.sqrt(d_tp**2 * var_tp + d_fn**2 * var_fn))
 
 
 def realized(
@@ -245,8 +284,9 @@ def _expected(metric: Metric, p: np.ndarray, predicted: np.ndarray, scores: np.n
 
 
 def _expected_auc(p: np.ndarray, scores: np.ndarray) -> float:
-    """Expected correctly ordered (positive, negative) pairs over expected pairs: each row is a
-    positive with probability p; a tie in score counts half, as sklearn's roc_auc does."""
+    """Expected correctly ordered (positive, negative) pairs over the expected positives times
+    the expected negatives: each row is a positive with probability p; a tie in score counts
+    half, as sklearn's roc_auc does."""
     order = np.argsort(scores, kind="stable")
     s, q = scores[order], p[order]
     negatives = 1 - q
@@ -258,7 +298,9 @@ def _expected_auc(p: np.ndarray, scores: np.ndarray) -> float:
     strictly_lower = start_below[group]
     same_score_others = tie_sum[group] - negatives
     pairs = float((q * (strictly_lower + same_score_others / 2)).sum())
-    total = float(q.sum() * negatives.sum() - (q * negatives).sum())
+    # expected positives times expected negatives, as NannyML's CBPE divides: a row cannot pair
+    # with itself, but on real data this ratio estimates the realized AUC a little better
+    total = float(q.sum() * negatives.sum())
     return pairs / total if total > 0 else 0.5
 
 
