@@ -151,16 +151,14 @@ def calibrate(scores: np.ndarray, labels: np.ndarray, seed: int = 0) -> Calibrat
 
 
 def _isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
+    """Pool-adjacent-violators over the distinct scores, each weighted by its rows (rows tied
+    in score are one point, as scikit-learn's IsotonicRegression makes them)."""
     from scipy.optimize import isotonic_regression  # only when a baseline is calibrated
 
-    order = np.argsort(scores, kind="stable")
-    x, y = scores[order], labels[order].astype(np.float64)
-    fitted = isotonic_regression(y, increasing=True).x
-    knots, first = np.unique(x, return_index=True)
-    # one value per distinct score: the mean of the fitted values of its rows
-    sums = np.add.reduceat(fitted, first)
-    counts = np.diff(np.append(first, x.size))
-    return Calibration(tuple(knots.tolist()), tuple((sums / counts).tolist()))
+    knots, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=labels.astype(np.float64)) / counts
+    fitted = isotonic_regression(means, weights=counts.astype(np.float64), increasing=True).x
+    return Calibration(tuple(knots.tolist()), tuple(fitted.tolist()))
 
 
 def _ece(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
