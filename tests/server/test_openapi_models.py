@@ -213,6 +213,7 @@ def test_every_json_route_answers_as_its_model_says(checked: Checked, clock: Fix
     [incident] = call("POST", "/api/v1/tick")["incidents_opened"]
     assert call("GET", "/api/v1/findings")
     call("POST", "/api/v1/systems/{name}/check", name=SYSTEM)
+    call("GET", "/api/v1/systems/{name}/signals", "owner", name=SYSTEM)
     call("GET", "/api/v1/incidents")
     call("GET", "/api/v1/incidents/{incident_id}", incident_id=incident)
     for step, body in (("ack", None), ("serious", {"kind": "default"}), ("resolve", {})):

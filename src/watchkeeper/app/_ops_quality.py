@@ -63,9 +63,9 @@ class QualityOperations:
         self._authorize("observations.write", system, target=f"{system}/observations")
         return self.app.ingest.observations(system, items, self.now, source=source).to_dict()
 
-    def feedback(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
+    def feedback(self, system: str, items: Sequence[Any], source: str = "api") -> dict[str, Any]:
         self._authorize("feedback.write", system, target=f"{system}/feedback")
-        return self.app.ingest.feedback(system, items, self.now).to_dict()
+        return self.app.ingest.feedback(system, items, self.now, source=source).to_dict()
 
     def profiling(self, system: str) -> dict[str, Any]:
         """The manifest and bin edges a profiler elsewhere makes this system's partials from."""

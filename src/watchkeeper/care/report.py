@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from watchkeeper.access import Directory
 from watchkeeper.charter.ledger import CareEntry, by_month
 from watchkeeper.charter.roles import assignments
-from watchkeeper.manifest import SystemManifest
+from watchkeeper.manifest import Signal, SystemManifest
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.store import Unit
 
@@ -34,10 +34,13 @@ def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, 
     runbook = manifest.spec.runbook
     directory = Directory.of(unit.people(), unit.teams())
     signals = []
-    for name in runbook.signals:
+    for name, signal in runbook.signals.items():
         series = unit.monitoring.signal_series(system, name, since=start, until=end)
         bound = runbook.healthy.get(name)
         values = [v for _, _, v, _ in series if v is not None]
+        estimates = (
+            _estimates(unit, system, name, signal, start, end) if signal.kind == "estimated" else []
+        )
         signals.append(
             {
                 "name": name,
@@ -46,6 +49,9 @@ def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, 
                 "max": bound.max if bound else None,
                 "latest": values[-1] if values else None,
                 "mean": sum(values) / len(values) if values else None,
+                "metric": signal.metric,
+                "estimates": estimates,
+                **estimate_error(estimates),
             }
         )
     findings = [
@@ -135,6 +141,49 @@ def build(unit: Unit, system: str, start: datetime, end: datetime) -> dict[str, 
     }
 
 
+def _estimates(
+    unit: Unit, system: str, name: str, signal: Signal, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """An estimated metric's windows in the period, each beside the metric realized on the
+    labels that have come since (for a credit model, months after the window was estimated)."""
+    from watchkeeper.monitor.estimate import realized_on
+
+    most = math.ceil((end - start) / signal.window) + 1
+    windows = [
+        w
+        for w in unit.monitoring.signal_windows(system, name, limit=most)
+        if w["window_start"] >= start and w["window_end"] <= end
+    ]
+    estimates = []
+    for window in windows:
+        labelled = unit.ingest.observations(
+            system, window["window_start"], window["window_end"], with_feedback=True
+        )
+        detail = window["detail"] or {}
+        estimates.append(
+            {
+                "window_start": window["window_start"].isoformat(),
+                "value": window["value"],
+                "n": window["n"],
+                "low": detail.get("low"),
+                "high": detail.get("high"),
+                **realized_on(signal, labelled),
+            }
+        )
+    return estimates
+
+
+def estimate_error(estimates: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How far the estimates were from what the labels later showed: the mean absolute error
+    over the windows that have both, and how many those are."""
+    gaps = [
+        abs(e["value"] - e["realized"])
+        for e in estimates
+        if e["value"] is not None and e["realized"] is not None
+    ]
+    return {"mae": sum(gaps) / len(gaps) if gaps else None, "compared": len(gaps)}
+
+
 def markdown(report: dict[str, Any]) -> str:
     return f"# {title(report)}\n\n{_sections(report)}"
 
@@ -164,6 +213,7 @@ def _sections(report: dict[str, Any]) -> str:
             for s in report["signals"]
         ),
         "",
+        *_estimated(report["signals"]),
         f"## Findings ({report['findings']['count']})",
         "",
         *_listed(f"- {k}: {v}" for k, v in sorted(report["findings"]["by_check"].items())),
@@ -205,6 +255,39 @@ def _sections(report: dict[str, Any]) -> str:
         f"- reviewed error rate (random sample): {_rate(report['triage']['sample_error_rate'])}",
     ]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def _estimated(signals: Sequence[dict[str, Any]]) -> list[str]:
+    """Per estimated metric, each window's estimate beside the metric realized on its labels,
+    and how far off the estimates were: whether the estimate can be trusted before labels."""
+    lines = []
+    for s in signals:
+        if s.get("metric") is None:
+            continue
+        error = (
+            f"mean absolute error {s['mae']:.3g} over {s['compared']} window(s) with labels"
+            if s["mae"] is not None
+            else "no labels yet for this period's windows"
+        )
+        lines += [
+            f"## {s['name']}: estimated {s['metric']} against realized",
+            "",
+            f"{error}.",
+            "",
+            "| window | estimate | interval | realized | labels |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {e['window_start'][:16].replace('T', ' ')} | {_num(e['value'])} | "
+                f"{_interval(e['low'], e['high'])} | {_num(e['realized'])} | {e['realized_n']} |"
+                for e in s["estimates"]
+            ),
+            "",
+        ]
+    return lines
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "-" if low is None or high is None else f"{low:.3g}–{high:.3g}"
 
 
 def _listed(items: Iterable[str]) -> list[str]:
@@ -253,6 +336,9 @@ class Series:
     baseline: float | None
     start: datetime
     end: datetime
+    # an estimated metric: its interval per window, and what the labels later showed
+    band: Sequence[tuple[datetime, float, float]] = ()
+    realized: Sequence[tuple[datetime, float]] = ()
 
     def outside(self, value: float) -> bool:
         return (self.low is not None and value < self.low) or (
@@ -273,6 +359,8 @@ def signal_chart(series: Series) -> str:
     if not values:
         return f'<p class="empty">No values for {html.escape(series.name)} in this period.</p>'
     marks = [b for b in (series.low, series.high, series.baseline) if b is not None]
+    marks += [v for _, lo, hi in series.band for v in (lo, hi)]
+    marks += [v for _, v in series.realized]
     low, high = min(values + marks), max(values + marks)
     pad = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
     # values that are never negative (rates, counts) do not get a negative axis
@@ -296,9 +384,14 @@ def signal_chart(series: Series) -> str:
             f'<text class="label" x="{LEFT + 4}" y="{b - 4:.1f}">'
             f"baseline {_fmt(series.baseline)}</text>"
         )
+    parts.append(_band(series.band, x, y))
     for run in _runs(series.points):
         line = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in run)
         parts.append(f'<polyline class="series" points="{line}"/>')
+    for when, labelled in series.realized:
+        parts.append(
+            f'<circle class="realized" cx="{x(when):.1f}" cy="{y(labelled):.1f}" r="3.5"/>'
+        )
     for at, value in series.points:
         if value is not None and series.outside(value):
             cx, cy = x(at), y(value)
@@ -310,10 +403,72 @@ def signal_chart(series: Series) -> str:
         + (f"; healthy {bounds_text(series.low, series.high)}" if marks else "")
         + (f"; baseline {_fmt(series.baseline)}" if series.baseline is not None else "")
         + f"; {breaches} window(s) outside the healthy bounds"
+        + _estimate_summary(series)
     )
     return (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{summary}">'
         f"<title>{summary}</title>{''.join(parts)}</svg>"
+    )
+
+
+def _band(
+    band: Sequence[tuple[datetime, float, float]],
+    x: Callable[[datetime], float],
+    y: Callable[[float], float],
+) -> str:
+    """The estimate's interval shaded: out along the high ends, back along the low ones."""
+    if not band:
+        return ""
+    upper = [f"{x(at):.1f},{y(hi):.1f}" for at, _, hi in band]
+    lower = [f"{x(at):.1f},{y(lo):.1f}" for at, lo, _ in reversed(band)]
+    return f'<polygon class="band" points="{" ".join(upper + lower)}"/>'
+
+
+def _estimate_summary(series: Series) -> str:
+    """The chart's words for an estimate: its interval, and how near the labels came to it."""
+    if not series.band and not series.realized:
+        return ""
+    estimated = {at: v for at, v in series.points if v is not None}
+    gaps = [abs(estimated[at] - v) for at, v in series.realized if at in estimated]
+    said = f"; interval shaded on {len(series.band)} window(s)"
+    if not gaps:
+        return said + "; no labels yet to compare"
+    return (
+        f"{said}; realized on {len(gaps)} window(s), mean absolute error "
+        f"{_fmt(sum(gaps) / len(gaps))}"
+    )
+
+
+def estimate_series(
+    name: str,
+    windows: Sequence[dict[str, Any]],
+    low: float | None,
+    high: float | None,
+    baseline: float | None,
+    start: datetime,
+    end: datetime,
+) -> Series:
+    """An estimated metric's windows (as `Operations.signals` or the report list them: ISO
+    starts, value, low, high, realized) as the chart's series, interval and realized points."""
+    at = [datetime.fromisoformat(w["window_start"]) for w in windows]
+    return Series(
+        name,
+        [(t, w["value"]) for t, w in zip(at, windows, strict=True)],
+        low,
+        high,
+        baseline,
+        start,
+        end,
+        band=[
+            (t, w["low"], w["high"])
+            for t, w in zip(at, windows, strict=True)
+            if w["low"] is not None and w["high"] is not None
+        ],
+        realized=[
+            (t, w["realized"])
+            for t, w in zip(at, windows, strict=True)
+            if w["realized"] is not None
+        ],
     )
 
 
@@ -445,11 +600,21 @@ svg .bound{stroke:#116329;stroke-width:1.5;stroke-dasharray:6 4}
 svg .baseline{stroke:#57606a;stroke-width:1.5;stroke-dasharray:2 3}
 svg .series{fill:none;stroke:#0a58ca;stroke-width:2}
 svg .breach{stroke:#a40e26;stroke-width:2.5;fill:none}
+svg .band{fill:#0a58ca;opacity:.15}
+svg .realized{fill:#fff;stroke:#8250df;stroke-width:2}
 svg .tick,svg .label{font-size:11px;fill:#57606a}svg .axis{font-size:12px;fill:#1b1f24}
 """
 
 
 def report_chart(report: dict[str, Any], signal: dict[str, Any]) -> str:
+    start = datetime.fromisoformat(report["period"]["start"])
+    end = datetime.fromisoformat(report["period"]["end"])
+    if signal.get("estimates"):
+        return signal_chart(
+            estimate_series(
+                signal["name"], signal["estimates"], signal["min"], signal["max"], None, start, end
+            )
+        )
     return signal_chart(
         Series(
             signal["name"],
@@ -457,8 +622,8 @@ def report_chart(report: dict[str, Any], signal: dict[str, Any]) -> str:
             signal["min"],
             signal["max"],
             None,
-            datetime.fromisoformat(report["period"]["start"]),
-            datetime.fromisoformat(report["period"]["end"]),
+            start,
+            end,
         )
     )
 

@@ -126,8 +126,9 @@ class Remote(QualityRemote):
         path = f"/systems/{quote(system, safe='')}/observations"
         return self._call("POST", path, json=list(items), params={"source": source})
 
-    def feedback(self, system: str, items: Sequence[Any]) -> dict[str, Any]:
-        return self._call("POST", f"/systems/{quote(system, safe='')}/feedback", json=list(items))
+    def feedback(self, system: str, items: Sequence[Any], source: str = "api") -> dict[str, Any]:
+        path = f"/systems/{quote(system, safe='')}/feedback"
+        return self._call("POST", path, json=list(items), params={"source": source})
 
     def profiling(self, system: str) -> dict[str, Any]:
         return self._call("GET", f"/systems/{quote(system, safe='')}/profiling")
@@ -149,6 +150,14 @@ class Remote(QualityRemote):
                   "limit": limit, "after": after}  # fmt: skip
         params = {k: v for k, v in wanted.items() if v is not None}
         return self._call("GET", f"/systems/{quote(system, safe='')}/observations", params=params)
+
+    def signals(
+        self, system: str, signal: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if signal is not None:
+            params["signal"] = signal
+        return self._call("GET", f"/systems/{quote(system, safe='')}/signals", params=params)
 
     def dead_letters(self, system: str, limit: int = 100) -> list[dict[str, Any]]:
         path = f"/systems/{quote(system, safe='')}/dead-letters"

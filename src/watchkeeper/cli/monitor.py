@@ -4,7 +4,7 @@ findings — and `wk drift`, which compares two files directly, without a store.
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from datetime import time as dtime
@@ -125,13 +125,13 @@ SystemArg = Annotated[str, typer.Argument(help="System name.")]
 # What an item's own fields are called in a file unless a flag names another column.
 ITEM_FIELDS = ("id", "ts", "output", "latency_ms", "model_version")
 BY_NAME = {field: field for field in ITEM_FIELDS}
+JSONL = (".jsonl", ".ndjson", ".json")
 
 
 def _rows(path: Path, names: dict[str, str] = BY_NAME) -> Iterator[dict[str, Any]]:
     """Items from JSONL (one object a line), CSV or Parquet, read a batch at a time; `names`
     maps a file's column (or a JSONL key) to the item field it holds."""
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
+    if path.suffix.lower() in JSONL:
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if line.strip():
@@ -147,10 +147,13 @@ def _rows(path: Path, names: dict[str, str] = BY_NAME) -> Iterator[dict[str, Any
             yield _item(row, names)
 
 
-def _table_batches(path: Path, text_columns: list[str]) -> Iterator[Any]:
+def _table_batches(
+    path: Path, text_columns: list[str], *, empty_is_null: bool = False
+) -> Iterator[Any]:
     """A table's rows a batch at a time; in a CSV, `text_columns` are read as text (the time
     column: Arrow infers a type from the first block, and a column that turns from ISO to epoch
-    seconds later would fail halfway through the file)."""
+    seconds later would fail halfway through the file), and an empty cell of text is "" unless
+    `empty_is_null`."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -159,12 +162,13 @@ def _table_batches(path: Path, text_columns: list[str]) -> Iterator[Any]:
         yield from pq.ParquetFile(path).iter_batches()
     else:
         types = {name: pa.string() for name in text_columns}
-        yield from pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+        options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=empty_is_null)
+        yield from pacsv.open_csv(path, convert_options=options)
 
 
 def _columns_of(path: Path) -> list[str] | None:
     """A table's column names; None for JSONL, whose keys may differ line by line."""
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+    if path.suffix.lower() in JSONL:
         return None
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -214,10 +218,26 @@ def _item(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return item
 
 
+FEEDBACK_FIELDS = ("observation_id", "label", "score", "thumbs_up", "ts", "metadata")
+# Read as text from a CSV: Arrow would make numbers of ids and labels such as 0/1 (the API takes
+# them as strings) and would type the time column from its first block only.
+FEEDBACK_TEXT = ["observation_id", "label", "ts"]
+
+
 def ingest(
-    file: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file of observations.")],
-    system: Annotated[str, typer.Option("--system", help="System the observations belong to.")],
-    batch: Annotated[int, typer.Option(help="Items per request.")] = 1000,
+    file: Annotated[
+        Path, typer.Argument(help="JSONL, CSV or Parquet file of observations (or feedback).")
+    ],
+    system: Annotated[str, typer.Option("--system", help="System the rows belong to.")],
+    feedback: Annotated[
+        bool,
+        typer.Option(
+            "--feedback",
+            help="The rows are feedback on stored observations: `observation_id` and `label` "
+            "(or `score`, `thumbs_up`), optionally `ts` — labels that arrive late.",
+        ),
+    ] = False,
+    batch: Annotated[int, typer.Option(min=1, help="Items per request.")] = 1000,
     ts: Annotated[str, typer.Option("--ts", help="The column of each row's time.")] = "ts",
     id_column: Annotated[str, typer.Option("--id", help="The column of ids.")] = "id",
     output: Annotated[str, typer.Option(help="The column holding the output.")] = "output",
@@ -226,15 +246,22 @@ def ingest(
     json: JsonOpt = False,
     now: NowOpt = None,
 ) -> int:
-    """Backfill observations from a file; rejected rows go to the dead letters. Columns are
-    taken by name (`ts`, `id`, `output`, `latency_ms`, `model_version`), or as the flags say;
-    every other column is an input."""
-    from rich.progress import Progress
-
+    """Backfill observations, or with --feedback their labels, from a file; rejected rows go to
+    the dead letters. Observation columns are taken by name (`ts`, `id`, `output`,
+    `latency_ms`, `model_version`), or as the flags say; every other column is an input."""
     if not file.is_file():
         err.print(f"no such file: {file}", markup=False)
         return INVALID
     chosen = dict(zip(ITEM_FIELDS, (id_column, ts, output, latency, model_version), strict=True))
+    flags = dict(zip(ITEM_FIELDS, ("id", "ts", "output", "latency", "model-version"), strict=True))
+    renamed = [f"--{flags[field]}" for field, column in chosen.items() if column != field]
+    if feedback and renamed:
+        err.print(
+            f"{', '.join(renamed)}: feedback columns are taken by name "
+            f"({', '.join(FEEDBACK_FIELDS)}); rename the file's columns instead",
+            markup=False,
+        )
+        return INVALID
     names = {column: field for field, column in chosen.items()}
     if len(names) < len(chosen):
         err.print("two flags name the same column; each column holds one field", markup=False)
@@ -245,50 +272,29 @@ def ingest(
         err.print(f"{file}: not a readable {file.suffix.lstrip('.')} file ({exc})", markup=False)
         return INVALID
     if columns is not None:
-        missing = [
-            f"--{flag} {chosen[field]}"
-            for field, flag in zip(
-                ITEM_FIELDS, ("id", "ts", "output", "latency", "model-version"), strict=True
-            )
-            if chosen[field] != field and chosen[field] not in columns
-        ]
-        if missing:
+        refused = (
+            _feedback_columns(columns)
+            if feedback
+            else [f"--{flags[f]} {c}" for f, c in chosen.items() if c != f and c not in columns]
+        )
+        if refused:
+            what = "feedback needs" if feedback else "no such column for"
             err.print(
-                f"{file}: no such column for {', '.join(missing)}; its columns: "
-                f"{', '.join(columns)}",
+                f"{file}: {what} {', '.join(refused)}; its columns: {', '.join(columns)}",
                 markup=False,
             )
             return INVALID
-    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
-    errors: list[str] = []
-    with operations(now) as ops, Progress(transient=True, console=err) as progress:
-        task = progress.add_task(f"ingesting {file.name}", total=None)
-        pending: list[Any] = []
-
-        def send() -> None:
-            result = ops.ingest(system, pending, source="file")
-            totals["accepted"] += result["accepted"]
-            totals["duplicates"] += result["duplicates"]
-            totals["rejected"] += len(result["rejected"])
-            errors.extend(r["error"] for r in result["rejected"][:5])
-            progress.advance(task, len(pending))
-            pending.clear()
-
-        try:
-            for row in _rows(file, names):
-                pending.append(row)
-                if len(pending) >= batch:
-                    send()
-        except (OSError, ValueError) as exc:  # a file that turns unreadable partway
-            read = totals["accepted"] + totals["duplicates"] + totals["rejected"]
-            err.print(
-                f"{file}: unreadable after {read + len(pending)} rows ({exc}); the {read} sent "
-                "before are stored or refused as said, the rest was not sent",
-                markup=False,
+    with operations(now) as ops:
+        if feedback:
+            sent = _backfill(
+                file, _feedback_rows(file), lambda b: ops.feedback(system, b, source="file"), batch
             )
-            return INVALID
-        if pending:
-            send()
+        else:
+            rows = _rows(file, names)
+            sent = _backfill(file, rows, lambda b: ops.ingest(system, b, source="file"), batch)
+    if sent is None:
+        return INVALID
+    totals, errors = sent
     if json:
         print_json({**totals, "errors": errors})
     else:
@@ -299,6 +305,87 @@ def ingest(
         for line in errors[:10]:
             out.print(f"  {line}", markup=False)
     return ATTENTION if totals["rejected"] else OK
+
+
+def _feedback_columns(columns: list[str]) -> list[str]:
+    """What a feedback table lacks or holds beyond feedback, said as the refusal lists it."""
+    lacking = [] if "observation_id" in columns else ["an observation_id column"]
+    if not {"label", "score", "thumbs_up"} & set(columns):
+        lacking.append("a label, score or thumbs_up column")
+    extra = [c for c in columns if c not in FEEDBACK_FIELDS]
+    if extra:
+        lacking.append(f"no other columns (not {', '.join(extra)})")
+    return lacking
+
+
+def _feedback_rows(path: Path) -> Iterator[Any]:
+    """Feedback items from JSONL as written, or from a table with its empty cells left out (an
+    empty label beside a score is no label) and whole-number ids and labels as text, as a
+    typed Parquet column holds 0/1 labels."""
+    if path.suffix.lower() in JSONL:
+        yield from _rows(path, {})
+        return
+    for batch in _table_batches(path, FEEDBACK_TEXT, empty_is_null=True):
+        for row in batch.to_pylist():
+            yield {
+                key: str(value) if key in FEEDBACK_TEXT and type(value) is int else _plain(value)
+                for key, value in row.items()
+                if value is not None
+            }
+
+
+MAX_ERRORS_KEPT = 5  # per request: a file of bad rows should not fill the terminal
+
+
+def _backfill(
+    file: Path, rows: Iterator[Any], send: Callable[[list[Any]], dict[str, Any]], batch: int
+) -> tuple[dict[str, int], list[str]] | None:
+    """Send a file's rows in batches, summing what was stored and refused, each refusal named
+    by the row of the file it came from; None (after saying why) when the file turns unreadable
+    partway, with what was sent before kept."""
+    from rich.progress import Progress
+
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+    errors: list[str] = []
+    pending: list[Any] = []
+    with Progress(transient=True, console=err) as progress:
+        task = progress.add_task(f"ingesting {file.name}", total=None)
+
+        def flush() -> None:
+            offset = totals["accepted"] + totals["duplicates"] + totals["rejected"]
+            result = send(pending)
+            totals["accepted"] += result["accepted"]
+            totals["duplicates"] += result["duplicates"]
+            totals["rejected"] += len(result["rejected"])
+            errors.extend(
+                _row_error(r["error"], r["index"], offset)
+                for r in result["rejected"][:MAX_ERRORS_KEPT]
+            )
+            progress.advance(task, len(pending))
+            pending.clear()
+
+        try:
+            for row in rows:
+                pending.append(row)
+                if len(pending) >= batch:
+                    flush()
+        except (OSError, ValueError) as exc:  # a file that turns unreadable partway
+            read = totals["accepted"] + totals["duplicates"] + totals["rejected"]
+            err.print(
+                f"{file}: unreadable after {read + len(pending)} rows ({exc}); the {read} sent "
+                "before are stored or refused as said, the rest was not sent",
+                markup=False,
+            )
+            return None
+        if pending:
+            flush()
+    return totals, errors
+
+
+def _row_error(error: str, index: int, offset: int) -> str:
+    """A refusal as the file's row (1 the first) rather than the request's `items[i]`."""
+    prefix = f"items[{index}]"
+    return f"row {offset + index + 1}{error.removeprefix(prefix)}"
 
 
 PARTIALS_PER_REQUEST = 5_000  # each is one whole window, so any prefix stored is consistent
@@ -548,3 +635,58 @@ def findings(
         table.add_row(span(row), row["system"], Text(check), row["severity"], Text(told(row)))
     out.print(table)
     return OK
+
+
+def signals(
+    system: SystemArg,
+    signal: Annotated[str | None, typer.Option("--signal", help="Only this signal.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=400, help="How many of each signal's newest windows.")
+    ] = 30,
+    json: JsonOpt = False,
+) -> int:
+    """Each signal's values window by window, oldest first: the value and the rows behind it,
+    and for an estimated metric its interval and, once labels have come, the metric realized
+    on them — how good the estimate was."""
+    with operations() as ops:
+        listed = ops.signals(system, signal, limit)
+    if json:
+        print_json(listed)
+        return OK
+    for entry in listed:
+        estimated = entry["metric"] is not None
+        what = f"estimated {entry['metric']}" if estimated else entry["kind"]
+        table = Table(
+            title=f"{entry['signal']} ({what}, {entry['window']} windows)",
+            header_style="bold",
+            pad_edge=False,
+        )
+        for name in ("window start", "value", "n") + (
+            ("interval", "realized") if estimated else ()
+        ):
+            table.add_column(name, justify="left" if name == "window start" else "right")
+        for window in entry["windows"]:
+            cells = [window["window_start"][:16].replace("T", " "), _number(window["value"]),
+                     str(window["n"])]  # fmt: skip
+            if estimated:
+                cells += [_interval(window["low"], window["high"]), _realized(window)]
+            table.add_row(*cells)
+        out.print(table)
+        if not entry["windows"]:
+            out.print(f"  no windows yet for {entry['signal']}", markup=False)
+    return OK
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "-" if low is None or high is None else f"{low:.3g}–{high:.3g}"
+
+
+def _realized(window: dict[str, Any]) -> str:
+    """The realized metric and how many labels it rests on; blank until labels come."""
+    if window["realized"] is None:
+        return "-"
+    return f"{window['realized']:.4g} (n={window['realized_n']})"

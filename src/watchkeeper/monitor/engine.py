@@ -84,7 +84,7 @@ from watchkeeper.monitor.signals import (
 )
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.monitor.trend import DEFAULT_LIMIT, DEFAULT_SLACK
-from watchkeeper.store import FindingRecord, ObservationRecord, Store, SystemRecord, Unit
+from watchkeeper.store import FindingRecord, Store, SystemRecord, Unit
 
 DAY = timedelta(days=1)
 MAX_WINDOWS = 400  # per signal per evaluation: a long outage catches up over a few ticks
@@ -207,10 +207,10 @@ class MonitorService:
                 raise ActionError("not_found", f"no system {system!r}")
             signals = SystemManifest.model_validate(record.manifest).spec.runbook.signals
             if only is not None and only not in signals:
-                known = ", ".join(signals) or "none"
+                known = ", ".join(sorted(signals)) or "none"
                 raise ActionError("not_found", f"{system} has no signal {only!r} (it has: {known})")
             listed = []
-            for name, signal in signals.items():
+            for name, signal in sorted(signals.items()):  # JSONB keeps no key order
                 if only is not None and name != only:
                     continue
                 windows = unit.monitoring.signal_windows(system, name, limit=limit)
@@ -223,7 +223,7 @@ class MonitorService:
                             system, window["window_start"], window["window_end"],
                             with_feedback=True,
                         )  # fmt: skip
-                        window.update(_realized(signal, labelled))
+                        window.update(estimation.realized_on(signal, labelled))
                     for key in ("window_start", "window_end"):
                         window[key] = window[key].isoformat()
                 listed.append(
@@ -891,18 +891,6 @@ def _empty(reference: Profile) -> Profile:
         zero = Fraction(0)
         return NumericProfile(edges, (0,) * (len(edges) + 1), 0, 0, zero, zero, None, None)
     return CategoricalProfile({}, 0)
-
-
-def _realized(signal: Signal, labelled: Sequence[ObservationRecord]) -> dict[str, Any]:
-    """The estimated metric realized on a window's labelled rows (None without any)."""
-    assert signal.metric is not None
-    rows = estimation.scored(signal, labelled).labelled()
-    try:
-        scores = estimation.checked_scores(rows.scores)
-    except estimation.EstimateError:
-        return {"realized": None, "realized_n": 0}
-    value = estimation.realized(signal.metric, scores, rows.predicted, rows.labels)
-    return {"realized": value, "realized_n": int(rows.labels.size)}
 
 
 def _value_row(

@@ -265,6 +265,19 @@ def realized(
     return float(value) if np.isfinite(value) else None
 
 
+def realized_on(signal: Signal, labelled: Sequence[Observed]) -> dict[str, Any]:
+    """The signal's metric realized on a window's labelled observations, and on how many
+    (None on none): what its estimate is held against once labels come."""
+    assert signal.metric is not None
+    rows = scored(signal, labelled).labelled()
+    try:
+        scores = checked_scores(rows.scores)
+    except EstimateError:
+        return {"realized": None, "realized_n": 0}
+    value = realized(signal.metric, scores, rows.predicted, rows.labels)
+    return {"realized": value, "realized_n": int(rows.labels.size)}
+
+
 def _expected(metric: Metric, p: np.ndarray, predicted: np.ndarray, scores: np.ndarray) -> float:
     tp = float(p[predicted].sum())
     fp = float((1 - p[predicted]).sum())

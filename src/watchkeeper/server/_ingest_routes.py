@@ -240,7 +240,7 @@ _FEEDBACK = {
 
 def _ingested(ops: Operations, system: str, body: bytes, source: str, kind: str) -> dict[str, Any]:
     if kind == "feedback":
-        return ops.feedback(system, batch(parse_json(body), single=True))
+        return ops.feedback(system, batch(parse_json(body), single=True), source)
     return ops.ingest(system, batch(parse_json(body)), source)
 
 
@@ -270,12 +270,12 @@ async def observations(
     tags=["observations"],
     openapi_extra=_items_doc(_FEEDBACK, single=True),
 )
-async def feedback(name: SystemName, request: Request, ops: Acting) -> Any:
+async def feedback(name: SystemName, request: Request, ops: Acting, source: Source = "api") -> Any:
     """Feedback on observations: one object, a list or `{"items": [...]}`; each gives a label,
     a score or thumbs_up. Feedback arriving before its observation is joined when it comes."""
     try:
         body = await read_body(request)
-        return await run_in_threadpool(_ingested, ops, name, body, "api", "feedback")
+        return await run_in_threadpool(_ingested, ops, name, body, source, "feedback")
     except BadBody as exc:
         return exc.response()
 

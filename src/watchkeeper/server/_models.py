@@ -463,6 +463,28 @@ class StoredFindingOut(FindingOut):
     created_at: Instant
 
 
+class SignalWindowOut(_Out):
+    window_start: Instant
+    window_end: Instant
+    value: float | None = Field(description="The signal's value; None for a window without data")
+    n: int = Field(description="Rows behind the value")
+    low: float | None = Field(description="An estimated metric's interval, low end; else None")
+    high: float | None = Field(description="An estimated metric's interval, high end; else None")
+    realized: float | None = Field(
+        description="An estimated metric computed on the labels that have come since; None "
+        "until some have (and for every other kind)"
+    )
+    realized_n: int = Field(description="Labelled rows behind `realized`")
+
+
+class SignalOut(_Out):
+    signal: str
+    kind: str = Field(description="The signal's kind, e.g. rate, mean, estimated")
+    metric: str | None = Field(description="The metric an estimated signal estimates; else None")
+    window: str = Field(description="The window length, e.g. 1d")
+    windows: list[SignalWindowOut] = Field(description="The newest windows, oldest first")
+
+
 class CalibrationOut(_Out):
     check: str
     rule: str | None
@@ -650,6 +672,16 @@ class PeriodOut(_Out):
     end: Instant
 
 
+class EstimateWindowOut(_Out):
+    window_start: Instant
+    value: float | None = Field(description="The estimate")
+    n: int
+    low: float | None = Field(description="The estimate's interval, low end")
+    high: float | None = Field(description="The estimate's interval, high end")
+    realized: float | None = Field(description="The metric on the labels come since, if any")
+    realized_n: int
+
+
 class SignalSeriesOut(_Out):
     name: str
     points: list[tuple[Instant, float | None]] = Field(description="[window start, value]")
@@ -657,6 +689,14 @@ class SignalSeriesOut(_Out):
     max: float | None = Field(description="The healthy bound, if any")
     latest: float | None
     mean: float | None
+    metric: str | None = Field(description="An estimated signal's metric; else None")
+    estimates: list[EstimateWindowOut] = Field(
+        description="An estimated metric's windows in the period beside the realized metric"
+    )
+    mae: float | None = Field(
+        description="Mean absolute error of the estimates where the realized metric is known"
+    )
+    compared: int = Field(description="Windows behind `mae`")
 
 
 class FindingBriefOut(_Out):

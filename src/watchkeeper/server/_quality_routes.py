@@ -33,6 +33,7 @@ from watchkeeper.server._models import (
     KnowledgeOut,
     ReportOut,
     ReviewOut,
+    SignalOut,
     SilenceOut,
     StoredFindingOut,
     TickOut,
@@ -108,6 +109,18 @@ def findings(
 ) -> list[dict[str, Any]]:
     """What the checks found, newest first, with evidence."""
     return ops.findings(system, limit)
+
+
+@quality.get("/systems/{name}/signals", response_model=list[SignalOut], tags=["monitoring"])
+def signals(
+    name: SystemName,
+    ops: Acting,
+    signal: Short | None = None,
+    limit: int = Query(100, ge=1, le=400),
+) -> list[dict[str, Any]]:
+    """Each signal's newest windows, oldest first: value and rows, and for an estimated metric
+    its interval and the metric realized on the labels that have come since."""
+    return ops.signals(name, signal, limit)
 
 
 @quality.post("/systems/{name}/check", response_model=CheckReportOut, tags=["monitoring"])

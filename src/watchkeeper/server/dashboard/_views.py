@@ -19,7 +19,7 @@ from markupsafe import Markup
 from watchkeeper.access import Action, Directory, directory_of, holding_roles, may
 from watchkeeper.alerting.timeline import timeline
 from watchkeeper.app import Operations
-from watchkeeper.care.report import Series, bounds_text, signal_chart
+from watchkeeper.care.report import Series, bounds_text, estimate_series, signal_chart
 from watchkeeper.charter import system_vacuum, vacuum_report
 from watchkeeper.charter.ledger import CareEntry, by_month
 from watchkeeper.charter.roles import Assignment, assignments
@@ -32,6 +32,8 @@ from watchkeeper.store import SystemRecord, Unit, manifest_of
 from watchkeeper.switch import state_of
 
 CHART_SPAN = timedelta(days=180)
+ESTIMATES_READ = 400  # an estimated metric's newest windows drawn: the most the API gives
+ESTIMATES_LISTED = 12  # of them, the newest as a table beside the chart
 KNOWLEDGE_KINDS = {
     "decision": "Decisions",
     "failure_mode": "Failure modes",
@@ -185,13 +187,18 @@ def system_page(ops: Operations, name: str, triage_page: int = 1) -> dict[str, A
     triage queue a page at a time (a page past the end shows the last)."""
     status = ops.status(name)[0]
     now = ops.now
+    estimated = {
+        listed["signal"]: listed["windows"]
+        for listed in ops.signals(name, limit=ESTIMATES_READ)
+        if listed["metric"] is not None
+    }
     with ops.app.store.read() as unit:
         record = unit.system(name)
         assert record is not None
         manifest = manifest_of(record)
         directory = directory_of(unit)
         report = system_vacuum(unit, record, manifest, directory, now)
-        charts = _charts(unit, manifest, now)
+        charts = _charts(unit, manifest, now, estimated)
         reviews = [
             {"at": r.reviewed_at, "by": r.reviewer, "verdict": r.verdict, "notes": r.notes}
             for r in reversed(unit.care.reviews(name))
@@ -253,8 +260,15 @@ def system_page(ops: Operations, name: str, triage_page: int = 1) -> dict[str, A
     }
 
 
-def _charts(unit: Unit, manifest: SystemManifest, now: datetime) -> list[dict[str, Any]]:
-    """Each runbook signal over the last `CHART_SPAN`, with healthy bounds and the baseline."""
+def _charts(
+    unit: Unit,
+    manifest: SystemManifest,
+    now: datetime,
+    estimated: dict[str, list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Each runbook signal over the last `CHART_SPAN`, with healthy bounds and the baseline;
+    an estimated metric (its windows in `estimated`, as `Operations.signals` lists them) also
+    with its interval and the metric the labels realized, where they have come."""
     name = manifest.name
     runbook = manifest.spec.runbook
     period = baseline_period(manifest, _first_data(unit, name))
@@ -273,20 +287,24 @@ def _charts(unit: Unit, manifest: SystemManifest, now: datetime) -> list[dict[st
             baseline = sum(within) / len(within) if within else None
         shown = [(s, v) for s, _, v, _ in series if s >= start]
         first = shown[0][0] if shown else start
-        data = Series(
-            signal,
-            shown,
-            bound.min if bound else None,
-            bound.max if bound else None,
-            baseline,
-            first,
-            now,
+        low, high = (bound.min, bound.max) if bound else (None, None)
+        windows = [
+            w
+            for w in estimated.get(signal, [])
+            if datetime.fromisoformat(w["window_start"]) >= start
+        ]
+        data = (
+            estimate_series(signal, windows, low, high, baseline, first, now)
+            if signal in estimated
+            else Series(signal, shown, low, high, baseline, first, now)
         )
         values = [v for _, v in shown if v is not None]
         charts.append(
             {
                 "name": signal,
                 "svg": Markup(signal_chart(data)),
+                "metric": runbook.signals[signal].metric,
+                "estimates": windows[-ESTIMATES_LISTED:],
                 "latest": values[-1] if values else None,
                 "healthy": bounds_text(data.low, data.high),
                 "bounded": bound is not None,
