@@ -43,43 +43,64 @@ spec:
         - {after: 0m, notify: [ana@corp.example]}
 """
 BASELINE_DAYS, LATER_DAYS = 14, 3
-ROWS = 300
+ROWS = 150
+WIDE, NARROW = 1.5, 0.25
+"""The inputs' spread: the model's true accuracy is E[max(p, 1 - p)], about 0.88 when wide and
+0.64 when narrow."""
 
 
-def day_of(day: int, spread: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def day_of(
+    day: int, spread: float, scale: float = 1.0
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One day's observations, and feedback giving each its true label: far from the boundary
-    the model is right, near it a coin flip — so a narrow spread lowers its accuracy."""
+    the model is right, near it a coin flip — so a narrow spread lowers its accuracy. `scale`
+    multiplies the scores (beyond 1: not probabilities)."""
     rng = random.Random(day)
     items, feedback = [], []
     for i in range(ROWS):
         p = 1 / (1 + math.exp(-3 * rng.gauss(0, spread)))
         oid = f"d{day}-{i}"
-        at = START + day * DAY + i * timedelta(minutes=4)
+        at = START + day * DAY + i * timedelta(minutes=8)
         items.append({"id": oid, "ts": at.isoformat(),
-                      "output": {"score": round(p, 6), "approved": p >= 0.5}})  # fmt: skip
+                      "output": {"score": round(p * scale, 6), "approved": p >= 0.5}})  # fmt: skip
         feedback.append({"observation_id": oid, "label": "1" if rng.random() < p else "0"})
     return items, feedback
 
 
 def later_feedback(day: int) -> list[dict[str, Any]]:
     """The labels of one of the unlabelled days, as they would arrive months on."""
-    return day_of(day, 0.25)[1]
+    return day_of(day, NARROW)[1]
 
 
 def build(app: Watchkeeper, folder: Path) -> None:
     """Apply the system, feed it and let the scheduler compute every window up to `after()`."""
+    setup(app, folder)
+    feed(app, range(BASELINE_DAYS), WIDE, labelled=True)
+    feed(app, range(BASELINE_DAYS, BASELINE_DAYS + LATER_DAYS), NARROW, labelled=False)
+    tick(app, BASELINE_DAYS + LATER_DAYS)
+
+
+def setup(app: Watchkeeper, folder: Path) -> None:
     (folder / "people.yaml").write_text(PEOPLE)
     (folder / "lender.yaml").write_text(SYSTEM)
-    setup = Operations(app, "ops@corp.example", START - DAY, enforce=False)
-    setup.apply([str(folder / "people.yaml"), str(folder / "lender.yaml")])
-    for day in range(BASELINE_DAYS + LATER_DAYS):
-        baseline = day < BASELINE_DAYS
-        items, feedback = day_of(day, 1.5 if baseline else 0.25)
+    ops = Operations(app, "ops@corp.example", START - DAY, enforce=False)
+    ops.apply([str(folder / "people.yaml"), str(folder / "lender.yaml")])
+
+
+def feed(
+    app: Watchkeeper, days: range, spread: float, *, labelled: bool, scale: float = 1.0
+) -> None:
+    """Each day's observations sent at its end (and its labels, when `labelled`)."""
+    for day in days:
+        items, feedback = day_of(day, spread, scale)
         ops = Operations(app, OWNER, START + (day + 1) * DAY, enforce=False)
         ops.ingest(NAME, items)
-        if baseline:
+        if labelled:
             ops.feedback(NAME, feedback)
-    at = after()
+
+
+def tick(app: Watchkeeper, day: int) -> None:
+    at = START + day * DAY
     app.clock.set(at)  # type: ignore[attr-defined]
     Operations(app, "ops@corp.example", at, enforce=False).tick()
 
