@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 ACTOR = "watchkeeper-rehearsal"
 MAX_BUDGET = 600.0
 RECORDER = "http://rehearsal.invalid"
+EMBEDDING = "output_embedding"
 
 
 class Pipeline(Protocol):
@@ -198,7 +199,7 @@ def _simulate(
     store = Store.open(f"sqlite:///{folder / 'rehearsal.db'}")
     pipeline = make(store, clock, http)
     try:
-        pipeline.charter.apply(_copy(manifest, directory, smtp), ACTOR, clock.now())
+        pipeline.charter.apply(_copy(manifest, directory, smtp, aim), ACTOR, clock.now())
         judge = _reviewer(manifest, directory)
         return _drive(pipeline, clock, manifest, aim, when, levels, source, rng, judge, over_budget)
     finally:
@@ -215,13 +216,24 @@ def _reviewer(manifest: SystemManifest, directory: Directory) -> str | None:
     return None
 
 
-def _copy(manifest: SystemManifest, directory: Directory, smtp: bool) -> Loaded:
+def _copy(manifest: SystemManifest, directory: Directory, smtp: bool, aim: Target) -> Loaded:
     """The system as live, and its people with every channel this Watchkeeper could use pointed
     at the recorder: the rehearsal pages nobody real. Email without an SMTP server is left out,
-    so the throwaway courier fails it as this one would."""
-    live = manifest.model_copy(
-        update={"spec": manifest.spec.model_copy(update={"lifecycle": "live"})}
-    )
+    so the throwaway courier fails it as this one would. Embedding drift is left out unless the
+    scenario aims at it: it loads a language model (seconds) and plays no part otherwise."""
+    runbook = manifest.spec.runbook
+    if EMBEDDING not in aim.columns:
+        alerts = []
+        for rule in runbook.alerts:
+            if rule.drift and EMBEDDING in rule.drift:
+                kept = [c for c in rule.drift if c != EMBEDDING]
+                if not kept:
+                    continue
+                rule = rule.model_copy(update={"drift": kept})
+            alerts.append(rule)
+        runbook = runbook.model_copy(update={"alerts": alerts})
+    spec = manifest.spec.model_copy(update={"lifecycle": "live", "runbook": runbook})
+    live = manifest.model_copy(update={"spec": spec})
     people = [
         Person.model_validate(
             {
