@@ -10,13 +10,14 @@ FIND_LINKS := $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
 
 .PHONY: install demo test lint format bench mutation clean
 
-$(STAMP): requirements.lock pyproject.toml requirements-overrides.txt
+$(STAMP): requirements.lock pyproject.toml requirements-overrides.txt tests/dashboard/oidc/package-lock.json
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will skip (and fail under CI=true)"
 	command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; } || echo "java not installed: the Spark tests will fail"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(FIND_LINKS) requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	command -v npm >/dev/null 2>&1 && npm ci --prefix tests/dashboard/oidc --no-audit --no-fund --loglevel=error || echo "npm not found or npm ci failed: the single sign-on tests will skip (and fail under CI=true)"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -122,7 +122,7 @@ def a_month_later(app: Watchkeeper) -> TickReport:
         feed(app, name, T0 + 2 * DAY, 0.2)  # past retention by LATER
     assert tick(app, INCIDENT_AT).failures == []
     for incident in app.alerting.list_incidents(None, open_only=True):
-        app.alerting.classify_serious(incident["id"], "default", ANA, INCIDENT_AT, None)
+        app.alerting.classify_serious(incident["id"], "d", ANA, INCIDENT_AT)
     for name in (HEALTHY, BROKEN):
         feed(app, name, LATER - 2 * DAY, 0.2)  # a completed day for triage to scan
     unreadable(app, BROKEN)

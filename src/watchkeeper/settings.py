@@ -62,6 +62,35 @@ SETTINGS = (
         "File the audit chain's signed checkpoints are appended to, outside the database "
         "(default: beside a SQLite store; none for PostgreSQL unless set). Needs the secret.",
     ),
+    Setting(
+        "WATCHKEEPER_SLACK_SIGNING_SECRET",
+        None,
+        "Your Slack app's signing secret: with it, incident buttons in Slack act through "
+        "POST /api/v1/integrations/slack/actions (default: Slack actions are refused).",
+    ),
+    Setting(
+        "WATCHKEEPER_PAGERDUTY_WEBHOOK_SECRET",
+        None,
+        "Secret of the PagerDuty v3 webhook subscription: with it, acknowledging or resolving "
+        "in PagerDuty does so here (POST /api/v1/integrations/pagerduty/webhook).",
+    ),
+    Setting(
+        "WATCHKEEPER_OIDC_ISSUER",
+        None,
+        "OpenID Connect issuer URL for dashboard single sign-on (found by discovery); needs "
+        "the client id, WATCHKEEPER_SECRET and WATCHKEEPER_PUBLIC_URL (default: tokens only).",
+    ),
+    Setting(
+        "WATCHKEEPER_OIDC_CLIENT_ID",
+        None,
+        "Client id of Watchkeeper's app at the identity provider; its redirect URI is "
+        "WATCHKEEPER_PUBLIC_URL + /signin/oidc/callback.",
+    ),
+    Setting(
+        "WATCHKEEPER_OIDC_CLIENT_SECRET",
+        None,
+        "That app's client secret (default: none, a public client that proves itself by PKCE).",
+    ),
 )
 
 
@@ -78,6 +107,11 @@ class Settings:
     eval_data: tuple[str, ...] = ()
     registrars: tuple[str, ...] = ()
     audit_checkpoints: str | None = None
+    slack_signing_secret: str | None = None
+    pagerduty_webhook_secret: str | None = None
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -95,6 +129,11 @@ class Settings:
             eval_data=_items(values["WATCHKEEPER_EVAL_DATA"]),
             registrars=tuple(r.lower() for r in _items(values["WATCHKEEPER_REGISTRARS"])),
             audit_checkpoints=values["WATCHKEEPER_AUDIT_CHECKPOINTS"],
+            slack_signing_secret=values["WATCHKEEPER_SLACK_SIGNING_SECRET"],
+            pagerduty_webhook_secret=values["WATCHKEEPER_PAGERDUTY_WEBHOOK_SECRET"],
+            oidc_issuer=values["WATCHKEEPER_OIDC_ISSUER"],
+            oidc_client_id=values["WATCHKEEPER_OIDC_CLIENT_ID"],
+            oidc_client_secret=values["WATCHKEEPER_OIDC_CLIENT_SECRET"],
         )
 
     def actor(self) -> str:

@@ -137,7 +137,7 @@ CASES = [
     Case("triage.verdict", PAT, TARA, lambda ops: ops.triage_verdict(_item(ops), "wrong")),
     Case("system.eval", DAN, QUINN, lambda ops: ops.eval_upload(SYSTEM, "golden", FAILING)),
     Case("incident.ack", UMA, PAT, lambda ops: ops.incident_ack(_incident(ops))),
-    Case("incident.serious", UMA, DAN, lambda ops: ops.incident_serious(_incident(ops), "default")),
+    Case("incident.serious", UMA, DAN, lambda ops: ops.incident_serious(_incident(ops), "d")),
     Case("decision.close", OLGA, RITA, _close),
     Case(
         "postmortem.write",
@@ -171,7 +171,13 @@ CASES = [
     ),
     Case("role.ack", UMA, QUINN, lambda ops: ops.ack(SYSTEM, "quality_monitor")),
     Case("switch.disable", OLGA, KIM, lambda ops: ops.set_switch(SYSTEM, "disabled", "harm")),
-    Case("switch.enable", ADAM, KIM, lambda ops: ops.set_switch(SYSTEM, "enabled", "fixed")),
+    Case(
+        "switch.enable",
+        ADAM,
+        KIM,
+        # the incident is serious by now: its evidence hold asks why the system comes back
+        lambda ops: ops.set_switch(SYSTEM, "enabled", "fixed", justification="cause fixed"),
+    ),
     Case("switch.drill", OLGA, KIM, lambda ops: ops.drill(SYSTEM, "quarterly drill", wait=1)),
     Case("token.create", OLGA, ADAM, lambda ops: ops.create_token(ZED)),
     Case("token.list", UMA, OLGA, lambda ops: ops.tokens(OLGA)),

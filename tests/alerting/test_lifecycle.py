@@ -349,7 +349,7 @@ def test_only_people_on_the_path_or_the_charter_act_on_an_incident(
     act = {
         "ack": lambda: stranger.incident_ack(opened),
         "resolve": lambda: stranger.incident_resolve(opened, "not mine"),
-        "serious": lambda: stranger.incident_serious(opened, "default"),
+        "serious": lambda: stranger.incident_serious(opened, "d"),
     }[action]
     with pytest.raises(ActionError) as refused:
         act()
@@ -368,25 +368,32 @@ def test_acting_on_an_unknown_incident_is_not_found(desk: Watchkeeper) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "days"),
-    [("default", 15), ("widespread", 2), ("critical-infrastructure", 2), ("death", 10)],
+    ("category", "death", "widespread", "days"),
+    [
+        ("d", False, False, 15),
+        ("c", False, True, 2),
+        ("b", False, False, 2),
+        ("a", True, False, 10),
+    ],
 )
 def test_the_art_73_report_is_due_after_its_kinds_days_from_awareness(
-    desk: Watchkeeper, kind: str, days: int
+    desk: Watchkeeper, category: str, death: bool, widespread: bool, days: int
 ) -> None:
     [opened] = seen(desk, T0, ("low", "error"))
     aware = T0 - 6 * H
-    classified = desk.alerting.classify_serious(opened, kind, ANA, T0 + H, aware)
+    classified = desk.alerting.classify_serious(
+        opened, category, ANA, T0 + H, aware, death=death, widespread=widespread
+    )
     assert classified["report_due"] == (aware + days * DAY).isoformat()
     assert incident(desk, opened).report_due == aware + days * DAY
 
 
-@pytest.mark.parametrize(("kind", "days"), [("default", 15), ("death", 10)])
+@pytest.mark.parametrize(("category", "death", "days"), [("d", False, 15), ("a", True, 10)])
 def test_reminders_at_four_fifths_of_the_window_and_when_overdue_once_each(
-    desk: Watchkeeper, kind: str, days: int
+    desk: Watchkeeper, category: str, death: bool, days: int
 ) -> None:
     [opened] = seen(desk, T0, ("low", "error"))
-    desk.alerting.classify_serious(opened, kind, ANA, T0, None)
+    desk.alerting.classify_serious(opened, category, ANA, T0, death=death)
     due, soon = T0 + days * DAY, T0 + days * DAY * 4 / 5
     assert desk.alerting.remind_serious(soon - S, "bot") == 0
     assert desk.alerting.remind_serious(soon, "bot") == 1

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from watchkeeper.alerting.incidents import reminder_stage, report_due
 from watchkeeper.alerting.lifecycle import (
     AUTO_RESOLVED,
     NEW,
@@ -32,6 +31,7 @@ from watchkeeper.alerting.lifecycle import (
     fold,
 )
 from watchkeeper.alerting.mute import Silence
+from watchkeeper.alerting.serious import classification, reminder_stage
 from watchkeeper.durations import format_duration
 from watchkeeper.errors import ActionError
 from watchkeeper.monitor.engine import Evaluation
@@ -427,17 +427,25 @@ def test_a_silence_mutes_only_what_it_matches_and_only_while_it_lasts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "days"),
-    [("default", 15), ("widespread", 2), ("critical-infrastructure", 2), ("death", 10)],
+    ("category", "death", "widespread", "days"),
+    [
+        ("d", False, False, 15),
+        ("c", False, True, 2),
+        ("b", False, False, 2),
+        ("a", True, False, 10),
+    ],
 )
-def test_the_report_is_due_after_its_kinds_days_from_awareness(kind: str, days: int) -> None:
-    assert report_due(kind, T0) == T0 + days * DAY
+def test_the_report_is_due_after_its_kinds_days_from_awareness(
+    category: str, death: bool, widespread: bool, days: int
+) -> None:
+    chosen = classification(category, death=death, widespread=widespread)
+    assert chosen.basis.days == days
 
 
-def test_an_unknown_kind_of_serious_incident_is_refused() -> None:
+def test_an_unknown_category_of_serious_incident_is_refused() -> None:
     with pytest.raises(ActionError) as refused:
-        report_due("minor", T0)
-    assert refused.value.kind == "invalid" and "default" in str(refused.value)
+        classification("minor")
+    assert refused.value.kind == "invalid" and "Art. 3(49)" in str(refused.value)
 
 
 def test_reminders_come_in_the_last_fifth_of_the_window_and_when_overdue_once_each() -> None:

@@ -14,6 +14,7 @@ from tests.conftest import Cli
 from watchkeeper.access import AccessService
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.service import AlertingService
+from watchkeeper.alerting.timeline import timeline
 from watchkeeper.charter import CharterService
 from watchkeeper.ingest.service import IngestService
 from watchkeeper.manifest import load_text
@@ -252,3 +253,38 @@ def test_the_commands_a_page_and_a_decision_notice_suggest_work(
     with store.read() as unit:
         [decision] = unit.care.knowledge("bot", "decision")
     assert decision.status == "decided" and decision.fields["decision"] == "retrain"
+
+
+def test_serious_incident_steps_and_the_tool_a_person_acted_in_are_told_in_words() -> None:
+    def said(kind: str, actor: str, detail: dict[str, object]) -> str:
+        event = {"at": "2026-05-01T08:30:00+00:00", "kind": kind, "actor": actor, "detail": detail}
+        [told] = timeline({"alerts": [], "timeline": [event]})
+        return str(told["text"])
+
+    due = "2026-05-11T08:30:00+00:00"
+    assert said("serious", "olga@x.io", {"article": "Art. 3(49)(a)", "death": True,
+                "widespread": False, "report_due": due, "deadline_article": "Art. 73(4)"}) == (
+        "Classified serious by olga@x.io: Art. 3(49)(a), a death; report due 2026-05-11 08:30 "
+        "UTC (Art. 73(4))"
+    )  # fmt: skip
+    assert said("serious.reminder", "watchkeeper", {"stage": "overdue", "due": due,
+                "notify": ["olga@x.io", "kim@x.io"]}) == (
+        "Art. 73 report overdue (2026-05-11 08:30 UTC): told olga@x.io, kim@x.io"
+    )  # fmt: skip
+    assert said("hold.change", "serving", {"change": 3, "what": "model version v2 seen",
+                "justification": None}).endswith("v2 seen — NOT JUSTIFIED")  # fmt: skip
+    assert said("hold.justified", "olga@x.io", {"change": 3, "justification": "a canary"}) == (
+        "Change #3 justified by olga@x.io: a canary"
+    )
+    assert said("report.submitted", "olga@x.io", {"report": "initial", "reference": "MSA-1",
+                "on_time": False}) == (
+        "Initial Art. 73 report sent to the authority by olga@x.io (reference MSA-1), after its "
+        "deadline"
+    )  # fmt: skip
+    assert said("acknowledged", "ana@x.io", {"via": "pagerduty"}) == (
+        "Acknowledged in PagerDuty by ana@x.io"
+    )
+    assert said("resolved", "ben@x.io", {"reason": "fixed", "via": "slack"}) == (
+        "Resolved via Slack by ben@x.io: fixed"
+    )
+    assert said("acknowledged", "ana@x.io", {}) == "Acknowledged by ana@x.io"

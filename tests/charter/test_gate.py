@@ -56,6 +56,10 @@ BREAKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "evals.scheduled": _set("spec.evals.0.every", None),
     "care.budget": _set("spec.care.hours_per_month", 0),
     "kill_switch.defined": _set("spec.kill_switch.fallback", None),
+    "retention.six_months": lambda data: data.update(
+        metadata={**data["metadata"], "eu_ai_act": "high-risk"},
+        spec={**data["spec"], "retention": "90d"},
+    ),
 }
 
 

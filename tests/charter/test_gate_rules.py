@@ -37,6 +37,7 @@ DOCUMENTED_WEIGHTS = {
     "evals.scheduled": 1,
     "care.budget": 1,
     "kill_switch.defined": 2,
+    "retention.six_months": 1,
 }
 
 

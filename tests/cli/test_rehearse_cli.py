@@ -5,18 +5,15 @@ before they are applied, and through a server."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES, Cli
+from tests.conftest import EXAMPLES, Cli, RemoteCli
 from tests.server._world import SYSTEM, World
-from tests.server.conftest import RemoteCli
 from watchkeeper.app import Operations
 from watchkeeper.cli.rehearse import offset, told
-from watchkeeper.server import LiveServer
 
 ANA = "ana@corp.example"  # the example system's owner: locally, the acting person is recorded
 PEOPLE = str(EXAMPLES / "people" / "people.yaml")
@@ -165,14 +162,6 @@ def recorded(world: World) -> list[dict[str, Any]]:
     """The system's rehearsals as the server's store holds them, the newest first."""
     ops = Operations(world.app, "adam@corp.example", world.app.clock.now(), enforce=False)
     return ops.rehearsals(SYSTEM)
-
-
-@pytest.fixture
-def remote(
-    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RemoteCli]:
-    with LiveServer(world.app) as server:
-        yield RemoteCli(server.url, capsys, monkeypatch)
 
 
 def test_through_a_server_it_prints_what_local_mode_prints(world: World, remote: RemoteCli) -> None:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+import io
 import os
+import sqlite3
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from watchkeeper.audit import AuditSeal, chain_key
 from watchkeeper.charter import CharterService
 from watchkeeper.cli.demo import run
 from watchkeeper.cli.demo.story import DAYS, START
+from watchkeeper.evidence import EvidenceService, read, render, to_zip, verify
 from watchkeeper.store import Store
 
 END = START + timedelta(days=DAYS)
+ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts" / "evidence"
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +205,122 @@ def test_no_cause_flaps(story: tuple[Store, str]) -> None:
                 opened.setdefault((a.system, a.rule), set()).add(incident.id)
     assert all(len(ids) == 1 for ids in opened.values()), opened
     assert all(i.reopened == 0 for i in incidents)
+
+
+# --- the evidence bundle of the six months (issue 20) -------------------------------------------
+
+OBLIGATIONS = {
+    "NIST AI RMF 1.0": {
+        "GOVERN 1.5", "GOVERN 2.1", "GOVERN 2.3", "GOVERN 3.2", "GOVERN 4.3", "GOVERN 6.2",
+        "MEASURE 2.4", "MEASURE 3.1", "MEASURE 3.3", "MEASURE 4.3",
+        "MANAGE 1.1", "MANAGE 2.2", "MANAGE 2.3", "MANAGE 2.4", "MANAGE 4.1", "MANAGE 4.3",
+    },
+    "EU AI Act": {
+        "Art. 9", "Art. 12", "Art. 14(4)(e)", "Art. 26(5)", "Art. 26(6)", "Art. 72", "Art. 73",
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bundle(story: tuple[Store, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """support-assistant's six months and the week before go-live, exported from a copy of the
+    story's database (the export is audited: the story's own chain stays as the other tests read
+    it), sealed with the demo's secret as its server seals it."""
+    store, _ = story
+    copy = tmp_path_factory.mktemp("evidence") / "wk.db"
+    source = sqlite3.connect(str(store.engine.url.database))
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    exported = Store.open(f"sqlite:///{copy}")
+    exported.seal_audit(AuditSeal(key=chain_key("demo")))
+    try:
+        return EvidenceService(exported).export(
+            "support-assistant", START - timedelta(days=7), END, "auditor@corp.example", END
+        )
+    finally:
+        exported.close()
+
+
+def test_the_story_bundle_verifies_and_answers_every_obligation(bundle: dict[str, Any]) -> None:
+    result = verify(bundle, chain_key("demo"))
+    assert result["ok"], result["reason"]
+    assert result["checked"]["unkeyed_hmacs"] == 0 and result["checked"]["entries"] > 50
+    refs = {f: {r["ref"] for r in bundle["mapping"] if r["framework"] == f} for f in OBLIGATIONS}
+    assert refs == OBLIGATIONS
+    ids = {r["id"] for r in bundle["records"]}
+    for row in bundle["mapping"]:
+        assert set(row["records"]) <= ids
+        assert row["records"] or row["status"] == "no evidence in this period", row["ref"]
+    kinds = {r["kind"] for r in bundle["records"]}
+    assert {"manifest", "plan", "gate", "ack", "finding", "incident", "knowledge", "care",
+            "switch", "triage", "eval", "rehearsal", "chain"} <= kinds  # fmt: skip
+    flips = [r for r in bundle["records"] if r["kind"] == "switch"]
+    assert [f["data"]["state"] for f in flips] == ["disabled", "enabled"]
+    entries = {e["seq"]: e for e in bundle["chain"]["entries"]}
+    assert all(entries[f["audit"][0]]["action"] == "switch.changed" for f in flips)
+    [serious] = [r for r in bundle["mapping"] if r["ref"] == "Art. 73"]
+    assert serious["status"] == "no evidence in this period"  # no incident was classified
+
+
+def test_altering_one_record_or_audit_entry_is_named(bundle: dict[str, Any]) -> None:
+    altered = copy.deepcopy(bundle)
+    [postmortem] = [r for r in altered["records"] if r["id"].startswith("postmortem/")]
+    postmortem["data"]["fields"]["summary"] = "nothing happened"
+    result = verify(altered, chain_key("demo"))
+    assert not result["ok"] and result["altered"] == postmortem["id"]
+    assert postmortem["id"] in result["reason"] and "altered" in result["reason"]
+
+    altered = copy.deepcopy(bundle)
+    [flip] = [r for r in altered["records"] if r["id"] == "switch/v1"]
+    [entry] = [e for e in altered["chain"]["entries"] if e["seq"] == flip["audit"][0]]
+    entry["reason"] = "routine maintenance"
+    result = verify(altered, chain_key("demo"))
+    assert result["altered"] == f"audit/{entry['seq']}"
+    assert "cited by switch/v1" in result["reason"]
+
+
+def test_the_zip_holds_every_record_and_names_a_file_changed_inside(
+    bundle: dict[str, Any],
+) -> None:
+    data = to_zip(bundle, render(bundle))
+    again, problems = read(data, "bundle.zip")
+    assert problems == [] and again == bundle and verify(again, chain_key("demo"))["ok"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    assert sum(n.startswith("records/") for n in files) == len(bundle["records"])
+    name = next(n for n in files if n.startswith("records/incident/"))
+    files[name] = files[name].replace(b'"severity"', b'"Severity"')
+    rebuilt = io.BytesIO()
+    with zipfile.ZipFile(rebuilt, "w") as archive:
+        for n, body in files.items():
+            archive.writestr(n, body)
+    _, problems = read(rebuilt.getvalue(), "bundle.zip")
+    assert problems and problems[0] == f"{name} was altered: its SHA-256 differs from SHA256SUMS"
+
+
+def test_the_html_reads_offline_in_a_browser(
+    bundle: dict[str, Any],
+    chromium: Any,
+    tmp_path: Path,
+) -> None:
+    page_file = tmp_path / "evidence.html"
+    page_file.write_text(render(bundle), encoding="utf-8")
+    page = chromium.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(page_file.as_uri())
+    assert fetched == [page_file.as_uri()]  # nothing but the file itself
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "evidence-top.png"))
+    assert page.get_by_role("heading", name="Obligations and the evidence for them").is_visible()
+    for refs in OBLIGATIONS.values():
+        for ref in refs:
+            assert page.get_by_role("cell", name=ref, exact=True).count() == 1, ref
+    row = page.locator("tr", has=page.get_by_role("cell", name="MANAGE 2.4", exact=True))
+    row.get_by_role("link").last.click()
+    assert page.evaluate("location.hash").startswith("#rec-switch-v")
+    assert page.locator(":target").is_visible()
+    assert page.get_by_text("no evidence in this period").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "evidence-record.png"))

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RemoteCli
 from tests.server._world import (
     SYSTEM,
     SYSTEM_YAML,
@@ -28,7 +29,6 @@ from tests.server._world import (
     build_world,
     eval_run,
 )
-from tests.server.conftest import RemoteCli
 from watchkeeper.app import Operations, Watchkeeper, build
 from watchkeeper.clock import FixedClock
 from watchkeeper.errors import ActionError

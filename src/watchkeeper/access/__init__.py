@@ -15,10 +15,13 @@ if typing.TYPE_CHECKING:
     from watchkeeper.access._decide import (
         ACTIONS,
         PLAYBOOK_PREFIX,
+        SERVICE_PREFIX,
         TRUSTED_LOCALLY,
         Action,
         Decision,
         may,
+        service_actor,
+        service_system,
     )
     from watchkeeper.access._directory import Directory, directory_of, holding_roles
     from watchkeeper.access._seal import audit_seal
@@ -28,12 +31,14 @@ if typing.TYPE_CHECKING:
         new_token,
         token_digest,
         token_lifetime,
+        token_name,
         token_prefix,
     )
 
 __all__ = [
     "ACTIONS",
     "PLAYBOOK_PREFIX",
+    "SERVICE_PREFIX",
     "TOKEN_PREFIX",
     "TRUSTED_LOCALLY",
     "AccessService",
@@ -47,8 +52,11 @@ __all__ = [
     "holding_roles",
     "may",
     "new_token",
+    "service_actor",
+    "service_system",
     "token_digest",
     "token_lifetime",
+    "token_name",
     "token_prefix",
     "verify_log",
 ]
@@ -60,10 +68,13 @@ __getattr__, __dir__ = _exports(
         "watchkeeper.access._decide": [
             "ACTIONS",
             "PLAYBOOK_PREFIX",
+            "SERVICE_PREFIX",
             "TRUSTED_LOCALLY",
             "Action",
             "Decision",
             "may",
+            "service_actor",
+            "service_system",
         ],
         "watchkeeper.access._directory": ["Directory", "directory_of", "holding_roles"],
         "watchkeeper.access._seal": ["audit_seal"],
@@ -73,6 +84,7 @@ __getattr__, __dir__ = _exports(
             "new_token",
             "token_digest",
             "token_lifetime",
+            "token_name",
             "token_prefix",
         ],
     },

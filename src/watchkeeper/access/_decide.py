@@ -1,11 +1,11 @@
 """Who may do what: one pure function over the people directory and a system's manifest.
 
 Every action a person or a playbook takes is decided here, whichever face asks (API, dashboard,
-local CLI) and whichever stage then acts. A service token (issue 19) will be a third kind of
-actor, decided before the people's rules as a playbook is. Teams stand for their active members,
-resolved in one place (`Directory.members`). Every refusal names what is missing (the role, the
-person, the setting), because the message is shown to the refused person as is and stored in
-the audit trail.
+local CLI) and whichever stage then acts. A service token is a third kind of actor, decided
+before the people's rules as a playbook is: it serves one system, and may only feed it and read
+its kill switch. Teams stand for their active members, resolved in one place
+(`Directory.members`). Every refusal names what is missing (the role, the person, the setting),
+because the message is shown to the refused person as is and stored in the audit trail.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ Action = Literal[
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 PLAYBOOK_PREFIX = "playbook:"
+SERVICE_PREFIX = "service:"
+SCIM_PREFIX = "scim:"
 
 # What a local CLI process (one that opens the database itself) does unchecked: whoever can open
 # the database can rewrite it anyway, and these are how it is set up (manifests, people, tokens,
@@ -78,7 +80,6 @@ _ADMIN_ONLY = {
     "person.deactivate": "deactivate people",
     "person.reactivate": "reactivate people",
     "portfolio.silence": "silence every system at once (name a system to silence only it)",
-    "token.create": "issue API tokens",
     "scheduler.tick": "run the scheduler by hand (servers tick by themselves)",
 }
 
@@ -137,7 +138,7 @@ _ROLE_HOLDERS = _holding(*ROLES)
 def _answerable(doing: str) -> _Named:
     """Those who answer for a system: its role holders and the people its alerts page. Its
     incidents, care and knowledge are theirs; so is its data, which its alerts and playbooks act
-    on up to disabling it (a service token, issue 19, will be granted one system's data)."""
+    on up to disabling it (a service token is granted the writes of one system's data)."""
     return _Named(
         _any_of(_ROLE_HOLDERS, _escalation_path),
         "someone holding a role in its charter or on its escalation path",
@@ -208,12 +209,21 @@ def may(
     `system.apply` re-applies a stored system (pass the stored manifest: its current owner
     decides); `system.register` records a new one (pass the submitted manifest): admins and
     the `registrars` (people or teams the operator named) may. For `role.ack`, `role` is the
-    role (or `all`) being acknowledged; for `token.list` and `token.revoke`, `subject` is the
-    person whose tokens they are; for `triage.verdict` and `decision.close`, `assignee` is who
-    the item or the decision is assigned to (a person or a team), if anyone.
+    role (or `all`) being acknowledged; for `token.create`, `token.list` and `token.revoke`,
+    `subject` is the person whose tokens they are, or none with `system` for that system's
+    service tokens; for `triage.verdict` and `decision.close`, `assignee` is who the item or
+    the decision is assigned to (a person or a team), if anyone. A service actor
+    (`service:<system>/<label>`) is decided by `may_serve` alone.
     """
     if actor.startswith(PLAYBOOK_PREFIX):
         return _playbook(actor.removeprefix(PLAYBOOK_PREFIX), action, system)
+    if actor.startswith(SERVICE_PREFIX):
+        return may_serve(actor, action, system.name if system else None)
+    if actor.startswith(SCIM_PREFIX):
+        return Decision(
+            False,
+            f"{actor} is a SCIM token: it provisions people and teams at /scim/v2, nothing else",
+        )
     person = directory.people.get(actor)
     if person is None:
         return Decision(False, f"{actor} is not a person known to Watchkeeper; apply People first")
@@ -225,8 +235,8 @@ def may(
         if person.admin:
             return Decision(True, "admin")
         return Decision(False, f"{actor} is not an admin; only admins may {_ADMIN_ONLY[action]}")
-    if action in ("token.list", "token.revoke"):
-        return _own_tokens(actor, person.admin, action, subject)
+    if action in _SERVICE_TOKENS:
+        return _tokens(actor, person.admin, action, system, directory, subject)
     if system is None:
         raise ValueError(f"{action} needs the system's manifest")
     if action in _NAMED:
@@ -353,6 +363,37 @@ def _kill_authority(
     )
 
 
+_SERVICE_TOKENS: dict[Action, _Named] = {
+    "token.create": _Named(_holding("owner"), "its owner", "issue service tokens for"),
+    "token.list": _Named(_holding("owner"), "its owner", "list the service tokens of"),
+    "token.revoke": _Named(_holding("owner"), "its owner", "revoke service tokens of"),
+}
+
+
+def _tokens(
+    actor: str,
+    admin: bool,
+    action: Action,
+    system: SystemManifest | None,
+    directory: Directory,
+    subject: str | None,
+) -> Decision:
+    """A person's tokens are theirs and the admins' (only admins issue one: it acts as its
+    person). A service token — no `subject`, a `system` — is its system's owner's, who answers
+    for the serving code that holds it, and the admins'."""
+    if subject is None and system is not None:
+        return _named(actor, admin, _SERVICE_TOKENS[action], system, directory, None)
+    if action != "token.create":
+        return _own_tokens(actor, admin, action, subject)
+    if admin:
+        return Decision(True, "admin")
+    return Decision(
+        False,
+        f"{actor} is not an admin; only admins may issue API tokens to people (a system's "
+        "owner may issue its service tokens: `wk token create --service SYSTEM`)",
+    )
+
+
 def _own_tokens(actor: str, admin: bool, action: Action, subject: str | None) -> Decision:
     verb = "list" if action == "token.list" else "revoke"
     if subject == actor:
@@ -387,3 +428,55 @@ def _playbook(name: str, action: Action, system: SystemManifest | None) -> Decis
             f"(spec.runbook.playbooks.{name}.auto_disable is false); a kill authority decides",
         )
     return Decision(True, f"pre-authorised by spec.runbook.playbooks.{name}.auto_disable")
+
+
+def service_actor(system: str, label: str) -> str:
+    """How a service token acts, and is named in the audit trail: `service:<system>/<label>`
+    (system names are slugs, so the first `/` ends the system)."""
+    return f"{SERVICE_PREFIX}{system}/{label}"
+
+
+def scim_actor(label: str) -> str:
+    """How an identity provider's SCIM token acts, and is named in the audit trail."""
+    return f"{SCIM_PREFIX}{label}"
+
+
+def service_system(actor: str) -> str | None:
+    """The one system a service actor serves; None for a person or a playbook."""
+    if not actor.startswith(SERVICE_PREFIX):
+        return None
+    return actor.removeprefix(SERVICE_PREFIX).partition("/")[0]
+
+
+# What serving code does, each for its own system only: all a service token is for.
+_SERVING: dict[Action, str] = {
+    "observations.write": "write observations of",
+    "feedback.write": "write feedback on",
+    "flag.write": "flag observations of",
+    "read": "read the kill switch of",
+}
+
+
+def may_serve(actor: str, action: Action, system: str | None) -> Decision:
+    """A service token feeds one system — its observations, feedback and flags — and reads that
+    system's kill switch: its one read, asked with the system named (the API lets no other read
+    reach it). Another system, any other read, any person's action: refused, naming the scope.
+    Decided on names alone, so a token is never told whether another system exists."""
+    scope = service_system(actor)
+    if action in _SERVING and system is not None and system == scope:
+        return Decision(True, f"service token of {scope}")
+    if action not in _SERVING:
+        return out_of_scope(actor, f"{action}, which people do")
+    if system is None:
+        return out_of_scope(actor, "read anything else" if action == "read" else action)
+    return out_of_scope(actor, f"{_SERVING[action]} {system}")
+
+
+def out_of_scope(actor: str, doing: str) -> Decision:
+    """The refusal of a service token beyond its scope, saying what the scope is."""
+    scope = service_system(actor)
+    return Decision(
+        False,
+        f"{actor} is a service token of {scope}: it may only write observations, feedback and "
+        f"flags of {scope} and read its kill switch, not {doing}",
+    )

@@ -17,7 +17,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchkeeper.access._chain import verify_log
-from watchkeeper.access._decide import Action, Decision, may, may_apply_anything
+from watchkeeper.access._decide import (
+    Action,
+    Decision,
+    may,
+    may_apply_anything,
+    may_serve,
+    out_of_scope,
+    scim_actor,
+    service_actor,
+    service_system,
+)
 from watchkeeper.access._directory import Directory, directory_of
 from watchkeeper.access._noise import Key, Noise, NoiseGate
 from watchkeeper.access._tokens import new_token, token_digest, token_prefix
@@ -36,6 +46,7 @@ UNKNOWN_TOKEN = (
     "(`wk token create EMAIL`)"
 )
 ANONYMOUS = "anonymous"
+USED_GRAIN = timedelta(minutes=1)  # a token's `last used` is kept this fresh, no fresher
 
 
 class Refused(ActionError):
@@ -62,15 +73,30 @@ def token_dict(token: TokenRecord, now: datetime) -> dict[str, Any]:
 
     return {
         "id": token.id,
+        "kind": token.kind,
         "person": token.person,
+        "system": token.system,
+        "name": token.name,
+        "actor": _actor(token),
         "prefix": token.prefix,
         "created_at": token.created_at.isoformat(),
         "created_by": token.created_by,
         "expires_at": instant(token.expires_at),
+        "last_used_at": instant(token.last_used_at),
         "revoked_at": instant(token.revoked_at),
         "revoked_by": token.revoked_by,
         "status": token.status(now),
     }
+
+
+def _actor(token: TokenRecord) -> str:
+    """Who a token acts as, as the audit trail names it."""
+    if token.kind == "scim":
+        return scim_actor(token.label)
+    if token.system is not None:
+        return service_actor(token.system, token.label)
+    assert token.person is not None, "a person's token names its person"
+    return token.person
 
 
 class AccessService:
@@ -79,26 +105,95 @@ class AccessService:
         self.registrars = tuple(r.strip().lower() for r in registrars if r.strip())
         self._noise = NoiseGate()
         self._noise_lock = threading.Lock()
+        self._used: dict[int, datetime] = {}  # token id -> when this process last noted its use
+        self._used_lock = threading.Lock()
 
-    def authenticate(self, token: str | None, now: datetime) -> str:
-        """The email of the active person a live (not revoked, not expired) token belongs to."""
+    def authenticate(self, token: str | None, now: datetime, *, services: bool = False) -> str:
+        """Who a live (not revoked, not expired) token acts as: the email of its active person,
+        or — with `services`, for the API, whose routes for serving code take one — a service
+        token's actor, `service:<system>/<label>`. The dashboard signs in people only; a SCIM
+        token is refused (recorded) everywhere but /scim/v2 (`authenticate_scim`)."""
+        record, person = self._live(token, now)
+        if record.kind == "scim":
+            where = "api" if services else "dashboard"
+            raise self.refuse(
+                _actor(record),
+                f"sign in to the {where}",
+                where,
+                None,
+                f"{record.prefix}… is a SCIM token: it provisions people and teams at /scim/v2 "
+                "and signs nobody in anywhere else",
+                now,
+            )
+        if person is None:
+            if not services:
+                raise ActionError(
+                    "unauthenticated",
+                    f"{record.prefix}… is a service token of {record.system}: it serves code "
+                    "(the SDK, OpenTelemetry exporters) and signs nobody in; use your own token",
+                )
+            actor = _actor(record)
+        else:
+            actor = self.admit(person, "api", now)
+        self._note_use(record, now)
+        return actor
+
+    def authenticate_scim(self, token: str | None, now: datetime, attempted: str) -> str:
+        """The actor of a live SCIM token (`scim:<label>`), the only credential /scim/v2
+        takes; a person's or a service token there is refused (403, recorded as its actor)."""
+        record, _ = self._live(token, now)
+        if record.kind != "scim":
+            kind = "a service token" if record.system else "a person's token"
+            raise self.refuse(
+                _actor(record),
+                attempted,
+                "/scim/v2",
+                record.system,
+                f"{record.prefix}… is {kind}; /scim/v2 takes only a SCIM token, which an "
+                "admin issues with `wk token create --scim`",
+                now,
+            )
+        self._note_use(record, now)
+        return _actor(record)
+
+    def _live(self, token: str | None, now: datetime) -> tuple[TokenRecord, PersonRecord | None]:
+        """A presented token that is known, neither revoked nor expired, and the person it acts
+        as (none for a service or SCIM token); else 401 saying how to get a good one."""
         if not token:
             raise ActionError("unauthenticated", MISSING_TOKEN)
         with self.store.read() as unit:
             grant = unit.token_grant(token_digest(token))
-        if grant is None:
+        if grant is None or (grant[1] is None and grant[0].kind == "person"):
             raise ActionError("unauthenticated", UNKNOWN_TOKEN)
         record, person = grant
         status = record.status(now)
         if status != "active":
             when = record.revoked_at if status == "revoked" else record.expires_at
+            again = {
+                "service": "its owner or an admin for a new one "
+                f"(`wk token create --service {record.system}`)",
+                "scim": "an admin for a new one (`wk token create --scim`)",
+                "person": f"an admin for a new one (`wk token create {record.person}`)",
+            }[record.kind]
             raise ActionError(
                 "unauthenticated",
                 f"this API token ({record.prefix}…) was {status} at "
-                f"{when.isoformat() if when else 'an unknown time'}; ask an admin for a new one "
-                f"(`wk token create {person.email}`)",
+                f"{when.isoformat() if when else 'an unknown time'}; ask {again}",
             )
-        return self.admit(person, "api", now)
+        return record, person
+
+    def _note_use(self, token: TokenRecord, now: datetime) -> None:
+        """Keep the token's `last used` within USED_GRAIN of the truth: one write per token per
+        grain, however many requests (a thousand SDK processes polling on one service token)."""
+        if token.last_used_at is not None and now - token.last_used_at < USED_GRAIN:
+            return
+        with self._used_lock:
+            noted = self._used.get(token.id)
+            if noted is not None and now - noted < USED_GRAIN:
+                return
+            self._used[token.id] = now
+        with self.store.write() as unit:
+            unit.token_used(token.id, now, USED_GRAIN)
 
     def admit(self, person: PersonRecord, where: str, now: datetime) -> str:
         """The email of a person whose credentials were good, if they may act here at all (are
@@ -126,20 +221,24 @@ class AccessService:
         assignee: str | None = None,
     ) -> Decision:
         """Allow, or record the refusal and raise it. `target` names what was acted on in the
-        audit trail (default: the system)."""
-        with self.store.read() as unit:
-            directory = directory_of(unit)
-            manifest = _answerable(_system(unit, system)) if system is not None else None
-        decision = may(
-            actor,
-            action,
-            manifest,
-            directory,
-            role=role,
-            registrars=self.registrars,
-            subject=subject,
-            assignee=assignee,
-        )
+        audit trail (default: the system). A service token is decided on names alone (its
+        scope against `system`), before anything is read."""
+        if service_system(actor) is not None:
+            decision = may_serve(actor, action, system)
+        else:
+            with self.store.read() as unit:
+                directory = directory_of(unit)
+                manifest = _answerable(_system(unit, system)) if system is not None else None
+            decision = may(
+                actor,
+                action,
+                manifest,
+                directory,
+                role=role,
+                registrars=self.registrars,
+                subject=subject,
+                assignee=assignee,
+            )
         if not decision.allowed:
             where = target or system or "watchkeeper"
             raise self.refuse(actor, action, where, system, decision.reason, now)
@@ -184,6 +283,15 @@ class AccessService:
                 for target, system, reason in refusals:
                     _record_refusal(unit, actor, "apply", target, system, reason, now)
             raise Refused("; ".join(reason for _, _, reason in refusals))
+
+    def refuse_beyond_scope(
+        self, actor: str, attempted: str, target: str, system: str | None, now: datetime
+    ) -> Refused:
+        """A service token at something no serving code does (`attempted`: "METHOD /path"):
+        recorded, and the error names the token's scope."""
+        return self.refuse(
+            actor, attempted, target, system, out_of_scope(actor, attempted).reason, now
+        )
 
     def refuse(
         self,
@@ -285,9 +393,82 @@ class AccessService:
             )
         return IssuedToken(token, record)
 
-    def tokens(self, person: str | None, now: datetime) -> list[dict[str, Any]]:
+    def create_service_token(
+        self,
+        system: str,
+        name: str | None,
+        actor: str,
+        now: datetime,
+        lifetime: timedelta | None = None,
+    ) -> IssuedToken:
+        """A token that serves `system` alone (see `may_serve`) and acts as nobody: it outlives
+        whoever issued it, so serving code does not stop when a person leaves."""
+        token = new_token()
+        with self.store.write() as unit:
+            _system(unit, system)
+            record = unit.add_token(
+                person=None,
+                digest=token_digest(token),
+                prefix=token_prefix(token),
+                created_by=actor,
+                now=now,
+                expires_at=now + lifetime if lifetime else None,
+                system=system,
+                name=name,
+            )
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="token.issued",
+                target=_actor(record),
+                system=system,
+                after={
+                    "token_id": record.id,
+                    "kind": record.kind,
+                    "prefix": record.prefix,
+                    "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+                },
+            )
+        return IssuedToken(token, record)
+
+    def create_scim_token(
+        self, name: str | None, actor: str, now: datetime, lifetime: timedelta | None = None
+    ) -> IssuedToken:
+        """A token for an identity provider (Okta, Entra ID) to keep people and teams in sync
+        at /scim/v2, and nothing else; like a service token it acts as nobody, so it outlives
+        the admin who issued it."""
+        token = new_token()
+        with self.store.write() as unit:
+            record = unit.add_token(
+                person=None,
+                digest=token_digest(token),
+                prefix=token_prefix(token),
+                created_by=actor,
+                now=now,
+                expires_at=now + lifetime if lifetime else None,
+                name=name,
+                scim=True,
+            )
+            unit.audit(
+                now=now,
+                actor=actor,
+                action="token.issued",
+                target=_actor(record),
+                after={
+                    "token_id": record.id,
+                    "kind": record.kind,
+                    "prefix": record.prefix,
+                    "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+                },
+            )
+        return IssuedToken(token, record)
+
+    def tokens(
+        self, person: str | None, now: datetime, system: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every token; one person's; or one system's service tokens."""
         with self.store.read() as unit:
-            return [token_dict(t, now) for t in unit.tokens(person)]
+            return [token_dict(t, now) for t in unit.tokens(person, system)]
 
     def find_token(self, ref: str) -> TokenRecord:
         """A token by its id or its prefix (as `wk token list` shows them)."""
@@ -316,7 +497,8 @@ class AccessService:
                     now=now,
                     actor=actor,
                     action="token.revoked",
-                    target=token.person,
+                    target=_actor(token),
+                    system=token.system,
                     after={"token_id": token.id, "prefix": token.prefix},
                 )
         return token_dict(revoked, now)

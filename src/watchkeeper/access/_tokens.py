@@ -7,6 +7,7 @@ dictionary to try, and the lookup by digest stays one indexed read per request.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -43,3 +44,17 @@ def token_lifetime(text: str) -> timedelta:
             "that lasts until it is revoked"
         )
     return lifetime
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def token_name(text: str) -> str:
+    """A service token's label, as its actor is named in the audit trail
+    (`service:<system>/<label>`); ValueError saying how to write it."""
+    if not _NAME.fullmatch(text):
+        raise ValueError(
+            f"{text!r}: a token's name is 1 to 63 letters, digits, dots, dashes or underscores, "
+            "starting with a letter or digit (e.g. checkout-api)"
+        )
+    return text

@@ -17,12 +17,11 @@ if typing.TYPE_CHECKING:
         ack_link_refusal,
         used_link_refusal,
     )
-    from watchkeeper.alerting.incidents import SERIOUS_DEADLINES, incident_dict
+    from watchkeeper.alerting.incidents import incident_dict
     from watchkeeper.alerting.notifiers import Message
     from watchkeeper.alerting.service import AlertingService
 
 __all__ = [
-    "SERIOUS_DEADLINES",
     "AckLink",
     "AlertingService",
     "Courier",
@@ -41,7 +40,7 @@ __getattr__, __dir__ = _exports(
             "ack_link_refusal",
             "used_link_refusal",
         ],
-        "watchkeeper.alerting.incidents": ["SERIOUS_DEADLINES", "incident_dict"],
+        "watchkeeper.alerting.incidents": ["incident_dict"],
         "watchkeeper.alerting.notifiers": ["Message"],
         "watchkeeper.alerting.service": ["AlertingService"],
     },

@@ -18,6 +18,7 @@ import httpx
 
 from watchkeeper.alerting.deliver import Attempt, deliver
 from watchkeeper.alerting.notifiers import Message
+from watchkeeper.alerting.outbox import Notice
 from watchkeeper.errors import ActionError
 from watchkeeper.store import Store
 
@@ -128,6 +129,21 @@ class Courier:
         base = f"{self.public_url.rstrip('/')}/api/v1/incidents/{incident_id}/ack"
         return ("Acknowledge", f"{base}?{link.query(self.secret)}")
 
+    def send_notices(self, notices: Iterable[Notice], now: datetime) -> None:
+        """Send what a committed change put in its outbox (never before the commit: nobody is
+        told of a change that was rolled back). An acknowledgement matters only to PagerDuty,
+        whose own escalation it stops."""
+        for notice in notices:
+            only = "pagerduty" if notice.message.event == "acknowledge" else None
+            self.send(
+                notice.message,
+                self.people(notice.to),
+                now=now,
+                purpose=notice.purpose,
+                incident_id=notice.incident_id,
+                only=only,
+            )
+
     def send(
         self,
         message: Message,
@@ -162,6 +178,7 @@ class Courier:
                 "http": self.http,
                 "smtp": self.smtp,
                 "webhook_secret": self.secret,
+                "public_url": self.public_url,
             }
             results[email] = deliver(personal, channels, context, sleep=self.sleep)
         self._record(message, results, now, purpose, incident_id)

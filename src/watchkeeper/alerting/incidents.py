@@ -1,6 +1,6 @@
-"""Incidents as people act on them and read them: acknowledging, resolving, classifying one as a
-serious incident under the EU AI Act Art. 73 (with the report's deadline and reminders), the
-page that asks for help, and re-opening one whose cause came back (a notice, not a page).
+"""Incidents as people act on them and read them: acknowledging, resolving, the page that asks
+for help, and re-opening one whose cause came back (a notice, not a page). Serious incidents
+under the EU AI Act are `serious`'s.
 
 Each change is made in the unit of work its caller opened, with its timeline event and audit
 entry in the same transaction, and hands back the incident as it now stands; what it would tell
@@ -10,22 +10,16 @@ on an incident is decided before these are called (`access.may`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from watchkeeper.alerting.art73 import basis_of
 from watchkeeper.alerting.notifiers import Message
 from watchkeeper.alerting.outbox import Notice, Outbox
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import SystemManifest
-from watchkeeper.store import AlertRecord, IncidentRecord, Unit, applied_manifest
-
-SERIOUS_DEADLINES = {
-    "default": timedelta(days=15),
-    "widespread": timedelta(days=2),
-    "critical-infrastructure": timedelta(days=2),
-    "death": timedelta(days=10),
-}
+from watchkeeper.store import AlertRecord, IncidentRecord, Unit
 
 
 def find(unit: Unit, incident_id: int) -> IncidentRecord:
@@ -36,6 +30,7 @@ def find(unit: Unit, incident_id: int) -> IncidentRecord:
 
 
 def incident_dict(incident: IncidentRecord) -> dict[str, Any]:
+    basis = basis_of(incident.serious_kind)
     return {
         "id": incident.id,
         "system": incident.system,
@@ -50,10 +45,31 @@ def incident_dict(incident: IncidentRecord) -> dict[str, Any]:
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "resolved_by": incident.resolved_by,
         "serious": incident.serious,
+        "serious_category": incident.serious_category,
+        "serious_death": incident.serious_death,
+        "serious_widespread": incident.serious_widespread,
         "serious_kind": incident.serious_kind,
-        "report_due": incident.report_due.isoformat() if incident.report_due else None,
+        "deadline_article": basis.article if incident.serious else None,
+        "deadline_days": basis.days if incident.serious else None,
+        "aware_at": _instant(incident.aware_at),
+        "report_due": _instant(incident.report_due),
+        "reported_at": _instant(incident.reported_at),
+        "report_complete_at": _instant(incident.report_complete_at),
+        "hold": held(incident),
         "reopened": incident.reopened,
     }
+
+
+def held(incident: IncidentRecord) -> bool:
+    """Whether a serious incident's evidence hold (EU AI Act Art. 73(6)) is on: until it is both
+    resolved and reported (why: see `serious`)."""
+    return incident.serious and not (
+        incident.status == "resolved" and incident.reported_at is not None
+    )
+
+
+def _instant(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
 
 
 def detail(unit: Unit, incident_id: int) -> dict[str, Any]:
@@ -132,15 +148,21 @@ def _paged(unit: Unit, incident_id: int) -> list[str]:
 
 
 def acknowledge(
-    unit: Unit, incident: IncidentRecord, actor: str, now: datetime, outbox: Outbox
+    unit: Unit,
+    incident: IncidentRecord,
+    actor: str,
+    now: datetime,
+    outbox: Outbox,
+    via: str | None = None,
 ) -> IncidentRecord:
-    """Stop the escalation of a triggered incident (acknowledging twice changes nothing)."""
+    """Stop the escalation of a triggered incident (acknowledging twice changes nothing).
+    `via`: the tool it was done in (`slack`, `pagerduty`), told on the timeline."""
     if incident.status != "triggered":
         return incident
     incident = unit.alerting.update_incident(
         incident.id, status="acknowledged", acknowledged_at=now, acknowledged_by=actor
     )
-    unit.alerting.incident_event(incident.id, now, "acknowledged", actor, {})
+    unit.alerting.incident_event(incident.id, now, "acknowledged", actor, _via(via))
     unit.audit(
         now=now,
         actor=actor,
@@ -153,12 +175,18 @@ def acknowledge(
 
 
 def resolve(
-    unit: Unit, incident: IncidentRecord, actor: str, now: datetime, reason: str, outbox: Outbox
+    unit: Unit,
+    incident: IncidentRecord,
+    actor: str,
+    now: datetime,
+    reason: str,
+    outbox: Outbox,
+    via: str | None = None,
 ) -> IncidentRecord:
     """Resolve by hand (resolving a resolved incident changes nothing)."""
     if incident.status == "resolved":
         return incident
-    incident = close(unit, incident, actor, now, reason or "resolved by hand", outbox)
+    incident = close(unit, incident, actor, now, reason or "resolved by hand", outbox, via)
     unit.audit(
         now=now,
         actor=actor,
@@ -171,16 +199,27 @@ def resolve(
 
 
 def close(
-    unit: Unit, incident: IncidentRecord, actor: str, now: datetime, reason: str, outbox: Outbox
+    unit: Unit,
+    incident: IncidentRecord,
+    actor: str,
+    now: datetime,
+    reason: str,
+    outbox: Outbox,
+    via: str | None = None,
 ) -> IncidentRecord:
     """Resolve the incident and all its alerts, and tell everyone it paged."""
     incident = unit.alerting.update_incident(
         incident.id, status="resolved", resolved_at=now, resolved_by=actor
     )
-    unit.alerting.incident_event(incident.id, now, "resolved", actor, {"reason": reason})
+    detail = {"reason": reason, **_via(via)}
+    unit.alerting.incident_event(incident.id, now, "resolved", actor, detail)
     unit.alerting.resolve_alerts(incident.id)
     _tell_paged(unit, incident, "resolve", f"Resolved by {actor}: {reason}", "resolve", outbox)
     return incident
+
+
+def _via(via: str | None) -> dict[str, str]:
+    return {"via": via} if via else {}
 
 
 def reopen(
@@ -244,85 +283,3 @@ def _tell_paged(
     )
     told = sorted({*_paged(unit, incident.id), *filter(None, [also])})
     outbox.notices.append(Notice(message, told, incident.id, purpose))
-
-
-def report_due(kind: str, aware: datetime) -> datetime:
-    """EU AI Act Art. 73: the report is due 15 days from awareness (2 for widespread
-    infringement or critical infrastructure, 10 for a death)."""
-    if kind not in SERIOUS_DEADLINES:
-        raise ActionError(
-            "invalid", f"unknown kind {kind!r}; one of: {', '.join(SERIOUS_DEADLINES)}"
-        )
-    return aware + SERIOUS_DEADLINES[kind]
-
-
-def classify_serious(
-    unit: Unit,
-    incident: IncidentRecord,
-    kind: str,
-    aware: datetime,
-    due: datetime,
-    actor: str,
-    now: datetime,
-) -> IncidentRecord:
-    """Record the kind, the moment of awareness and the report's deadline (`report_due`)."""
-    incident = unit.alerting.update_incident(
-        incident.id, serious=True, serious_kind=kind, aware_at=aware, report_due=due
-    )
-    unit.alerting.incident_event(
-        incident.id, now, "serious", actor, {"kind": kind, "report_due": due.isoformat()}
-    )
-    unit.audit(
-        now=now,
-        actor=actor,
-        action="incident.serious",
-        target=f"incident/{incident.id}",
-        system=incident.system,
-        after={"kind": kind, "report_due": due.isoformat()},
-    )
-    return incident
-
-
-def reminder_stage(
-    due: datetime, aware: datetime, now: datetime, said: Collection[str]
-) -> str | None:
-    """Which reminder of a serious-incident report is owed at `now`, given those already `said`:
-    "due-soon" once within the last fifth of its window (3 days of 15), "overdue" once it has
-    passed."""
-    if now >= due:
-        stage = "overdue"
-    elif now >= due - (due - aware) / 5:
-        stage = "due-soon"
-    else:
-        return None
-    return None if stage in said else stage
-
-
-def remind_serious(unit: Unit, incident_id: int, now: datetime, outbox: Outbox) -> None:
-    """Tell the owner and the kill authorities when a serious-incident report is due soon and
-    when it is overdue, once each."""
-    incident = find(unit, incident_id)
-    assert incident.report_due and incident.aware_at
-    said = {
-        e.detail.get("stage")
-        for e in unit.alerting.incident_events(incident_id)
-        if e.kind == "serious.reminder"
-    }
-    stage = reminder_stage(incident.report_due, incident.aware_at, now, said)
-    if stage is None:
-        return
-    unit.alerting.incident_event(
-        incident_id, now, "serious.reminder", "watchkeeper", {"stage": stage}
-    )
-    charter = applied_manifest(unit, incident.system).spec.charter
-    message = Message(
-        "notice",
-        incident.system,
-        f"Serious-incident report {stage.replace('-', ' ')}: #{incident_id}",
-        "critical",
-        f"The EU AI Act Art. 73 report for incident #{incident_id} "
-        f"is due {incident.report_due:%Y-%m-%d %H:%M} UTC.",
-        "",
-    )
-    refs = [r for r in (charter.owner, *charter.kill_authority) if r]
-    outbox.notices.append(Notice(message, refs, incident_id, "serious"))

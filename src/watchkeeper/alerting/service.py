@@ -5,8 +5,9 @@ transaction), and hands what that unit decided to tell to the courier once it ha
 Findings become alerts and incidents by `lifecycle.fold`, under the runbook's `resolve_after` and
 `reopen_within`; escalation steps are due by `escalation.due_steps`, and warnings tell the first
 level once while errors and criticals walk the whole path until someone acknowledges. People act
-on incidents through `incidents` (who may is decided before, by `access.may`); playbooks run from
-`playbooks`; silences are kept by `silences`.
+on incidents through `incidents` (who may is decided before, by `access.may`), and classify serious
+ones under the EU AI Act through `serious`; playbooks run from `playbooks`; silences are kept by
+`silences`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from watchkeeper.alerting import incidents, playbooks, silences
+from watchkeeper.alerting import incidents, playbooks, serious, silences
 from watchkeeper.alerting.courier import Courier
 from watchkeeper.alerting.escalation import due_steps, policy_from
 from watchkeeper.alerting.incidents import incident_dict
@@ -42,6 +43,7 @@ from watchkeeper.alerting.lifecycle import (
     fold,
 )
 from watchkeeper.alerting.outbox import Notice, Outbox
+from watchkeeper.clock import as_utc
 from watchkeeper.jsonvalue import plain
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.monitor.engine import Evaluation
@@ -125,20 +127,7 @@ class AlertingService:
     def _send(self, outbox: Outbox, now: datetime) -> None:
         for disable in outbox.disable:  # the switch tells the owner and kill authorities
             self.switch.auto_disable(disable.system, disable.playbook, disable.reason, now)
-        for notice in outbox.notices:
-            self._deliver(notice, now)
-
-    def _deliver(self, notice: Notice, now: datetime) -> None:
-        # An acknowledgement matters only to PagerDuty, whose own escalation it stops.
-        only = "pagerduty" if notice.message.event == "acknowledge" else None
-        self.courier.send(
-            notice.message,
-            self.courier.people(notice.to),
-            now=now,
-            purpose=notice.purpose,
-            incident_id=notice.incident_id,
-            only=only,
-        )
+        self.courier.send_notices(outbox.notices, now)
 
     # --- escalation ------------------------------------------------------------------------------
 
@@ -208,38 +197,76 @@ class AlertingService:
 
     # --- people acting on incidents --------------------------------------------------------------
 
-    def acknowledge(self, incident_id: int, actor: str, now: datetime) -> dict[str, Any]:
+    def acknowledge(
+        self, incident_id: int, actor: str, now: datetime, via: str | None = None
+    ) -> dict[str, Any]:
         return self._act_on(
             incident_id,
             now,
             lambda unit, incident, outbox: incidents.acknowledge(
-                unit, incident, actor, now, outbox
+                unit, incident, actor, now, outbox, via
             ),
         )
 
-    def resolve(self, incident_id: int, actor: str, now: datetime, reason: str) -> dict[str, Any]:
+    def resolve(
+        self, incident_id: int, actor: str, now: datetime, reason: str, via: str | None = None
+    ) -> dict[str, Any]:
         return self._act_on(
             incident_id,
             now,
             lambda unit, incident, outbox: incidents.resolve(
-                unit, incident, actor, now, reason, outbox
+                unit, incident, actor, now, reason, outbox, via
             ),
         )
 
     def classify_serious(
-        self, incident_id: int, kind: str, actor: str, now: datetime, aware_at: datetime | None
+        self,
+        incident_id: int,
+        category: str,
+        actor: str,
+        now: datetime,
+        aware_at: datetime | None = None,
+        *,
+        death: bool = False,
+        widespread: bool = False,
     ) -> dict[str, Any]:
-        """A serious incident under the EU AI Act Art. 73, its report due by `report_due` from
-        awareness (now, unless given)."""
-        aware = aware_at or now
-        due = incidents.report_due(kind, aware)
+        """A serious incident under the EU AI Act Art. 3(49)(`category`), its report due from
+        awareness (Art. 73(2)-(4)); the evidence hold of Art. 73(6) starts (`serious.classify`)."""
+        chosen = serious.classification(category, death=death, widespread=widespread)
+        aware_at = as_utc(aware_at) if aware_at else None
         return self._act_on(
             incident_id,
             now,
-            lambda unit, incident, _: incidents.classify_serious(
-                unit, incident, kind, aware, due, actor, now
+            lambda unit, incident, _: serious.classify(
+                unit, incident, chosen, aware_at, actor, now
             ),
         )
+
+    def serious_report(self, incident_id: int, complete: bool, now: datetime) -> dict[str, Any]:
+        """The draft of the Art. 73 report, initial or complete (`serious.report`)."""
+        with self.store.read() as unit:
+            return serious.report(unit, incident_id, complete, now)
+
+    def report_submitted(
+        self, incident_id: int, complete: bool, reference: str | None, actor: str, now: datetime
+    ) -> dict[str, Any]:
+        """Record that a report went to the authority (`serious.submitted`)."""
+        return self._act_on(
+            incident_id,
+            now,
+            lambda unit, incident, _: serious.submitted(
+                unit, incident, complete, reference, actor, now
+            ),
+        )
+
+    def justify_change(
+        self, incident_id: int, change: int, text: str, actor: str, now: datetime
+    ) -> dict[str, Any]:
+        """Justify a change made under the evidence hold (`serious.justify`)."""
+        with self.store.write() as unit:
+            return serious.justify(
+                unit, incidents.find(unit, incident_id), change, text, actor, now
+            )
 
     def _act_on(
         self,
@@ -254,19 +281,19 @@ class AlertingService:
         return result
 
     def remind_serious(self, now: datetime, system: str) -> int:
-        """Remind of every serious-incident report of the system that is due soon or overdue
-        (`incidents.remind_serious`); returns how many reminders went out."""
+        """Remind of every serious-incident report of the system not yet submitted that is due
+        soon or overdue (`serious.remind`); returns how many reminders went out."""
         with self.store.read() as unit:
             due = [
                 i.id
                 for i in unit.alerting.incidents(system, limit=10_000)
-                if i.serious and i.report_due
+                if i.serious and i.report_due and i.reported_at is None
             ]
         sent = 0
         for incident_id in due:
             outbox = Outbox()
             with self.store.write() as unit:
-                incidents.remind_serious(unit, incident_id, now, outbox)
+                serious.remind(unit, incident_id, now, outbox)
             self._send(outbox, now)
             sent += len(outbox.notices)
         return sent

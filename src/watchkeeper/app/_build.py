@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from watchkeeper.alerting.service import AlertingService
     from watchkeeper.care.service import CareService
     from watchkeeper.charter import CharterService
+    from watchkeeper.evidence import EvidenceService
     from watchkeeper.ingest.service import IngestService
     from watchkeeper.monitor.engine import MonitorService
     from watchkeeper.rehearsal import RehearsalService
@@ -153,6 +154,12 @@ class Watchkeeper:
             return Watchkeeper(settings, store, clock, http)
 
         return RehearsalService(self.store, make, smtp=bool(self.settings.smtp))
+
+    @_Service
+    def evidence(self) -> EvidenceService:
+        from watchkeeper.evidence import EvidenceService
+
+        return EvidenceService(self.store)
 
     @_Service
     def scheduler(self) -> Scheduler:

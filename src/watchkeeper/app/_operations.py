@@ -18,10 +18,10 @@ database can rewrite it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from watchkeeper.access import token_lifetime
+from watchkeeper.access import token_lifetime, token_name
 from watchkeeper.app._ops_quality import QualityOperations
 from watchkeeper.charter import portfolio_critical
 from watchkeeper.errors import ActionError
@@ -58,14 +58,16 @@ class Operations(QualityOperations):
 
     # --- changes ---------------------------------------------------------------------------
 
-    def apply(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+    def apply(self, paths: Sequence[str], justification: str | None = None) -> list[dict[str, Any]]:
+        """`justification`: why a system under a serious incident's evidence hold changes."""
         checked = self._checked("system.apply")
         if checked:
             self.app.access.authorize_applying(self.actor, self.now)
         loaded = self.app.charter.load(paths)
         if checked:
             self.app.access.authorize_apply(self.actor, loaded, self.now)
-        return [c.to_dict() for c in self.app.charter.apply(loaded, self.actor, self.now)]
+        changes = self.app.charter.apply(loaded, self.actor, self.now, justification)
+        return [c.to_dict() for c in changes]
 
     def gate(self, paths: Sequence[str]) -> list[dict[str, Any]]:
         """The readiness gate over files the caller has, judged by this store's people and
@@ -86,23 +88,62 @@ class Operations(QualityOperations):
         return [s.to_dict() for s in states]
 
     def deactivate(self, email: str) -> dict[str, Any]:
+        """Their roles fall vacant at once, and each affected system's owner (or, when the
+        owner is who left, the admins) is told which."""
+        from watchkeeper.alerting.outbox import Outbox
+
         self._authorize("person.deactivate", target=email)
-        return self.app.charter.deactivate(email, self.actor, self.now).to_dict()
+        outbox = Outbox()
+        change = self.app.charter.deactivate(email, self.actor, self.now, outbox)
+        self.app.courier.send_notices(outbox.notices, self.now)
+        return change.to_dict()
 
     def reactivate(self, email: str) -> dict[str, Any]:
         self._authorize("person.reactivate", target=email)
         return self.app.charter.reactivate(email, self.actor, self.now).to_dict()
 
     def create_token(self, email: str, expires: str | None = None) -> dict[str, Any]:
-        try:
-            lifetime = token_lifetime(expires) if expires is not None else None
-        except ValueError as exc:
-            raise ActionError("invalid", f"expires: {exc}") from None
-        self._authorize("token.create", target=email)
+        lifetime = _lifetime(expires)
+        self._authorize("token.create", target=email, subject=email.strip().lower())
         return self.app.access.create_token(email, self.actor, self.now, lifetime).to_dict()
 
-    def tokens(self, person: str | None = None) -> list[dict[str, Any]]:
-        """Everyone's tokens (admins), or one person's (admins, and that person)."""
+    def create_service_token(
+        self, system: str, expires: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """A token for serving code that writes `system`'s data and reads its switch, and
+        nothing else (its owner, and admins)."""
+        lifetime = _lifetime(expires)
+        try:
+            label = token_name(name) if name is not None else None
+        except ValueError as exc:
+            raise ActionError("invalid", f"name: {exc}") from None
+        self._authorize("token.create", system, target=f"{system}/tokens")
+        access = self.app.access
+        return access.create_service_token(system, label, self.actor, self.now, lifetime).to_dict()
+
+    def create_scim_token(
+        self, expires: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """A token for an identity provider to provision people and teams at /scim/v2, and
+        nothing else (admins: it changes who is who)."""
+        lifetime = _lifetime(expires)
+        try:
+            label = token_name(name) if name is not None else None
+        except ValueError as exc:
+            raise ActionError("invalid", f"name: {exc}") from None
+        self._authorize("token.create", target="scim")
+        return self.app.access.create_scim_token(label, self.actor, self.now, lifetime).to_dict()
+
+    def tokens(self, person: str | None = None, service: str | None = None) -> list[dict[str, Any]]:
+        """Everyone's tokens (admins); one person's (admins, and that person); or one system's
+        service tokens (admins, and its owner)."""
+        if person and service:
+            raise ActionError(
+                "invalid", "list one person's tokens or one system's service tokens, not both"
+            )
+        if service:
+            self._authorize("token.list", service, target=f"{service}/tokens")
+            return self.app.access.tokens(None, self.now, service)
         person = person.strip().lower() if person else None
         if (
             self._checked("token.list")
@@ -114,17 +155,28 @@ class Operations(QualityOperations):
         return self.app.access.tokens(person, self.now)
 
     def revoke_token(self, ref: str) -> dict[str, Any]:
-        """Revoke a token by id or prefix (admins, and the token's holder)."""
+        """Revoke a token by id or prefix (admins; a person's token: its person; a service
+        token: its system's owner)."""
         token = self.app.access.find_token(ref)
-        self._authorize("token.revoke", target=f"token/{token.prefix}", subject=token.person)
+        self._authorize(
+            "token.revoke", token.system, target=f"token/{token.prefix}", subject=token.person
+        )
         return self.app.access.revoke_token(token, self.actor, self.now)
 
-    def set_switch(self, system: str, state: str, reason: str, wait: float = 0.0) -> dict[str, Any]:
+    def set_switch(
+        self,
+        system: str,
+        state: str,
+        reason: str,
+        wait: float = 0.0,
+        justification: str | None = None,
+    ) -> dict[str, Any]:
         """Flip, then wait up to `wait` seconds for the live SDK processes to confirm it (the
         outcome audited as `switch.confirmed`). A flip that changed nothing waits for nothing:
-        it shows who holds the state already."""
+        it shows who holds the state already. `justification`: why a system under a serious
+        incident's evidence hold is restored."""
         switch = self.app.switch
-        change = switch.set(system, state, reason, self.actor, self.now)
+        change = switch.set(system, state, reason, self.actor, self.now, justification)
         confirmed = None
         if not change.changed:
             confirmed = switch.confirmations(system, self.app.clock.now())
@@ -169,3 +221,22 @@ class Operations(QualityOperations):
     def rehearsals(self, system: str, limit: int = 20) -> list[dict[str, Any]]:
         self._may_read()
         return [r.to_dict() for r in self.app.rehearsal.rehearsals(system, limit)]
+
+    def evidence(self, system: str, start: datetime, end: datetime) -> dict[str, Any]:
+        """The evidence bundle of [start, end): whoever may read the audit log may export it
+        (the bundle holds a stretch of that log), and the export is audited."""
+        self._may_read()
+        return self.app.evidence.export(system, start, end, self.actor, self.now)
+
+    def evidence_origin(self, seq: int) -> dict[str, Any]:
+        """This deployment's identity (its chain's first hash) and its chain's hash at `seq`,
+        for checking that a bundle came from here and its chain is this one."""
+        self._may_read()
+        return self.app.evidence.origin(seq)
+
+
+def _lifetime(expires: str | None) -> timedelta | None:
+    try:
+        return token_lifetime(expires) if expires is not None else None
+    except ValueError as exc:
+        raise ActionError("invalid", f"expires: {exc}") from None

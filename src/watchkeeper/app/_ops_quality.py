@@ -160,17 +160,56 @@ class QualityOperations:
         self._may_read()
         return self.app.alerting.incident_detail(incident_id)
 
-    def incident_ack(self, incident_id: int) -> dict[str, Any]:
+    def incident_ack(self, incident_id: int, via: str | None = None) -> dict[str, Any]:
+        """`via`: the tool the person acted in (Slack, PagerDuty), for the timeline."""
         self._on_incident("incident.ack", incident_id)
-        return self.app.alerting.acknowledge(incident_id, self.actor, self.now)
+        return self.app.alerting.acknowledge(incident_id, self.actor, self.now, via)
 
-    def incident_resolve(self, incident_id: int, reason: str) -> dict[str, Any]:
+    def incident_resolve(
+        self, incident_id: int, reason: str, via: str | None = None
+    ) -> dict[str, Any]:
         self._on_incident("incident.resolve", incident_id)
-        return self.app.alerting.resolve(incident_id, self.actor, self.now, reason)
+        return self.app.alerting.resolve(incident_id, self.actor, self.now, reason, via)
 
-    def incident_serious(self, incident_id: int, kind: str) -> dict[str, Any]:
+    def incident_serious(
+        self,
+        incident_id: int,
+        category: str,
+        death: bool = False,
+        widespread: bool = False,
+        aware_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Classify as a serious incident (EU AI Act Art. 3(49)); its Art. 73 deadline runs
+        from `aware_at` (default now) and its evidence hold (Art. 73(6)) starts."""
         self._on_incident("incident.serious", incident_id)
-        return self.app.alerting.classify_serious(incident_id, kind, self.actor, self.now, None)
+        return self.app.alerting.classify_serious(
+            incident_id,
+            category,
+            self.actor,
+            self.now,
+            aware_at,
+            death=death,
+            widespread=widespread,
+        )
+
+    def incident_report(self, incident_id: int, complete: bool = False) -> dict[str, Any]:
+        """The draft of the Art. 73 report: whoever reads incidents may read it."""
+        self._may_read()
+        return self.app.alerting.serious_report(incident_id, complete, self.now)
+
+    def incident_report_submitted(
+        self, incident_id: int, complete: bool = False, reference: str | None = None
+    ) -> dict[str, Any]:
+        """Record a report sent to the authority: those who may classify the incident may."""
+        self._on_incident("incident.serious", incident_id)
+        return self.app.alerting.report_submitted(
+            incident_id, complete, reference, self.actor, self.now
+        )
+
+    def incident_justify(self, incident_id: int, change: int, text: str) -> dict[str, Any]:
+        """Justify a change made under the incident's evidence hold, as its classifiers may."""
+        self._on_incident("incident.serious", incident_id)
+        return self.app.alerting.justify_change(incident_id, change, text, self.actor, self.now)
 
     def _on_incident(self, action: Action, incident_id: int) -> None:
         """An incident is its system's: that system's manifest says who may act on it."""

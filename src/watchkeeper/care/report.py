@@ -146,31 +146,17 @@ def _estimates(
 ) -> list[dict[str, Any]]:
     """An estimated metric's windows in the period, each beside the metric realized on the
     labels that have come since (for a credit model, months after the window was estimated)."""
-    from watchkeeper.monitor.estimate import realized_on
+    from watchkeeper.monitor.engine import stored_windows
 
     most = math.ceil((end - start) / signal.window) + 1
-    windows = [
-        w
-        for w in unit.monitoring.signal_windows(system, name, limit=most)
+    return [
+        {
+            "window_start": w["window_start"].isoformat(),
+            **{k: w[k] for k in ("value", "n", "low", "high", "realized", "realized_n")},
+        }
+        for w in stored_windows(unit, system, name, signal, most)
         if w["window_start"] >= start and w["window_end"] <= end
     ]
-    estimates = []
-    for window in windows:
-        labelled = unit.ingest.observations(
-            system, window["window_start"], window["window_end"], with_feedback=True
-        )
-        detail = window["detail"] or {}
-        estimates.append(
-            {
-                "window_start": window["window_start"].isoformat(),
-                "value": window["value"],
-                "n": window["n"],
-                "low": detail.get("low"),
-                "high": detail.get("high"),
-                **realized_on(signal, labelled),
-            }
-        )
-    return estimates
 
 
 def estimate_error(estimates: Sequence[dict[str, Any]]) -> dict[str, Any]:

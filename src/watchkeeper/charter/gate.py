@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from watchkeeper.access import Directory
 from watchkeeper.charter._digest import manifest_digest
 from watchkeeper.charter._rubric import Check, score
 from watchkeeper.charter.roles import ROLE_TITLES, Assignment, ack_fix, assignments
+from watchkeeper.durations import format_duration
 from watchkeeper.manifest import Loaded, SystemManifest
 from watchkeeper.store import AckRecord, RehearsalRecord
 
@@ -35,7 +36,11 @@ CHECK_IDS = (
     "evals.scheduled",
     "care.budget",
     "kill_switch.defined",
+    "retention.six_months",
 )
+SIX_MONTHS = timedelta(days=183)
+"""The shortest `spec.retention.keep` the gate accepts of a high-risk system: "at least six
+months" (EU AI Act Art. 19(1), 26(6)), which retention enforces by the calendar."""
 
 _WHY = {
     "charter.owner": "A named product owner for the system is the person who reviews quality "
@@ -63,6 +68,9 @@ _WHY = {
     "care.budget": "AI systems need tending; unbudgeted care does not happen.",
     "kill_switch.defined": "Serving code must know whether to fail open or closed, and what to "
     "do instead, before the switch is ever pulled.",
+    "retention.six_months": "The EU AI Act has the logs of a high-risk AI system kept at least "
+    "six months (Art. 19(1) for its provider, Art. 26(6) for its deployer): they are what an "
+    "authority reads after a serious incident.",
 }
 
 
@@ -275,6 +283,17 @@ def evaluate(
         f"fail_mode={switch.fail_mode or '-'}, fallback={'set' if switch.fallback else '-'}",
         weight=2,
     )
+    keep = spec.retention.keep
+    marked = system.metadata.eu_ai_act
+    add(
+        "retention.six_months",
+        marked != "high-risk" or keep >= SIX_MONTHS,
+        f"set spec.retention.keep to at least {SIX_MONTHS.days}d (six months; EU AI Act Art. "
+        "19(1), 26(6))",
+        f"keeps {format_duration(keep)}; "
+        + ("high-risk under the EU AI Act" if marked == "high-risk" else
+           f"metadata.eu_ai_act: {marked or 'not marked'} (no minimum)"),
+    )  # fmt: skip
     return GateReport(name, not any(c.failed for c in checks), score(checks), checks)
 
 

@@ -64,6 +64,8 @@ def person_record(person: Person) -> PersonRecord:
         person.active,
         person.admin,
         [c.model_dump(mode="json", exclude_none=True) for c in person.channels],
+        slack=person.slack,
+        pagerduty=person.pagerduty,
     )
 
 

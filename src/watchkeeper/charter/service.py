@@ -6,10 +6,10 @@ Every method takes `now` and the acting person; nothing here reads a clock or th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -38,6 +38,9 @@ from watchkeeper.store import (
     Unit,
     manifest_of,
 )
+
+if TYPE_CHECKING:  # alerting (and its HTTP client) loads only when a notice is made
+    from watchkeeper.alerting.outbox import Notice, Outbox
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,11 @@ class CharterService:
 
     # --- changes ----------------------------------------------------------------------------
 
-    def apply(self, loaded: Loaded, actor: str, now: datetime) -> list[Change]:
+    def apply(
+        self, loaded: Loaded, actor: str, now: datetime, justification: str | None = None
+    ) -> list[Change]:
+        """All or nothing. A system under a serious incident's evidence hold (EU AI Act
+        Art. 73(6)) changes only with a `justification`, recorded on the incident."""
         changes: list[Change] = []
         with self.store.write() as unit:
             for person in loaded.people:
@@ -196,7 +203,7 @@ class CharterService:
             for team in loaded.teams:
                 changes.append(self._apply_team(unit, team.name, list(team.members), actor, now))
             for system in loaded.systems:
-                changes.append(self._apply_system(unit, system, actor, now))
+                changes.append(self._apply_system(unit, system, actor, now, justification))
         return changes
 
     def _apply_person(self, unit: Unit, person: PersonRecord, actor: str, now: datetime) -> Change:
@@ -243,7 +250,12 @@ class CharterService:
         return Change("team", name, "updated" if old else "created")
 
     def _apply_system(
-        self, unit: Unit, system: SystemManifest, actor: str, now: datetime
+        self,
+        unit: Unit,
+        system: SystemManifest,
+        actor: str,
+        now: datetime,
+        justification: str | None,
     ) -> Change:
         document = system.model_dump(mode="json", by_alias=True)
         digest = manifest_digest(system)
@@ -270,6 +282,13 @@ class CharterService:
             before={"version": old.version, "digest": old.digest} if old else None,
             after={"version": version, "digest": digest, "changes": details},
         )
+        if old is not None:  # only an applied system can have incidents holding it
+            # alerting (and its HTTP client) only here: status, vacuum and gate never load it
+            from watchkeeper.alerting.serious import change_under_hold
+
+            what = f"manifest version {version} applied: " + "; ".join(details[:10])
+            held = change_under_hold(unit, system.name, "apply", what, justification, actor, now)
+            details = details + [f"change #{n} under a serious incident's hold" for n in held]
         return Change("system", system.name, "updated" if old else "created", details)
 
     def acknowledge(self, system: str, role: str, actor: str, now: datetime) -> list[Assignment]:
@@ -314,15 +333,47 @@ class CharterService:
                 if (a.role, a.holder) in acked
             ]
 
-    def deactivate(self, email: str, actor: str, now: datetime) -> Change:
-        """A deliberate deactivation: it holds until `reactivate`, whatever people.yaml says."""
+    def deactivate(
+        self, email: str, actor: str, now: datetime, outbox: Outbox | None = None
+    ) -> Change:
+        """A deliberate deactivation: it holds until `reactivate`, whatever people.yaml says.
+        With an `outbox` (sent by the caller once this commits), each system where a role fell
+        vacant gets a notice to its owner, or to the admins when nobody active owns it."""
         with self.store.write() as unit:
             person = self._person(unit, email)
             if unit.deactivation(person.email) is None:
                 unit.set_deactivation(person.email, Deactivation(now, actor))
             if not person.active:
                 return Change("person", person.email, "unchanged", ["already inactive"])
-            return self._apply_person(unit, replace(person, active=False), actor, now)
+            before = directory_of(unit)
+            change = self._apply_person(unit, replace(person, active=False), actor, now)
+            if outbox is not None:
+                applied, _ = read_applied(unit.systems())
+                after = directory_of(unit)
+                outbox.notices.extend(vacated_notices(person.email, actor, applied, before, after))
+            return change
+
+    def provision(
+        self,
+        actor: str,
+        now: datetime,
+        mark: Callable[[Unit], None],
+        *,
+        person: PersonRecord | None = None,
+        team: TeamRecord | None = None,
+    ) -> Change:
+        """A person or a team as an identity provider sends them (SCIM), saved and audited as
+        people.yaml's are — a deliberate deactivation still holds — with `mark` recording, in
+        the same unit, what the provider knows them by."""
+        with self.store.write() as unit:
+            if person is not None:
+                change = self._apply_person(unit, person, actor, now)
+            elif team is not None:
+                change = self._apply_team(unit, team.name, list(team.members), actor, now)
+            else:
+                raise ValueError("provision a person or a team")
+            mark(unit)
+            return change
 
     def reactivate(self, email: str, actor: str, now: datetime) -> Change:
         """The one way back from `deactivate`: the person (and their unrevoked tokens) act again."""
@@ -413,6 +464,35 @@ class CharterService:
         return record
 
 
+def vacated_notices(
+    email: str, actor: str, applied: Sequence[Applied], before: Directory, after: Directory
+) -> list[Notice]:
+    """What each system whose roles `email` leaving made vacant tells: its owner, or — when the
+    owner was the one who left, or nobody active owns it — the admins, who must fill it."""
+    from watchkeeper.alerting.notifiers import Message
+    from watchkeeper.alerting.outbox import Notice
+
+    admins = sorted(p.email for p in after.people.values() if p.active and p.admin)
+    notices: list[Notice] = []
+    for record, manifest in applied:
+        charter = manifest.spec.charter
+        was_vacant = set(vacant_roles(charter, before))
+        vacated = [r for r in vacant_roles(charter, after) if r not in was_vacant]
+        if not vacated:
+            continue
+        owners = [o for o in charter.holders("owner") if after.is_active(o)]
+        body = (
+            f"{after.display(email)} was deactivated by {actor}. On {record.name} these roles "
+            f"are now vacant: {', '.join(vacancy(charter, r, after) for r in vacated)}.\n\n"
+            f"Name someone in spec.charter of {record.name}'s manifest and apply it; until then "
+            "`wk vacuum` lists the vacancy."
+        )
+        title = f"{record.name}: {', '.join(vacated)} vacant ({email} left)"
+        message = Message("notice", record.name, title, "warning", body, "")
+        notices.append(Notice(message, owners or admins, None, "vacancy"))
+    return notices
+
+
 def _status_row(
     record: SystemRecord,
     title: str | None,
@@ -454,4 +534,6 @@ def _person_dict(person: PersonRecord) -> dict[str, Any]:
         "active": person.active,
         "admin": person.admin,
         "channels": person.channels,
+        "slack": person.slack,
+        "pagerduty": person.pagerduty,
     }

@@ -28,6 +28,8 @@ from watchkeeper.cli import (
     _common,
     care,
     charter,
+    evidence,
+    export,
     incidents,
     monitor,
     rehearse,
@@ -54,8 +56,10 @@ app.command()(charter.status)
 app.command()(charter.vacuum)
 app.command()(charter.ack)
 app.command()(setup.demo)
+app.command()(evidence.evidence)
 app.add_typer(setup.db_app, name="db")
 app.add_typer(charter.people_app, name="people")
+app.add_typer(export.export_app, name="export")
 app.add_typer(server.token_app, name="token")
 app.command()(server.kill)
 app.command()(server.restore)

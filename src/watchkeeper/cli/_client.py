@@ -68,8 +68,9 @@ class Remote(QualityRemote):
 
     # --- changes ---------------------------------------------------------------------------
 
-    def apply(self, paths: Sequence[str]) -> list[dict[str, Any]]:
-        return self._call("POST", "/apply", json={"files": _read(paths)})
+    def apply(self, paths: Sequence[str], justification: str | None = None) -> list[dict[str, Any]]:
+        body = {"files": _read(paths), "justification": justification}
+        return self._call("POST", "/apply", json=body)
 
     def ack(self, system: str, role: str) -> list[dict[str, Any]]:
         return self._call("POST", f"/systems/{quote(system, safe='')}/acks", json={"role": role})
@@ -83,14 +84,33 @@ class Remote(QualityRemote):
     def create_token(self, email: str, expires: str | None = None) -> dict[str, Any]:
         return self._call("POST", "/tokens", json={"email": email, "expires": expires})
 
-    def tokens(self, person: str | None = None) -> list[dict[str, Any]]:
-        return self._call("GET", "/tokens", params={"person": person} if person else None)
+    def create_service_token(
+        self, system: str, expires: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        body = {"service": system, "name": name, "expires": expires}
+        return self._call("POST", "/tokens", json=body)
+
+    def create_scim_token(
+        self, expires: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        return self._call("POST", "/tokens", json={"scim": True, "name": name, "expires": expires})
+
+    def tokens(self, person: str | None = None, service: str | None = None) -> list[dict[str, Any]]:
+        asked = {"person": person, "service": service}
+        return self._call("GET", "/tokens", params={k: v for k, v in asked.items() if v})
 
     def revoke_token(self, ref: str) -> dict[str, Any]:
         return self._call("POST", f"/tokens/{quote(ref, safe='')}/revoke")
 
-    def set_switch(self, system: str, state: str, reason: str, wait: float = 0.0) -> dict[str, Any]:
-        body = {"state": state, "reason": reason}
+    def set_switch(
+        self,
+        system: str,
+        state: str,
+        reason: str,
+        wait: float = 0.0,
+        justification: str | None = None,
+    ) -> dict[str, Any]:
+        body = {"state": state, "reason": reason, "justification": justification}
         path = f"/systems/{quote(system, safe='')}/switch"
         return self._call("POST", path, json=body, params={"wait": wait})
 
@@ -119,6 +139,13 @@ class Remote(QualityRemote):
     def rehearsals(self, system: str, limit: int = 20) -> list[dict[str, Any]]:
         path = f"/systems/{quote(system, safe='')}/rehearsals"
         return self._call("GET", path, params={"limit": limit})
+
+    def evidence(self, system: str, start: datetime, end: datetime) -> dict[str, Any]:
+        body = {"from": start.isoformat(), "to": end.isoformat()}
+        return self._call("POST", f"/systems/{quote(system, safe='')}/evidence", json=body)
+
+    def evidence_origin(self, seq: int) -> dict[str, Any]:
+        return self._call("GET", "/evidence/origin", params={"seq": seq})
 
     # --- observations ----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -46,8 +47,35 @@ class QualityRemote:
     def incident_resolve(self, incident_id: int, reason: str) -> dict[str, Any]:
         return self._call("POST", f"/incidents/{incident_id}/resolve", json={"reason": reason})
 
-    def incident_serious(self, incident_id: int, kind: str) -> dict[str, Any]:
-        return self._call("POST", f"/incidents/{incident_id}/serious", json={"kind": kind})
+    def incident_serious(
+        self,
+        incident_id: int,
+        category: str,
+        death: bool = False,
+        widespread: bool = False,
+        aware_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "category": category,
+            "death": death,
+            "widespread": widespread,
+            "aware_at": aware_at.isoformat() if aware_at else None,
+        }
+        return self._call("POST", f"/incidents/{incident_id}/serious", json=body)
+
+    def incident_report(self, incident_id: int, complete: bool = False) -> dict[str, Any]:
+        params = {"complete": complete}
+        return self._call("GET", f"/incidents/{incident_id}/report", params=params)
+
+    def incident_report_submitted(
+        self, incident_id: int, complete: bool = False, reference: str | None = None
+    ) -> dict[str, Any]:
+        body = {"complete": complete, "reference": reference}
+        return self._call("POST", f"/incidents/{incident_id}/report/submitted", json=body)
+
+    def incident_justify(self, incident_id: int, change: int, text: str) -> dict[str, Any]:
+        path = f"/incidents/{incident_id}/changes/{change}/justification"
+        return self._call("POST", path, json={"text": text})
 
     def silence(
         self, system: str | None, matchers: dict[str, str], hours: float, reason: str, kind: str

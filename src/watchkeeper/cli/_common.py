@@ -104,6 +104,29 @@ def operations(now: str | None = None) -> Iterator[Operations | Remote]:
         yield Operations(app, settings.actor(), app.clock.now(), enforce=False)
 
 
+JustificationOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Why the system changes while a serious incident's evidence hold is on (EU AI Act "
+        "Art. 73(6)): required then, and recorded on the incident."
+    ),
+]
+
+
+@contextmanager
+def held_back() -> Iterator[None]:
+    """A change a serious incident's evidence hold refused (a conflict, 409 over the API)
+    lacks its --justification: a usage error here, exit 2, with the hold's message."""
+    from watchkeeper.errors import ActionError
+
+    try:
+        yield
+    except ActionError as exc:
+        if exc.kind != "conflict":
+            raise
+        raise typer.BadParameter(exc.message, param_hint="--justification") from None
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 

@@ -8,18 +8,26 @@ creates it; `gate --offline` reads no store and contacts nothing.
 
 from __future__ import annotations
 
+import json as jsonlib
+import os
+import sys
+from io import StringIO
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from watchkeeper.cli._common import (
     ATTENTION,
     OK,
     JsonOpt,
+    JustificationOpt,
     NowOpt,
     err,
     existing_store,
+    held_back,
     mark,
     operations,
     out,
@@ -30,9 +38,12 @@ from watchkeeper.clock import SystemClock
 from watchkeeper.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from watchkeeper.charter import GateReport
+    from watchkeeper.cli._gate_formats import Spot
+    from watchkeeper.manifest import Loaded, Location
 
 Paths = Annotated[list[str], typer.Argument(help="Manifest files or directories.")]
 OfflineOpt = Annotated[
@@ -45,6 +56,20 @@ OfflineOpt = Annotated[
     ),
 ]
 
+FORMATS = ("text", "json", "github", "sarif")
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="text (the default); json; github: workflow-command annotations at each system's "
+        "manifest line, for GitHub Actions; sarif: a SARIF 2.1.0 log, for code scanning.",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", help="Write the report to this file instead of standard output."),
+]
+
 people_app = typer.Typer(
     help="People: deactivate someone who left, reactivate someone who is back.",
     no_args_is_help=True,
@@ -52,37 +77,131 @@ people_app = typer.Typer(
 
 
 def gate(
-    paths: Paths, offline: OfflineOpt = False, json: JsonOpt = False, now: NowOpt = None
+    paths: Paths,
+    offline: OfflineOpt = False,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
+    now: NowOpt = None,
 ) -> int:
     """Go-live readiness: every failed check named with why it matters and the fix. With
     WATCHKEEPER_URL set, acknowledgements are read through the server (for CI)."""
-    reports = _reports(paths, offline, now)
-    if json:
-        print_json(reports)
-    else:
+    shape = _shape(format, json)
+    reports, origins = _reports(paths, offline, now)
+    if shape in ("github", "sarif") and origins is None:
+        origins = _declared_at(paths)
+    if shape == "text" and output is None:
         for report in reports:
-            _print_report(report)
+            _print_report(report, out)
+    else:
+        _emit(_rendered(shape, reports, origins or {}), output)
     return OK if all(r["ready"] for r in reports) else ATTENTION
 
 
-def _reports(paths: list[str], offline: bool, now: str | None) -> list[dict[str, Any]]:
-    """The reports as `GateReport.to_dict()` gives them, which is also what the server sends."""
+def _shape(format: str | None, json: bool) -> str:
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(
+            f"{format!r} is not a format: use one of {', '.join(FORMATS)}", param_hint="--format"
+        )
+    if json and format not in (None, "json"):
+        raise typer.BadParameter(
+            f"--json is --format json: give one of them, not --format {format}",
+            param_hint="--json",
+        )
+    return "json" if json else format or "text"
+
+
+def _rendered(shape: str, reports: list[dict[str, Any]], origins: Mapping[str, Location]) -> str:
+    from watchkeeper.cli import _gate_formats
+
+    if shape == "json":
+        return jsonlib.dumps(reports, indent=2, default=str) + "\n"
+    if shape == "text":
+        console = Console(file=StringIO(), highlight=False, width=120, color_system=None)
+        for report in reports:
+            _print_report(report, console)
+        return console.file.getvalue()  # type: ignore[attr-defined]
+    root = _repository_root()
+    spots = {system: _spot(where, root) for system, where in origins.items()}
+    if shape == "github":
+        return "".join(f"{line}\n" for line in _gate_formats.github_commands(reports, spots))
+    log = _gate_formats.sarif_log(
+        reports, spots, version=_version(), root_uri=root.as_uri().rstrip("/") + "/"
+    )
+    return jsonlib.dumps(log, indent=2) + "\n"
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot write {output}: {exc.strerror or exc}", param_hint="--output"
+        ) from None
+
+
+def _reports(
+    paths: list[str], offline: bool, now: str | None
+) -> tuple[list[dict[str, Any]], Mapping[str, Location] | None]:
+    """The reports as `GateReport.to_dict()` gives them, which is also what the server sends,
+    and where each system is declared (None through a server, which does not say)."""
     if not offline and Settings.from_env().url:
         from watchkeeper.cli._client import Remote
 
         with operations(now) as remote:  # (which refuses --now against a server)
             assert isinstance(remote, Remote)  # a URL is set: these are the server's
-            return remote.gate(paths)
+            return remote.gate(paths), None
     instant = parse_now(now) or SystemClock().now()
-    reports = _offline_gate(paths, instant) if offline else _gate(paths, instant)
-    return [r.to_dict() for r in reports]
+    reports, loaded = _offline_gate(paths, instant) if offline else _gate(paths, instant)
+    return [r.to_dict() for r in reports], loaded.origins
 
 
-def _print_report(report: dict[str, Any]) -> None:
+def _declared_at(paths: list[str]) -> Mapping[str, Location]:
+    """Where the files declare each system, for a gate the server judged. The files may name
+    people only the server knows, which a local read refuses: the reports then carry no line."""
+    from watchkeeper.manifest import ManifestError, load_paths
+
+    try:
+        return load_paths(paths).origins
+    except ManifestError:
+        return {}
+
+
+def _repository_root() -> Path:
+    """What CI paths are relative to: the Actions workspace, else the enclosing git checkout,
+    else the working directory."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        return Path(workspace).resolve()
+    here = Path.cwd().resolve()
+    return next((d for d in (here, *here.parents) if (d / ".git").exists()), here)
+
+
+def _spot(where: Location, root: Path) -> Spot:
+    from watchkeeper.cli._gate_formats import Spot
+
+    file = Path(where.file).resolve()
+    path = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix()
+    return Spot(path, where.line, where.column)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("watchkeeper")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _print_report(report: dict[str, Any], console: Console) -> None:
     verdict = "[green]READY[/]" if report["ready"] else "[red]NOT READY[/]"
     unchecked = len(report["not_checked"])
     aside = f", {unchecked} check(s) not checked" if unchecked else ""
-    out.print(f"\n[bold]{report['system']}[/]  {verdict}  score {report['score']}/100{aside}")
+    console.print(f"\n[bold]{report['system']}[/]  {verdict}  score {report['score']}/100{aside}")
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("check", "result", "detail"):
         table.add_column(column)
@@ -90,23 +209,23 @@ def _print_report(report: dict[str, Any]) -> None:
     for check in checks:
         result = "[dim]– not checked[/]" if check["passed"] is None else mark(check["passed"])
         table.add_row(check["id"], result, check["detail"])
-    out.print(table)
+    console.print(table)
     for check in checks:
         if check["passed"] is False:
-            out.print(
+            console.print(
                 f"  [red]✘[/] [bold]{check['id']}[/]: {check['why']}\n    fix: {check['fix']}"
             )
 
 
-def _offline_gate(paths: list[str], now: datetime) -> list[GateReport]:
+def _offline_gate(paths: list[str], now: datetime) -> tuple[list[GateReport], Loaded]:
     from watchkeeper.charter import declared, evaluate_all
     from watchkeeper.manifest import load_paths
 
     loaded = load_paths(paths)
-    return evaluate_all(loaded, declared(loaded), None, now)
+    return evaluate_all(loaded, declared(loaded), None, now), loaded
 
 
-def _gate(paths: list[str], now: datetime) -> list[GateReport]:
+def _gate(paths: list[str], now: datetime) -> tuple[list[GateReport], Loaded]:
     """The gate over the local store; with none, as over an empty one (nothing acknowledged),
     leaving none behind."""
     from watchkeeper.charter import CharterService, declared, evaluate_all
@@ -116,20 +235,26 @@ def _gate(paths: list[str], now: datetime) -> list[GateReport]:
     with existing_store(db) as store:
         if store is not None:
             charter = CharterService(store)
-            return charter.gate(charter.load(paths), now)
+            loaded = charter.load(paths)
+            return charter.gate(loaded, now), loaded
     err.print(
         f"no store at {db}: nothing is acknowledged yet (none was created). "
         "`wk gate --offline` checks only what the files prove.",
         markup=False,
     )
     loaded = load_paths(paths)
-    return evaluate_all(loaded, declared(loaded), {}, now)
+    return evaluate_all(loaded, declared(loaded), {}, now), loaded
 
 
-def apply(paths: Paths, json: JsonOpt = False, now: NowOpt = None) -> int:
+def apply(
+    paths: Paths,
+    justification: JustificationOpt = None,
+    json: JsonOpt = False,
+    now: NowOpt = None,
+) -> int:
     """Upsert systems and people from manifests; every version is kept; prints what changed."""
-    with operations(now) as ops:
-        changes = ops.apply(paths)
+    with operations(now) as ops, held_back():
+        changes = ops.apply(paths, justification)
     if json:
         print_json(changes)
         return OK

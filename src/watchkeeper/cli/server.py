@@ -7,7 +7,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from watchkeeper.cli._common import ATTENTION, OK, JsonOpt, answer, err, operations, out, print_json
+from watchkeeper.cli._common import (
+    ATTENTION,
+    OK,
+    JsonOpt,
+    JustificationOpt,
+    answer,
+    err,
+    held_back,
+    operations,
+    out,
+    print_json,
+)
 from watchkeeper.settings import Settings
 
 token_app = typer.Typer(help="API tokens: issue, list and revoke.", no_args_is_help=True)
@@ -43,14 +54,20 @@ def serve(
     database for redundancy; a flip made on one reaches the SDKs on all of them.
 
     Refuses to start (exit 2) when notifications would carry acknowledge links — a public URL
-    is set — but WATCHKEEPER_SECRET is not.
+    is set — but WATCHKEEPER_SECRET is not; or when single sign-on is set up without the
+    secret or the public URL it needs.
     """
     from watchkeeper.app import build
+    from watchkeeper.errors import ActionError
     from watchkeeper.server import serve as run_server
+    from watchkeeper.server.dashboard import sso_refusal
 
     app = build(Settings.from_env())
     try:
         app.courier.require_secret()
+        refusal = sso_refusal(app.settings)
+        if refusal:
+            raise ActionError("invalid", refusal)
         err.print(f"Watchkeeper: serving the {app.store.dialect} store on http://{host}:{port}")
         run_server(app, host, port, tick_every)
     finally:
@@ -69,9 +86,52 @@ def _lifetime(value: str | None) -> str | None:
     return value
 
 
+def _name(value: str | None) -> str | None:
+    if value is not None:
+        from watchkeeper.access import token_name
+
+        try:
+            token_name(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--name") from None
+    return value
+
+
+Service = Annotated[
+    str | None,
+    typer.Option(
+        "--service",
+        metavar="SYSTEM",
+        help="A service token for this system: it writes the system's observations, feedback "
+        "and flags and reads its kill switch, nothing else (for serving code, the SDK and "
+        "OpenTelemetry exporters).",
+    ),
+]
+
+
 @token_app.command("create")
 def token_create(
-    email: Annotated[str, typer.Argument(help="The person the token acts as.")],
+    email: Annotated[
+        str | None, typer.Argument(help="The person the token acts as (or --service).")
+    ] = None,
+    service: Service = None,
+    scim: Annotated[
+        bool,
+        typer.Option(
+            "--scim",
+            help="A SCIM token for an identity provider (Okta, Entra ID) to provision people "
+            "and teams at /scim/v2, and nothing else (admins).",
+        ),
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LABEL",
+            help="A service or SCIM token's name in the audit trail, service:SYSTEM/LABEL or "
+            "scim:LABEL (default: its prefix).",
+            callback=_name,
+        ),
+    ] = None,
     expires: Annotated[
         str | None,
         typer.Option(
@@ -80,17 +140,31 @@ def token_create(
     ] = None,
     json: JsonOpt = False,
 ) -> int:
-    """Issue an API token for a person (admins; anyone with local database access). Shown
-    once: only its digest is stored. Use it as WATCHKEEPER_TOKEN or the SDK's token=."""
+    """Issue an API token: a person's (admins), with --service SYSTEM a service token (the
+    system's owner, and admins; anyone with local database access), or with --scim an identity
+    provider's SCIM token. Shown once: only its digest is stored. Use it as WATCHKEEPER_TOKEN or
+    the SDK's token=, or (--scim) as the bearer token in the identity provider's SCIM app."""
+    if [email is not None, service is not None, scim].count(True) != 1:
+        raise typer.BadParameter(
+            "give a person's EMAIL or --service SYSTEM, one of the two (or --scim alone)"
+        )
+    if name is not None and email is not None:
+        raise typer.BadParameter("--name labels a service token (or a SCIM token), not a person's")
     with operations() as ops:
-        issued = ops.create_token(email, expires)
+        if scim:
+            issued = ops.create_scim_token(expires, name)
+        elif service is not None:
+            issued = ops.create_service_token(service, expires, name)
+        else:
+            assert email is not None
+            issued = ops.create_token(email, expires)
     if json:
         print_json(issued)
     else:
         out.print(issued["token"], markup=False)
         until = f", valid until {issued['expires_at']}" if issued["expires_at"] else ""
         err.print(
-            f"token {issued['prefix']}… for {issued['person']}{until}: copy it now, it is not "
+            f"token {issued['prefix']}… for {issued['actor']}{until}: copy it now, it is not "
             "shown again (use it as WATCHKEEPER_TOKEN or the SDK's token=)",
             markup=False,
         )
@@ -102,25 +176,35 @@ def token_list(
     email: Annotated[
         str | None, typer.Argument(help="One person's tokens (default: all you may see).")
     ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--service", metavar="SYSTEM", help="Only this system's service tokens."),
+    ] = None,
     json: JsonOpt = False,
 ) -> int:
-    """API tokens without their secrets: id, prefix, holder, issued, expiry, revocation.
-    Admins see everyone's; others their own."""
+    """API tokens without their secrets: id, kind, prefix, whom or what it serves, issued,
+    expiry, last use (to the minute), revocation. Admins see everyone's; others their own, and
+    with --service a system's service tokens (its owner)."""
     with operations() as ops:
-        tokens = ops.tokens(email)
+        tokens = ops.tokens(email, service)
     if json:
         print_json(tokens)
         return OK
     table = Table(header_style="bold", box=None, pad_edge=False)
-    for column in ("id", "prefix", "person", "created", "expires", "status"):
+    columns = ("id", "kind", "prefix", "person", "system", "name", "created", "expires")
+    for column in (*columns, "last used", "status"):
         table.add_column(column)
     for t in tokens:
         table.add_row(
             str(t["id"]),
+            t["kind"],
             t["prefix"],
-            t["person"],
+            t["person"] or "",
+            t["system"] or "",
+            t["name"] or "",
             f"{t['created_at'][:16]} by {t['created_by']}",
             (t["expires_at"] or "never")[:16],
+            (t["last_used_at"] or "never")[:16],
             t["status"] + (f" by {t['revoked_by']}" if t["revoked_by"] else ""),
         )
     out.print(table)
@@ -132,10 +216,11 @@ def token_revoke(
     token: Annotated[str, typer.Argument(help="The token's id or prefix (see `wk token list`).")],
     json: JsonOpt = False,
 ) -> int:
-    """Revoke a token now: the next request with it is refused (admins, or its holder)."""
+    """Revoke a token now: the next request with it is refused (admins; its person, or for a
+    service token its system's owner)."""
     with operations() as ops:
         revoked = ops.revoke_token(token)
-    line = f"token {revoked['prefix']}… of {revoked['person']}: revoked"
+    line = f"token {revoked['prefix']}… of {revoked['actor']}: revoked"
     return answer(revoked, json, f"{line} by {revoked['revoked_by']} at {revoked['revoked_at']}")
 
 
@@ -146,14 +231,22 @@ def kill(system: SystemArg, reason: Reason, wait: Wait = 5.0, json: JsonOpt = Fa
     return _flip(system, "disabled", reason, wait, json)
 
 
-def restore(system: SystemArg, reason: Reason, wait: Wait = 5.0, json: JsonOpt = False) -> int:
+def restore(
+    system: SystemArg,
+    reason: Reason,
+    wait: Wait = 5.0,
+    justification: JustificationOpt = None,
+    json: JsonOpt = False,
+) -> int:
     """Enable a disabled system again (its kill authorities only); confirmed as `kill` is."""
-    return _flip(system, "enabled", reason, wait, json)
+    return _flip(system, "enabled", reason, wait, json, justification)
 
 
-def _flip(system: str, state: str, reason: str, wait: float, json: bool) -> int:
-    with operations() as ops:
-        result = ops.set_switch(system, state, reason, wait)
+def _flip(
+    system: str, state: str, reason: str, wait: float, json: bool, justification: str | None = None
+) -> int:
+    with operations() as ops, held_back():
+        result = ops.set_switch(system, state, reason, wait, justification)
         # answered before the application closes, which waits for the flip's notices
         return answer(result, json, _describe(result) + _confirmed(result["confirmations"]))
 

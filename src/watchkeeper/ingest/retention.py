@@ -12,10 +12,17 @@ Raw rows are thinned before that: once RAW_FULL_DAYS old (by then their windows 
 triage has scanned their day, and most feedback has come), the observations outside the system's
 stable `raw_sample` go, with their feedback — except those a triage rule queued and the baseline
 period's. Their windows stay in the partials for the whole retention.
+
+A system its manifest marks high-risk under the EU AI Act (`metadata.eu_ai_act: high-risk`)
+keeps its logs "for a period appropriate to the intended purpose of the high-risk AI system, of
+at least six months" (Art. 19(1) for providers, Art. 26(6) for deployers): nothing of it younger
+than six calendar months goes, neither by retention nor by thinning, whatever `spec.retention`
+says (the gate fails such a manifest: `retention.six_months`).
 """
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -46,13 +53,25 @@ class Plan:
 def plan(manifest: SystemManifest, first_observation: datetime | None, now: datetime) -> Plan:
     retention = manifest.spec.retention
     thin = retention.raw_sample < 1
+    before, thin_before = now - retention.keep, now - RAW_FULL_DAYS
+    if manifest.metadata.eu_ai_act == "high-risk":  # Art. 19(1), 26(6): at least six months
+        floor = six_months_before(now)
+        before, thin_before = min(before, floor), min(thin_before, floor)
     return Plan(
         manifest.name,
-        now - retention.keep,
+        before,
         baseline_period(manifest, first_observation),
-        now - RAW_FULL_DAYS if thin else None,
+        thin_before if thin else None,
         retention.raw_sample,
     )
+
+
+def six_months_before(now: datetime) -> datetime:
+    """The same instant six calendar months earlier, the 31st of a shorter month its last day:
+    "six months" in the law's words, which is 181 to 184 days, not a fixed count of them."""
+    year, month = divmod(now.year * 12 + now.month - 1 - 6, 12)
+    day = min(now.day, calendar.monthrange(year, month + 1)[1])
+    return now.replace(year=year, month=month + 1, day=day)
 
 
 def next_run(now: datetime) -> datetime:

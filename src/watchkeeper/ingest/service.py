@@ -265,6 +265,11 @@ class IngestService:
         with self.store.write() as unit:
             _require_system(unit, system)
             new = unit.ingest.add_observations(system, rows.values(), now)
+            versions = {v for i in new if (v := rows[i]["model_version"])}
+            if versions:  # a serious incident's evidence hold records a new one (Art. 73(6))
+                from watchkeeper.alerting.serious import model_versions_seen
+
+                model_versions_seen(unit, system, versions, now)
             if profiling and len(new) < len(items_by_id):
                 partials = build(profiling, [items_by_id[i] for i in new], target.edges)
             unit.ingest.add_partials(system, partials, now)

@@ -218,6 +218,17 @@ class Person(_Model):
     channels: list[Channel] = Field(
         default_factory=list, description="Where notifications reach them besides their email"
     )
+    slack: str | None = Field(
+        None,
+        pattern=r"^[UW][A-Z0-9]{2,20}$",
+        description="Their Slack user id (U…): a button they press in Slack acts as them",
+    )
+    pagerduty: str | None = Field(
+        None,
+        pattern=r"^P[A-Z0-9]{5,13}$",
+        description="Their PagerDuty user id (P…): acknowledging or resolving in PagerDuty "
+        "acts here as them",
+    )
 
 
 class Team(_Model):
@@ -248,6 +259,12 @@ class Metadata(_Model):
         "medium", description="How much harm a failure does: low, medium, high or critical"
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Free key-value tags")
+    eu_ai_act: Literal["high-risk", "limited", "minimal"] | None = Field(
+        None,
+        description="The system's class under the EU AI Act, where it is in scope: a high-risk "
+        "system keeps its logs at least six months (Art. 19(1), 26(6)), which the gate checks "
+        "and retention honours whatever spec.retention says",
+    )
 
 
 class Charter(_Model):

@@ -213,17 +213,8 @@ class MonitorService:
             for name, signal in sorted(signals.items()):  # JSONB keeps no key order
                 if only is not None and name != only:
                     continue
-                windows = unit.monitoring.signal_windows(system, name, limit=limit)
+                windows = stored_windows(unit, system, name, signal, limit)
                 for window in windows:
-                    detail = window.pop("detail") or {}
-                    window.update(low=detail.get("low"), high=detail.get("high"))
-                    window.update(realized=None, realized_n=0)
-                    if signal.kind == "estimated":
-                        labelled = unit.ingest.observations(
-                            system, window["window_start"], window["window_end"],
-                            with_feedback=True,
-                        )  # fmt: skip
-                        window.update(estimation.realized_on(signal, labelled))
                     for key in ("window_start", "window_end"):
                         window[key] = window[key].isoformat()
                 listed.append(
@@ -957,3 +948,22 @@ def _row(finding: Finding) -> dict[str, Any]:
         "window_end": finding.window_end,
         "evidence": plain(finding.evidence),
     }
+
+
+def stored_windows(
+    unit: Unit, system: str, name: str, signal: Signal, limit: int
+) -> list[dict[str, Any]]:
+    """A signal's newest `limit` windows as stored, with an estimated metric's interval and the
+    metric realized on the labels that have come since — computed at reading, since labels
+    arrive months after their window was estimated. The one reading both `wk signals` and the
+    period report show."""
+    windows = unit.monitoring.signal_windows(system, name, limit=limit)
+    for window in windows:
+        detail = window.pop("detail") or {}
+        window.update(low=detail.get("low"), high=detail.get("high"), realized=None, realized_n=0)
+        if signal.kind == "estimated":
+            labelled = unit.ingest.observations(
+                system, window["window_start"], window["window_end"], with_feedback=True
+            )
+            window.update(estimation.realized_on(signal, labelled))
+    return windows

@@ -24,14 +24,17 @@ from watchkeeper.access import Refused
 from watchkeeper.app import Watchkeeper
 from watchkeeper.errors import HTTP_STATUS, ActionError
 from watchkeeper.manifest import ManifestError
+from watchkeeper.server._evidence_routes import evidence_api
 from watchkeeper.server._heartbeat import Heartbeat
 from watchkeeper.server._ingest_routes import ingest
+from watchkeeper.server._integration_routes import integrations
 from watchkeeper.server._limits import BodyLimit
 from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._quality_routes import metrics, quality
 from watchkeeper.server._refusals import record_refusal
 from watchkeeper.server._rehearsal_routes import rehearsal_api
 from watchkeeper.server._routes import api, health
+from watchkeeper.server._scim_routes import scim
 from watchkeeper.server._switch_routes import switch_api
 from watchkeeper.server._tickets import Tickets
 from watchkeeper.server.dashboard import dashboard
@@ -41,12 +44,14 @@ from watchkeeper.switch import SwitchFeed
 KIND = {v: k for k, v in HTTP_STATUS.items()}
 DESCRIPTION = """\
 Watchkeeper keeps AI systems owned after go-live. Authenticate with a person's API token
-(`Authorization: Bearer wk_...`, issued by `wk token create EMAIL`). Any active person reads;
-every change is decided by one rule per action over the system's charter and escalation path
-(the README's "Who may do what" table): owners apply, kill authorities flip the switch, those
-who answer for a system write its data, acknowledge its incidents and record its care, and
-admins manage people and tokens. Every change and every refusal is appended to a hash-chained
-audit trail.
+(`Authorization: Bearer wk_...`, issued by `wk token create EMAIL`); serving code (the SDK,
+OpenTelemetry exporters) uses a service token (`wk token create --service SYSTEM`), which writes
+one system's observations, feedback and flags and reads its kill switch, nothing else. Any
+active person reads; every change is decided by one rule per action over the system's charter
+and escalation path (the README's "Who may do what" table): owners apply, kill authorities flip
+the switch, those who answer for a system write its data, acknowledge its incidents and record
+its care, and admins manage people and tokens. Every change and every refusal is appended to a
+hash-chained audit trail.
 """
 
 
@@ -88,9 +93,12 @@ def create_app(
     server.include_router(api)
     server.include_router(quality)
     server.include_router(rehearsal_api)
+    server.include_router(evidence_api)
     server.include_router(ingest)
+    server.include_router(integrations)
     server.include_router(metrics)
     server.include_router(dashboard)
+    server.include_router(scim)
     server.add_middleware(BodyLimit)
     _handle_errors(server)
     server.openapi = lambda: _openapi(server)  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from watchkeeper.access import service_system
 from watchkeeper.app import Operations
 from watchkeeper.errors import HTTP_STATUS, ActionError
 from watchkeeper.ingest import otlp
@@ -175,7 +176,7 @@ Source = Annotated[
     Literal["api", "sdk", "file"],
     Query(description="Where the batch comes from; kept with its dead letters"),
 ]
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Malformed JSON or not a batch; says where"},
     401: {"model": ErrorOut, "description": "No or unknown API token"},
     403: {"model": ErrorOut, "description": "Not allowed (recorded)"},
@@ -247,7 +248,7 @@ def _ingested(ops: Operations, system: str, body: bytes, source: str, kind: str)
 @ingest.post(
     "/api/v1/systems/{name}/observations",
     response_model=BatchOut,
-    responses=_ERRORS,
+    responses=ERRORS,
     tags=["observations"],
     openapi_extra=_items_doc(_OBSERVATION, single=False),
 )
@@ -266,7 +267,7 @@ async def observations(
 @ingest.post(
     "/api/v1/systems/{name}/feedback",
     response_model=BatchOut,
-    responses=_ERRORS,
+    responses=ERRORS,
     tags=["observations"],
     openapi_extra=_items_doc(_FEEDBACK, single=True),
 )
@@ -283,7 +284,7 @@ async def feedback(name: SystemName, request: Request, ops: Acting, source: Sour
 @ingest.post(
     "/api/v1/systems/{name}/flags",
     response_model=TriageItemOut,
-    responses=_ERRORS,
+    responses=ERRORS,
     tags=["observations"],
 )
 def flag(name: SystemName, body: FlagIn, ops: Acting) -> dict[str, Any]:
@@ -303,7 +304,7 @@ class PartialsIn(BaseModel):
 @ingest.get(
     "/api/v1/systems/{name}/profiling",
     response_model=ProfilingOut,
-    responses=_ERRORS,
+    responses=ERRORS,
     tags=["observations"],
 )
 def profiling(name: SystemName, ops: Acting) -> dict[str, Any]:
@@ -314,7 +315,7 @@ def profiling(name: SystemName, ops: Acting) -> dict[str, Any]:
 @ingest.post(
     "/api/v1/systems/{name}/partials",
     response_model=PartialsOut,
-    responses={**_ERRORS, 422: {"model": ErrorOut, "description": "A partial refused; says which"}},
+    responses={**ERRORS, 422: {"model": ErrorOut, "description": "A partial refused; says which"}},
     tags=["observations"],
 )
 def partials(name: SystemName, body: PartialsIn, ops: Acting) -> dict[str, Any]:
@@ -325,7 +326,7 @@ def partials(name: SystemName, body: PartialsIn, ops: Acting) -> dict[str, Any]:
 @ingest.get(
     "/api/v1/systems/{name}/observations",
     response_model=ObservationPageOut,
-    responses=_ERRORS,
+    responses=ERRORS,
     tags=["observations"],
 )
 def explore_observations(
@@ -352,7 +353,7 @@ def explore_observations(
 @ingest.get(
     "/api/v1/systems/{name}/dead-letters",
     response_model=list[DeadLetterOut],
-    responses=_ERRORS,
+    responses=ERRORS,
     tags=["observations"],
 )
 def dead_letters(
@@ -435,7 +436,9 @@ def _exported(ops: Operations, body: bytes, protobuf: bool) -> bytes:
     except otlp.NotOtlp as exc:
         raise BadBody(400, "invalid", str(exc)) from None
     errors = mapped.errors
-    for system, spans in _grouped((s.system, s.item) for s in mapped.spans).items():
+    grouped = _grouped((s.system, s.item) for s in mapped.spans)
+    _decide_all(ops, list(grouped), [system for system, _, _ in mapped.refusals if system])
+    for system, spans in grouped.items():
         result = ops.ingest(system, spans, source="otlp")
         for rejected in result["rejected"]:
             span = spans[rejected["index"]]["metadata"].get("span_name")
@@ -446,6 +449,19 @@ def _exported(ops: Operations, body: bytes, protobuf: bool) -> bytes:
         ops.app.ingest.reject(system or "unknown", "otlp", reasons, ops.now)
     shown = "; ".join(errors[:10]) + (f"; and {len(errors) - 10} more" if len(errors) > 10 else "")
     return otlp.export_response(len(errors), shown, protobuf=protobuf)
+
+
+def _decide_all(ops: Operations, systems: list[str], unknown: list[str]) -> None:
+    """Every system a request names is decided before anything is stored, so a refusal for one
+    leaves the others unwritten too: a request is taken whole or not at all. Names of no system
+    (their spans kept as dead letters under the name) are decided only for a service token,
+    which may write nothing outside its own system; for a person they are a 404 in words."""
+    named = systems + (unknown if service_system(ops.actor) is not None else [])
+    for system in dict.fromkeys(named):
+        ops.app.access.authorize(
+            ops.actor, "observations.write", ops.now, system=system,
+            target=f"{system}/observations",
+        )  # fmt: skip
 
 
 def _status(code: int, message: str, protobuf: bool) -> Response:

@@ -10,9 +10,17 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
 
-from watchkeeper.access import token_lifetime
+from watchkeeper.access import token_lifetime, token_name
 from watchkeeper.evals import CaseResult, Diff, Summary
 from watchkeeper.manifest import Severity
 from watchkeeper.switch import DEFAULT_DRILL_REASON, MAX_REASON
@@ -20,6 +28,10 @@ from watchkeeper.switch import DEFAULT_DRILL_REASON, MAX_REASON
 Instant = Annotated[str, Field(description="ISO 8601 instant, UTC")]
 # PostgreSQL text cannot hold NUL: refuse it here, naming the field, rather than fail in the store
 NO_NUL = r"^[^\x00]*$"
+HOLD_JUSTIFICATION = (
+    "Why the system changes while a serious incident's evidence hold is on (EU AI Act "
+    "Art. 73(6)): required then (409 without it), recorded on the incident and in its report"
+)
 
 
 class _In(BaseModel):
@@ -133,6 +145,9 @@ class ManifestFile(_In):
 
 class ApplyIn(_In):
     files: list[ManifestFile] = Field(min_length=1, max_length=200)
+    justification: str | None = Field(
+        default=None, max_length=2000, pattern=NO_NUL, description=HOLD_JUSTIFICATION
+    )
 
 
 class ChangeOut(_Out):
@@ -225,6 +240,9 @@ class SwitchFlipOut(SwitchChangeOut):
 class SwitchIn(_In):
     state: Literal["enabled", "disabled"]
     reason: str = Field(min_length=1, max_length=2000, pattern=NO_NUL, description="Required: why")
+    justification: str | None = Field(
+        default=None, max_length=2000, pattern=NO_NUL, description=HOLD_JUSTIFICATION
+    )
 
 
 class DrillIn(_In):
@@ -263,7 +281,27 @@ class SwitchDrillOut(_Out):
 
 
 class TokenIn(_In):
-    email: str = Field(min_length=3, max_length=254, pattern=NO_NUL)
+    """A person's token (`email`), a service token for one system (`service`, `name`), or an
+    identity provider's SCIM token (`scim`, `name`)."""
+
+    email: str | None = Field(
+        default=None, min_length=3, max_length=254, pattern=NO_NUL, description="Acts as them"
+    )
+    service: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        pattern=NO_NUL,
+        description="Serves this system: writes its data and reads its kill switch, nothing else",
+    )
+    name: str | None = Field(
+        default=None,
+        max_length=63,
+        description="A service or SCIM token's label in the audit trail",
+    )
+    scim: bool = Field(
+        default=False, description="A SCIM token: provisions people and teams at /scim/v2 only"
+    )
     expires: str | None = Field(
         default=None, max_length=16, description="Lifetime, e.g. 90d or 12h; none: until revoked"
     )
@@ -275,14 +313,34 @@ class TokenIn(_In):
             token_lifetime(value)
         return value
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return token_name(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _one_holder(self) -> TokenIn:
+        if [self.email is not None, self.service is not None, self.scim].count(True) != 1:
+            raise ValueError(
+                "give one of `email` (a person's token), `service` (a system's) or `scim: true`"
+            )
+        if self.name is not None and self.email is not None:
+            raise ValueError("`name` labels a service or SCIM token, not a person's")
+        return self
+
 
 class TokenInfoOut(_Out):
     id: int
-    person: str
+    kind: Literal["person", "service", "scim"]
+    person: str | None = Field(description="Whom a person's token acts as")
+    system: str | None = Field(description="The one system a service token serves")
+    name: str | None = Field(description="A service token's label")
+    actor: str = Field(description="As the audit trail names it: the email, or service:SYSTEM/NAME")
     prefix: str = Field(description="The token's first characters, to recognise it by")
     created_at: Instant
     created_by: str
     expires_at: Instant | None
+    last_used_at: Instant | None = Field(description="To the minute")
     revoked_at: Instant | None
     revoked_by: str | None
     status: Literal["active", "expired", "revoked"]
@@ -585,8 +643,36 @@ class IncidentOut(_Out):
     resolved_at: Instant | None
     resolved_by: str | None
     serious: bool = Field(description="A serious incident under EU AI Act Art. 3(49)")
-    serious_kind: Literal["default", "widespread", "critical-infrastructure", "death"] | None
+    serious_category: Literal["a", "b", "c", "d"] | None = Field(
+        description="Its point of Art. 3(49): (a) death or serious harm to health, (b) critical "
+        "infrastructure, (c) fundamental rights, (d) property or the environment"
+    )
+    serious_death: bool = Field(description="It led to a death (Art. 73(4): 10 days)")
+    serious_widespread: bool = Field(
+        description="A widespread infringement (Art. 3(61); Art. 73(3): 2 days)"
+    )
+    serious_kind: Literal["default", "widespread", "critical-infrastructure", "death"] | None = (
+        Field(
+            description="What set the deadline: critical-infrastructure or widespread 2 days "
+            "(Art. 73(3)), death 10 (Art. 73(4)), default 15 (Art. 73(2))"
+        )
+    )
+    deadline_article: Literal["Art. 73(2)", "Art. 73(3)", "Art. 73(4)"] | None = Field(
+        description="The paragraph that sets the deadline"
+    )
+    deadline_days: int | None = Field(description="Days from awareness the report is due in")
+    aware_at: Instant | None = Field(description="When the provider or deployer became aware")
     report_due: Instant | None = Field(description="The Art. 73 reporting deadline")
+    reported_at: Instant | None = Field(
+        description="When the first report went to the authority: the deadline is met"
+    )
+    report_complete_at: Instant | None = Field(
+        description="When the complete report went (Art. 73(5))"
+    )
+    hold: bool = Field(
+        description="The evidence hold of Art. 73(6) is on: a change to the system needs a "
+        "recorded justification until the incident is resolved and a report was submitted"
+    )
     reopened: int = Field(description="How many times it was reopened")
 
 
@@ -620,6 +706,91 @@ class IncidentDetailOut(IncidentOut):
     alerts: list[AlertOut]
     timeline: list[IncidentEventOut]
     deliveries: list[DeliveryOut] = Field(description="Every delivery attempt")
+
+
+class HoldChangeOut(_Out):
+    change: int = Field(description="Its number, as `wk incident justify` names it")
+    at: Instant
+    by: str
+    kind: Literal["apply", "restore", "model_version"]
+    what: str
+    justification: str | None = Field(description="None: not justified yet")
+    justified_at: Instant | None
+    justified_by: str | None
+
+
+class ReportSystemOut(_Out):
+    name: str
+    title: str
+    description: str
+    tier: str
+    eu_ai_act: Literal["high-risk", "limited", "minimal"] | None
+    lifecycle: str
+    manifest_version: int | None
+
+
+class ReportContactOut(_Out):
+    role: str
+    team: str | None = Field(description="The team named for the role, when it was a team")
+    email: str
+    name: str
+    active: bool
+
+
+class ReportClassificationOut(_Out):
+    category: Literal["a", "b", "c", "d"] | None
+    article: str | None = Field(description="e.g. Art. 3(49)(a)")
+    meaning: str | None = Field(description="The point of Art. 3(49) in its words")
+    death: bool
+    widespread: bool
+    deadline_basis: Literal["default", "widespread", "critical-infrastructure", "death"]
+    deadline_article: str = Field(description="Art. 73(2), 73(3) or 73(4)")
+    deadline_days: int
+
+
+class ReportMeasuresOut(_Out):
+    switch: list[dict[str, Any]] = Field(description="Switch flips since the incident opened")
+    playbooks: list[dict[str, Any]] = Field(description="Playbooks run and decisions opened")
+    records: list[dict[str, Any]] = Field(description="Postmortems and decisions linked to it")
+
+
+class ReportHoldOut(_Out):
+    article: str
+    on: bool
+    changes: list[HoldChangeOut]
+
+
+class ReportEventOut(IncidentEventOut):
+    rule: str | None = Field(description="The rule of the alert it is about, if any")
+    text: str = Field(description="The event in words")
+
+
+class SeriousReportOut(_Out):
+    """The draft of an Art. 73 report; `text` is the same, written out to be sent."""
+
+    incident: int
+    report: Literal["initial", "complete"]
+    report_article: str
+    drafted_at: Instant
+    system: ReportSystemOut
+    contacts: list[ReportContactOut]
+    classification: ReportClassificationOut
+    aware_at: Instant | None
+    report_due: Instant | None
+    overdue: bool
+    status: Literal["triggered", "acknowledged", "resolved"]
+    severity: Severity
+    title: str
+    opened_at: Instant
+    resolved_at: Instant | None
+    alerts: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    timeline: list[ReportEventOut]
+    corrective_measures: ReportMeasuresOut
+    hold: ReportHoldOut
+    submissions: list[dict[str, Any]] = Field(description="Reports recorded as submitted")
+    gaps: list[str] = Field(description="What the draft cannot say: add it before sending")
+    text: str
 
 
 class SilenceOut(_Out):
@@ -914,3 +1085,31 @@ class RehearsalOut(_Out):
     rehearsed_at: Instant
     rehearsed_by: str
     report: RehearsalReportOut
+
+
+class EvidenceChainOut(_Out):
+    head: dict[str, Any] = Field(description="The chain's head at export: the export's own entry")
+    keyed: bool = Field(description="Whether the chain is sealed with the deployment's secret")
+    entries: list[dict[str, Any]] = Field(description="The chain from the first cited entry")
+
+
+class EvidenceOut(_Out):
+    """An evidence bundle as its digests cover it: records and mapping pass through as stored."""
+
+    format: str = Field(description="watchkeeper-evidence/1")
+    deployment: str | None = Field(description="The hash of the deployment's first audit entry")
+    system: str
+    title: str
+    period: dict[str, str] = Field(description="from (included) and to (excluded)")
+    exported_at: str = Field(description="ISO 8601, as the root covers it (not re-formatted)")
+    exported_by: str
+    records: list[dict[str, Any]] = Field(description="id, kind, at, title, data, audit, digest")
+    mapping: list[dict[str, Any]] = Field(description="Each obligation and its records")
+    root: str = Field(description="SHA-256 over the header, the digests and the mapping")
+    chain: EvidenceChainOut
+
+
+class OriginOut(_Out):
+    deployment: str | None = Field(description="The hash of this deployment's first audit entry")
+    seq: int
+    hash: str | None = Field(description="This chain's hash at `seq` (none past its head)")

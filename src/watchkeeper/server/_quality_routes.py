@@ -28,21 +28,23 @@ from watchkeeper.server._models import (
     EvalOutcomeOut,
     EvalSuiteOut,
     EvalUploadIn,
+    HoldChangeOut,
     IncidentDetailOut,
     IncidentOut,
     KnowledgeOut,
     ReportOut,
     ReviewOut,
+    SeriousReportOut,
     SignalOut,
     SilenceOut,
     StoredFindingOut,
     TickOut,
     TriageItemOut,
 )
-from watchkeeper.server._routes import _ERRORS, Acting, SystemName
+from watchkeeper.server._routes import ERRORS, Acting, SystemName
 from watchkeeper.server.dashboard import FormTooLarge, page, read_form
 
-quality = APIRouter(prefix="/api/v1", responses=_ERRORS)
+quality = APIRouter(prefix="/api/v1", responses=ERRORS)
 metrics = APIRouter(tags=["health"])
 Text = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
 Short = Annotated[str, Field(max_length=200, pattern=NO_NUL)]
@@ -57,7 +59,34 @@ class ResolveIn(_In):
 
 
 class SeriousIn(_In):
-    kind: Literal["default", "widespread", "critical-infrastructure", "death"] = "default"
+    category: Literal["a", "b", "c", "d"] = Field(
+        description="The point of EU AI Act Art. 3(49) the incident led to: (a) the death of a "
+        "person or serious harm to a person's health, (b) a serious and irreversible disruption "
+        "of critical infrastructure, (c) an infringement of obligations under Union law "
+        "intended to protect fundamental rights, (d) serious harm to property or the environment"
+    )
+    death: bool = Field(default=False, description="A death (only with (a)): Art. 73(4)")
+    widespread: bool = Field(
+        default=False, description="A widespread infringement (Art. 3(61)): Art. 73(3)"
+    )
+    aware_at: datetime | None = Field(
+        default=None,
+        description="When the provider or deployer became aware (Art. 73(2)); default now, "
+        "never in the future",
+    )
+
+
+class SubmittedIn(_In):
+    complete: bool = Field(
+        default=False, description="The complete report (Art. 73(5)); else the initial one"
+    )
+    reference: Short | None = Field(
+        default=None, description="The authority's reference for it, if it gave one"
+    )
+
+
+class JustificationIn(_In):
+    text: str = Field(min_length=1, max_length=2000, pattern=NO_NUL, description="Why")
 
 
 class SilenceIn(_In):
@@ -101,6 +130,9 @@ class VerdictIn(_In):
 
 IncidentId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="An incident's number")]
 ItemId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="A triage item's number")]
+ChangeId = Annotated[
+    int, PathParam(ge=1, le=2**63 - 1, description="A change's number under an evidence hold")
+]
 
 
 @quality.get("/findings", response_model=list[StoredFindingOut], tags=["monitoring"])
@@ -262,8 +294,49 @@ def incident_resolve(incident_id: IncidentId, body: ResolveIn, ops: Acting) -> d
 
 @quality.post("/incidents/{incident_id}/serious", response_model=IncidentOut, tags=["incidents"])
 def incident_serious(incident_id: IncidentId, body: SeriousIn, ops: Acting) -> dict[str, Any]:
-    """Classify as serious (EU AI Act Art. 3(49)); the Art. 73 deadline is computed."""
-    return ops.incident_serious(incident_id, body.kind)
+    """Classify as serious (EU AI Act Art. 3(49)): the Art. 73 report is due 2 days from
+    awareness for (b) or a widespread infringement (Art. 73(3)), 10 for a death (Art. 73(4)),
+    15 otherwise (Art. 73(2)); the evidence hold of Art. 73(6) starts."""
+    return ops.incident_serious(
+        incident_id, body.category, body.death, body.widespread, body.aware_at
+    )
+
+
+@quality.get("/incidents/{incident_id}/report", response_model=SeriousReportOut, tags=["incidents"])
+def incident_report(
+    incident_id: IncidentId,
+    ops: Acting,
+    complete: Annotated[
+        bool, Query(description="The complete report (Art. 73(5)); else the initial one")
+    ] = False,
+) -> dict[str, Any]:
+    """The draft of a serious incident's Art. 73 report, for its owner to send (409 for an
+    incident not classified serious)."""
+    return ops.incident_report(incident_id, complete)
+
+
+@quality.post(
+    "/incidents/{incident_id}/report/submitted", response_model=IncidentOut, tags=["incidents"]
+)
+def incident_report_submitted(
+    incident_id: IncidentId, body: SubmittedIn, ops: Acting
+) -> dict[str, Any]:
+    """Record that a report went to the market surveillance authority (audited as
+    `incident.report.submitted`): the first one meets the deadline and stops its reminders."""
+    return ops.incident_report_submitted(incident_id, body.complete, body.reference)
+
+
+@quality.post(
+    "/incidents/{incident_id}/changes/{change}/justification",
+    response_model=HoldChangeOut,
+    tags=["incidents"],
+)
+def incident_justify(
+    incident_id: IncidentId, change: ChangeId, body: JustificationIn, ops: Acting
+) -> dict[str, Any]:
+    """Justify a change made under the incident's evidence hold without one (a new model
+    version seen in observations), once (404 for a change it does not list)."""
+    return ops.incident_justify(incident_id, change, body.text)
 
 
 @quality.post("/silences", response_model=SilenceOut, tags=["incidents"], status_code=201)

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Query
 
 from watchkeeper.errors import ActionError
 from watchkeeper.server._models import RehearsalIn, RehearsalOut
-from watchkeeper.server._routes import _ERRORS, Acting, SystemName, _written
+from watchkeeper.server._routes import ERRORS, Acting, SystemName, written
 
 MAX_RUNNING = 2  # rehearsals at once in this process
-rehearsal_api = APIRouter(prefix="/api/v1", responses=_ERRORS, tags=["rehearsal"])
+rehearsal_api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["rehearsal"])
 _running = threading.BoundedSemaphore(MAX_RUNNING)
 
 
@@ -31,7 +31,7 @@ def rehearse(name: SystemName, body: RehearsalIn, ops: Acting) -> dict[str, Any]
     vacuum report's `runbook.rehearsed` check reads it). Asked by whoever answers for the
     system; with `files`, the manifests sent are rehearsed before they are applied, asked as
     `/gate` is. A runbook that pages nobody is not an error: the record says `passed: false`."""
-    with _slot(), _written(body.files or []) as paths:
+    with _slot(), written(body.files or []) as paths:
         return ops.rehearse(name, body.scenario, paths, body.budget)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from watchkeeper.access import Action, service_system
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.errors import ActionError
 from watchkeeper.manifest import Location, ManifestError, Problem
@@ -45,9 +47,11 @@ from watchkeeper.store import current_revision, head_revision
 from watchkeeper.switch import MAX_WAIT
 
 _bearer = HTTPBearer(
-    auto_error=False, description="A person's API token, issued by `wk token create EMAIL`."
+    auto_error=False,
+    description="A person's API token (`wk token create EMAIL`), or on the routes serving code "
+    "calls a service token (`wk token create --service SYSTEM`).",
 )
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Invalid input; names the field and index"},
     401: {"model": ErrorOut, "description": "No API token, or an unknown, revoked or expired one"},
     403: {"model": ErrorOut, "description": "Not allowed; says what is missing (recorded)"},
@@ -58,7 +62,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 health = APIRouter(tags=["health"])
-api = APIRouter(prefix="/api/v1", responses=_ERRORS)
+api = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 
 def acting(
@@ -105,7 +109,7 @@ def _authenticated(
                 "unauthenticated", "malformed Authorization header: expected `Bearer <token>`"
             )
         actor = watchkeeper.access.authenticate(
-            credentials.credentials if credentials else None, now
+            credentials.credentials if credentials else None, now, services=True
         )
     except ActionError as exc:
         if exc.kind == "unauthenticated" and (every or presented):
@@ -119,7 +123,40 @@ def _authenticated(
             )
         raise
     request.state.actor = actor
+    if service_system(actor) is not None:
+        _serving(request, watchkeeper, actor)
     return Operations(watchkeeper, actor, now, enforce=True)
+
+
+# The routes serving code calls — the SDK's writes and its kill-switch polls, stream and
+# confirmations, and OpenTelemetry exporters — each with the action a service token is then
+# decided on for the system in the path. Every other route refuses one: a new route is closed
+# to machines until it is listed here.
+SERVING: dict[tuple[str, str], Action] = {
+    ("POST", "/api/v1/systems/{name}/observations"): "observations.write",
+    ("POST", "/api/v1/systems/{name}/feedback"): "feedback.write",
+    ("POST", "/api/v1/systems/{name}/flags"): "flag.write",
+    ("GET", "/api/v1/systems/{name}/switch"): "read",
+    ("GET", "/api/v1/systems/{name}/switch/stream"): "read",
+    ("POST", "/api/v1/systems/{name}/switch/report"): "read",
+    # the systems are in the body's resources: each is decided as its spans are stored
+    ("POST", "/v1/traces"): "observations.write",
+}
+
+
+def _serving(request: Request, watchkeeper: Watchkeeper, actor: str) -> None:
+    """Let a service token through to a route of SERVING for its own system only; anything else
+    is refused (403, recorded) naming the token's scope, before the route reads a byte."""
+    now: datetime = request.state.now
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    action = SERVING.get((request.method, route))
+    system = request.path_params.get("name")
+    path = request.url.path
+    if action is None:
+        attempted = f"{request.method} {path}"
+        raise watchkeeper.access.refuse_beyond_scope(actor, attempted, path, system, now)
+    if system is not None:
+        watchkeeper.access.authorize(actor, action, now, system=system, target=path)
 
 
 def client_address(request: Request) -> str:
@@ -196,7 +233,7 @@ def gate(body: ApplyIn, ops: Acting) -> list[dict[str, Any]]:
     may apply a manifest (a system's owner, an admin, a registrar), as `apply` is: parsing YAML
     costs about a second per 30 KiB in the threads the kill switch's POST waits on, so nobody
     else gets it parsed (a recorded 403 first)."""
-    with _written(body.files) as paths:
+    with written(body.files) as paths:
         return ops.gate(paths)
 
 
@@ -234,8 +271,10 @@ def set_switch(
         ),
     ] = 0,
 ) -> dict[str, Any]:
-    """Disable or enable; only the system's active kill authorities, always with a reason."""
-    return ops.set_switch(name, body.state, body.reason, wait)
+    """Disable or enable; only the system's active kill authorities, always with a reason.
+    Enabling a system under a serious incident's evidence hold (EU AI Act Art. 73(6)) needs a
+    `justification` too (409 without it); disabling never waits for one."""
+    return ops.set_switch(name, body.state, body.reason, wait, body.justification)
 
 
 @api.get(
@@ -288,13 +327,15 @@ def switch_drills(
 @api.post("/apply", response_model=list[ChangeOut], tags=["charter"])
 def apply(body: ApplyIn, ops: Acting) -> list[dict[str, Any]]:
     """Apply manifests (AISystem, People): a system's owner or an admin for each system, an admin
-    for people and teams. All or nothing; every version is kept."""
-    with _written(body.files) as paths:
-        return ops.apply(paths)
+    for people and teams. All or nothing; every version is kept. A system under a serious
+    incident's evidence hold (EU AI Act Art. 73(6)) changes only with a `justification` (409
+    without it)."""
+    with written(body.files) as paths:
+        return ops.apply(paths, body.justification)
 
 
 @contextmanager
-def _written(files: list[ManifestFile]) -> Iterator[list[str]]:
+def written(files: list[ManifestFile]) -> Iterator[list[str]]:
     """The submitted manifests as files the loader reads, gone afterwards; its problems come
     back located in the submitted names, not in the server's temporary files."""
     with tempfile.TemporaryDirectory(prefix="wk-manifests-") as folder:
@@ -339,17 +380,29 @@ def reactivate(email: Email, ops: Acting) -> dict[str, Any]:
 
 @api.post("/tokens", response_model=TokenOut, status_code=201, tags=["people"])
 def create_token(body: TokenIn, ops: Acting) -> dict[str, Any]:
-    """Issue an API token for a person (admins), optionally expiring. The token is in this
-    answer only."""
-    return ops.create_token(body.email, body.expires)
+    """Issue an API token, optionally expiring: a person's (`email`; admins), or a service
+    token (`service`; the system's owner, and admins) that writes that system's observations,
+    feedback and flags and reads its kill switch, and nothing else. The token is in this answer
+    only."""
+    if body.email is not None:
+        return ops.create_token(body.email, body.expires)
+    if body.scim:
+        return ops.create_scim_token(body.expires, body.name)
+    assert body.service is not None, "TokenIn holds an email or a service"
+    return ops.create_service_token(body.service, body.expires, body.name)
 
 
 @api.get("/tokens", response_model=list[TokenInfoOut], tags=["people"])
 def tokens(
-    ops: Acting, person: Annotated[str | None, Query(max_length=254, pattern=NO_NUL)] = None
+    ops: Acting,
+    person: Annotated[str | None, Query(max_length=254, pattern=NO_NUL)] = None,
+    service: Annotated[
+        str | None, Query(max_length=63, pattern=NO_NUL, description="A system's service tokens")
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """Tokens without their secrets: everyone's or one person's (admins); one's own (anyone)."""
-    return ops.tokens(person)
+    """Tokens without their secrets: everyone's or one person's (admins); one's own (anyone);
+    one system's service tokens (its owner, and admins)."""
+    return ops.tokens(person, service)
 
 
 @api.post("/tokens/{token}/revoke", response_model=TokenInfoOut, tags=["people"])
@@ -357,5 +410,6 @@ def revoke_token(
     token: Annotated[str, Path(max_length=64, pattern=NO_NUL, description="An id or a prefix")],
     ops: Acting,
 ) -> dict[str, Any]:
-    """Revoke a token at once (admins, or its holder); the next request with it gets a 401."""
+    """Revoke a token at once (admins; its person, or for a service token its system's owner);
+    the next request with it gets a 401."""
     return ops.revoke_token(token)

@@ -33,12 +33,12 @@ from watchkeeper.errors import ActionError
 from watchkeeper.server._longpoll import Waiters
 from watchkeeper.server._metrics import count_switch_refusal
 from watchkeeper.server._models import NO_NUL, SwitchOut
-from watchkeeper.server._routes import _ERRORS, PollingSwitch, SystemName, _bearer, polling_switch
+from watchkeeper.server._routes import ERRORS, PollingSwitch, SystemName, _bearer, polling_switch
 from watchkeeper.store import ProcessRecord
 from watchkeeper.switch import MAX_HEARTBEAT, SwitchState
 
 MAX_HELD_MS = 60_000  # a report is sent within a second or two of obeying; more is not believed
-switch_api = APIRouter(prefix="/api/v1", responses=_ERRORS, tags=["kill switch"])
+switch_api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["kill switch"])
 
 
 @dataclass(frozen=True)

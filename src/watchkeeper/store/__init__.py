@@ -17,6 +17,7 @@ if typing.TYPE_CHECKING:
         IncidentRecord,
         SilenceRecord,
     )
+    from watchkeeper.store._directory import DirectoryPerson, DirectoryTeam
     from watchkeeper.store._migrate import current_revision, head_revision, upgrade
     from watchkeeper.store._records import (
         AckRecord,
@@ -51,6 +52,8 @@ __all__ = [
     "Deactivation",
     "DeadLetterRecord",
     "DeliveryRecord",
+    "DirectoryPerson",
+    "DirectoryTeam",
     "DrillRecord",
     "EvalRunRecord",
     "FindingRecord",
@@ -90,6 +93,7 @@ __getattr__, __dir__ = _exports(
             "IncidentRecord",
             "SilenceRecord",
         ],
+        "watchkeeper.store._directory": ["DirectoryPerson", "DirectoryTeam"],
         "watchkeeper.store._migrate": ["current_revision", "head_revision", "upgrade"],
         "watchkeeper.store._records": [
             "AckRecord",

@@ -29,6 +29,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    false,
+    or_,
     select,
     update,
 )
@@ -67,6 +69,10 @@ class AlertRecord:
 
 @dataclass(frozen=True)
 class IncidentRecord:
+    """An incident; once classified serious under the EU AI Act, its Art. 3(49) category, the
+    deadline's basis (`serious_kind`) and when the first report and the complete one went to the
+    authority (`reported_at`, `report_complete_at`)."""
+
     id: int
     system: str
     status: str  # triggered | acknowledged | resolved
@@ -83,6 +89,11 @@ class IncidentRecord:
     aware_at: datetime | None
     report_due: datetime | None
     reopened: int
+    serious_category: str | None
+    serious_death: bool
+    serious_widespread: bool
+    reported_at: datetime | None
+    report_complete_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,11 @@ class IncidentRow(Base):
     aware_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     report_due: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    serious_category: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    serious_death: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    serious_widespread: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    report_complete_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class IncidentEventRow(Base):
@@ -311,6 +327,17 @@ class AlertingRepository:
         rows = self.session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit))
         return [record_of(IncidentRecord, r) for r in rows]
 
+    def held_incidents(self, system: str) -> list[IncidentRecord]:
+        """The system's serious incidents whose evidence hold is on: not yet both resolved and
+        reported (see `alerting.serious.held`)."""
+        query = select(IncidentRow).where(
+            IncidentRow.system == system,
+            IncidentRow.serious.is_(True),
+            or_(IncidentRow.status != "resolved", IncidentRow.reported_at.is_(None)),
+        )
+        rows = self.session.scalars(query.order_by(IncidentRow.id))
+        return [record_of(IncidentRecord, r) for r in rows]
+
     def incident_ids(
         self, systems: Sequence[str], *, status: str, severity: str
     ) -> dict[str, list[int]]:
@@ -340,6 +367,8 @@ class AlertingRepository:
             escalation_from=now,
             serious=False,
             reopened=0,
+            serious_death=False,
+            serious_widespread=False,
         )
         self.session.add(row)
         self.session.flush()
@@ -360,6 +389,25 @@ class AlertingRepository:
         self.session.add(
             IncidentEventRow(incident_id=incident_id, at=at, kind=kind, actor=actor, detail=detail)
         )
+
+    def numbered_event(
+        self,
+        incident_id: int,
+        at: datetime,
+        kind: str,
+        actor: str,
+        detail: dict[str, Any],
+        *,
+        number_as: str,
+    ) -> int:
+        """An event that names itself: its id, which people quote to refer to it (a change
+        under an evidence hold is justified by it), is also in its `detail`, as `number_as`."""
+        row = IncidentEventRow(incident_id=incident_id, at=at, kind=kind, actor=actor, detail={})
+        self.session.add(row)
+        self.session.flush()
+        row.detail = {number_as: row.id, **detail}
+        self.session.flush()
+        return row.id
 
     def incident_events(self, incident_id: int) -> list[IncidentEventRecord]:
         rows = self.session.scalars(
@@ -507,6 +555,21 @@ class AlertingRepository:
         self.session.add(
             DashboardSessionRow(digest=digest, person=person, started_at=now, expires_at=expires_at)
         )
+
+    def claim_session(self, digest: str, holder: str, now: datetime, expires_at: datetime) -> bool:
+        """Record a session row unless one has this digest; False when one had (a one-use
+        claim, exact on PostgreSQL too: two claims at once meet in the insert, not in a 500)."""
+        self.session.execute(
+            delete(DashboardSessionRow).where(DashboardSessionRow.expires_at <= now)
+        )
+        insert = dialect_insert(self.session)
+        result = self.session.execute(
+            insert(DashboardSessionRow)
+            .values(digest=digest, person=holder, started_at=now, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=["digest"])
+            .returning(DashboardSessionRow.digest)
+        )
+        return result.first() is not None
 
     def session_holder(self, digest: str, now: datetime) -> str | None:
         """Whose session this is, while it lasts: None once signed out, ended or expired."""

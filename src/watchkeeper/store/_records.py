@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,8 @@ class PersonRecord:
     admin: bool = False
     channels: list[dict[str, Any]] = field(default_factory=list)
     left_at: datetime | None = None  # when they stopped being active, as the store saw it
+    slack: str | None = None  # their Slack user id: a Slack button acts as them
+    pagerduty: str | None = None  # their PagerDuty user id: acting in PagerDuty acts as them
 
 
 @dataclass(frozen=True)
@@ -132,16 +134,28 @@ class RehearsalRecord:
 
 @dataclass(frozen=True)
 class TokenRecord:
-    """An API token's public half: whose it is and how to recognise it; never the secret."""
+    """An API token's public half: whose it is and how to recognise it; never the secret. A
+    person's token acts as its `person`; a service token (`kind` service) has no person and
+    serves its one `system`, named in the audit trail by its `name` or, without one, its
+    prefix (`label`). A SCIM token (`kind` scim) has neither: it provisions people and teams
+    at /scim/v2 and does nothing else."""
 
     id: int
-    person: str
+    person: str | None
     prefix: str
     created_at: datetime
     created_by: str
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    kind: Literal["person", "service", "scim"] = "person"
+    system: str | None = None
+    name: str | None = None
+    last_used_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.prefix
 
     def status(self, now: datetime) -> str:
         """`active`, `revoked` or `expired` at `now`: only an active token authenticates."""

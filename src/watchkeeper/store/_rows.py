@@ -7,6 +7,7 @@ and are mapped when a unit first reaches for that repository; `_tables` gathers 
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -86,6 +87,12 @@ class Base(DeclarativeBase):
     pass
 
 
+def new_scim_id() -> str:
+    """A person's or team's id for SCIM clients: ours, stable, and telling nothing (RFC 7643
+    §3.1 wants it unique and never reassigned; an email or team name can be reused)."""
+    return str(uuid.uuid4())
+
+
 class PersonRow(Base):
     __tablename__ = "people"
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
@@ -98,6 +105,16 @@ class PersonRow(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deactivated_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    slack: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    pagerduty: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # SCIM (issue 19): the id an identity provider knows them by, and what it calls them
+    scim_id: Mapped[str | None] = mapped_column(
+        String(36), unique=True, index=True, nullable=True, default=new_scim_id
+    )
+    external_id: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True)  # "scim": the IdP's
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    scim_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class TeamRow(Base):
@@ -105,6 +122,14 @@ class TeamRow(Base):
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
     members: Mapped[list[str]] = mapped_column(JSONType, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scim_id: Mapped[str | None] = mapped_column(
+        String(36), unique=True, index=True, nullable=True, default=new_scim_id
+    )
+    external_id: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # the group's name in the identity provider ("Fraud ML"); `name` is its slug (fraud-ml)
+    display_name: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    scim_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class SystemRow(Base):
@@ -174,9 +199,11 @@ class SwitchRow(Base):
 
 
 class TokenRow(Base):
+    """A person's API token (`person` set) or a service token (`system` set, no person)."""
+
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    person: Mapped[str] = mapped_column(String(254), index=True)
+    person: Mapped[str | None] = mapped_column(String(254), index=True, nullable=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -184,6 +211,10 @@ class TokenRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="person", server_default="person")
+    system: Mapped[str | None] = mapped_column(String(63), index=True, nullable=True)
+    name: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class AuditHeadRow(Base):

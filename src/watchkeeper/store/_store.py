@@ -16,12 +16,12 @@ import re
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sqlalchemy import ColumnElement, Engine, create_engine, event, func, select, text, update
+from sqlalchemy import ColumnElement, Engine, create_engine, event, func, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
@@ -54,6 +54,7 @@ from watchkeeper.store._rows import (
 if TYPE_CHECKING:
     from watchkeeper.store._alerting import AlertingRepository
     from watchkeeper.store._care import CareRepository
+    from watchkeeper.store._directory import DirectoryRepository
     from watchkeeper.store._ingest import IngestRepository
     from watchkeeper.store._monitoring import MonitoringRepository
     from watchkeeper.store._rehearsals import RehearsalRepository
@@ -324,6 +325,12 @@ class Unit:
         return RehearsalRepository(self.session)
 
     @cached_property
+    def directory(self) -> DirectoryRepository:
+        from watchkeeper.store._directory import DirectoryRepository
+
+        return DirectoryRepository(self.session)
+
+    @cached_property
     def switch_processes(self) -> SwitchProcessRepository:
         from watchkeeper.store._switch import SwitchProcessRepository
 
@@ -354,6 +361,7 @@ class Unit:
             row.left_at = now
         row.name, row.active, row.admin = person.name, person.active, person.admin
         row.channels, row.updated_at = list(person.channels), now
+        row.slack, row.pagerduty = person.slack, person.pagerduty
         self.session.add(row)
         if not person.active:  # however they left, their dashboard sessions end with it
             self.alerting.end_sessions(person.email)
@@ -511,13 +519,22 @@ class Unit:
     def add_token(
         self,
         *,
-        person: str,
+        person: str | None,
         digest: str,
         prefix: str,
         created_by: str,
         now: datetime,
         expires_at: datetime | None = None,
+        system: str | None = None,
+        name: str | None = None,
+        scim: bool = False,
     ) -> TokenRecord:
+        """A person's token, or with `system` (and no person) a service token, or with `scim`
+        (and neither) a SCIM provisioning token."""
+        if scim and (person is not None or system is not None):
+            raise ValueError("a SCIM token acts as no person and serves no system")
+        if not scim and (person is None) == (system is None):
+            raise ValueError("a token acts as a person or serves a system, one of the two")
         row = TokenRow(
             person=person,
             digest=digest,
@@ -525,31 +542,53 @@ class Unit:
             created_at=now,
             created_by=created_by,
             expires_at=expires_at,
+            kind="scim" if scim else "person" if system is None else "service",
+            system=system,
+            name=name,
         )
         self.session.add(row)
         self.session.flush()
         return _token(row)
 
-    def token_grant(self, digest: str) -> tuple[TokenRecord, PersonRecord] | None:
-        """An API token (by digest) and the person it belongs to: one indexed join."""
+    def token_grant(self, digest: str) -> tuple[TokenRecord, PersonRecord | None] | None:
+        """An API token (by digest) and the person it acts as (none for a service token): one
+        indexed read."""
         found = self.session.execute(
             select(TokenRow, PersonRow)
-            .join(PersonRow, TokenRow.person == PersonRow.email)
+            .outerjoin(PersonRow, TokenRow.person == PersonRow.email)
             .where(TokenRow.digest == digest)
         ).first()
-        return (_token(found[0]), _person(found[1])) if found else None
+        if found is None:
+            return None
+        return _token(found[0]), _person(found[1]) if found[1] is not None else None
 
     def token_holder(self, digest: str, now: datetime) -> PersonRecord | None:
-        """The person a token belongs to, if the token is neither revoked nor expired at `now`."""
+        """The person a token acts as, if the token is neither revoked nor expired at `now`;
+        a service token acts as nobody."""
         grant = self.token_grant(digest)
         if grant is None or grant[0].status(now) != "active":
             return None
         return grant[1]
 
-    def tokens(self, person: str | None = None) -> list[TokenRecord]:
+    def token_used(self, token_id: int, now: datetime, grain: timedelta) -> None:
+        """Note that the token was used at `now`, unless it was already within `grain` of it:
+        a token polled by a thousand processes is written at most once per grain."""
+        self.session.execute(
+            update(TokenRow)
+            .where(
+                TokenRow.id == token_id,
+                or_(TokenRow.last_used_at.is_(None), TokenRow.last_used_at <= now - grain),
+            )
+            .values(last_used_at=now)
+        )
+
+    def tokens(self, person: str | None = None, system: str | None = None) -> list[TokenRecord]:
+        """Every token; one person's; or one system's service tokens."""
         query = select(TokenRow).order_by(TokenRow.id)
         if person is not None:
             query = query.where(TokenRow.person == person)
+        if system is not None:
+            query = query.where(TokenRow.system == system)
         return [_token(r) for r in self.session.scalars(query)]
 
     def tokens_by_prefix(self, prefix: str) -> list[TokenRecord]:
@@ -628,6 +667,12 @@ class Unit:
             query = query.where(AuditRow.at >= since)
         return [_audit(r) for r in self.session.scalars(query.order_by(AuditRow.seq))]
 
+    def audit_range(self, first: int, last: int) -> list[AuditEntry]:
+        """Entries `first`..`last` of the whole chain, every system's: a stretch of the chain
+        can be checked only whole."""
+        query = select(AuditRow).where(AuditRow.seq >= first, AuditRow.seq <= last)
+        return [_audit(r) for r in self.session.scalars(query.order_by(AuditRow.seq))]
+
     def actors_since(
         self, systems: Sequence[str], since: datetime, actions: Collection[str]
     ) -> dict[str, set[str]]:
@@ -652,7 +697,14 @@ class Unit:
 
 def _person(row: PersonRow) -> PersonRecord:
     return PersonRecord(
-        row.email, row.name, row.active, row.admin, list(row.channels or []), row.left_at
+        row.email,
+        row.name,
+        row.active,
+        row.admin,
+        list(row.channels or []),
+        row.left_at,
+        row.slack,
+        row.pagerduty,
     )
 
 
@@ -674,6 +726,12 @@ def _switch(row: SwitchRow) -> SwitchRecord:
     )
 
 
+_TOKEN_KINDS: dict[str, Literal["person", "service", "scim"]] = {
+    "service": "service",
+    "scim": "scim",
+}
+
+
 def _token(row: TokenRow) -> TokenRecord:
     return TokenRecord(
         row.id,
@@ -684,6 +742,10 @@ def _token(row: TokenRow) -> TokenRecord:
         row.expires_at,
         row.revoked_at,
         row.revoked_by,
+        _TOKEN_KINDS.get(row.kind, "person"),
+        row.system,
+        row.name,
+        row.last_used_at,
     )
 
 

@@ -73,14 +73,24 @@ class SwitchService:
                 found[system] = max(found.get(system, 0), drilled)
             return found
 
-    def set(self, system: str, state: str, reason: str, actor: str, now: datetime) -> SwitchChange:
+    def set(
+        self,
+        system: str,
+        state: str,
+        reason: str,
+        actor: str,
+        now: datetime,
+        justification: str | None = None,
+    ) -> SwitchChange:
         """Flip as a person: only the system's active kill authorities may, always with a
-        reason. Local mode goes through here too, so the authority holds on either face."""
+        reason. Local mode goes through here too, so the authority holds on either face. A
+        restore under a serious incident's evidence hold (EU AI Act Art. 73(6)) needs a
+        `justification`, recorded on the incident; a kill never waits for one."""
         _known(state)
         reason = _reasoned(reason)
         action: Action = "switch.disable" if state == "disabled" else "switch.enable"
         self.access.authorize(actor, action, now, system=system, target=f"{system}/switch")
-        return self._flip(system, state, reason, actor, now, {})
+        return self._flip(system, state, reason, actor, now, {}, justification)
 
     def auto_disable(self, system: str, playbook: str, reason: str, now: datetime) -> SwitchChange:
         """Disable on behalf of a runbook playbook (actor `playbook:NAME`); refused, and the
@@ -102,6 +112,7 @@ class SwitchService:
         actor: str,
         now: datetime,
         note: dict[str, object],
+        justification: str | None = None,
     ) -> SwitchChange:
         with self.store.write() as unit:
             record = _system(unit, system)
@@ -110,6 +121,11 @@ class SwitchService:
             if current.state == state:
                 return SwitchChange(current, changed=False)
             flipped = SwitchRecord(system, state, current.version + 1, reason, actor, now)
+            if state == "enabled":  # a kill loads no alerting: it answers first
+                from watchkeeper.alerting.serious import change_under_hold
+
+                what = f"switch restored (version {flipped.version}): {reason}"
+                change_under_hold(unit, system, "restore", what, justification, actor, now)
             unit.save_switch(flipped)
             unit.audit(
                 now=now,

@@ -16,7 +16,11 @@ from watchkeeper.alerting.notifiers._base import (
 )
 from watchkeeper.alerting.notifiers._http import (
     SIGNATURE_HEADER,
+    SLACK_ACK,
+    SLACK_OPEN,
+    SLACK_RESOLVE,
     TIMESTAMP_HEADER,
+    incident_of_key,
     pagerduty_event,
     sign,
     slack_payload,
@@ -24,11 +28,15 @@ from watchkeeper.alerting.notifiers._http import (
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "SLACK_ACK",
+    "SLACK_OPEN",
+    "SLACK_RESOLVE",
     "TIMESTAMP_HEADER",
     "Delivery",
     "Message",
     "Notifier",
     "classify_http",
+    "incident_of_key",
     "kinds",
     "notifier_for",
     "pagerduty_event",

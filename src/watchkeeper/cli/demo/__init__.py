@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -109,9 +109,24 @@ def run(workdir: Path | None, console: Console) -> int:
         console.print(Rule("Six months later: the ownership vacuum report", style="cyan"))
         console.print(f"[bold]$ wk vacuum --now {story.clock.now():%Y-%m-%dT%H:%M}Z[/]")
         code = wk(["vacuum", "--now", story.clock.now().isoformat()])
+        _evidence(wk, story.clock.now(), console)
         _summary(story, console, time.monotonic() - began, db)
         app.close()
     return 0 if code in (0, 1) else code
+
+
+def _evidence(wk: Callable[[list[str]], int], now: datetime, console: Console) -> None:
+    """The half year as an auditor receives it: one bundle, checked offline (with the demo's
+    secret, so every HMAC of the chain is recomputed, not only linked)."""
+    console.print(Rule("For the auditor: the evidence bundle of the half year", style="cyan"))
+    period = ["--from", f"{START:%Y-%m-%d}", "--to", f"{now:%Y-%m-%d}"]
+    bundle = "evidence-support-assistant.zip"
+    console.print(f"[bold]$ wk evidence support-assistant {' '.join(period)} --format zip[/]")
+    with _env(WATCHKEEPER_SECRET="demo", WATCHKEEPER_USER="auditor@corp.example"):
+        wk(["evidence", "support-assistant", *period, "--format", "zip", "-o", bundle,
+            "--now", now.isoformat()])  # fmt: skip
+        console.print(f"[bold]$ wk evidence verify {bundle}[/]")
+        wk(["evidence", "verify", bundle])
 
 
 def _summary(story: Story, console: Console, seconds: float, db: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -25,16 +26,30 @@ from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.errors import HTTP_STATUS, ActionError
 from watchkeeper.server._refusals import record_refusal
 from watchkeeper.server.dashboard import _views as views
+from watchkeeper.server.dashboard._oidc import (
+    CALLBACK_PATH,
+    Pending,
+    ProviderCache,
+    SsoFailed,
+    begin,
+    complete,
+    identify,
+    oidc_config,
+)
 from watchkeeper.server.dashboard._pages import STATIC, page
 from watchkeeper.server.dashboard._session import (
     FormTooLarge,
     Session,
+    claim_once,
     csrf_ok,
     end_session,
+    forget_sso,
     new_nonce,
     read_form,
     read_session,
+    recall_sso,
     remember_nonce,
+    remember_sso,
     signin_nonce_ok,
     start_session,
 )
@@ -113,8 +128,8 @@ def _watchkeeper(request: Request) -> Watchkeeper:
 
 def signed_in(request: Request) -> Viewer:
     """The person behind the session cookie, checked against the store on every request: the
-    session must not have ended, their token must still exist and they must still be active (as
-    `AccessService.authenticate`)."""
+    session must not have ended, their token (if they signed in with one rather than single
+    sign-on) must still exist and they must still be active (as `AccessService.authenticate`)."""
     app = _watchkeeper(request)
     now = app.clock.now()
     request.state.now = now
@@ -123,7 +138,10 @@ def signed_in(request: Request) -> Viewer:
         raise NotSignedIn
     with app.store.read() as unit:
         holder = unit.alerting.session_holder(session.key, now)
-        person = unit.token_holder(session.digest, now)
+        if session.digest is None:
+            person = unit.person(session.email)
+        else:
+            person = unit.token_holder(session.digest, now)
     if holder != session.email or person is None or person.email != session.email:
         raise NotSignedIn
     request.state.actor = person.email
@@ -182,15 +200,18 @@ def _safe_next(target: str | None) -> str:
 # --- signing in and out ------------------------------------------------------------------------
 
 
-def _signin_page(request: Request, target: str, error: str | None = None) -> Response:
+def _signin_page(
+    request: Request, target: str, error: str | None = None, status: int = 401
+) -> Response:
     nonce = new_nonce()
     response = page(
         "signin.html",
-        http_status=401 if error else 200,
+        http_status=status if error else 200,
         me=None,
         csrf=nonce,
         next=target,
         error=error,
+        sso=oidc_config(_watchkeeper(request).settings) is not None,
     )
     remember_nonce(request, response, nonce)
     return response
@@ -217,6 +238,82 @@ def signin(request: Request, form: Form) -> Response:
         return _signin_page(request, target, exc.message)
     response = RedirectResponse(target, status_code=303)
     start_session(request, response, email, token, now)
+    return response
+
+
+def _provider(request: Request) -> ProviderCache:
+    """One per server process: the provider's discovery document and keys are cached."""
+    state = request.app.state
+    cache: ProviderCache | None = getattr(state, "sso_provider", None)
+    if cache is None:
+        cache = state.sso_provider = ProviderCache(_watchkeeper(request).courier.http)
+    return cache
+
+
+@dashboard.get("/signin/oidc")
+def sso_begin(request: Request, next: str = "/") -> Response:
+    """Off to the identity provider, with this browser's state, PKCE verifier and nonce."""
+    app = _watchkeeper(request)
+    config = oidc_config(app.settings)
+    target = _safe_next(next)
+    if config is None:
+        raise ActionError("not_found", "single sign-on is not set up on this server")
+    now = app.clock.now()
+    try:
+        url, pending = begin(config, _provider(request).metadata(config, now), target, now)
+    except SsoFailed as exc:
+        return _signin_page(request, target, exc.message, exc.status)
+    response = RedirectResponse(url, status_code=303)
+    remember_sso(request, response, pending.to_payload())
+    return response
+
+
+@dashboard.get(CALLBACK_PATH)
+def sso_callback(request: Request) -> Response:
+    """Back from the identity provider: a session for the person whose verified email it
+    vouches for; any other outcome is a page that says why (refusals in the audit trail)."""
+    app = _watchkeeper(request)
+    config = oidc_config(app.settings)
+    if config is None:
+        raise ActionError("not_found", "single sign-on is not set up on this server")
+    now = app.clock.now()
+    request.state.now = now
+    pending = Pending.from_payload(recall_sso(request), now)
+    target = pending.next if pending else "/"
+    try:
+        claims = complete(
+            _provider(request),
+            config,
+            pending,
+            request.query_params,
+            now,
+            lambda p: claim_once(app, p.claim_key, p.expires, now),
+        )
+        response = _sso_session(request, claims, target, now)
+    except SsoFailed as exc:
+        if exc.audited:
+            client = request.client.host if request.client else "unknown"
+            app.access.refuse_anonymous(f"GET {CALLBACK_PATH}", None, exc.message, client, now)
+        response = _signin_page(request, target, exc.message, exc.status)
+    except Refused as exc:
+        response = _error(request, 403, "Single sign-on refused", exc.message, audited=True)
+    forget_sso(response)
+    return response
+
+
+def _sso_session(request: Request, claims: dict[str, Any], target: str, now: datetime) -> Response:
+    """The session of the person the verified claims name, if they are here and active; else
+    the refusal, recorded (by `admit` for a person who left, as for a token sign-in)."""
+    app = _watchkeeper(request)
+    email = claims.get("email")
+    with app.store.read() as unit:
+        person = unit.person(email.strip().lower()) if isinstance(email, str) else None
+    who = identify(claims, known=person is not None)
+    if person is None or who.email is None:
+        raise app.access.refuse(who.actor, "signin", "dashboard", None, who.reason, now)
+    app.access.admit(person, "dashboard", now)
+    response = RedirectResponse(target, status_code=303)
+    start_session(request, response, person.email, None, now)
     return response
 
 

@@ -1,11 +1,12 @@
 """Signed session cookies, server-side sessions, CSRF tokens and form bodies for the dashboard.
 
-A person signs in with their API token once; the browser then holds a cookie naming them, the
-token's digest (never the token: a leaked cookie must not become a leaked API credential) and a
-random session id, signed with HMAC-SHA256 so it cannot be forged or edited. The store keeps the
-session id's digest until sign-out, the end of the session, or the person's deactivation: each
-request looks both up again, so a copied cookie dies with its session, and a person who left, or
-whose token is gone, is out at once. The cookie also carries the session's CSRF secret, which
+A person signs in with their API token once, or through single sign-on (`_oidc`); the browser
+then holds a cookie naming them, the token's digest (never the token: a leaked cookie must not
+become a leaked API credential; none after single sign-on) and a random session id, signed with
+HMAC-SHA256 so it cannot be forged or edited. The store keeps the session id's digest until
+sign-out, the end of the session, or the person's deactivation: each request looks both up
+again, so a copied cookie dies with its session, and a person who left, or whose token is gone,
+is out at once. The cookie also carries the session's CSRF secret, which
 every form repeats in a hidden field.
 
 Kept in the standard library on purpose: a session is one HMAC, and a form body is one
@@ -32,9 +33,13 @@ from watchkeeper.app import Watchkeeper
 
 SESSION_COOKIE = "wk_session"
 SIGNIN_COOKIE = "wk_signin"
+SSO_COOKIE = "wk_sso"
+SSO_PATH = "/signin/oidc"
+SSO_CLAIM = "sso:state"
 SESSION_LENGTH = timedelta(hours=12)
 MAX_FORM_BYTES = 64 * 1024
 _KEY_LABEL = b"watchkeeper dashboard session v1"
+_SSO_KEY_LABEL = b"watchkeeper dashboard single sign-on v1"
 
 
 class FormTooLarge(Exception):
@@ -44,7 +49,7 @@ class FormTooLarge(Exception):
 @dataclass(frozen=True)
 class Session:
     email: str
-    digest: str
+    digest: str | None  # of the API token signed in with; None after single sign-on
     csrf: str
     expires: datetime
     sid: str
@@ -55,20 +60,22 @@ class Session:
         return hashlib.sha256(self.sid.encode()).hexdigest()
 
 
-def session_key(request: Request) -> bytes:
-    """The signing key: derived from WATCHKEEPER_SECRET when set (so sessions survive restarts
-    and work on every replica), else a random key for this process's lifetime."""
+def session_key(request: Request, label: bytes = _KEY_LABEL) -> bytes:
+    """The signing key for `label`'s cookies: derived from WATCHKEEPER_SECRET when set (so
+    sessions survive restarts and work on every replica), else a random key for this process's
+    lifetime. Each label has its own key, so one kind of cookie never passes for another."""
     state = request.app.state
-    key: bytes | None = getattr(state, "dashboard_key", None)
-    if key is None:
+    keys: dict[bytes, bytes] | None = getattr(state, "dashboard_keys", None)
+    if keys is None:
+        keys = state.dashboard_keys = {}
+    if label not in keys:
         watchkeeper: Watchkeeper = state.watchkeeper
         secret = watchkeeper.settings.secret
         if secret:
-            key = hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+            keys[label] = hmac.new(secret.encode(), label, hashlib.sha256).digest()
         else:
-            key = secrets.token_bytes(32)
-        state.dashboard_key = key
-    return key
+            keys[label] = secrets.token_bytes(32)
+    return keys[label]
 
 
 def _sign(key: bytes, payload: dict[str, Any]) -> str:
@@ -98,9 +105,10 @@ def read_session(request: Request, now: datetime) -> Session | None:
     if payload is None:
         return None
     try:
+        token = payload["tok"]
         session = Session(
             str(payload["sub"]),
-            str(payload["tok"]),
+            None if token is None else str(token),
             str(payload["csrf"]),
             datetime.fromisoformat(str(payload["exp"])),
             str(payload["sid"]),
@@ -111,12 +119,12 @@ def read_session(request: Request, now: datetime) -> Session | None:
 
 
 def start_session(
-    request: Request, response: Response, email: str, token: str, now: datetime
+    request: Request, response: Response, email: str, token: str | None, now: datetime
 ) -> None:
-    """Record a session for a person who just proved a token of theirs, and set its cookie."""
-    session = Session(
-        email, token_digest(token), new_nonce(), now + SESSION_LENGTH, secrets.token_urlsafe(32)
-    )
+    """Record a session for a person who just proved a token of theirs (or, with no token, was
+    vouched for by the identity provider), and set its cookie."""
+    digest = None if token is None else token_digest(token)
+    session = Session(email, digest, new_nonce(), now + SESSION_LENGTH, secrets.token_urlsafe(32))
     app: Watchkeeper = request.app.state.watchkeeper
     with app.store.write() as unit:
         unit.alerting.start_session(session.key, email, now, session.expires)
@@ -129,6 +137,36 @@ def start_session(
     }
     _set(request, response, SESSION_COOKIE, _sign(session_key(request), payload), "/")
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+    forget_sso(response)
+
+
+def remember_sso(request: Request, response: Response, payload: dict[str, Any]) -> None:
+    """A single sign-on under way, bound to this browser until its callback (see `_oidc`)."""
+    _set(
+        request,
+        response,
+        SSO_COOKIE,
+        _sign(session_key(request, _SSO_KEY_LABEL), payload),
+        SSO_PATH,
+    )
+
+
+def recall_sso(request: Request) -> dict[str, Any] | None:
+    """The sign-on this browser started, if its cookie is intact (`forget_sso` ends it)."""
+    return _unsign(session_key(request, _SSO_KEY_LABEL), request.cookies.get(SSO_COOKIE))
+
+
+def forget_sso(response: Response) -> None:
+    response.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+
+
+def claim_once(app: Watchkeeper, key: str, expires: datetime, now: datetime) -> bool:
+    """Mark a sign-on's state used; False when it already was. A sign-on under way is a session
+    not yet started, so its claim is a row of the sessions table held by nobody (`SSO_CLAIM`
+    matches no email), pruned with the expired sessions once the state could not be used anyway.
+    Two callbacks racing with the same state meet in one insert, and one of them wins."""
+    with app.store.write() as unit:
+        return unit.alerting.claim_session(key, SSO_CLAIM, now, expires)
 
 
 def end_session(request: Request, response: Response, session: Session) -> None:

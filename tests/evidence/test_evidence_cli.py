@@ -1,0 +1,111 @@
+"""`wk evidence`: a bundle exported from the store in each format, verified offline, and the
+refusals — a period out of order, an unknown system, a truncated zip, an altered record, a
+bundle from another deployment — each a clear message and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, Cli
+
+ANA = "ana@corp.example"
+PEOPLE = str(EXAMPLES / "people" / "people.yaml")
+SUPPORT = str(EXAMPLES / "support-assistant" / "watchkeeper.yaml")
+TODAY = datetime.now(UTC).date()
+PERIOD = ("--from", "2026-01-01", "--to", TODAY.isoformat())
+
+
+@pytest.fixture
+def applied(wk: Cli) -> Cli:
+    """The example system applied on 2026-01-10, its owner's roles acknowledged, the switch
+    pulled and restored by a kill authority (now: a flip takes the clock's time)."""
+    assert wk("apply", PEOPLE, SUPPORT, "--now", "2026-01-10T09:00Z")[0] == 0
+    assert wk("ack", "support-assistant", "all", "--now", "2026-01-11T09:00Z", user=ANA)[0] == 0
+    for verb in ("kill", "restore"):
+        code, out, err = wk(verb, "support-assistant", "--reason", "by hand", user=ANA)
+        assert code == 0, out + err
+    return wk
+
+
+def test_each_format_is_written_and_verifies(applied: Cli, tmp_path: Path) -> None:
+    for fmt in ("json", "html", "zip"):
+        target = tmp_path / f"bundle.{fmt}"
+        code, _, err = applied("evidence", "support-assistant", *PERIOD, "--format", fmt,
+                               "-o", str(target))  # fmt: skip
+        assert code == 0, err
+        assert f"wrote {target}" in err
+    bundle = json.loads((tmp_path / "bundle.json").read_text())
+    assert bundle["period"] == {
+        "from": "2026-01-01T00:00:00+00:00",
+        "to": f"{TODAY + timedelta(days=1)}T00:00:00+00:00",  # --to's day is included
+    }
+    kinds = [r["kind"] for r in bundle["records"]]
+    assert kinds.count("switch") == 2 and "ack" in kinds and "manifest" in kinds
+    assert "<h2 id='obligations'>" in (tmp_path / "bundle.html").read_text()
+    for fmt in ("json", "zip"):
+        code, out, _ = applied("evidence", "verify", str(tmp_path / f"bundle.{fmt}"))
+        assert code == 0 and "intact" in out, out
+    code, out, _ = applied("evidence", "verify", str(tmp_path / "bundle.zip"), "--here")
+    assert code == 0 and "exported by this deployment" in out
+
+
+def test_an_altered_record_is_named_and_exits_1(applied: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "bundle.json"
+    applied("evidence", "support-assistant", *PERIOD, "--format", "json", "-o", str(target))
+    bundle = json.loads(target.read_text())
+    [restore] = [
+        r for r in bundle["records"] if r["kind"] == "switch" and r["data"]["state"] == "enabled"
+    ]
+    restore["data"]["actor"] = "someone-else@corp.example"
+    target.write_text(json.dumps(bundle))
+    code, out, _ = applied("evidence", "verify", str(target), "--json")
+    result = json.loads(out)
+    assert code == 1 and result["altered"] == restore["id"]
+    assert f"record {restore['id']}" in result["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("support-assistant", "--from", "2026-02-01", "--to", "2026-01-01"), "out of order"),
+        (("no-such-system", *PERIOD), "no system 'no-such-system'"),
+        (("support-assistant", "--from", "last week", "--to", "2026-01-01"), "is not a date"),
+        (("support-assistant", *PERIOD, "--format", "pdf"), "html, json or zip"),
+        (("support-assistant",), "--from DATE --to DATE"),
+    ],
+)
+def test_bad_periods_and_systems_are_refused_with_exit_2(
+    applied: Cli, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err = applied("evidence", *args)
+    assert code == 2 and message in out + err and "Traceback" not in out + err
+
+
+def test_a_truncated_zip_and_a_foreign_bundle_are_refused(
+    applied: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    target = tmp_path / "bundle.zip"
+    applied("evidence", "support-assistant", *PERIOD, "--format", "zip", "-o", str(target))
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    code, out, err = applied("evidence", "verify", str(cut))
+    assert code == 2 and "not a complete zip archive" in out + err
+    code, out, err = applied("evidence", "verify", str(tmp_path / "missing.zip"))
+    assert code == 2 and "cannot read" in out + err
+
+    # the same manifest applied at the same moment: the same first entry, another chain after it
+    twin = Cli(f"sqlite:///{tmp_path / 'twin.db'}", capsys, monkeypatch)
+    assert twin("apply", PEOPLE, SUPPORT, "--now", "2026-01-10T09:00Z")[0] == 0
+    code, out, err = twin("evidence", "verify", str(target), "--here")
+    assert code == 2 and "exported by another deployment" in out + err, out + err
+    assert twin("evidence", "verify", str(target))[0] == 0  # offline, it is intact
+
+    elsewhere = Cli(f"sqlite:///{tmp_path / 'other.db'}", capsys, monkeypatch)
+    assert elsewhere("apply", PEOPLE, SUPPORT, "--now", "2026-01-09T09:00Z")[0] == 0
+    code, out, err = elsewhere("evidence", "verify", str(target), "--here")
+    assert code == 2 and "exported by another deployment (" in out + err, out + err
