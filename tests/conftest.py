@@ -50,6 +50,12 @@ def pg() -> Iterator[PgDatabases]:
     databases.close()
 
 
+# For tests of a face's input checks and protocol details, where the store is not what is tested:
+# they run once, on SQLite, and the flows that store something run on both (the suite's ten
+# minutes are spent where the two databases can differ).
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":

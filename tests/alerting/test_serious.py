@@ -26,6 +26,7 @@ from tests.alerting._serious_world import (
     told,
     write,
 )
+from tests.conftest import SQLITE_ONLY
 from watchkeeper.alerting.serious import CATEGORIES
 from watchkeeper.app import Watchkeeper
 from watchkeeper.errors import ActionError
@@ -64,6 +65,7 @@ def test_classifying_records_the_category_the_deadline_and_starts_the_hold(
         ("a", False, False, "default", 15),
     ],
 )
+@SQLITE_ONLY
 def test_the_deadline_is_the_shortest_the_classification_calls_for(
     app: Watchkeeper,
     clinic: int,
@@ -102,6 +104,7 @@ def test_awareness_may_precede_the_incident_and_stays_when_it_is_classified_agai
         ("d", False, 1, "is in the future"),
     ],
 )
+@SQLITE_ONLY
 def test_a_bad_classification_is_refused_and_changes_nothing(
     app: Watchkeeper, clinic: int, category: str, death: bool, aware_hours: int | None, says: str
 ) -> None:
@@ -113,6 +116,7 @@ def test_a_bad_classification_is_refused_and_changes_nothing(
     assert events(app, clinic, "serious") == []
 
 
+@SQLITE_ONLY
 def test_a_stranger_may_not_classify_nor_record_a_report(app: Watchkeeper, clinic: int) -> None:
     stranger = as_(app, UMA, T0 + H)
     for act in (
@@ -181,6 +185,7 @@ def test_a_submitted_report_meets_the_deadline_and_stops_the_reminders(
     ]
 
 
+@SQLITE_ONLY
 def test_an_incident_not_classified_serious_has_no_report(app: Watchkeeper, clinic: int) -> None:
     for act in (
         lambda: as_(app, OLGA, T0).incident_report(clinic),

@@ -26,7 +26,7 @@ from tests.alerting._serious_world import (
     open_clinic,
     write,
 )
-from tests.conftest import Cli, RemoteCli
+from tests.conftest import SQLITE_ONLY, Cli, RemoteCli
 from tests.server._world import SYSTEM_YAML, Api, World, failing_run
 from watchkeeper.app import Watchkeeper
 from watchkeeper.errors import ActionError
@@ -127,6 +127,7 @@ def test_a_new_model_version_is_recorded_unjustified_then_justified_once(
 
 @pytest.mark.parametrize(("change", "text", "kind"), [(999_999, "why", "not_found"),
                                                        (None, "  ", "invalid")])  # fmt: skip
+@SQLITE_ONLY
 def test_justifying_an_unknown_change_or_with_no_words_is_refused(
     app: Watchkeeper, held: int, change: int | None, text: str, kind: str
 ) -> None:
@@ -158,6 +159,7 @@ def test_the_hold_lifts_once_resolved_and_reported_not_before(
 # --- wk -------------------------------------------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_wk_refuses_a_held_change_with_exit_2_and_takes_its_justification(
     app: Watchkeeper, held: int, tmp_path: Path, wk: Cli
 ) -> None:
@@ -186,6 +188,7 @@ def test_wk_refuses_a_held_change_with_exit_2_and_takes_its_justification(
         (("report", "1", "--reference", "MSA-1"), "goes with --submitted"),
     ],
 )
+@SQLITE_ONLY
 def test_wk_says_what_is_wrong_with_bad_input_and_exits_2(
     held: int, wk: Cli, args: tuple[str, ...], says: str
 ) -> None:
@@ -225,6 +228,7 @@ def incident(api: Api, world: World) -> int:
     return int(opened)
 
 
+@SQLITE_ONLY
 def test_the_api_classifies_drafts_refuses_held_changes_and_records_the_report(
     api: Api, world: World, incident: int
 ) -> None:
@@ -272,6 +276,7 @@ def test_the_api_classifies_drafts_refuses_held_changes_and_records_the_report(
     assert kinds.count("hold.change") == 2 and "report.submitted" in kinds
 
 
+@SQLITE_ONLY
 def test_wk_through_the_server_classifies_drafts_and_refuses_a_held_apply(
     world: World, incident: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RemoteCli
+from tests.conftest import SQLITE_ONLY, RemoteCli
 from tests.server._world import SYSTEM, Api, World
 from watchkeeper.app import Operations
 
@@ -45,6 +45,7 @@ def test_a_bundle_is_exported_and_the_export_audited(world: World, api: Api) -> 
         ({"from": "2020-01-01", "to": "2026-01-01", "format": "pdf"}, 400, "format"),
     ],
 )
+@SQLITE_ONLY
 def test_bad_periods_are_4xx_naming_the_field(
     world: World, api: Api, body: dict[str, str], status: int, said: str
 ) -> None:
@@ -52,12 +53,14 @@ def test_bad_periods_are_4xx_naming_the_field(
     assert response.status_code == status and said in response.text
 
 
+@SQLITE_ONLY
 def test_an_unknown_system_is_404(world: World, api: Api) -> None:
     response = api("POST", "/api/v1/systems/nope/evidence", world.tokens[OLGA],
                    json=_period(world))  # fmt: skip
     assert response.status_code == 404 and "no system 'nope'" in response.text
 
 
+@SQLITE_ONLY
 def test_through_a_server_the_cli_exports_and_verifies_here(
     world: World, remote: RemoteCli, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, Cli
+from tests.conftest import EXAMPLES, SQLITE_ONLY, Cli
 
 ANA = "ana@corp.example"
 PEOPLE = str(EXAMPLES / "people" / "people.yaml")
@@ -53,6 +53,7 @@ def test_each_format_is_written_and_verifies(applied: Cli, tmp_path: Path) -> No
     assert code == 0 and "exported by this deployment" in out
 
 
+@SQLITE_ONLY
 def test_an_altered_record_is_named_and_exits_1(applied: Cli, tmp_path: Path) -> None:
     target = tmp_path / "bundle.json"
     applied("evidence", "support-assistant", *PERIOD, "--format", "json", "-o", str(target))
@@ -78,6 +79,7 @@ def test_an_altered_record_is_named_and_exits_1(applied: Cli, tmp_path: Path) ->
         (("support-assistant",), "--from DATE --to DATE"),
     ],
 )
+@SQLITE_ONLY
 def test_bad_periods_and_systems_are_refused_with_exit_2(
     applied: Cli, args: tuple[str, ...], message: str
 ) -> None:
@@ -85,6 +87,7 @@ def test_bad_periods_and_systems_are_refused_with_exit_2(
     assert code == 2 and message in out + err and "Traceback" not in out + err
 
 
+@SQLITE_ONLY
 def test_a_truncated_zip_and_a_foreign_bundle_are_refused(
     applied: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

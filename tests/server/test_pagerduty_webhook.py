@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.server._chat import (
     ANA,
     BEN,
@@ -92,6 +93,7 @@ def test_resolved_in_pagerduty_resolves_here_and_the_timeline_says_so(paged: Pag
     assert paged.detail()["status"] == "resolved"
 
 
+@SQLITE_ONLY
 def test_any_of_several_signatures_passes(paged: Paged) -> None:
     body = pagerduty_webhook("incident.acknowledged", key(paged), PAGERDUTY[ANA])
     rotated = f"v1={'0' * 64}, {pagerduty_signature(PD_SECRET, body)}"
@@ -107,6 +109,7 @@ def test_any_of_several_signatures_passes(paged: Paged) -> None:
         " , ",
     ],
 )
+@SQLITE_ONLY
 def test_a_forged_webhook_is_refused_and_recorded(paged: Paged, signature: str) -> None:
     body = pagerduty_webhook("incident.resolved", key(paged), PAGERDUTY[ANA])
     reply = paged.pagerduty(body, signature=signature)
@@ -116,6 +119,7 @@ def test_a_forged_webhook_is_refused_and_recorded(paged: Paged, signature: str) 
     assert refusal["target"] == "/api/v1/integrations/pagerduty/webhook"
 
 
+@SQLITE_ONLY
 def test_a_signature_under_another_secret_is_refused(paged: Paged) -> None:
     body = pagerduty_webhook("incident.resolved", key(paged), PAGERDUTY[ANA])
     reply = paged.pagerduty(body, signature=pagerduty_signature("another", body))
@@ -132,6 +136,7 @@ def test_a_signature_under_another_secret_is_refused(paged: Paged) -> None:
         None,
     ],
 )
+@SQLITE_ONLY
 def test_an_incident_we_did_not_raise_is_a_recorded_refusal_pagerduty_need_not_retry(
     paged: Paged, incident_key: str | None
 ) -> None:
@@ -167,6 +172,7 @@ def test_a_person_without_authority_is_refused_by_the_same_rule(paged: Paged) ->
     assert refusal["actor"] == UMA
 
 
+@SQLITE_ONLY
 def test_other_event_types_are_ignored(paged: Paged) -> None:
     for event_type in ("incident.triggered", "incident.escalated", "service.updated"):
         reply = paged.pagerduty(pagerduty_webhook(event_type, key(paged), PAGERDUTY[ANA]))
@@ -176,11 +182,13 @@ def test_other_event_types_are_ignored(paged: Paged) -> None:
 
 
 @pytest.mark.parametrize("body", [b"not json", b"{}", b'{"event": []}'])
+@SQLITE_ONLY
 def test_a_signed_body_that_is_not_a_webhook_is_a_400(paged: Paged, body: bytes) -> None:
     reply = paged.pagerduty(body)
     assert reply.status_code == 400 and "not a PagerDuty v3 webhook" in reply.json()["detail"]
 
 
+@SQLITE_ONLY
 def test_without_a_secret_the_route_says_how_to_set_it_up(db_url: str, store: Store) -> None:
     app = build(Settings(db=db_url), store=store)
     for api in api_for(create_app(app)):

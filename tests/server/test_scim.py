@@ -21,6 +21,7 @@ from scim2_tester import Status, check_server
 from sqlalchemy import text
 
 import watchkeeper.store
+from tests.conftest import SQLITE_ONLY
 from tests.server._world import ROLES, SYSTEM, World
 from watchkeeper.access import directory_of
 from watchkeeper.app import Operations
@@ -112,6 +113,7 @@ def people(world: World) -> list[Any]:
 # --- a conformance checker and a client from PyPI --------------------------------------------
 
 
+@SQLITE_ONLY
 def test_the_scim2_tester_conformance_checks_pass(live: LiveServer, token: str) -> None:
     """Discovery, CRUD, queries with attributes, and PATCH add/replace/remove on Users and
     Groups, as the checker drives them from what our Schemas publish. Its random userNames
@@ -172,6 +174,7 @@ def test_the_scim2_client_creates_finds_and_groups_people(
 # --- discovery and paging ---------------------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_discovery_and_paging_answer_in_scims_format(scim: Scim, world: World) -> None:
     config = scim("GET", "/ServiceProviderConfig")
     assert config.headers["content-type"].startswith(SCIM_JSON)
@@ -302,6 +305,7 @@ def test_group_members_change_as_okta_and_entra_send_them(scim: Scim, world: Wor
 # --- the SCIM token's reach -------------------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_only_a_scim_token_opens_scim_and_it_opens_nothing_else(
     live: LiveServer, world: World, token: str
 ) -> None:
@@ -327,6 +331,7 @@ def test_only_a_scim_token_opens_scim_and_it_opens_nothing_else(
     assert revoked.status_code == 401 and "wk token create --scim" in revoked.json()["detail"]
 
 
+@SQLITE_ONLY
 def test_wk_token_create_scim_issues_one_locally(wk: Any, world: World) -> None:
     code, out, err = wk("token", "create", "--scim", "--name", "entra", "--expires", "365d")
     assert code == 0 and out.startswith("wk_") and "for scim:entra" in err
@@ -336,6 +341,7 @@ def test_wk_token_create_scim_issues_one_locally(wk: Any, world: World) -> None:
     assert code == 2 and "one of the two" in err
 
 
+@SQLITE_ONLY
 def test_wk_token_create_scim_through_the_server_is_for_admins(remote: Any, world: World) -> None:
     code, out, err = remote("token", "create", "--scim", "--name", "okta",
                             token=world.token("admin"))  # fmt: skip
@@ -390,6 +396,7 @@ def test_wk_token_create_scim_through_the_server_is_for_admins(remote: Any, worl
         ),
     ],
 )
+@SQLITE_ONLY
 def test_bad_input_is_a_scim_error_audited_with_nothing_changed(
     scim: Scim,
     world: World,
@@ -429,12 +436,14 @@ def test_bad_input_is_a_scim_error_audited_with_nothing_changed(
         ("userName eq bare", "not a value"),
     ],
 )
+@SQLITE_ONLY
 def test_an_invalid_filter_is_invalid_filter(scim: Scim, flt: str, says: str) -> None:
     answer = scim("GET", "/Users", params={"filter": flt})
     assert answer.status_code == 400
     assert answer.json()["scimType"] == "invalidFilter" and says in answer.json()["detail"]
 
 
+@SQLITE_ONLY
 def test_unknown_ids_and_endpoints_are_404s(scim: Scim) -> None:
     for path in ("/Users/nope", "/Groups/nope", "/Nothing", "/Schemas/urn:x"):
         answer = scim("GET", path)
@@ -442,6 +451,7 @@ def test_unknown_ids_and_endpoints_are_404s(scim: Scim) -> None:
     assert scim("POST", "/.search", {"schemas": []}).status_code == 501
 
 
+@SQLITE_ONLY
 def test_a_body_that_is_not_json_is_invalid_syntax(scim: Scim) -> None:
     answer = scim("POST", "/Users", content=b"{nope", headers={"Content-Type": SCIM_JSON})
     assert answer.status_code == 400 and answer.json()["scimType"] == "invalidSyntax"

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.server._chat import (
     ANA,
     BEN,
@@ -52,6 +53,7 @@ def test_the_page_in_slack_carries_the_incidents_buttons(paged: Paged) -> None:
     assert buttons["wk.incident.open"]["url"] == f"http://wk.example/incidents/{paged.incident}"
 
 
+@SQLITE_ONLY
 def test_our_hand_signature_is_the_one_slacks_sdk_accepts(paged: Paged) -> None:
     """The test's signer is checked against Slack's own SDK, so both ends are not one mistake."""
     from slack_sdk.signature import Clock, SignatureVerifier
@@ -102,6 +104,7 @@ def test_resolve_says_it_was_slack_on_the_timeline(paged: Paged) -> None:
     )
 
 
+@SQLITE_ONLY
 def test_the_dashboard_button_is_acknowledged_and_does_nothing(paged: Paged) -> None:
     reply = paged.slack(paged.click(SLACK[UMA], "wk.incident.open", str(paged.incident)))
     assert reply.status_code == 200 and reply.json() == {}
@@ -117,6 +120,7 @@ def test_the_dashboard_button_is_acknowledged_and_does_nothing(paged: Paged) -> 
         (0, "not-the-secret", "does not match"),
     ],
 )
+@SQLITE_ONLY
 def test_stale_and_forged_requests_are_refused_and_recorded(
     paged: Paged, timestamp_shift: int, secret: str, why: str
 ) -> None:
@@ -130,6 +134,7 @@ def test_stale_and_forged_requests_are_refused_and_recorded(
     assert why in refusal["reason"]
 
 
+@SQLITE_ONLY
 def test_a_body_altered_after_signing_is_refused(paged: Paged) -> None:
     signed = paged.click(SLACK[UMA], "wk.incident.ack", str(paged.incident))
     stamp = str(int(paged.clock.now().timestamp()))
@@ -146,6 +151,7 @@ def test_a_body_altered_after_signing_is_refused(paged: Paged) -> None:
     assert paged.detail()["status"] == "triggered"
 
 
+@SQLITE_ONLY
 def test_unsigned_requests_are_refused(paged: Paged) -> None:
     body = paged.click(SLACK[ANA], "wk.incident.ack", str(paged.incident))
     reply = paged.api("POST", "/api/v1/integrations/slack/actions", content=body)
@@ -160,6 +166,7 @@ def test_unsigned_requests_are_refused(paged: Paged) -> None:
         (SLACK[IVY], "not an active person here"),  # she left: her Slack account acts for nobody
     ],
 )
+@SQLITE_ONLY
 def test_a_slack_user_who_is_nobody_here_is_refused(paged: Paged, user: str, why: str) -> None:
     reply = paged.slack(paged.click(user, "wk.incident.ack", str(paged.incident)))
     assert reply.status_code == 200
@@ -183,6 +190,7 @@ def test_a_person_without_authority_is_refused_by_the_same_rule(paged: Paged) ->
     assert told.json() == answer
 
 
+@SQLITE_ONLY
 def test_an_unknown_incident_is_refused_and_recorded(paged: Paged) -> None:
     reply = paged.slack(paged.click(SLACK[ANA], "wk.incident.ack", "9999"))
     answer = reply.json()
@@ -196,11 +204,13 @@ def test_an_unknown_incident_is_refused_and_recorded(paged: Paged) -> None:
     "body",
     [b"payload=%7Bnot-json", b"nothing=here", b"\xff\xfe"],
 )
+@SQLITE_ONLY
 def test_a_signed_body_that_is_not_a_slack_interaction_is_a_400(paged: Paged, body: bytes) -> None:
     reply = paged.slack(body)
     assert reply.status_code == 400 and "not a Slack interaction" in reply.json()["detail"]
 
 
+@SQLITE_ONLY
 def test_without_a_signing_secret_the_route_says_how_to_set_it_up(
     db_url: str, store: Store
 ) -> None:

@@ -42,7 +42,7 @@ def export(name: SystemName, body: EvidenceIn, ops: Acting) -> dict[str, Any]:
 
 
 @evidence_api.get("/evidence/origin", response_model=OriginOut)
-def origin(ops: Acting, seq: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+def origin(ops: Acting, seq: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict[str, Any]:
     """This deployment's id (the hash of its chain's first entry) and its chain's hash at
     `seq`: what `wk evidence verify --here` holds a bundle against."""
     return ops.evidence_origin(seq)

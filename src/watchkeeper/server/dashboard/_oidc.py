@@ -11,7 +11,7 @@ minute's leeway, and the nonce. The person is the one whose email the provider s
 
 Decisions are pure functions over plain data (`verify_id_token`, `identify`); the few HTTP calls
 to the provider are at the edge (`ProviderCache`, `exchange_code`, `user_info`). JWT and JWK are
-joserfc's (by Authlib's author); PKCE S256 is the one line RFC 7636 §4.2 defines.
+joserfc's (by Authlib's author); PKCE S256 is the one line RFC 7636 section 4.2 defines.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
 
 
 def checked_metadata(metadata: dict[str, Any], config: OidcConfig) -> dict[str, Any]:
-    """A discovery document we can trust: for our issuer (OpenID Discovery §4.3), with the
+    """A discovery document we can trust: for our issuer (OpenID Discovery section 4.3), with the
     endpoints the flow needs on HTTPS, and PKCE S256 unless it lists no methods at all."""
     found = str(metadata.get("issuer", ""))
     if found.rstrip("/") != config.issuer.rstrip("/"):
@@ -229,7 +229,7 @@ def checked_metadata(metadata: dict[str, Any], config: OidcConfig) -> dict[str, 
 
 
 def s256(verifier: str) -> str:
-    """RFC 7636 §4.2: BASE64URL(SHA256(verifier)), unpadded."""
+    """RFC 7636 section 4.2: BASE64URL(SHA256(verifier)), unpadded."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -312,7 +312,7 @@ def user_info(
     http: httpx.Client, metadata: Mapping[str, Any], access_token: str, subject: str
 ) -> dict[str, Any]:
     """The UserInfo claims, for a provider that puts the email there rather than in the ID
-    token; only if they are about the same subject (OpenID Connect Core §5.3.4)."""
+    token; only if they are about the same subject (OpenID Connect Core section 5.3.4)."""
     endpoint = metadata.get("userinfo_endpoint")
     if not isinstance(endpoint, str) or not _secure_url(endpoint):
         return {}
@@ -337,8 +337,8 @@ def verify_id_token(
     now: datetime,
 ) -> dict[str, Any]:
     """The ID token's claims, once its signature, issuer, audience, times and nonce hold
-    (OpenID Connect Core §3.1.3.7). A key id we do not know raises `InvalidKeyIdError`, so the
-    caller can fetch the keys again once."""
+    (OpenID Connect Core section 3.1.3.7). A key id we do not know raises `InvalidKeyIdError`,
+    so the caller can fetch the keys again once."""
     try:
         keys = KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError) as exc:
