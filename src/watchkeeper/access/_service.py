@@ -363,7 +363,6 @@ class AccessService:
         self, email: str, actor: str, now: datetime, lifetime: timedelta | None = None
     ) -> IssuedToken:
         email = email.strip().lower()
-        token = new_token()
         with self.store.write() as unit:
             person = unit.person(email)
             if person is None:
@@ -372,26 +371,7 @@ class AccessService:
                 )
             if not person.active:
                 raise ActionError("invalid", f"{email} is inactive (has left); no token issued")
-            record = unit.add_token(
-                person=email,
-                digest=token_digest(token),
-                prefix=token_prefix(token),
-                created_by=actor,
-                now=now,
-                expires_at=now + lifetime if lifetime else None,
-            )
-            unit.audit(
-                now=now,
-                actor=actor,
-                action="token.issued",
-                target=email,
-                after={
-                    "token_id": record.id,
-                    "prefix": record.prefix,
-                    "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-                },
-            )
-        return IssuedToken(token, record)
+            return _issue(unit, actor, now, lifetime, person=email)
 
     def create_service_token(
         self,
@@ -403,33 +383,9 @@ class AccessService:
     ) -> IssuedToken:
         """A token that serves `system` alone (see `may_serve`) and acts as nobody: it outlives
         whoever issued it, so serving code does not stop when a person leaves."""
-        token = new_token()
         with self.store.write() as unit:
             _system(unit, system)
-            record = unit.add_token(
-                person=None,
-                digest=token_digest(token),
-                prefix=token_prefix(token),
-                created_by=actor,
-                now=now,
-                expires_at=now + lifetime if lifetime else None,
-                system=system,
-                name=name,
-            )
-            unit.audit(
-                now=now,
-                actor=actor,
-                action="token.issued",
-                target=_actor(record),
-                system=system,
-                after={
-                    "token_id": record.id,
-                    "kind": record.kind,
-                    "prefix": record.prefix,
-                    "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-                },
-            )
-        return IssuedToken(token, record)
+            return _issue(unit, actor, now, lifetime, system=system, name=name)
 
     def create_scim_token(
         self, name: str | None, actor: str, now: datetime, lifetime: timedelta | None = None
@@ -437,31 +393,8 @@ class AccessService:
         """A token for an identity provider (Okta, Entra ID) to keep people and teams in sync
         at /scim/v2, and nothing else; like a service token it acts as nobody, so it outlives
         the admin who issued it."""
-        token = new_token()
         with self.store.write() as unit:
-            record = unit.add_token(
-                person=None,
-                digest=token_digest(token),
-                prefix=token_prefix(token),
-                created_by=actor,
-                now=now,
-                expires_at=now + lifetime if lifetime else None,
-                name=name,
-                scim=True,
-            )
-            unit.audit(
-                now=now,
-                actor=actor,
-                action="token.issued",
-                target=_actor(record),
-                after={
-                    "token_id": record.id,
-                    "kind": record.kind,
-                    "prefix": record.prefix,
-                    "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-                },
-            )
-        return IssuedToken(token, record)
+            return _issue(unit, actor, now, lifetime, name=name, scim=True)
 
     def tokens(
         self, person: str | None, now: datetime, system: str | None = None
@@ -578,3 +511,44 @@ def _record_refusal(
         after={"attempted": attempted},
         reason=reason,
     )
+
+
+def _issue(
+    unit: Unit,
+    actor: str,
+    now: datetime,
+    lifetime: timedelta | None,
+    *,
+    person: str | None = None,
+    system: str | None = None,
+    name: str | None = None,
+    scim: bool = False,
+) -> IssuedToken:
+    """A new token of any kind, stored as its digest and audited as `token.issued` (a person's
+    under their email, the others under the actor they act as)."""
+    token = new_token()
+    record = unit.add_token(
+        person=person,
+        digest=token_digest(token),
+        prefix=token_prefix(token),
+        created_by=actor,
+        now=now,
+        expires_at=now + lifetime if lifetime else None,
+        system=system,
+        name=name,
+        scim=scim,
+    )
+    unit.audit(
+        now=now,
+        actor=actor,
+        action="token.issued",
+        target=person or _actor(record),
+        system=system,
+        after={
+            "token_id": record.id,
+            "kind": record.kind,
+            "prefix": record.prefix,
+            "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+        },
+    )
+    return IssuedToken(token, record)
