@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/tick_at_traffic.py --per-day 5000,50000,500000
 	$(BIN)/python benchmarks/lake_profile.py --rows 10000000
 	$(BIN)/python benchmarks/estimation.py
+	$(BIN)/python benchmarks/estimated_alarms.py --seeds 2 --tick-every 7
 
 # Mutation testing of the pure decision modules ([tool.mutmut] in pyproject.toml), kept out of
 # `make test`. Lists the survivors; `mutmut show <name>` shows one. Results stay in mutants/, so

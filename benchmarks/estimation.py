@@ -50,6 +50,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -85,7 +86,8 @@ SEED = 0
 @dataclass(frozen=True)
 class Table:
     """One labelled set in time order: features (categorical ones as integer codes, NaN for
-    missing), the 0/1 label, and each row's window (an increasing integer) and its name."""
+    missing), the 0/1 label, each row's window (an increasing integer) and its name, and each
+    row's calendar day where the set has dates (benchmarks/estimated_alarms.py works by day)."""
 
     name: str
     source: str
@@ -94,6 +96,21 @@ class Table:
     label: np.ndarray
     window: np.ndarray
     window_names: dict[int, str]
+    day: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """The classifier both tools judge: fitted on a set's first rows, deciding 1 at the score
+    that predicts the training prevalence."""
+
+    fitted: Any
+    columns: tuple[str, ...]
+    threshold: float
+
+    def scores(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        x = np.column_stack([features[c] for c in self.columns])
+        return checked_scores(self.fitted.predict_proba(x)[:, 1])
 
 
 @dataclass(frozen=True)
@@ -203,6 +220,7 @@ def load_flights(*, takeoff: bool, thin: int) -> Table:
         label=columns["arr_delay"][order].astype(np.float64) > 15,
         window=window,
         window_names=names,
+        day=day[order],
     )
 
 
@@ -234,6 +252,7 @@ def load_stops() -> Table:
         label=searched[order] == "YES",
         window=window,
         window_names=names,
+        day=day,
     )
 
 
@@ -258,23 +277,30 @@ def load_rainfall() -> Table:
     )
 
 
-def score(table: Table) -> Scored:
-    """Train on the first 20%, score the rest, cut the baseline and the analysis windows."""
+def fit(table: Table, train: int) -> Model:
+    """A gradient-boosted classifier fitted on the table's first `train` rows."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    n = table.label.size
-    train, stop = int(n * TRAIN), int(n * (TRAIN + BASELINE))
-    names = sorted(table.features)
-    x = np.column_stack([table.features[c] for c in names])
-    model = HistGradientBoostingClassifier(
+    names = tuple(sorted(table.features))
+    x = np.column_stack([table.features[c][:train] for c in names])
+    fitted = HistGradientBoostingClassifier(
         categorical_features=np.array([c in table.categorical for c in names]),
         max_iter=200,
         random_state=SEED,
     )
-    model.fit(x[:train], table.label[:train])
-    scores = checked_scores(model.predict_proba(x)[:, 1])
-    threshold = np.quantile(scores[:train], 1 - table.label[:train].mean())
-    predicted = scores >= threshold
+    fitted.fit(x, table.label[:train])
+    trained = checked_scores(fitted.predict_proba(x)[:, 1])
+    threshold = float(np.quantile(trained, 1 - table.label[:train].mean()))
+    return Model(fitted, names, threshold)
+
+
+def score(table: Table) -> Scored:
+    """Train on the first 20%, score the rest, cut the baseline and the analysis windows."""
+    n = table.label.size
+    train, stop = int(n * TRAIN), int(n * (TRAIN + BASELINE))
+    model = fit(table, train)
+    scores = model.scores(table.features)
+    predicted = scores >= model.threshold
     analysed = np.arange(n) >= stop
     counts = dict(zip(*np.unique(table.window[analysed], return_counts=True), strict=True))
     kept = analysed & np.array([counts.get(w, 0) >= MIN_WINDOW for w in table.window])
