@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 # Local wheels (the CPU build of PyTorch that requirements-overrides.txt pins), when present.
 WHEELS ?= /opt/wheels
 FIND_LINKS := $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
+# Some machines set PYTHONDONTWRITEBYTECODE: then every process (each test worker, each SDK and
+# `wk` subprocess the tests start) compiles its ~1,700 modules again, seconds each time. The
+# commands run here may cache bytecode (in __pycache__, ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test lint format bench mutation clean
 
