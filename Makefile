@@ -35,8 +35,10 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Four workers on two cores: many tests wait on sockets, subprocesses and servers, and two
+# workers left the cores idle a third of the run.
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile --durations=15
 
 format: install
 	$(BIN)/ruff format src tests benchmarks

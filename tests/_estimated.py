@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.testing import T0
 
@@ -78,6 +80,16 @@ def build(app: Watchkeeper, folder: Path) -> None:
     feed(app, range(BASELINE_DAYS), WIDE, labelled=True)
     feed(app, range(BASELINE_DAYS, BASELINE_DAYS + LATER_DAYS), NARROW, labelled=False)
     tick(app, BASELINE_DAYS + LATER_DAYS)
+
+
+BUILT = pytest.mark.built_by.with_args(build)
+"""The test's database is a copy of what `build` made, once per worker (tests/conftest.py)."""
+
+
+def ready(app: Watchkeeper) -> Watchkeeper:
+    """An app over a copy of `build`'s database, its clock where `build` left it."""
+    app.clock.set(after())  # type: ignore[attr-defined]
+    return app
 
 
 def setup(app: Watchkeeper, folder: Path) -> None:

@@ -6,6 +6,7 @@ clock for it, once per command or tick, so tests and the demo can replay months 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -13,12 +14,18 @@ from typing import Protocol
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def sleep(self, seconds: float) -> None:
+        """Wait between retries (a notifier's back-off) by this clock's idea of time."""
+
 
 class SystemClock:
     """Wall-clock time, always timezone-aware UTC."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class FixedClock:
@@ -42,6 +49,10 @@ class FixedClock:
             raise ValueError("a FixedClock never moves backwards")
         self._now = instant
         return self._now
+
+    def sleep(self, seconds: float) -> None:
+        """Returns at once: this clock moves only when told, so a back-off on it waits for
+        nothing (a replayed month's retries to an unreachable channel cost no real seconds)."""
 
 
 def as_utc(instant: datetime) -> datetime:

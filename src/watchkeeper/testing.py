@@ -70,9 +70,10 @@ class PgDatabases:
         with self._admin.connect() as conn:
             conn.execute(text(sql))
 
-    def create(self) -> str:
+    def create(self, template: str | None = None) -> str:
+        """A new migrated database, or a copy of `template` (a database no one is connected to)."""
         name = f"wk_test_{uuid.uuid4().hex[:12]}"
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template or self._template}"')
         self._created.append(name)
         return self._url(name)
 
@@ -129,7 +130,8 @@ def http_receiver() -> Iterator[HttpReceiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: at the default 0.5 s, half a second a test
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield receiver

@@ -11,10 +11,14 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from watchkeeper.app import Operations, build
 from watchkeeper.manifest import load_text
 from watchkeeper.settings import Settings
 from watchkeeper.testing import PgDatabases, http_receiver
+
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
 
 SYSTEMS = 100
 

@@ -4,8 +4,6 @@ and the HTML page's chart."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests import _estimated as lender
@@ -13,10 +11,11 @@ from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.care import report as reports
 
 
+@lender.BUILT
 def test_estimates_beside_the_realized_metric_and_their_error(
-    app: Watchkeeper, tmp_path: Path
+    app: Watchkeeper,
 ) -> None:
-    lender.build(app, tmp_path)
+    lender.ready(app)
     ops = Operations(app, lender.OWNER, lender.after(), enforce=False)
     ops.feedback(lender.NAME, lender.later_feedback(lender.BASELINE_DAYS))
     period = ops.report(lender.NAME, days=10)

@@ -14,17 +14,19 @@ import pytest
 
 from tests import _estimated as lender
 from tests.cli.test_ingest_file import _remote
-from tests.conftest import Cli
+from tests.conftest import SQLITE_ONLY, Cli
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.server import LiveServer
 
 LATER = (lender.after() + 90 * lender.DAY).isoformat()  # a three-month label delay
 
 
+pytestmark = lender.BUILT
+
+
 @pytest.fixture
-def built(app: Watchkeeper, tmp_path: Path) -> Watchkeeper:
-    lender.build(app, tmp_path)
-    return app
+def built(app: Watchkeeper) -> Watchkeeper:
+    return lender.ready(app)
 
 
 def _window(app: Watchkeeper, day: int) -> dict[str, object]:
@@ -108,6 +110,7 @@ def test_parquet_with_scores_and_times_and_jsonl_through_a_server(
         ("observation_id,label,output\nd15-1,1,x\n", "no other columns (not output)"),
     ],
 )
+@SQLITE_ONLY
 def test_a_table_that_cannot_be_feedback_is_refused_before_sending(
     built: Watchkeeper, wk: Cli, tmp_path: Path, text: str, said: str
 ) -> None:
@@ -118,6 +121,7 @@ def test_a_table_that_cannot_be_feedback_is_refused_before_sending(
     assert _window(built, lender.BASELINE_DAYS + 1)["realized"] is None
 
 
+@SQLITE_ONLY
 def test_flags_for_observation_columns_and_missing_files_are_refused(
     built: Watchkeeper, wk: Cli, tmp_path: Path
 ) -> None:

@@ -5,21 +5,21 @@ answer, and a clear refusal for a system or signal that is not there."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from tests import _estimated as lender
 from tests.cli.test_ingest_file import _remote
-from tests.conftest import Cli
+from tests.conftest import SQLITE_ONLY, Cli
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.server import LiveServer
 
+pytestmark = lender.BUILT
+
 
 @pytest.fixture
-def built(app: Watchkeeper, tmp_path: Path) -> Watchkeeper:
-    lender.build(app, tmp_path)
-    return app
+def built(app: Watchkeeper) -> Watchkeeper:
+    return lender.ready(app)
 
 
 def test_the_json_lists_each_signal_window_by_window(built: Watchkeeper, wk: Cli) -> None:
@@ -65,6 +65,7 @@ def test_the_table_shows_interval_and_realized_where_known(built: Watchkeeper, w
                          f"{last['low']:.3g}–{last['high']:.3g}", "-"]  # fmt: skip
 
 
+@SQLITE_ONLY
 def test_unknown_system_or_signal_is_exit_2_naming_it(built: Watchkeeper, wk: Cli) -> None:
     code, _, err = wk("signals", "nobody")
     assert code == 2 and "no system 'nobody'" in err

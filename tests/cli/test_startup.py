@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import typer
 
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
+
 DATABASE = ("sqlalchemy", "alembic")
 SERVER = ("fastapi", "starlette", "uvicorn", "jinja2")
 NUMERIC = ("numpy", "scipy", "pyarrow")

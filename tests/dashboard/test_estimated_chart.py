@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from anyio.from_thread import start_blocking_portal
@@ -16,10 +15,12 @@ from tests.dashboard.conftest import Browser
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.server import create_app
 
+pytestmark = lender.BUILT
+
 
 @pytest.fixture
-def page(app: Watchkeeper, tmp_path: Path) -> Iterator[tuple[Watchkeeper, Browser]]:
-    lender.build(app, tmp_path)
+def page(app: Watchkeeper) -> Iterator[tuple[Watchkeeper, Browser]]:
+    lender.ready(app)
     ops = Operations(app, "ops@corp.example", lender.after(), enforce=False)
     token = ops.create_token(lender.OWNER)["token"]
     with start_blocking_portal() as portal:

@@ -22,6 +22,8 @@ from watchkeeper.cli.demo.story import DAYS, START
 from watchkeeper.evidence import EvidenceService, read, render, to_zip, verify
 from watchkeeper.store import Store
 
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
+
 END = START + timedelta(days=DAYS)
 ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts" / "evidence"
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.server._world import SYSTEM, build_world
@@ -22,6 +23,8 @@ from watchkeeper.app import build
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store
 from watchkeeper.store._ingest import ObservationRow
+
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
 
 TOTAL = 50_000
 

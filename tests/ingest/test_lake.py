@@ -23,6 +23,8 @@ from watchkeeper.ingest.lake import Columns, profile
 from watchkeeper.manifest import load_text
 from watchkeeper.store import Store
 
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
+
 DAYS = 30
 PER_DAY = 60
 COLUMNS = Columns(ts="ts", id="id", output="output", latency_ms="latency_ms")

@@ -23,6 +23,8 @@ from watchkeeper.monitor.embedder import load_embedder
 from watchkeeper.monitor.embedding import Embedder, embedding_drift, embedding_profile
 from watchkeeper.store import Store
 
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
+
 SEEDS = 50
 
 

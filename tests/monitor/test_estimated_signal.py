@@ -55,10 +55,11 @@ def test_scores_that_are_not_probabilities_are_refused_by_name(
     assert "score(s) outside [0, 1]" in said.summary and "probability" in said.summary
 
 
+@lender.BUILT
 def test_labels_that_come_later_show_the_realized_metric_beside_the_estimate(
-    app: Watchkeeper, tmp_path: Path
+    app: Watchkeeper,
 ) -> None:
-    lender.build(app, tmp_path)
+    lender.ready(app)
     ops = Operations(app, lender.OWNER, lender.after(), enforce=False)
     [before] = ops.signals(lender.NAME, lender.SIGNAL)
     assert before["metric"] == "accuracy" and before["window"] == "1d"

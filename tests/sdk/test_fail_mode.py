@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.sdk._wait import until
 from tests.sdk.conftest import MakeClient
 from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, World
@@ -19,6 +20,10 @@ from watchkeeper.app import Operations
 from watchkeeper.sdk._client import _cache_file
 from watchkeeper.sdk._switch import decide
 from watchkeeper.server import LiveServer
+
+# The tests with a server run once, on SQLite (SQLITE_ONLY): what they test is the SDK on its
+# own once the server is gone, not the server's database.
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
 
 GRACE = 1.5
 
@@ -68,6 +73,7 @@ def no_answer_warnings(caplog: pytest.LogCaptureFixture) -> int:
     return sum("no answer about" in r.getMessage() for r in caplog.records)
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(("fail_mode", "last_state", "after_grace"), AFTER_GRACE)
 def test_last_state_through_the_grace_period_then_the_rule(
     world: World,
@@ -104,6 +110,7 @@ def test_last_state_through_the_grace_period_then_the_rule(
     assert client.enabled() is (last_state == "enabled"), "the server's word again"
 
 
+@SQLITE_ONLY
 def test_a_killed_system_stays_off_when_its_token_is_refused(
     world: World, live: LiveServer, make_client: MakeClient
 ) -> None:
@@ -120,6 +127,7 @@ def test_a_killed_system_stays_off_when_its_token_is_refused(
     assert not client.enabled(), "a refused token never re-enables a killed system"
 
 
+@SQLITE_ONLY
 def test_only_the_server_re_enables_a_killed_system(
     world: World, live: LiveServer, make_client: MakeClient
 ) -> None:
@@ -135,6 +143,7 @@ def test_only_the_server_re_enables_a_killed_system(
     assert not client.stale
 
 
+@SQLITE_ONLY
 def test_started_while_the_server_is_down_the_cache_file_answers(
     world: World, live: LiveServer, make_client: MakeClient, tmp_path: Path
 ) -> None:
@@ -153,6 +162,7 @@ def test_started_while_the_server_is_down_the_cache_file_answers(
     assert not restarted.enabled(), "still disabled: the cache knew it"
 
 
+@SQLITE_ONLY
 def test_a_cached_disabled_outlives_the_grace_period_even_failing_open(
     world: World, live: LiveServer, make_client: MakeClient
 ) -> None:
@@ -169,6 +179,7 @@ def test_a_cached_disabled_outlives_the_grace_period_even_failing_open(
     assert not restarted.enabled(), "fail_mode open does not re-enable a known kill"
 
 
+@SQLITE_ONLY
 def test_started_while_the_server_is_down_without_a_cache_the_argument_decides(
     world: World, live: LiveServer, make_client: MakeClient, tmp_path: Path
 ) -> None:
@@ -185,6 +196,7 @@ def test_started_while_the_server_is_down_without_a_cache_the_argument_decides(
     assert opened.enabled() and not closed.enabled(), "never known: the fail mode, throughout"
 
 
+@SQLITE_ONLY
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_worker_keeps_what_its_parent_knew(
     world: World, live: LiveServer, make_client: MakeClient, tmp_path: Path

@@ -7,6 +7,7 @@ strategies from a plain test, so the database fixtures (SQLite and PostgreSQL) a
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.server._world import SYSTEM, World
 from watchkeeper.server import create_app
+
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
 
 CHECKS = [
     not_a_server_error,

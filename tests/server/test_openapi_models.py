@@ -33,6 +33,8 @@ from watchkeeper.server._models import HealthOut
 from watchkeeper.settings import Settings
 from watchkeeper.store import Store
 
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
+
 DEMO_EVALS = Path(__file__).parent.parent.parent / "src" / "watchkeeper" / "cli" / "demo" / "evals"
 TRIAGE_SUITE = '    - {suite: golden, dataset: evals/golden.jsonl, target: "triage.app:answer"'
 DEMO_SUITE = (

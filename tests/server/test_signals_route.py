@@ -5,11 +5,11 @@ kept within 1 to 400."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests import _estimated as lender
+from tests.conftest import SQLITE_ONLY
 from tests.server._world import Api, api_for
 from watchkeeper.app import Operations, Watchkeeper
 from watchkeeper.server import create_app
@@ -18,10 +18,12 @@ from watchkeeper.server._models import SignalOut, SignalWindowOut
 PATH = f"/api/v1/systems/{lender.NAME}/signals"
 
 
+pytestmark = lender.BUILT
+
+
 @pytest.fixture
-def api(app: Watchkeeper, tmp_path: Path) -> Iterator[Api]:
-    lender.build(app, tmp_path)
-    yield from api_for(create_app(app))
+def api(app: Watchkeeper) -> Iterator[Api]:
+    yield from api_for(create_app(lender.ready(app)))
 
 
 @pytest.fixture
@@ -46,6 +48,7 @@ def test_each_signal_with_interval_and_realized(app: Watchkeeper, api: Api, toke
     assert [entry["signal"] for entry in one] == ["accuracy"] and one[0]["windows"] == windows[-3:]
 
 
+@SQLITE_ONLY
 def test_refusals_name_what_is_wrong(api: Api, token: str) -> None:
     assert api("GET", PATH).status_code == 401
     missing = api("GET", "/api/v1/systems/nobody/signals", token)

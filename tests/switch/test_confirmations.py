@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.sdk._wait import until
 from tests.server._world import ROLES, SYSTEM, Api, World
@@ -24,6 +25,8 @@ from watchkeeper.clock import FixedClock
 from watchkeeper.server import LiveServer
 from watchkeeper.settings import Settings
 from watchkeeper.store import ProcessRecord, Store
+
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
 
 
 def flip(server: LiveServer, token: str, state: str, wait: float) -> dict[str, Any]:

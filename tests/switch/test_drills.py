@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Cli
 from tests.sdk._wait import until
@@ -19,6 +20,8 @@ from tests.switch._serving import HEARTBEAT, Serving
 from tests.switch.test_confirmations import wk
 from watchkeeper.app import Operations
 from watchkeeper.server import LiveServer
+
+pytestmark = pytest.mark.slow  # started first (tests/conftest.py)
 
 DECLARED = "kill_switch: {fail_mode: closed, fallback: Send every ticket to a person}"
 Live = tuple[World, LiveServer]

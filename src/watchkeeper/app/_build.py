@@ -121,6 +121,7 @@ class Watchkeeper:
             public_url=settings.public_url or settings.url,
             secret=settings.secret or "",
             http=self._http or httpx.Client(timeout=10),
+            sleep=self.clock.sleep,
         )
 
     @_Service
