@@ -4,8 +4,11 @@ an estimate is said as a finding, never an empty chart."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event
 
 from tests import _estimated as lender
 from watchkeeper.app import Operations, Watchkeeper
@@ -71,3 +74,30 @@ def test_labels_that_come_later_show_the_realized_metric_beside_the_estimate(
     assert day15["realized_n"] == lender.ROWS and abs(day15["realized"] - 0.64) < 0.1
     assert day15["low"] <= day15["value"] <= day15["high"]
     assert after["windows"][14]["realized"] is None
+
+
+@lender.BUILT
+def test_only_a_tick_that_closes_a_window_reads_the_labelled_baseline(app: Watchkeeper) -> None:
+    """Ticks come every few minutes and windows once a day: refitting the calibration on each
+    tick re-read every labelled baseline row for nothing."""
+    lender.ready(app)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.lower())
+
+    def calibrations() -> int:
+        # observations that have feedback (retention's orphan feedback is the other way round)
+        return sum(
+            "from observations" in s and "exists (select feedback.id" in s for s in statements
+        )
+
+    event.listen(app.store.engine, "before_cursor_execute", seen)
+    ops = Operations(app, lender.OWNER, lender.after(), enforce=False)
+    ops.ingest(lender.NAME, lender.day_of(lender.BASELINE_DAYS + lender.LATER_DAYS, 0.25)[0])
+    for hours in (1, 6, 23):
+        app.clock.set(lender.after() + timedelta(hours=hours))  # type: ignore[attr-defined]
+        Operations(app, "ops@corp.example", app.clock.now(), enforce=False).tick()
+    assert calibrations() == 0, "a tick inside a window refit the calibration"
+    lender.tick(app, lender.BASELINE_DAYS + lender.LATER_DAYS + 1)
+    assert calibrations() == 1, "the tick that closes the window calibrates once"

@@ -374,12 +374,16 @@ class _Run:
         says what is missing."""
         if self.baseline is None or self.first is None or self.now < self.baseline[1]:
             return []
+        start = since or window_start(self.first, signal.window)
+        windows = list(complete_windows(start, self.now, signal.window))[-MAX_WINDOWS:]
+        # Most ticks fall inside a window: they must not re-read the labelled baseline and refit
+        # (0.36 s a system at 200 rows a day, growing with the baseline).
+        if not windows:
+            return []
         calibration = self._calibration(name, signal)
         if calibration is None:
             return []
         assert signal.metric is not None and signal.score is not None
-        start = since or window_start(self.first, signal.window)
-        windows = list(complete_windows(start, self.now, signal.window))[-MAX_WINDOWS:]
         rows = []
         for begin, end in windows:
             scored = estimation.scored(signal, self.unit.ingest.observations(self.name, begin, end))
