@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES, SQLITE_ONLY, Cli
+from watchkeeper.app import build
+from watchkeeper.evidence import _gather
+from watchkeeper.monitor.checks import Failure
+from watchkeeper.settings import Settings
+from watchkeeper.store import Store
 
 ANA = "ana@corp.example"
 PEOPLE = str(EXAMPLES / "people" / "people.yaml")
@@ -112,3 +117,33 @@ def test_a_truncated_zip_and_a_foreign_bundle_are_refused(
     assert elsewhere("apply", PEOPLE, SUPPORT, "--now", "2026-01-09T09:00Z")[0] == 0
     code, out, err = elsewhere("evidence", "verify", str(target), "--here")
     assert code == 2 and "exported by another deployment (" in out + err, out + err
+
+
+@SQLITE_ONLY
+def test_a_period_holding_more_than_a_bundle_holds_is_refused_by_name(
+    applied: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A bundle of a busy system over years is refused before it is read whole into memory;
+    what falls after the period does not count against it."""
+    monkeypatch.setattr(_gather, "MAX_OF_A_KIND", 2)
+    app = build(Settings(db=applied.db_url))
+    days = ("2026-02-01", "2026-03-01", "2026-04-01", "2026-07-01")  # the last after the periods
+    for day in days:
+        failed = Failure("support-assistant", "monitor", f"Boom: {day}")
+        app.monitor.record_failures([failed], datetime.fromisoformat(day).replace(tzinfo=UTC))
+    app.close()
+    period = ("--from", "2026-01-01", "--to", "2026-05-31", "--format", "json")
+    code, out, err = applied("evidence", "support-assistant", *period)
+    assert code == 2 and "more than 2 findings in the period" in err, out + err
+    assert "export a shorter period" in err and "Traceback" not in err
+    target = tmp_path / "bundle.json"
+    later = ("--from", "2026-02-15", "--to", "2026-05-31", "--format", "json", "-o", str(target))
+    code, out, err = applied("evidence", "support-assistant", *later)
+    assert code == 0, err
+    kinds = [r["kind"] for r in json.loads(target.read_text())["records"]]
+    assert kinds.count("finding") == 2
+    store = Store.open(applied.db_url)
+    with store.read() as unit:
+        actions = [e.action for e in unit.audit_entries(system="support-assistant")]
+    store.close()
+    assert actions.count("evidence.exported") == 1, "the refused export is not recorded"

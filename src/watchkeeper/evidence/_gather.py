@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from watchkeeper.access import directory_of
 from watchkeeper.alerting import incidents as incident_records
@@ -20,10 +20,15 @@ from watchkeeper.alerting.serious import hold_changes
 from watchkeeper.alerting.timeline import timeline
 from watchkeeper.audit import AuditEntry
 from watchkeeper.charter import gate
+from watchkeeper.errors import ActionError
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.store import IncidentRecord, SystemRecord, Unit, manifest_of
 
+T = TypeVar("T")
+MAX_OF_A_KIND = 100_000
+"""Records of one kind a bundle holds at most: a longer period of a busy system is refused by
+name rather than read whole into memory."""
 SIX_MONTHS = timedelta(days=183)  # Art. 19(1), 26(6): "at least six months"
 HIGH_RISK = "high-risk"
 
@@ -83,6 +88,17 @@ def gather(unit: Unit, system: str, start: datetime, end: datetime) -> list[Foun
         *_rehearsals(unit, system, start, end),
     ]
     return found
+
+
+def _bounded(rows: Sequence[T], what: str) -> Sequence[T]:
+    """`rows`, read with a limit of one more than a bundle holds, when they fit in one."""
+    if len(rows) > MAX_OF_A_KIND:
+        raise ActionError(
+            "invalid",
+            f"more than {MAX_OF_A_KIND:,} {what}: a bundle holds at most that many of a kind;"
+            " export a shorter period",
+        )
+    return rows
 
 
 def cite(found: Sequence[Found], entries: Sequence[AuditEntry]) -> dict[str, list[int]]:
@@ -230,14 +246,14 @@ def _acks(unit: Unit, system: str, end: datetime) -> Iterable[Found]:
 
 
 def _findings(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
-    found = unit.monitoring.findings(system, since=start, limit=1_000_000)
-    for f in reversed(found):
-        if f.created_at < end:
-            yield Found("finding", f"finding/{f.id}", f.created_at, f.summary, f.to_dict())
+    found = unit.monitoring.findings(system, since=start, until=end, limit=MAX_OF_A_KIND + 1)
+    for f in reversed(_bounded(found, "findings in the period")):
+        yield Found("finding", f"finding/{f.id}", f.created_at, f.summary, f.to_dict())
 
 
 def _incidents(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
-    for i in reversed(unit.alerting.incidents(system, limit=1_000_000)):
+    incidents = unit.alerting.incidents(system, limit=MAX_OF_A_KIND + 1)
+    for i in reversed(_bounded(incidents, f"incidents of {system!r}")):
         if i.opened_at < end and (i.resolved_at is None or i.resolved_at >= start):
             detail = incident_records.detail(unit, i.id)
             detail["timeline"] = timeline(detail)
@@ -362,7 +378,9 @@ def _drills(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable
 
 
 def _triage(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
-    items = unit.care.triage_items(system, limit=1_000_000)
+    items = _bounded(
+        unit.care.triage_items(system, limit=MAX_OF_A_KIND + 1), f"triage items of {system!r}"
+    )
     reviewed = sorted(
         (i for i in items if i.reviewed_at and start <= i.reviewed_at < end),
         key=lambda i: (i.reviewed_at, i.id),
@@ -411,7 +429,8 @@ def _count(values: Iterable[str]) -> dict[str, int]:
 
 
 def _evals(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
-    for r in reversed(unit.care.eval_runs(system, limit=1_000_000)):
+    runs = unit.care.eval_runs(system, limit=MAX_OF_A_KIND + 1)
+    for r in reversed(_bounded(runs, f"eval runs of {system!r}")):
         if start <= r.started_at < end:
             yield Found(
                 "eval",

@@ -212,14 +212,21 @@ class MonitoringRepository:
             )
 
     def findings(
-        self, system: str | None = None, *, since: datetime | None = None, limit: int = 200
+        self,
+        system: str | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
     ) -> list[FindingRecord]:
-        """The newest first."""
+        """The newest first, created in [since, until)."""
         query = select(FindingRow)
         if system is not None:
             query = query.where(FindingRow.system == system)
         if since is not None:
             query = query.where(FindingRow.created_at >= since)
+        if until is not None:
+            query = query.where(FindingRow.created_at < until)
         rows = self.session.scalars(query.order_by(FindingRow.id.desc()).limit(limit))
         return [record_of(FindingRecord, r) for r in rows]
 
