@@ -88,3 +88,23 @@ def test_six_months_are_counted_by_the_calendar(now: str, before: str) -> None:
         return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
     assert six_months_before(instant(now)) == instant(before)
+
+
+def test_ingest_takes_what_a_high_risk_system_keeps(app: Watchkeeper) -> None:
+    """An item older than the manifest's keep but younger than six months is kept by retention
+    for a high-risk system, so ingest must not refuse it (nothing the user sent is lost)."""
+    people = {"apiVersion": "watchkeeper/v1", "kind": "People", "people": [{"email": "a@x.io"}]}
+    documents = (people, system("marked", "high-risk"), system("plain", None))
+    app.charter.apply(load_text("\n---\n".join(json.dumps(d) for d in documents)), "ops", at(-1))
+    now = at(240)  # six months back is day 56; the keep of 30 days, day 210
+
+    def sent(name: str, day: int) -> tuple[int, list[str]]:
+        item = {"id": f"{name}-late-{day}", "ts": at(day).isoformat(), "inputs": {}}
+        result = app.ingest.observations(name, [item], now)
+        return result.accepted, [r.error for r in result.rejected]
+
+    assert sent("marked", 100) == (1, [])
+    accepted, why = sent("plain", 100)
+    assert accepted == 0 and "older than the system's retention (30d)" in why[0], why
+    accepted, why = sent("marked", 40)
+    assert accepted == 0 and "older than the system's retention" in why[0], why

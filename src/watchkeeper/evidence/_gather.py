@@ -21,6 +21,7 @@ from watchkeeper.alerting.timeline import timeline
 from watchkeeper.audit import AuditEntry
 from watchkeeper.charter import gate
 from watchkeeper.errors import ActionError
+from watchkeeper.ingest.retention import HIGH_RISK
 from watchkeeper.manifest import SystemManifest
 from watchkeeper.monitor.stats import reviewed_error_rate
 from watchkeeper.store import IncidentRecord, SystemRecord, Unit, manifest_of
@@ -30,7 +31,6 @@ MAX_OF_A_KIND = 100_000
 """Records of one kind a bundle holds at most: a longer period of a busy system is refused by
 name rather than read whole into memory."""
 SIX_MONTHS = timedelta(days=183)  # Art. 19(1), 26(6): "at least six months"
-HIGH_RISK = "high-risk"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from watchkeeper.monitor.engine import baseline_period
 
 # items kept under a name that no applied system has (e.g. OTLP spans of a system not applied)
 DEFAULT_RETENTION: timedelta = SystemSpec.model_fields["retention"].default.keep
+HIGH_RISK = "high-risk"  # the value of `metadata.eu_ai_act` that keeps six months
 # How long every raw row is kept before thinning to the sample: a replayed spool is recognised
 # as duplicates, triage scans whole days, and feedback joins its observation meanwhile.
 RAW_FULL_DAYS = timedelta(days=7)
@@ -54,7 +55,7 @@ def plan(manifest: SystemManifest, first_observation: datetime | None, now: date
     retention = manifest.spec.retention
     thin = retention.raw_sample < 1
     before, thin_before = now - retention.keep, now - RAW_FULL_DAYS
-    if manifest.metadata.eu_ai_act == "high-risk":  # Art. 19(1), 26(6): at least six months
+    if manifest.metadata.eu_ai_act == HIGH_RISK:  # Art. 19(1), 26(6): at least six months
         floor = six_months_before(now)
         before, thin_before = min(before, floor), min(thin_before, floor)
     return Plan(

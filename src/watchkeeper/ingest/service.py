@@ -29,10 +29,12 @@ from watchkeeper.ingest.items import (
 )
 from watchkeeper.ingest.retention import (
     DEFAULT_RETENTION,
+    HIGH_RISK,
     RAW_SAMPLE_SALT,
     Plan,
     next_run,
     plan,
+    six_months_before,
 )
 from watchkeeper.monitor.partials import (
     Partial,
@@ -134,9 +136,17 @@ class _Target:
     """What ingest needs to know of a system: how far back an item may be dated, and which
     partials its observations make (None when its stored manifest is unreadable)."""
 
-    retention: timedelta
+    keep: timedelta
+    high_risk: bool
     profiling: Profiling | None
     edges: dict[str, tuple[float, ...]]
+
+    def retention(self, now: datetime) -> timedelta:
+        """How far back from `now` an item may be dated: the manifest's keep, or six calendar
+        months for a high-risk system whose keep is shorter, since retention keeps those."""
+        if self.high_risk:
+            return max(self.keep, now - six_months_before(now))
+        return self.keep
 
 
 def _retention(record: SystemRecord) -> timedelta:
@@ -234,7 +244,8 @@ class IngestService:
                 self._plans[record.digest] = profiling_for(manifest_of(record))
             except ValueError:
                 self._plans[record.digest] = None
-        return _Target(_retention(record), self._plans[record.digest], edges)
+        high_risk = (record.manifest.get("metadata") or {}).get("eu_ai_act") == HIGH_RISK
+        return _Target(_retention(record), high_risk, self._plans[record.digest], edges)
 
     def observations(
         self, system: str, items: Sequence[Any], now: datetime, *, source: str = "api"
@@ -242,7 +253,7 @@ class IngestService:
         """Store the new observations with the partials they make, in one unit: the monitor
         reads windows from partials, so a row stored without its partial would go unseen."""
         target = self._target(system)
-        accepted, rejected = validate_batch(items, now, retention=target.retention)
+        accepted, rejected = validate_batch(items, now, retention=target.retention(now))
         rows: dict[str, NewObservation] = {}
         items_by_id: dict[str, ObservationItem] = {}
         for item in accepted:
@@ -323,7 +334,7 @@ class IngestService:
         made, problems = [], []
         for index, item in enumerate(items):
             try:
-                made.append(_partial(item, target.profiling, now - target.retention, now))
+                made.append(_partial(item, target.profiling, now - target.retention(now), now))
             except (KeyError, TypeError, ValueError) as exc:
                 problems.append(f"partials[{index}]: {exc}")
         if problems:
@@ -342,7 +353,7 @@ class IngestService:
     ) -> BatchResult:
         """Feedback may arrive before its observation: it is kept and joined when that comes."""
         accepted, rejected = validate_batch(
-            items, now, kind="feedback", retention=self._target(system).retention
+            items, now, kind="feedback", retention=self._target(system).retention(now)
         )
         rows = [
             {
