@@ -5,6 +5,7 @@ token's reach, and bad input answered in SCIM's error format, audited, with noth
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -477,3 +478,25 @@ def test_the_migration_gives_everyone_a_lasting_id(world: World) -> None:
         ids = conn.execute(text("SELECT scim_id FROM people")).scalars().all()
         teams = conn.execute(text("SELECT scim_id FROM teams")).scalars().all()
     assert len(ids) == len(set(ids)) == 10 and all(ids) and teams and all(teams)
+
+
+@SQLITE_ONLY
+def test_a_body_over_the_limit_is_refused_in_scims_format(scim: Scim, world: World) -> None:
+    """The body limit stands in front of every route; under /scim/v2 its 413 is still one an
+    identity provider's connector can parse, declared length or streamed."""
+    huge = new_user("big@corp.example") | {"displayName": "x" * (2 * 1024 * 1024)}
+    before = people(world)
+    declared = scim("POST", "/Users", huge)
+    streamed = scim(
+        "POST",
+        "/Users",
+        content=iter([json.dumps(huge).encode()]),
+        headers={"Content-Type": SCIM_JSON},
+    )
+    for answer in (declared, streamed):
+        assert answer.status_code == 413, answer.text
+        assert answer.headers["content-type"].startswith(SCIM_JSON)
+        error = answer.json()
+        assert error["schemas"] == [ERROR] and error["status"] == "413"
+        assert "over the limit of 1 MiB" in error["detail"]
+    assert people(world) == before

@@ -16,6 +16,9 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from watchkeeper.server._scim_patch import ScimError
+from watchkeeper.server._scim_resources import MEDIA_TYPE, ROOT, error_json
+
 MiB = 1024 * 1024
 DEFAULT_LIMIT = 1 * MiB
 INGEST_LIMIT = 10 * MiB
@@ -55,14 +58,23 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps({"kind": "too_large", "detail": refusal(limit)}).encode()
+def _refusal_body(path: str, limit: int) -> tuple[bytes, bytes]:
+    """The refusal in the format the caller reads its errors in: an identity provider's SCIM
+    connector parses SCIM's error schema, everything else the API's `kind` and `detail`."""
+    if path == ROOT or path.startswith(f"{ROOT}/"):
+        error = ScimError(413, refusal(limit))
+        return json.dumps(error_json(error)).encode(), MEDIA_TYPE.encode()
+    return json.dumps({"kind": "too_large", "detail": refusal(limit)}).encode(), b"application/json"
+
+
+async def _refuse(send: Send, path: str, limit: int) -> None:
+    body, content_type = _refusal_body(path, limit)
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],
@@ -75,8 +87,8 @@ class _Guarded:
     """One request's `receive` and `send`: counts what arrives, and once the body is over the
     limit makes sure what leaves is a 413, whatever the application made of the cut."""
 
-    def __init__(self, limit: int, receive: Receive, send: Send) -> None:
-        self.limit, self._receive, self._send = limit, receive, send
+    def __init__(self, path: str, limit: int, receive: Receive, send: Send) -> None:
+        self.path, self.limit, self._receive, self._send = path, limit, receive, send
         self.received = 0
         self.exceeded = self.app_started = self.refused = False
 
@@ -103,7 +115,7 @@ class _Guarded:
 
     async def refuse(self) -> None:
         self.refused = True
-        await _refuse(self._send, self.limit)
+        await _refuse(self._send, self.path, self.limit)
 
 
 class BodyLimit:
@@ -119,9 +131,9 @@ class BodyLimit:
         limit = self.allowance(scope["path"])
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await _refuse(send, scope["path"], limit)
             return
-        guarded = _Guarded(limit, receive, send)
+        guarded = _Guarded(scope["path"], limit, receive, send)
         try:
             await self.app(scope, guarded.receive, guarded.send)
         except Exception:

@@ -31,6 +31,7 @@ LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 MEDIA_TYPE = "application/scim+json"
+ROOT = "/scim/v2"  # where the SCIM service is mounted
 MAX_RESULTS = 1000
 
 # the rest of the core User schema and the enterprise extension: accepted, not kept

@@ -32,6 +32,7 @@ from watchkeeper.server._scim_resources import (
     GROUP,
     MAX_RESULTS,
     MEDIA_TYPE,
+    ROOT,
     SEARCH_REQUEST,
     USER,
     GroupIn,
@@ -47,7 +48,7 @@ from watchkeeper.server._scim_resources import (
 )
 from watchkeeper.store import DirectoryPerson, DirectoryTeam, PersonRecord, StoreError, TeamRecord
 
-scim = APIRouter(prefix="/scim/v2", include_in_schema=False)
+scim = APIRouter(prefix=ROOT, include_in_schema=False)
 
 Answer = tuple[int, Any]
 
@@ -328,7 +329,7 @@ def _error(error: ScimError) -> Response:
 
 def _base(request: Request, watchkeeper: Watchkeeper) -> str:
     root = watchkeeper.settings.public_url or str(request.base_url)
-    return root.rstrip("/") + "/scim/v2"
+    return root.rstrip("/") + ROOT
 
 
 async def _answer(
