@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RemoteCli
+from tests.conftest import SQLITE_ONLY, RemoteCli
 from tests.server._world import (
     SYSTEM,
     SYSTEM_YAML,
@@ -437,6 +437,7 @@ def test_an_upload_is_stored_as_a_server_run_would_be(default: Served) -> None:
         (_run_record(surprise=1), "body.run.surprise"),
     ],
 )
+@SQLITE_ONLY
 def test_a_bad_upload_is_a_located_400(default: Served, run: dict[str, Any], where: str) -> None:
     body = {"suite": "golden", "run": run}
     response = default.api("POST", UPLOAD, default.world.token("owner"), json=body)

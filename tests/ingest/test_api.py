@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.server._world import SYSTEM, Api, World
 from watchkeeper.server._ingest_routes import MAX_BODY, MAX_ITEMS
 
@@ -119,6 +120,7 @@ def test_gzip_bodies_are_accepted(api: Api, world: World) -> None:
         "size",
     ],
 )
+@SQLITE_ONLY
 def test_bad_bodies_are_a_clear_4xx_and_store_nothing(
     api: Api, world: World, body: bytes, status: int, detail: str
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.sdk._wait import until
 from tests.sdk.test_log import count, free_port, spooled, wall_clock  # noqa: F401
 from tests.server._world import SYSTEM, World
@@ -209,6 +210,7 @@ def test_replay_delivers_a_spool_left_behind(world: World, tmp_path: Path) -> No
         ([], "http://127.0.0.1:9", "wk_x", "DIR"),
     ],
 )
+@SQLITE_ONLY
 def test_replay_names_a_bad_argument_and_exits_2(
     tmp_path: Path, arguments: list[str], url: str | None, token: str | None, message: str
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.server._world import ROLES, SYSTEM, SYSTEM_YAML, Api, World, api_for
 from watchkeeper.app import build
 from watchkeeper.errors import ActionError
@@ -107,6 +108,7 @@ def test_every_mutating_endpoint_for_every_role(world: World, api: Api) -> None:
         ("unrelated", "only admins may issue API tokens"),
     ],
 )
+@SQLITE_ONLY
 def test_a_403_says_what_is_missing(world: World, api: Api, role: str, fragment: str) -> None:
     path, body = (
         ("/api/v1/tokens", {"email": "zed@corp.example"})

@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.server._world import PEOPLE_YAML, ROLES, SYSTEM, SYSTEM_YAML, Api, World
 from tests.server.test_openapi_models import closed
 from watchkeeper.server import _rehearsal_routes
@@ -106,6 +107,7 @@ def test_an_unknown_system_is_404(api: Api, world: World) -> None:
         (None, {"limit": 201}, "query.limit"),
     ],
 )
+@SQLITE_ONLY
 def test_bad_input_is_a_400_naming_the_field(
     api: Api, world: World, body: dict[str, Any] | None, params: dict[str, int] | None, field: str
 ) -> None:

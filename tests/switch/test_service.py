@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.server._world import ROLES, SYSTEM, World
 from watchkeeper.access import Refused
 from watchkeeper.app import Watchkeeper
@@ -64,6 +65,7 @@ def test_repeating_a_flip_changes_nothing(world: World) -> None:
 
 
 @pytest.mark.parametrize("role", ["owner", "admin", "other_role_holder", "unrelated", "inactive"])
+@SQLITE_ONLY
 def test_everyone_else_is_refused_and_the_refusal_recorded(world: World, role: str) -> None:
     app = world.app
     with pytest.raises(Refused) as refused:
