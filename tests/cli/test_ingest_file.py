@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.conftest import Cli
+from tests.conftest import SQLITE_ONLY, Cli
 from tests.server._world import SYSTEM, World
 from watchkeeper.server import LiveServer
 from watchkeeper.testing import T0
@@ -123,6 +123,7 @@ def test_typed_columns_and_unreadable_files_are_said_plainly(
     assert code == 2 and "two flags name the same column" in err
 
 
+@SQLITE_ONLY
 def test_a_time_column_turning_from_iso_to_epoch_midway_does_not_break_the_file(
     tmp_path: Path, world: World, wk: Cli
 ) -> None:
