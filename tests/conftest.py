@@ -75,6 +75,8 @@ class Prepared:
         self.made: dict[tuple[str, Any], str] = {}
 
     def copy(self, backend: str, builder: Builder | None, tmp_path: Path) -> str:
+        if backend == "postgresql" and builder is None:
+            return self.databases.create()  # from PgDatabases' own migrated template
         made = self.made.get((backend, builder))
         if made is None:
             made = self.made[(backend, builder)] = self._make(backend, builder)
