@@ -9,8 +9,11 @@ over the servers and over `--client-processes` worker processes (each client its
 long-poll, as in serving code, where each process holds one client; 200 in one interpreter would
 measure its GIL instead), then flips the switch `--flips` times through the first server's API,
 alternating disable and enable. The clock (CLOCK_MONOTONIC, shared by all processes) starts
-before the POST and stops for each client when its `enabled()` first shows the new state;
-"every client" is the slowest of them. Everything stays on loopback and the run ends by itself.
+before the POST and stops for each client when its `enabled()` changes: the SDK's `on_switch`
+notes the moment, on the thread that changed it. (Until 2026-11-28 a thread in each worker
+polled its clients every millisecond; among 125 busy threads it waited for the GIL, and that
+wait was counted as the flip's.) "every client" is the slowest of them. Everything stays on
+loopback and the run ends by itself.
 
 Peers, side by side: a plain attribute read is the ceiling for `enabled()`; an Unleash-style SDK
 polling every 15 s is computed, not measured (each client polls at an independent random phase,
@@ -152,6 +155,7 @@ def watch(
     pipe: Connection,
 ) -> None:
     """A worker process: `count` SDK clients; reports when each saw each flip."""
+    seen: list[list[float]] = [[] for _ in range(count)]
     clients = [
         Client(
             url=urls[(first + i) % len(urls)],
@@ -160,20 +164,14 @@ def watch(
             cache_dir=cache,
             switch_stream=stream,
             start_timeout=30,
+            on_switch=lambda _enabled, times=seen[i]: times.append(time.perf_counter()),
         )
         for i in range(count)
     ]
-    seen: list[list[float]] = [[] for _ in clients]
-    last = [c.enabled() for c in clients]
-    pipe.send(all(last))
+    pipe.send(all(c.enabled() for c in clients))
     deadline = time.monotonic() + 60 + 15 * flips
     while any(len(times) < flips for times in seen) and time.monotonic() < deadline:
-        now = time.perf_counter()
-        for i, client in enumerate(clients):
-            if client.enabled() is not last[i]:
-                last[i] = not last[i]
-                seen[i].append(now)
-        time.sleep(0.001)  # 1 ms resolution; finer would steal CPU from the SDK threads
+        time.sleep(0.05)
     pipe.send(seen)
     for client in clients:
         client.close()
@@ -366,6 +364,12 @@ def main() -> int:
         help="how the SDKs hear flips: the stream (the default), the long-poll fallback, or both",
     )
     parser.add_argument(
+        "--servers",
+        choices=("1", "2", "both"),
+        default="both",
+        help="SQLite setups with one server process, two, or both (PostgreSQL always has two)",
+    )
+    parser.add_argument(
         "--gap", type=float, default=1.0, help="seconds between flips (and before the first)"
     )
     args = parser.parse_args()
@@ -397,7 +401,7 @@ def main() -> int:
         print(report([result], [], args.flips).split("\n\n")[1].splitlines()[-1], file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="wk-bench-db-") as scratch:
-        for n_servers in (1, 2):
+        for n_servers in (1, 2) if args.servers == "both" else (int(args.servers),):
             for transport in transports:
                 db = f"sqlite:///{Path(scratch) / f'bench-{n_servers}-{transport}.db'}"
                 name = f"SQLite, {n_servers} server process{'es' if n_servers > 1 else ''}"

@@ -79,6 +79,26 @@ def test_the_last_state_heard_is_cached(
     assert json.loads(cached.read_text())["state"] == "disabled"
 
 
+def test_on_switch_is_told_each_change_and_what_it_raises_is_logged(
+    world: World, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    told: list[bool] = []
+
+    def on_switch(enabled: bool) -> None:
+        told.append(enabled)
+        if len(told) == 2:
+            raise RuntimeError("the consumer would not stop")
+
+    client = make_client(on_switch=on_switch)
+    assert told == [], "the first answer (enabled, as the fail mode assumed) changes nothing"
+    for state in ("disabled", "enabled", "disabled"):
+        flip(world, state)
+        until(lambda s=state: client.enabled() is (s == "enabled"))
+    until(lambda: len(told) == 3)
+    assert told == [False, True, False]
+    assert any("on_switch of triage-bot raised" in r.getMessage() for r in caplog.records)
+
+
 def test_a_refused_token_keeps_the_default_and_is_logged_once(
     world: World, make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:

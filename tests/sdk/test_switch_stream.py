@@ -176,6 +176,17 @@ def test_a_streaming_client_hears_a_flip_and_confirms_it_with_a_report(
     assert proxy.paths[0] == SWITCH and proxy.paths.count(SWITCH) == 1
 
 
+def test_after_flips_in_quick_succession_the_confirmation_is_of_the_newest(
+    world: World, behind: Callable[..., tuple[Client, Proxy]]
+) -> None:
+    client, proxy = behind("pass")
+    for state in ("disabled", "enabled", "disabled"):
+        flip(world, state)
+        until(lambda s=state: client.enabled() is (s == "enabled"))
+    until(lambda: [p.version for p in stored(world)] == [3])
+    assert f"{SWITCH}/report" in proxy.paths
+
+
 def test_a_server_without_the_stream_is_long_polled(
     world: World, behind: Callable[..., tuple[Client, Proxy]], caplog: pytest.LogCaptureFixture
 ) -> None:

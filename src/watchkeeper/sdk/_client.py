@@ -62,7 +62,11 @@ class Client:
     the server who this process is (host, pid, SDK version, and `service`, your own name for
     what serves, shown to the kill authority), the version it holds and its fail mode, so a
     flip is confirmed by the processes that obey it and the others are named. It speaks at
-    least every `heartbeat` seconds; silent for three, it is not counted as live.
+    least every `heartbeat` seconds; silent for three, it is not counted as live. `on_switch`,
+    if given, is called with the new value each time `enabled()` changes, on the thread that
+    keeps the switch: for code that must act on a kill rather than check it per request (stop
+    a queue consumer, cancel a batch). Keep it short: the next flip waits for it; what it
+    raises is logged.
 
     `log()` batches up to `batch_size` items or `interval` seconds, whichever comes first; at
     most `max_queue` items wait in memory and `spool_bytes` on disk (under `cache_dir`) while
@@ -87,6 +91,7 @@ class Client:
         service: str | None = None,
         heartbeat: float = 30.0,
         switch_stream: bool = True,
+        on_switch: Callable[[bool], None] | None = None,
         batch_size: int = 1000,
         interval: float = 0.5,
         max_queue: int = 100_000,
@@ -131,6 +136,7 @@ class Client:
             heartbeat=heartbeat,
             service=service,
             stream=switch_stream,
+            on_change=on_switch,
         )
         self._switch = self._watch(self._http, start_timeout=start_timeout)
         spool = Spool(

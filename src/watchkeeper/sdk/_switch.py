@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -56,6 +56,9 @@ _CONFIRM_SPREAD = (0.2, 1.0)
 _MAX_HELD_MS = 60_000  # the server believes no more
 _STATES = ("enabled", "disabled")
 _PROCESS_IDS: dict[int, str] = {}
+# what this process last wrote to each cache file: clients sharing one (same server, same system)
+# write it once per flip, not once each; each write is a rename onto the same file
+_WRITTEN: dict[Path, bytes] = {}
 
 
 def process_id() -> str:
@@ -122,6 +125,7 @@ class SwitchWatcher:
         service: str | None = None,
         known: dict[str, Any] | None = None,
         stream: bool = True,
+        on_change: Callable[[bool], None] | None = None,
     ) -> None:
         self.enabled = decide(None, fail_mode, stale=False)
         self.state: dict[str, Any] | None = None
@@ -145,7 +149,10 @@ class SwitchWatcher:
         # long-poll until then: always when told not to stream, a while when streaming failed
         self._poll_until = 0.0 if stream else math.inf
         self._closing = threading.Event()
-        self._confirming: threading.Timer | None = None
+        self._on_change = on_change
+        # when the next confirmation is due (monotonic), for the confirming thread
+        self._confirm_due: float | None = None
+        self._confirm_wake = threading.Condition()
         self._cache_made = False
         self._ticket: str | None = None  # the open stream's, for confirming without the token
         # (version, since when): written as one, so a confirmation never pairs a version with
@@ -159,14 +166,18 @@ class SwitchWatcher:
             target=self._run, name=f"watchkeeper-switch-{system}", daemon=True
         )
         self._thread.start()
+        if stream:
+            threading.Thread(
+                target=self._confirmations, name=f"watchkeeper-confirm-{system}", daemon=True
+            ).start()
         self._answered.wait(start_timeout)
 
     def close(self) -> None:
         """Stop at once. A long-poll in flight cannot be interrupted from here; the daemon
         thread ends when it returns (at the latest after `wait`), changing nothing more."""
         self._closing.set()
-        if self._confirming is not None:
-            self._confirming.cancel()
+        with self._confirm_wake:
+            self._confirm_wake.notify()
 
     # --- the background thread --------------------------------------------------------------
 
@@ -267,12 +278,29 @@ class SwitchWatcher:
     def _confirm_soon(self) -> None:
         """Confirm a moment later, at random within `_CONFIRM_SPREAD`: a thousand processes
         confirming the instant they obey would compete with the flip's delivery to the rest.
-        The report says how long the version has been held, so the server dates it right."""
-        if self._confirming is not None:
-            self._confirming.cancel()
-        self._confirming = threading.Timer(random.uniform(*_CONFIRM_SPREAD), self._confirm)
-        self._confirming.daemon = True
-        self._confirming.start()
+        The report says how long the version has been held, so the server dates it right. A
+        newer flip moves the moment: one report then confirms the newest version."""
+        with self._confirm_wake:
+            self._confirm_due = time.monotonic() + random.uniform(*_CONFIRM_SPREAD)
+            self._confirm_wake.notify()
+
+    def _confirmations(self) -> None:
+        """The confirming thread, started with the watcher: a thread started per confirmation
+        (a `threading.Timer`) cost every process a thread start on every flip, while the flip
+        was still reaching the others."""
+        while True:
+            with self._confirm_wake:
+                while not self._closing.is_set() and (
+                    self._confirm_due is None or self._confirm_due > time.monotonic()
+                ):
+                    left = (
+                        None if self._confirm_due is None else self._confirm_due - time.monotonic()
+                    )
+                    self._confirm_wake.wait(left)
+                if self._closing.is_set():
+                    return
+                self._confirm_due = None
+            self._confirm()
 
     def _confirm(self) -> None:
         """Tell the server which version this process now holds. Best effort: the next
@@ -338,8 +366,9 @@ class SwitchWatcher:
         self.state = answer
         self.fail_mode = answer.get("fail_mode") or self._default_fail_mode
         # first: the serving path sees it at once
-        self.enabled = decide(answer["state"], self.fail_mode, stale=False)
+        was, self.enabled = self.enabled, decide(answer["state"], self.fail_mode, stale=False)
         if fresh:
+            self._changed(was)
             self._last_contact = time.monotonic()
             if self.stale:
                 log.warning("watchkeeper: %s reached again; following its switch", self._system)
@@ -351,7 +380,8 @@ class SwitchWatcher:
     def _go_stale(self) -> None:
         self.stale = True
         known = self.state["state"] if self.state is not None else None
-        self.enabled = decide(known, self.fail_mode, stale=True)
+        was, self.enabled = self.enabled, decide(known, self.fail_mode, stale=True)
+        self._changed(was)
         log.warning(
             "watchkeeper: no answer about %s for %.0f s (%s); %s: %s",
             self._system,
@@ -362,6 +392,16 @@ class SwitchWatcher:
             else f"following fail_mode={self.fail_mode}",
             "enabled" if self.enabled else "DISABLED",
         )
+
+    def _changed(self, was: bool) -> None:
+        """Tell the serving code's `on_change`, if `enabled` moved; what it raises is logged,
+        never allowed to stop the thread that keeps the switch."""
+        if self._on_change is None or self.enabled is was:
+            return
+        try:
+            self._on_change(self.enabled)
+        except Exception:
+            log.exception("watchkeeper: on_switch of %s raised", self._system)
 
     def _trouble(self, message: str) -> None:
         if message != self._last_trouble:
@@ -383,6 +423,9 @@ class SwitchWatcher:
     def _write_cache(self, answer: dict[str, Any]) -> None:
         if self._cache is None:
             return
+        encoded = json.dumps(answer).encode()
+        if _WRITTEN.get(self._cache) == encoded:
+            return
         # a scratch file of this thread's own, then an atomic rename: readers never see half a
         # file, and clients sharing the cache (same server, same system) never trip over each
         # other; plain os calls, as this runs on every flip in every process
@@ -395,10 +438,11 @@ class SwitchWatcher:
                 self._cache_made = True
             fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                os.write(fd, json.dumps(answer).encode())
+                os.write(fd, encoded)
             finally:
                 os.close(fd)
             os.replace(scratch, self._cache)
+            _WRITTEN[self._cache] = encoded
         except OSError as exc:
             log.warning("watchkeeper: cannot write the switch cache %s: %s", self._cache, exc)
             self._cache = None
