@@ -173,6 +173,9 @@ def watch(
     while any(len(times) < flips for times in seen) and time.monotonic() < deadline:
         time.sleep(0.05)
     pipe.send(seen)
+    # closed only once the parent has read the last flip's confirmations: a client closed at
+    # once would never confirm it, and the last flip would read as unconfirmed
+    pipe.recv()
     for client in clients:
         client.close()
 
@@ -223,7 +226,7 @@ def run_setup(
                     worker.start()
                     pipes.append(ours)
                     workers.append(worker)
-                assert all(receive(pipe, 60) for pipe in pipes), "clients did not start enabled"
+                assert all(receive(pipe, 120) for pipe in pipes), "clients did not start enabled"
                 time.sleep(gap)  # let every client connect and park
                 result = Result(name, n_clients, n_servers, [], [], [], [])
                 started: list[float] = []
@@ -249,6 +252,8 @@ def run_setup(
                             )
                         )
                 seen = [times for pipe in pipes for times in receive(pipe, 60)]
+                for pipe in pipes:
+                    pipe.send("close")
                 for worker in workers:
                     worker.join(timeout=30)
                 if any(len(times) != flips for times in seen):

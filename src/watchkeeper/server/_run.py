@@ -67,9 +67,18 @@ def settle_heap() -> None:
     come every few requests, and each walked the whole start-up heap too (~130 ms with the
     dashboard benchmark's heap; its p95 fell from ~440 to ~280 ms once frozen). Frozen objects
     are still freed by reference counting; only cycles among them would wait.
+
+    What comes after start-up is collected less often. A thousand open switch streams keep
+    ~280,000 objects alive (their requests, tasks, coroutines): at Python's thresholds a
+    young collection ran ~15 times a second and a full one every ~9 s, pausing the event loop
+    100-270 ms, and a flip that fell in one reached the SDKs that much later. At 20,000 the
+    young collections come every ~3 s (~15 ms each) and no full one in a 70 s run
+    (benchmarks/README.md, kill switch propagation). No cycle was found in those full
+    collections; the few that asyncio makes wait seconds longer to be freed.
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
 
 
 class LiveServer:
