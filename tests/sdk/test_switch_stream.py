@@ -176,6 +176,17 @@ def test_a_streaming_client_hears_a_flip_and_confirms_it_with_a_report(
     assert proxy.paths[0] == SWITCH and proxy.paths.count(SWITCH) == 1
 
 
+def test_a_process_closing_right_after_a_flip_confirms_it_first(
+    world: World, behind: Callable[..., tuple[Client, Proxy]]
+) -> None:
+    client, proxy = behind("pass")
+    flip(world, "disabled")
+    until(lambda: not client.enabled())
+    client.close()  # before the confirmation's moment (0.2-1 s after obeying) came
+    until(lambda: [p.version for p in stored(world)] == [1])
+    assert proxy.paths[-1] == f"{SWITCH}/report"
+
+
 def test_after_flips_in_quick_succession_the_confirmation_is_of_the_newest(
     world: World, behind: Callable[..., tuple[Client, Proxy]]
 ) -> None:

@@ -53,6 +53,8 @@ _POLL_AFTER_NO_STREAM = 600.0
 # when a streaming process confirms a new version, in seconds after obeying it: not in the first
 # moments, when the flip is still reaching the other processes
 _CONFIRM_SPREAD = (0.2, 1.0)
+# a process closing with a confirmation due sends it first, waiting at most this long
+_LAST_CONFIRM = 1.0
 _MAX_HELD_MS = 60_000  # the server believes no more
 _STATES = ("enabled", "disabled")
 _PROCESS_IDS: dict[int, str] = {}
@@ -173,8 +175,15 @@ class SwitchWatcher:
         self._answered.wait(start_timeout)
 
     def close(self) -> None:
-        """Stop at once. A long-poll in flight cannot be interrupted from here; the daemon
-        thread ends when it returns (at the latest after `wait`), changing nothing more."""
+        """Stop, after sending a confirmation still due (within `_LAST_CONFIRM` seconds): the
+        process obeyed that flip, and one that exits just after it (a rolling deploy, a job
+        ending) must not be named a straggler. A long-poll in flight cannot be interrupted from
+        here; the daemon thread ends when it returns (at the latest after `wait`), changing
+        nothing more."""
+        with self._confirm_wake:
+            due, self._confirm_due = self._confirm_due, None
+        if due is not None:
+            self._confirm(_LAST_CONFIRM)
         self._closing.set()
         with self._confirm_wake:
             self._confirm_wake.notify()
@@ -302,7 +311,7 @@ class SwitchWatcher:
                 self._confirm_due = None
             self._confirm()
 
-    def _confirm(self) -> None:
+    def _confirm(self, timeout: float | None = None) -> None:
         """Tell the server which version this process now holds. Best effort: the next
         reconnect says it too."""
         if self._closing.is_set():
@@ -312,7 +321,7 @@ class SwitchWatcher:
             self._http.post(
                 f"{self._path}/report",
                 headers={**self._report(), **ticket},
-                timeout=httpx.Timeout(self._margin),
+                timeout=httpx.Timeout(timeout or self._margin),
             )
         except (httpx.HTTPError, RuntimeError) as exc:
             log.debug("watchkeeper: could not confirm the switch of %s: %s", self._system, exc)
