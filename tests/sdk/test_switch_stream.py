@@ -7,6 +7,7 @@ an old deployment would stand between serving code and Watchkeeper."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.conftest import SQLITE_ONLY
 from tests.sdk._wait import until
 from tests.server._world import ROLES, SYSTEM, Api, World
 from tests.switch.test_confirmations import refused, report_headers, stored
@@ -33,14 +35,16 @@ from watchkeeper.clock import FixedClock
 from watchkeeper.sdk._switch import _event_data
 from watchkeeper.server import LiveServer
 
-Mode = Literal["pass", "buffer", "old"]
+Mode = Literal["pass", "buffer", "old", "late"]
 SWITCH = f"/api/v1/systems/{SYSTEM}/switch"
 
 
 class Proxy:
     """Forwards every request to `upstream` and records its path. `pass` streams answers
     through; `buffer` holds each answer until it is complete (nginx's proxy_buffering); `old`
-    answers the stream route with Starlette's own 404, as a server from before it would."""
+    answers the stream route with Starlette's own 404, as a server from before it would; `late`
+    streams, but holds each stream's first bytes back for `LATE` seconds (a server or network
+    slow for a moment)."""
 
     def __init__(self, upstream: str, mode: Mode) -> None:
         self.paths: list[str] = []
@@ -81,9 +85,12 @@ class Proxy:
         )
         answer = await self._http.send(sent, stream=True)
         kind = answer.headers.get("content-type")
-        if self._mode == "pass":
+        if self._mode == "pass" or self._mode == "late":
+            chunks = answer.aiter_raw()
+            if self._mode == "late" and request.url.path.endswith("/switch/stream"):
+                chunks = _late(chunks)
             return StreamingResponse(
-                answer.aiter_raw(), answer.status_code, media_type=kind,
+                chunks, answer.status_code, media_type=kind,
                 background=BackgroundTask(answer.aclose),
             )  # fmt: skip
         body = await answer.aread()
@@ -102,6 +109,18 @@ class Proxy:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=15)
+
+
+LATE = 2.0
+
+
+async def _late(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    first = True
+    async for chunk in chunks:
+        if first:
+            await asyncio.sleep(LATE)
+            first = False
+        yield chunk
 
 
 @pytest.fixture
@@ -220,6 +239,19 @@ def test_a_proxy_that_holds_the_stream_back_is_noticed_and_long_polled(
     until(lambda: not client.enabled())
     assert proxy.paths.count(f"{SWITCH}/stream") == 1
     assert proxy.paths.count(SWITCH) >= 2, "long-polled after the first contact"
+
+
+@SQLITE_ONLY  # what is tested is the SDK's reading of a stream, not the store
+def test_a_stream_whose_first_event_is_late_is_no_buffering_proxy(
+    world: World, behind: Callable[..., tuple[Client, Proxy]], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "watchkeeper.sdk")
+    client, proxy = behind("late", max_wait=LATE + 1.5)
+    until(lambda: proxy.paths.count(f"{SWITCH}/stream") >= 3, timeout=20)
+    assert "buffering proxy" not in caplog.text
+    assert proxy.paths.count(SWITCH) == 1, "never long-polled after the first contact"
+    flip(world, "disabled")
+    until(lambda: not client.enabled(), timeout=10)
 
 
 def test_behind_a_buffering_proxy_a_new_process_knows_the_state_at_once(

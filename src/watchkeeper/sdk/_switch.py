@@ -50,6 +50,8 @@ _MIN_BACKOFF, _MAX_BACKOFF = 0.25, 2.0
 _REFUSED_BACKOFF = 30.0
 # a stream that failed as a stream (no route, events held back) is tried again after this long
 _POLL_AFTER_NO_STREAM = 600.0
+# a stream whose first event came within this many seconds of its end came all at once
+_AT_THE_END = 0.5
 # when a streaming process confirms a new version, in seconds after obeying it: not in the first
 # moments, when the flip is still reaching the other processes
 _CONFIRM_SPREAD = (0.2, 1.0)
@@ -473,9 +475,11 @@ def _valid(answer: Any) -> TypeGuard[dict[str, Any]]:
 
 def _held_back(first: float, whole: float) -> bool:
     """Whether a stream's events were held back until it ended: the server sends the state the
-    moment it answers, so a first event that came well into the stream's life (seconds after
-    asking) was kept by something between."""
-    return first > max(0.5, whole / 2)
+    moment it answers and keeps the stream open after it, so a first event that came late and
+    only as the stream ended was kept by something between. A first event merely late (a
+    server or network slow for seconds), with the stream living on after it, is no proxy: taken
+    for one, it cost ten minutes of long-polling."""
+    return first > 0.5 and whole - first < _AT_THE_END
 
 
 def _event_data(chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -72,7 +72,7 @@ def settle_heap() -> None:
     ~280,000 objects alive (their requests, tasks, coroutines): at Python's thresholds a
     young collection ran ~15 times a second and a full one every ~9 s, pausing the event loop
     100-270 ms, and a flip that fell in one reached the SDKs that much later. At 20,000 the
-    young collections come every ~3 s (~15 ms each) and no full one in a 70 s run
+    young collections come every ~3 s (15-20 ms each) and no full one in a 70 s run
     (benchmarks/README.md, kill switch propagation). No cycle was found in those full
     collections; the few that asyncio makes wait seconds longer to be freed.
     """
