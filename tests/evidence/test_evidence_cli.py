@@ -147,3 +147,36 @@ def test_a_period_holding_more_than_a_bundle_holds_is_refused_by_name(
         actions = [e.action for e in unit.audit_entries(system="support-assistant")]
     store.close()
     assert actions.count("evidence.exported") == 1, "the refused export is not recorded"
+
+
+def test_eval_runs_outside_the_period_do_not_count_against_a_bundle(
+    applied: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A system's long history does not stop the export of a short period: only what the
+    period holds is read and counted (incidents, triage items and eval runs as findings)."""
+    monkeypatch.setattr(_gather, "MAX_OF_A_KIND", 2)
+    store = Store.open(applied.db_url)
+    with store.write() as unit:
+        for day in ("2026-01-20", "2026-01-21", "2026-01-22", "2026-03-02"):
+            unit.care.add_eval_run(
+                "support-assistant",
+                "golden",
+                started_at=datetime.fromisoformat(day).replace(tzinfo=UTC),
+                actor="scheduler",
+                trigger="schedule",
+                model_version=None,
+                dataset_sha256="0" * 64,
+                pass_rate=1.0,
+                mean_score=1.0,
+                run={},
+            )
+    store.close()
+    target = tmp_path / "bundle.json"
+    march = ("--from", "2026-03-01", "--to", "2026-03-31", "--format", "json", "-o", str(target))
+    code, out, err = applied("evidence", "support-assistant", *march)
+    assert code == 0, out + err
+    records = json.loads(target.read_text())["records"]
+    assert [r["data"]["started_at"][:10] for r in records if r["kind"] == "eval"] == ["2026-03-02"]
+    longer = ("--from", "2026-01-15", "--to", "2026-03-31", "--format", "json")
+    code, out, err = applied("evidence", "support-assistant", *longer)
+    assert code == 2 and "more than 2 eval runs in the period" in err, out + err

@@ -252,24 +252,23 @@ def _findings(unit: Unit, system: str, start: datetime, end: datetime) -> Iterab
 
 
 def _incidents(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
-    incidents = unit.alerting.incidents(system, limit=MAX_OF_A_KIND + 1)
-    for i in reversed(_bounded(incidents, f"incidents of {system!r}")):
-        if i.opened_at < end and (i.resolved_at is None or i.resolved_at >= start):
-            detail = incident_records.detail(unit, i.id)
-            detail["timeline"] = timeline(detail)
-            gap = None
-            if i.serious:
-                detail["hold_changes"] = hold_changes(unit.alerting.incident_events(i.id))
-                gap = _art73_gap(i, detail["hold_changes"], end)
-            yield Found(
-                "incident",
-                f"incident/{i.id}",
-                i.opened_at,
-                f"#{i.id} {i.title}",
-                detail,
-                Stamp(f"incident/{i.id}"),
-                gap,
-            )
+    incidents = unit.alerting.incidents(system, during=(start, end), limit=MAX_OF_A_KIND + 1)
+    for i in reversed(_bounded(incidents, "incidents open in the period")):
+        detail = incident_records.detail(unit, i.id)
+        detail["timeline"] = timeline(detail)
+        gap = None
+        if i.serious:
+            detail["hold_changes"] = hold_changes(unit.alerting.incident_events(i.id))
+            gap = _art73_gap(i, detail["hold_changes"], end)
+        yield Found(
+            "incident",
+            f"incident/{i.id}",
+            i.opened_at,
+            f"#{i.id} {i.title}",
+            detail,
+            Stamp(f"incident/{i.id}"),
+            gap,
+        )
 
 
 def _art73_gap(
@@ -379,7 +378,8 @@ def _drills(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable
 
 def _triage(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
     items = _bounded(
-        unit.care.triage_items(system, limit=MAX_OF_A_KIND + 1), f"triage items of {system!r}"
+        unit.care.triage_items(system, during=(start, end), limit=MAX_OF_A_KIND + 1),
+        "triage items queued, reviewed or open in the period",
     )
     reviewed = sorted(
         (i for i in items if i.reviewed_at and start <= i.reviewed_at < end),
@@ -429,26 +429,25 @@ def _count(values: Iterable[str]) -> dict[str, int]:
 
 
 def _evals(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
-    runs = unit.care.eval_runs(system, limit=MAX_OF_A_KIND + 1)
-    for r in reversed(_bounded(runs, f"eval runs of {system!r}")):
-        if start <= r.started_at < end:
-            yield Found(
-                "eval",
-                f"eval/{r.id}",
-                r.started_at,
-                f"Eval {r.suite}: pass rate {r.pass_rate:.0%} ({r.trigger})",
-                {
-                    "suite": r.suite,
-                    "started_at": r.started_at.isoformat(),
-                    "actor": r.actor,
-                    "trigger": r.trigger,
-                    "model_version": r.model_version,
-                    "dataset_sha256": r.dataset_sha256,
-                    "pass_rate": r.pass_rate,
-                    "mean_score": r.mean_score,
-                },
-                Stamp(f"{system}/eval/{r.suite}", None, r.started_at),
-            )
+    runs = unit.care.eval_runs(system, limit=MAX_OF_A_KIND + 1, during=(start, end))
+    for r in reversed(_bounded(runs, "eval runs in the period")):
+        yield Found(
+            "eval",
+            f"eval/{r.id}",
+            r.started_at,
+            f"Eval {r.suite}: pass rate {r.pass_rate:.0%} ({r.trigger})",
+            {
+                "suite": r.suite,
+                "started_at": r.started_at.isoformat(),
+                "actor": r.actor,
+                "trigger": r.trigger,
+                "model_version": r.model_version,
+                "dataset_sha256": r.dataset_sha256,
+                "pass_rate": r.pass_rate,
+                "mean_score": r.mean_score,
+            },
+            Stamp(f"{system}/eval/{r.suite}", None, r.started_at),
+        )
 
 
 def _rehearsals(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:

@@ -317,13 +317,25 @@ class AlertingRepository:
         return record_of(IncidentRecord, row) if row else None
 
     def incidents(
-        self, system: str | None = None, *, open_only: bool = False, limit: int = 200
+        self,
+        system: str | None = None,
+        *,
+        open_only: bool = False,
+        during: tuple[datetime, datetime] | None = None,
+        limit: int = 200,
     ) -> list[IncidentRecord]:
+        """The newest first; with `during` = (start, end), those open at some moment of it."""
         query = select(IncidentRow)
         if system is not None:
             query = query.where(IncidentRow.system == system)
         if open_only:
             query = query.where(IncidentRow.status != "resolved")
+        if during is not None:
+            start, end = during
+            query = query.where(
+                IncidentRow.opened_at < end,
+                or_(IncidentRow.resolved_at.is_(None), IncidentRow.resolved_at >= start),
+            )
         rows = self.session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit))
         return [record_of(IncidentRecord, r) for r in rows]
 

@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import (
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from watchkeeper.store._records import (
@@ -207,11 +218,20 @@ class CareRepository:
     # --- eval runs and reviews -------------------------------------------------------------
 
     def eval_runs(
-        self, system: str, suite: str | None = None, limit: int = 100
+        self,
+        system: str,
+        suite: str | None = None,
+        limit: int = 100,
+        *,
+        during: tuple[datetime, datetime] | None = None,
     ) -> list[EvalRunRecord]:
         query = select(EvalRunRow).where(EvalRunRow.system == system)
         if suite is not None:
             query = query.where(EvalRunRow.suite == suite)
+        if during is not None:  # started in [start, end)
+            query = query.where(
+                EvalRunRow.started_at >= during[0], EvalRunRow.started_at < during[1]
+            )
         # newest first; runs recorded at the same instant (two uploads within one tick of the
         # clock) in the order they were stored, so the previous run of a diff is well defined
         newest = (EvalRunRow.started_at.desc(), EvalRunRow.id.desc())
@@ -314,11 +334,28 @@ class CareRepository:
     # --- the triage queue ------------------------------------------------------------------
 
     def triage_items(
-        self, system: str, *, status: str | None = None, limit: int = 500
+        self,
+        system: str,
+        *,
+        status: str | None = None,
+        during: tuple[datetime, datetime] | None = None,
+        limit: int = 500,
     ) -> list[TriageItemRecord]:
+        """With `during` = (start, end): the items queued or reviewed in it, and those still
+        open that were queued before its end."""
         query = select(TriageItemRow).where(TriageItemRow.system == system)
         if status is not None:
             query = query.where(TriageItemRow.status == status)
+        if during is not None:
+            start, end = during
+            queued, reviewed = TriageItemRow.queued_at, TriageItemRow.reviewed_at
+            query = query.where(
+                or_(
+                    and_(queued >= start, queued < end),
+                    and_(reviewed >= start, reviewed < end),
+                    and_(queued < end, TriageItemRow.status == "open"),
+                )
+            )
         rows = self.session.scalars(
             query.order_by(TriageItemRow.priority.desc(), TriageItemRow.queued_at).limit(limit)
         )
