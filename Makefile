@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/embedding_drift.py --seeds 50
 	$(BIN)/python benchmarks/dashboard_render.py --systems 200 --requests 30
 	$(BIN)/python benchmarks/switch_propagation.py --clients 200 --flips 20 --client-processes 8
+	$(BIN)/python benchmarks/switch_propagation.py --clients 1000 --flips 10 --client-processes 8 --gap 2
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/cli_startup.py --runs 15
 	$(BIN)/python benchmarks/alarm_budget.py --seeds 5
