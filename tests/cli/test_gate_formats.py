@@ -25,7 +25,7 @@ from tests.conftest import EXAMPLES, Cli
 from tests.server._world import SYSTEM, SYSTEM_YAML, World
 from watchkeeper.charter import CHECK_IDS
 from watchkeeper.charter.gate import _WHY
-from watchkeeper.cli._gate_formats import Spot, github_commands, sarif_log
+from watchkeeper.cli._gate_formats import LOOKS_AT, Spot, github_commands, sarif_log
 from watchkeeper.server import LiveServer
 
 ROOT = Path(__file__).parent.parent.parent
@@ -95,6 +95,36 @@ def test_github_annotates_each_failed_check_at_its_manifest_line(wk: Cli, repo: 
     warned = sorted(props["title"].split()[-1] for name, props, _ in commands if name == "warning")
     assert warned == ["charter.acknowledged", "runbook.rehearsed"]
     assert "support-assistant: NOT READY" in out
+
+
+def test_a_failed_check_is_annotated_at_the_field_it_looks_at_when_written(
+    wk: Cli, repo: Path
+) -> None:
+    """A high-risk system with one kill authority: the annotation points at `kill_authority`,
+    where the fix goes, not at the system's name; a missing field keeps the name's line."""
+    manifest = repo / "manifests" / "support-assistant" / "watchkeeper.yaml"
+    path, name_line, _ = _unready(repo, manifest)
+    one = "    kill_authority: [ana@corp.example]\n"
+    text = manifest.read_text().replace(
+        "    kill_authority: [ana@corp.example, dev@corp.example]\n", one
+    )
+    manifest.write_text(text)
+    line = text.splitlines().index(one.rstrip("\n")) + 1
+    code, out, err = wk("gate", "--offline", "manifests", "--format", "github")
+    assert code == 1, err
+    placed = {
+        props["title"].split()[-1]: (props["file"], int(props["line"]), int(props["col"]))
+        for name, props, _ in map(_parse, (x for x in out.splitlines() if x.startswith("::")))
+        if name == "error"
+    }
+    assert placed == {
+        "charter.two_kill_authorities": (path, line, 5),
+        "care.budget": (path, name_line, placed["care.budget"][2]),
+    }
+
+
+def test_every_check_says_where_it_looks() -> None:
+    assert set(LOOKS_AT) == set(CHECK_IDS)
 
 
 # Any text, with the characters GitHub's syntax gives a meaning drawn often.

@@ -26,26 +26,55 @@ SOURCE_ROOT = "%SRCROOT%"
 FINGERPRINT = "watchkeeperCheck/v1"
 
 Report = Mapping[str, Any]
+# Where in a manifest each gate check looks. Its annotation points at that field when the file
+# writes it, else (a missing field, a gate the server judged) at the system's declaration.
+LOOKS_AT: dict[str, tuple[str, ...]] = {
+    "charter.owner": ("spec", "charter", "owner"),
+    "charter.quality_monitor": ("spec", "charter", "quality_monitor"),
+    "charter.retraining_decider": ("spec", "charter", "retraining_decider"),
+    "charter.data_liaison": ("spec", "charter", "data_liaison"),
+    "charter.kill_authority": ("spec", "charter", "kill_authority"),
+    "charter.two_kill_authorities": ("spec", "charter", "kill_authority"),
+    "charter.acknowledged": ("spec", "charter"),
+    "runbook.healthy": ("spec", "runbook", "healthy"),
+    "runbook.drop_alert": ("spec", "runbook", "alerts"),
+    "runbook.escalation": ("spec", "runbook", "escalation"),
+    "runbook.playbooks": ("spec", "runbook", "playbooks"),
+    "runbook.rehearsed": ("spec", "runbook"),
+    "upstream.contracts": ("spec", "upstream"),
+    "evals.scheduled": ("spec", "evals"),
+    "care.budget": ("spec", "care"),
+    "kill_switch.defined": ("spec", "kill_switch"),
+    "retention.six_months": ("spec", "retention", "keep"),
+}
 
 
 @dataclass(frozen=True)
 class Spot:
-    """Where a system is written: `path` relative to the repository root in POSIX form (or
-    absolute, for a file outside it), 1-based line and column."""
+    """Where a system (or one of its fields) is written: `path` relative to the repository
+    root in POSIX form (or absolute, for a file outside it), 1-based line and column."""
 
     path: str
     line: int
     column: int = 1
 
 
-def github_commands(reports: Sequence[Report], spots: Mapping[str, Spot]) -> list[str]:
+# A system's declaration by its name; a check's field by (system, check id).
+Spots = Mapping[str | tuple[str, str], Spot]
+
+
+def _spot_of(spots: Spots, system: str, check_id: str) -> Spot | None:
+    return spots.get((system, check_id)) or spots.get(system)
+
+
+def github_commands(reports: Sequence[Report], spots: Spots) -> list[str]:
     """One `::error` per failed check and one `::warning` per check that could not be checked
     (the gate read no store, so acknowledgements and rehearsals are unknown, not failed), at
-    the system's declaration; then a plain summary line per system for the log."""
+    the field the check looks at (`LOOKS_AT`) or the system's declaration; then a plain
+    summary line per system for the log."""
     lines: list[str] = []
     for report in reports:
         system = str(report["system"])
-        spot = spots.get(system)
         for check in report["checks"]:
             if check["passed"] is False:
                 level, body = "error", _failure_text(check)
@@ -53,7 +82,7 @@ def github_commands(reports: Sequence[Report], spots: Mapping[str, Spot]) -> lis
                 level, body = "warning", f"not checked: {check['detail']}\n{check['why']}"
             else:
                 continue
-            properties = _github_location(spot)
+            properties = _github_location(_spot_of(spots, system, check["id"]))
             properties.append(("title", f"watchkeeper gate: {system} {check['id']}"))
             joined = ",".join(f"{k}={_escape_property(v)}" for k, v in properties)
             lines.append(f"::{level} {joined}::{_escape_data(body)}")
@@ -63,7 +92,7 @@ def github_commands(reports: Sequence[Report], spots: Mapping[str, Spot]) -> lis
 
 def sarif_log(
     reports: Sequence[Report],
-    spots: Mapping[str, Spot],
+    spots: Spots,
     *,
     version: str,
     root_uri: str | None = None,
@@ -99,9 +128,7 @@ def _rule(check: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _result(
-    report: Report, check: Mapping[str, Any], index: int, spots: Mapping[str, Spot]
-) -> dict[str, Any]:
+def _result(report: Report, check: Mapping[str, Any], index: int, spots: Spots) -> dict[str, Any]:
     system = str(report["system"])
     result: dict[str, Any] = {
         "ruleId": check["id"],
@@ -111,7 +138,7 @@ def _result(
         "partialFingerprints": {FINGERPRINT: f"{system}/{check['id']}"},
         "properties": {"system": system, "score": report["score"]},
     }
-    spot = spots.get(system)
+    spot = _spot_of(spots, system, check["id"])
     if spot is not None:
         physical = {
             "artifactLocation": _artifact(spot.path),

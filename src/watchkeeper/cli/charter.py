@@ -38,7 +38,6 @@ from watchkeeper.clock import SystemClock
 from watchkeeper.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from datetime import datetime
 
     from watchkeeper.charter import GateReport
@@ -61,8 +60,9 @@ FormatOpt = Annotated[
     str | None,
     typer.Option(
         "--format",
-        help="text (the default); json; github: workflow-command annotations at each system's "
-        "manifest line, for GitHub Actions; sarif: a SARIF 2.1.0 log, for code scanning.",
+        help="text (the default); json; github: workflow-command annotations at the manifest "
+        "line each check looks at, for GitHub Actions; sarif: a SARIF 2.1.0 log, for code "
+        "scanning.",
     ),
 ]
 OutputOpt = Annotated[
@@ -87,14 +87,14 @@ def gate(
     """Go-live readiness: every failed check named with why it matters and the fix. With
     WATCHKEEPER_URL set, acknowledgements are read through the server (for CI)."""
     shape = _shape(format, json)
-    reports, origins = _reports(paths, offline, now)
-    if shape in ("github", "sarif") and origins is None:
-        origins = _declared_at(paths)
+    reports, loaded = _reports(paths, offline, now)
+    if shape in ("github", "sarif") and loaded is None:
+        loaded = _declared_at(paths)
     if shape == "text" and output is None:
         for report in reports:
             _print_report(report, out)
     else:
-        _emit(_rendered(shape, reports, origins or {}), output)
+        _emit(_rendered(shape, reports, loaded), output)
     return OK if all(r["ready"] for r in reports) else ATTENTION
 
 
@@ -111,7 +111,7 @@ def _shape(format: str | None, json: bool) -> str:
     return "json" if json else format or "text"
 
 
-def _rendered(shape: str, reports: list[dict[str, Any]], origins: Mapping[str, Location]) -> str:
+def _rendered(shape: str, reports: list[dict[str, Any]], loaded: Loaded | None) -> str:
     from watchkeeper.cli import _gate_formats
 
     if shape == "json":
@@ -122,7 +122,7 @@ def _rendered(shape: str, reports: list[dict[str, Any]], origins: Mapping[str, L
             _print_report(report, console)
         return console.file.getvalue()  # type: ignore[attr-defined]
     root = _repository_root()
-    spots = {system: _spot(where, root) for system, where in origins.items()}
+    spots = {key: _spot(where, root) for key, where in _places(loaded).items()}
     if shape == "github":
         return "".join(f"{line}\n" for line in _gate_formats.github_commands(reports, spots))
     log = _gate_formats.sarif_log(
@@ -145,9 +145,9 @@ def _emit(text: str, output: Path | None) -> None:
 
 def _reports(
     paths: list[str], offline: bool, now: str | None
-) -> tuple[list[dict[str, Any]], Mapping[str, Location] | None]:
+) -> tuple[list[dict[str, Any]], Loaded | None]:
     """The reports as `GateReport.to_dict()` gives them, which is also what the server sends,
-    and where each system is declared (None through a server, which does not say)."""
+    and the manifests read for them (None through a server, which reads them itself)."""
     if not offline and Settings.from_env().url:
         from watchkeeper.cli._client import Remote
 
@@ -156,18 +156,35 @@ def _reports(
             return remote.gate(paths), None
     instant = parse_now(now) or SystemClock().now()
     reports, loaded = _offline_gate(paths, instant) if offline else _gate(paths, instant)
-    return [r.to_dict() for r in reports], loaded.origins
+    return [r.to_dict() for r in reports], loaded
 
 
-def _declared_at(paths: list[str]) -> Mapping[str, Location]:
-    """Where the files declare each system, for a gate the server judged. The files may name
-    people only the server knows, which a local read refuses: the reports then carry no line."""
+def _declared_at(paths: list[str]) -> Loaded | None:
+    """The files read here for where they declare each system, for a gate the server judged.
+    They may name people only the server knows, which a local read refuses: the reports then
+    carry no line."""
     from watchkeeper.manifest import ManifestError, load_paths
 
     try:
-        return load_paths(paths).origins
+        return load_paths(paths)
     except ManifestError:
+        return None
+
+
+def _places(loaded: Loaded | None) -> dict[str | tuple[str, str], Location]:
+    """Where each system is declared, and where the field each gate check looks at is written
+    (by system and check id), as far as the files write them."""
+    from watchkeeper.cli._gate_formats import LOOKS_AT
+
+    if loaded is None:
         return {}
+    places: dict[str | tuple[str, str], Location] = {}
+    places.update(loaded.origins.items())
+    for system, fields in loaded.fields.items():
+        for check, path in LOOKS_AT.items():
+            if path in fields:
+                places[(system, check)] = fields[path]
+    return places
 
 
 def _repository_root() -> Path:

@@ -104,6 +104,7 @@ def _validate(
         if isinstance(model, SystemManifest):
             loaded.systems.append(model)
             loaded.origins[model.name] = doc.locate(["metadata", "name"])
+            loaded.fields[model.name] = doc.keys(["spec"], depth=2)
         elif isinstance(model, PeopleManifest):
             loaded.people.extend(model.people)
             loaded.teams.extend(model.teams)

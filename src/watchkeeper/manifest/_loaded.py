@@ -11,9 +11,11 @@ from watchkeeper.manifest._models import Person, SystemManifest, Team
 
 @dataclass(frozen=True)
 class Loaded:
-    """Everything read from a set of paths, plus where each system was declared."""
+    """Everything read from a set of paths, plus where each system was declared and where each
+    of its `spec` fields (two levels deep: `spec.charter.owner`) was written."""
 
     systems: list[SystemManifest] = field(default_factory=list)
     people: list[Person] = field(default_factory=list)
     teams: list[Team] = field(default_factory=list)
     origins: dict[str, Location] = field(default_factory=dict)
+    fields: dict[str, dict[tuple[str, ...], Location]] = field(default_factory=dict)

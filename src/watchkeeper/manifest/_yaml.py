@@ -63,6 +63,27 @@ class SourceDoc:
                 break
         return Location(self.file, line + 1, col + 1)
 
+    def keys(self, under: Sequence[str], depth: int) -> dict[tuple[str, ...], Location]:
+        """Where each key below `under` is written, `depth` levels deep: what a report about
+        one field points at (a key absent here was not written)."""
+        node = self.node
+        for part in under:
+            if not (isinstance(node, CommentedMap) and _has_key(node, part)):
+                return {}
+            node = node[_match_key(node, part)]
+        found: dict[tuple[str, ...], Location] = {}
+
+        def walk(node: Any, path: tuple[str, ...], left: int) -> None:
+            if not isinstance(node, CommentedMap) or left == 0:
+                return
+            for key in node:
+                line, col = node.lc.key(key)
+                found[(*path, str(key))] = Location(self.file, line + 1, col + 1)
+                walk(node[key], (*path, str(key)), left - 1)
+
+        walk(node, tuple(under), depth)
+        return found
+
 
 def _has_key(node: CommentedMap, part: object) -> bool:
     return part in node or str(part) in {str(k) for k in node}
