@@ -429,7 +429,7 @@ def _count(values: Iterable[str]) -> dict[str, int]:
 
 
 def _evals(unit: Unit, system: str, start: datetime, end: datetime) -> Iterable[Found]:
-    runs = unit.care.eval_runs(system, limit=MAX_OF_A_KIND + 1, during=(start, end))
+    runs = unit.care.eval_runs(system, limit=MAX_OF_A_KIND + 1, since=start, until=end)
     for r in reversed(_bounded(runs, "eval runs in the period")):
         yield Found(
             "eval",

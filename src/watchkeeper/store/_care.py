@@ -223,15 +223,17 @@ class CareRepository:
         suite: str | None = None,
         limit: int = 100,
         *,
-        during: tuple[datetime, datetime] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[EvalRunRecord]:
+        """Started in [since, until), as `findings` reads its period."""
         query = select(EvalRunRow).where(EvalRunRow.system == system)
         if suite is not None:
             query = query.where(EvalRunRow.suite == suite)
-        if during is not None:  # started in [start, end)
-            query = query.where(
-                EvalRunRow.started_at >= during[0], EvalRunRow.started_at < during[1]
-            )
+        if since is not None:
+            query = query.where(EvalRunRow.started_at >= since)
+        if until is not None:
+            query = query.where(EvalRunRow.started_at < until)
         # newest first; runs recorded at the same instant (two uploads within one tick of the
         # clock) in the order they were stored, so the previous run of a diff is well defined
         newest = (EvalRunRow.started_at.desc(), EvalRunRow.id.desc())
